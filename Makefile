@@ -1,0 +1,33 @@
+# Two jobs on a fresh machine: `make run` (set up, migrate, run) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint check migrate
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	@if [ ! -f .env ]; then \
+		cp deploy/salesbot.env.example .env; \
+		echo "Wrote .env from deploy/salesbot.env.example. Fill in API_ID, API_HASH (my.telegram.org),"; \
+		echo "BOT_TOKEN (@BotFather), ADMIN_TELEGRAM_ID (your Telegram user id) and OPENROUTER_API_KEY,"; \
+		echo "then run 'make run' again."; \
+		exit 1; \
+	fi
+	$(BIN)/salesbot check
+	$(BIN)/salesbot migrate
+	$(BIN)/salesbot run
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports

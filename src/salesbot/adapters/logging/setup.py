@@ -1,0 +1,99 @@
+"""loguru set-up: stderr for journald, an optional rotating file, stdlib logging routed in."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from salesbot.adapters.logging.masking import SecretMask, secret_mask
+
+FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{line} - {message}{extra[trace]}"
+JOURNAL_FORMAT = "{level: <8} | {name}:{line} - {message}{extra[trace]}"
+ROTATION = "20 MB"
+RETENTION = 10  # files: 20 MB x 10 plus compression keeps the log folder under ~60 MB
+NOISY_LIBRARIES = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "pyrogram": logging.WARNING,
+    "telegram": logging.INFO,
+    "apscheduler": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "asyncio": logging.WARNING,
+}
+
+
+class InterceptHandler(logging.Handler):
+    """Send the standard library's records (PTB, httpx, Pyrogram, our use-cases) to loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+
+
+def _masking_patcher(mask: SecretMask) -> Any:
+    def patch(record: Any) -> None:
+        record["message"] = mask(record["message"])
+        trace = ""
+        if record["exception"] is not None:
+            exc_type, exc, tb = record["exception"]
+            trace = "\n" + "".join(traceback.format_exception(exc_type, exc, tb)).rstrip()
+            record["exception"] = None
+        record["extra"]["trace"] = mask(trace)
+
+    return patch
+
+
+def configure_logging(
+    level: str = "INFO",
+    log_file: Path | None = None,
+    secrets: list[str] | None = None,
+    *,
+    stream: Any = None,
+    mask: SecretMask = secret_mask,
+) -> None:
+    """Route every log line, masked, to stderr and to `log_file` when set.
+
+    The file rotates at 20 MB and keeps 10 compressed files, so a small VPS disk never fills.
+    Variable values are never printed with tracebacks (`diagnose=False`): they may hold
+    secrets.
+    """
+    mask.add(*(secrets or []))
+    logger.remove()
+    logger.configure(extra={"trace": ""}, patcher=_masking_patcher(mask))
+    to_journal = stream is None and "JOURNAL_STREAM" in os.environ
+    logger.add(
+        stream or sys.stderr,
+        level=level,
+        format=JOURNAL_FORMAT if to_journal else FORMAT,
+        backtrace=False,
+        diagnose=False,
+        colorize=False,
+    )
+    if log_file is not None:
+        log_file = Path(log_file)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        logger.add(
+            log_file,
+            level=level,
+            format=FORMAT,
+            rotation=ROTATION,
+            retention=RETENTION,
+            compression="gz",
+            encoding="utf-8",
+            enqueue=False,
+            backtrace=False,
+            diagnose=False,
+        )
+    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    for name, library_level in NOISY_LIBRARIES.items():
+        logging.getLogger(name).setLevel(max(library_level, logging.getLevelName(level)))

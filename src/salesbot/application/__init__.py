@@ -1,0 +1,1 @@
+"""Use-cases (one per user intent) and the ports they need, as `typing.Protocol`s."""

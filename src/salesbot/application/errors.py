@@ -1,0 +1,153 @@
+"""Failures the ports report, named for what they mean to the business.
+
+Adapters translate their library's exceptions into these where they arise (FloodWait ->
+RateLimited, HTTP 401 -> LlmRejected); use-cases decide what each means; entrypoints turn
+them into replies and log lines.
+"""
+
+from __future__ import annotations
+
+
+class PortError(Exception):
+    """Base of every failure an outside system reports through a port."""
+
+
+# --- Telegram user accounts -------------------------------------------------------------
+
+
+class TelegramError(PortError):
+    pass
+
+
+class RateLimited(TelegramError):
+    """Telegram asked this account to wait `retry_after` seconds (FloodWait)."""
+
+    def __init__(self, retry_after: float, action: str = "") -> None:
+        where = f" before {action}" if action else ""
+        super().__init__(f"Telegram asks to wait {retry_after:.0f} s{where}")
+        self.retry_after = retry_after
+        self.action = action
+
+
+class SpamLimited(TelegramError):
+    """Telegram restricted the account for spam (PeerFlood): it must rest."""
+
+
+class RecipientUnreachable(TelegramError):
+    """The prospect cannot be written to: privacy settings, no such user, deleted account."""
+
+    PRIVACY = "privacy"
+    NOT_FOUND = "not_found"
+    DEACTIVATED = "deactivated"
+    INVALID = "invalid"
+    BLOCKED = "blocked"
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"recipient unreachable: {reason}{f' ({detail})' if detail else ''}")
+        self.reason = reason
+        self.detail = detail
+
+
+class SessionInvalid(TelegramError):
+    """The account's session was revoked or its key unregistered: it is logged out."""
+
+
+class AccountDeactivated(TelegramError):
+    """Telegram deactivated or banned the account."""
+
+
+class TelegramUnavailable(TelegramError):
+    """The network or Telegram is down for now; the same call may work later."""
+
+
+class AccountNotConnected(TelegramError):
+    def __init__(self, account_id: int) -> None:
+        super().__init__(f"account {account_id} is not connected")
+        self.account_id = account_id
+
+
+# --- login -------------------------------------------------------------------------------
+
+
+class LoginError(PortError):
+    """A login step failed; the admin may retry the same step."""
+
+
+class PhoneNumberRejected(LoginError):
+    pass
+
+
+class PhoneBanned(LoginError):
+    pass
+
+
+class CodeInvalid(LoginError):
+    pass
+
+
+class CodeExpired(LoginError):
+    pass
+
+
+class PasswordInvalid(LoginError):
+    pass
+
+
+class NoLoginInProgress(LoginError):
+    pass
+
+
+# --- language model ----------------------------------------------------------------------
+
+
+class LlmError(PortError):
+    pass
+
+
+class LlmUnavailable(LlmError):
+    """The model could not answer now (timeouts, 429/5xx after retries, malformed answer)."""
+
+
+class LlmRejected(LlmError):
+    """The provider refuses our requests until a human acts: bad key, no credits, forbidden."""
+
+    KEY = "key"
+    CREDITS = "credits"
+    FORBIDDEN = "forbidden"
+    BAD_REQUEST = "bad_request"
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+# --- persistence -------------------------------------------------------------------------
+
+
+class PersistenceError(PortError):
+    pass
+
+
+class DuplicateAccount(PersistenceError):
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"an account with phone {phone} exists already")
+        self.phone = phone
+
+
+class DialogAlreadyOpen(PersistenceError):
+    """The prospect is already in an open dialog (the database's uniqueness says so)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"@{username} is already in an open dialog")
+        self.username = username
+
+
+class SessionSecretMismatch(PersistenceError):
+    """A stored session string cannot be decrypted with the configured SESSION_SECRET."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "stored session strings cannot be decrypted: SESSION_SECRET differs from the one "
+            "they were encrypted with"
+        )

@@ -1,0 +1,371 @@
+"""The ports: what the use-cases need from the outside, as small Protocols.
+
+Adapters implement them (`salesbot.adapters.*`), in-memory fakes implement them for tests
+(`salesbot.testing`), and one contract suite per port keeps both honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Literal, Protocol
+
+from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.events import Event
+from salesbot.domain.message import Delivery, Message
+from salesbot.domain.peer import Peer
+
+# --- time and secrets --------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SessionCipher(Protocol):
+    """Encrypts session strings at rest; `decrypt` raises SessionSecretMismatch on a wrong key."""
+
+    def encrypt(self, plaintext: str) -> str: ...
+
+    def decrypt(self, token: str) -> str: ...
+
+
+# --- persistence -------------------------------------------------------------------------
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: Account) -> Account:
+        """Store a new account and return it with its id; DuplicateAccount on a known phone."""
+        ...
+
+    async def get(self, account_id: int) -> Account | None: ...
+
+    async def get_by_phone(self, phone: str) -> Account | None: ...
+
+    async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
+        """Accounts ordered by id, optionally only those in `statuses`."""
+        ...
+
+    async def update(self, account: Account) -> None:
+        """Write status, limited_until, session_string, proxy (not the quota counters)."""
+        ...
+
+    async def reserve_send_slot(
+        self,
+        account_id: int,
+        *,
+        now: datetime,
+        today: date,
+        daily_limit: int,
+        min_delay: timedelta,
+    ) -> bool:
+        """Take one send slot atomically, or return False and change nothing.
+
+        Succeeds only when the account is active, fewer than `daily_limit` messages were
+        counted for `today` (a new day starts from zero) and the last send is at least
+        `min_delay` before `now`. On success the count for `today` grows by one and the
+        last send becomes `now`. Concurrent callers never exceed the limit.
+        """
+        ...
+
+
+class DialogRepository(Protocol):
+    async def add(self, dialog: Dialog) -> Dialog:
+        """Store a new dialog; DialogAlreadyOpen when the prospect has an open one."""
+        ...
+
+    async def get(self, dialog_id: int) -> Dialog | None: ...
+
+    async def update(self, dialog: Dialog) -> None: ...
+
+    async def find_open_by_username(self, username: str) -> Dialog | None:
+        """The prospect's active or paused dialog, from any account."""
+        ...
+
+    async def find_for_incoming(self, account_id: int, user_id: int) -> Dialog | None:
+        """The newest dialog this account has with this Telegram user, in any status."""
+        ...
+
+    async def list(
+        self,
+        *,
+        statuses: Collection[DialogStatus] | None = None,
+        account_id: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Dialog]:
+        """Dialogs, newest activity first (ties: higher id first)."""
+        ...
+
+    async def count(
+        self, *, statuses: Collection[DialogStatus] | None = None, account_id: int | None = None
+    ) -> int: ...
+
+    async def list_awaiting_follow_up(
+        self, *, silent_since: datetime, max_follow_ups: int
+    ) -> list[Dialog]:
+        """Active dialogs whose newest message is ours, sent at or before `silent_since`,
+        with fewer than `max_follow_ups` follow-ups sent and nothing of ours still queued."""
+        ...
+
+
+class MessageRepository(Protocol):
+    async def add(self, message: Message) -> Message: ...
+
+    async def add_incoming(self, message: Message) -> Message | None:
+        """Store an incoming message once: None when this account's Telegram message id is
+        already stored (Telegram delivered it twice)."""
+        ...
+
+    async def get(self, message_id: int) -> Message | None: ...
+
+    async def update(self, message: Message) -> None: ...
+
+    async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
+        """The dialog's messages in order (timestamp, id); only the newest `last` if given."""
+        ...
+
+    def stream_for_dialog(
+        self, dialog_id: int, *, batch_size: int = 1000
+    ) -> AsyncIterator[Message]:
+        """The dialog's messages in order, fetched in batches (bounded memory)."""
+        ...
+
+    def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
+        """Every message ordered by dialog id then (timestamp, id), fetched in batches."""
+        ...
+
+    async def claim_next_due(
+        self, account_id: int, now: datetime, *, include_openers: bool = True
+    ) -> Message | None:
+        """Mark the account's next due pending message `sending` and return it.
+
+        Due: `send_after <= now`. Replies and manual messages go before follow-ups, which go
+        before openers; then oldest `send_after`, then id. A message another transaction is
+        claiming is skipped (FOR UPDATE SKIP LOCKED), never returned twice.
+        """
+        ...
+
+    async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
+        """The earliest `send_after` among pending messages (of one account, or all)."""
+        ...
+
+    async def list_by_delivery(
+        self, delivery: Delivery, *, account_id: int | None = None, dialog_id: int | None = None
+    ) -> list[Message]: ...
+
+    async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
+        """Mark the dialog's pending outgoing messages `cancelled` (only of `kinds` if given);
+        return how many. A message already `sending` is never touched."""
+        ...
+
+
+class DoNotContactRepository(Protocol):
+    async def add(self, entry: DoNotContact) -> None:
+        """Idempotent: adding a known prospect again changes nothing."""
+        ...
+
+    async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
+        ...
+
+
+class PeerRepository(Protocol):
+    async def get(self, account_id: int, username: str) -> Peer | None: ...
+
+    async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None: ...
+
+    async def put(self, peer: Peer) -> None:
+        """Insert or replace the account's entry for this username."""
+        ...
+
+    async def list_for_account(self, account_id: int) -> list[Peer]: ...
+
+
+class SettingRepository(Protocol):
+    """Small operator-editable values that must survive restarts (e.g. the sales script)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class AccountStats:
+    account_id: int
+    phone: str
+    openers_sent: int
+    messages_sent: int
+    messages_received: int
+    dialogs_replied: int
+    goals: int
+    opt_outs: int
+
+
+class StatsQuery(Protocol):
+    async def per_account(self, *, since: datetime | None = None) -> list[AccountStats]:
+        """Counts per account of what happened at or after `since` (all time when None)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Rolls back on exit unless `commit()` ran; repositories never commit."""
+
+    accounts: AccountRepository
+    dialogs: DialogRepository
+    messages: MessageRepository
+    do_not_contact: DoNotContactRepository
+    peers: PeerRepository
+    settings: SettingRepository
+    stats: StatsQuery
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class AccountLocks(Protocol):
+    """One owner per Telegram session across processes (PostgreSQL advisory locks)."""
+
+    async def try_acquire(self, account_id: int) -> bool: ...
+
+    async def release(self, account_id: int) -> None: ...
+
+
+# --- Telegram user accounts --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A private text message to one of our accounts, in plain values."""
+
+    account_id: int
+    user_id: int
+    username: str | None
+    text: str
+    telegram_message_id: int
+    date: datetime
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    telegram_message_id: int
+    date: datetime
+
+
+@dataclass(frozen=True)
+class ChatHistoryItem:
+    telegram_message_id: int
+    outgoing: bool
+    text: str
+    date: datetime
+
+
+IncomingHandler = Callable[[IncomingMessage], Awaitable[None]]
+
+
+class AccountConnections(Protocol):
+    """The live MTProto clients, one per account."""
+
+    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+        """Start the account's client with its known peers; SessionInvalid,
+        AccountDeactivated or TelegramUnavailable when it cannot."""
+        ...
+
+    async def disconnect(self, account_id: int) -> None: ...
+
+    def connected(self) -> frozenset[int]: ...
+
+    def subscribe(self, handler: IncomingHandler) -> None:
+        """Deliver every private incoming text message of every account to `handler`."""
+        ...
+
+
+class TelegramMessenger(Protocol):
+    async def resolve_username(self, account_id: int, username: str) -> Peer: ...
+
+    async def send_message(self, account_id: int, peer: Peer, text: str) -> SentMessage: ...
+
+    async def send_typing(self, account_id: int, peer: Peer) -> None: ...
+
+    async def mark_read(self, account_id: int, peer: Peer) -> None: ...
+
+    async def recent_messages(
+        self, account_id: int, peer: Peer, *, limit: int = 50
+    ) -> list[ChatHistoryItem]:
+        """The newest messages of the chat with `peer`, newest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoginProgress:
+    """After a login step: either a password is needed next, or the session is ready."""
+
+    password_required: bool = False
+    session_string: str | None = field(default=None, repr=False)
+
+
+class TelegramLogin(Protocol):
+    """Login as steps the admin bot and the CLI both drive; each step may be retried."""
+
+    async def begin_login(self, phone: str, *, proxy: str | None = None) -> None: ...
+
+    async def submit_code(self, phone: str, code: str) -> LoginProgress: ...
+
+    async def submit_password(self, phone: str, password: str) -> LoginProgress: ...
+
+    async def cancel_login(self, phone: str) -> None: ...
+
+
+# --- language model ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class LanguageModel(Protocol):
+    async def complete(
+        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+    ) -> Completion:
+        """LlmUnavailable when it cannot answer now, LlmRejected when it never will."""
+        ...
+
+
+# --- the operator ------------------------------------------------------------------------
+
+
+class AdminNotifier(Protocol):
+    async def notify(self, event: Event) -> None:
+        """Tell every admin; never raises (a failed notice is logged, not fatal)."""
+        ...

@@ -1,0 +1,1 @@
+"""Pure entities, value objects and policies. Standard library only: no I/O, no asyncio."""

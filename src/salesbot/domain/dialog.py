@@ -1,0 +1,141 @@
+"""A conversation with one prospect, held by one account; the operator's `N` is its id."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from salesbot.domain.errors import IllegalTransition
+
+
+class DialogStatus(str, enum.Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    OPTED_OUT = "opted_out"
+    FAILED = "failed"
+
+
+class Stage(str, enum.Enum):
+    """Where the sale stands; the model moves it and the operator sees it."""
+
+    INTRODUCTION = "introduction"
+    QUALIFICATION = "qualification"
+    VALUE = "value"
+    OBJECTIONS = "objections"
+    CLOSE = "close"
+
+
+class Outcome(str, enum.Enum):
+    """What the model says the conversation reached with its latest reply."""
+
+    CONTINUE = "continue"
+    GOAL = "goal"
+    HANDOFF = "handoff"
+    OPT_OUT = "opt_out"
+
+
+OPEN_STATUSES = frozenset({DialogStatus.ACTIVE, DialogStatus.PAUSED})
+CLOSED_STATUSES = frozenset(set(DialogStatus) - OPEN_STATUSES)
+
+_ALLOWED: dict[DialogStatus, frozenset[DialogStatus]] = {
+    DialogStatus.ACTIVE: frozenset(
+        {
+            DialogStatus.PAUSED,
+            DialogStatus.STOPPED,
+            DialogStatus.FINISHED,
+            DialogStatus.OPTED_OUT,
+            DialogStatus.FAILED,
+        }
+    ),
+    DialogStatus.PAUSED: frozenset(
+        {
+            DialogStatus.ACTIVE,
+            DialogStatus.STOPPED,
+            DialogStatus.FINISHED,
+            DialogStatus.OPTED_OUT,
+            DialogStatus.FAILED,
+        }
+    ),
+    # A closed dialog never talks again; a prospect may still opt out of it afterwards,
+    # which is the stronger fact and must be recorded.
+    DialogStatus.STOPPED: frozenset({DialogStatus.OPTED_OUT}),
+    DialogStatus.FINISHED: frozenset({DialogStatus.OPTED_OUT}),
+    DialogStatus.FAILED: frozenset({DialogStatus.OPTED_OUT}),
+    DialogStatus.OPTED_OUT: frozenset(),
+}
+
+MIN_WARMTH = 0
+MAX_WARMTH = 100
+
+
+@dataclass
+class Dialog:
+    account_id: int
+    target_username: str
+    status: DialogStatus = DialogStatus.ACTIVE
+    id: int | None = None
+    target_user_id: int | None = None
+    context: str = ""
+    created_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    stage: Stage = Stage.INTRODUCTION
+    warmth: int = 0
+    outcome: Outcome = Outcome.CONTINUE
+    summary: str = ""
+    status_reason: str = ""
+    follow_ups_sent: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def ai_enabled(self) -> bool:
+        """Whether the model may write in this dialog now."""
+        return self.status is DialogStatus.ACTIVE
+
+    def _move(self, target: DialogStatus, reason: str = "") -> None:
+        if target not in _ALLOWED[self.status]:
+            raise IllegalTransition("dialog", self.status.value, target.value)
+        self.status = target
+        self.status_reason = reason
+
+    def pause(self, reason: str = "") -> None:
+        self._move(DialogStatus.PAUSED, reason)
+
+    def resume(self) -> None:
+        self._move(DialogStatus.ACTIVE)
+
+    def stop(self, reason: str = "") -> None:
+        self._move(DialogStatus.STOPPED, reason)
+
+    def finish(self, reason: str = "") -> None:
+        self._move(DialogStatus.FINISHED, reason)
+
+    def opt_out(self, reason: str = "") -> None:
+        self._move(DialogStatus.OPTED_OUT, reason)
+        self.outcome = Outcome.OPT_OUT
+
+    def fail(self, reason: str) -> None:
+        self._move(DialogStatus.FAILED, reason)
+
+    def record_progress(self, stage: Stage | None, warmth: int | None) -> None:
+        """Take the model's view of the sale; a warmth outside 0-100 is clamped."""
+        if stage is not None:
+            self.stage = stage
+        if warmth is not None:
+            self.warmth = min(MAX_WARMTH, max(MIN_WARMTH, warmth))
+
+    def record_usage(self, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.cost_usd += cost_usd
+
+    def copy(self) -> Dialog:
+        return replace(self)

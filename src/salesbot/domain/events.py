@@ -1,0 +1,90 @@
+"""What happened, told to the operator: the admin bot formats each in the admin's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every notice to the admins."""
+
+
+@dataclass(frozen=True)
+class ProspectReplied(Event):
+    dialog_id: int
+    username: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GoalReached(Event):
+    dialog_id: int
+    username: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class HandoffRequested(Event):
+    dialog_id: int
+    username: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ProspectOptedOut(Event):
+    dialog_id: int
+    username: str
+
+
+@dataclass(frozen=True)
+class DialogFailed(Event):
+    dialog_id: int
+    username: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DialogPaused(Event):
+    dialog_id: int
+    username: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountLimited(Event):
+    account_id: int
+    phone: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class AccountLoggedOut(Event):
+    account_id: int
+    phone: str
+
+
+@dataclass(frozen=True)
+class AccountBanned(Event):
+    account_id: int
+    phone: str
+
+
+@dataclass(frozen=True)
+class LlmFailing(Event):
+    """The model provider refuses us (bad key, no credits): told once, not per message."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class LlmRecovered(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class WaitingForQuota(Event):
+    dialog_id: int
+    username: str
+    next_at: datetime

@@ -1,0 +1,107 @@
+"""Messages of a dialog: what the prospect wrote (`in`) and what we write (`out`)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+
+class Direction(str, enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+
+class Delivery(str, enum.Enum):
+    """Where an outgoing message is on its way to Telegram.
+
+    `sending` is written before the network call: a message found in it after a crash is
+    checked against the chat, never sent blindly again. `cancelled` marks a reply that a
+    newer incoming message made obsolete before it went out.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OutKind(str, enum.Enum):
+    """Why an outgoing message exists; replies to a live conversation go before cold openers."""
+
+    OPENER = "opener"
+    REPLY = "reply"
+    FOLLOW_UP = "follow_up"
+    MANUAL = "manual"
+
+    @property
+    def priority(self) -> int:
+        """Lower goes first when quota is scarce."""
+        return _PRIORITY[self]
+
+
+_PRIORITY = {OutKind.MANUAL: 0, OutKind.REPLY: 0, OutKind.FOLLOW_UP: 1, OutKind.OPENER: 2}
+
+
+@dataclass
+class Message:
+    dialog_id: int
+    direction: Direction
+    content: str
+    timestamp: datetime
+    id: int | None = None
+    account_id: int | None = None
+    telegram_message_id: int | None = None
+    delivery: Delivery | None = None
+    kind: OutKind | None = None
+    send_after: datetime | None = None
+    sent_at: datetime | None = None
+    attempts: int = 0
+    error: str = ""
+
+    @classmethod
+    def incoming(
+        cls,
+        dialog_id: int,
+        account_id: int,
+        content: str,
+        timestamp: datetime,
+        telegram_message_id: int,
+    ) -> Message:
+        return cls(
+            dialog_id=dialog_id,
+            account_id=account_id,
+            direction=Direction.IN,
+            content=content,
+            timestamp=timestamp,
+            telegram_message_id=telegram_message_id,
+        )
+
+    @classmethod
+    def outgoing(
+        cls,
+        dialog_id: int,
+        account_id: int,
+        content: str,
+        now: datetime,
+        kind: OutKind,
+        send_after: datetime | None = None,
+    ) -> Message:
+        return cls(
+            dialog_id=dialog_id,
+            account_id=account_id,
+            direction=Direction.OUT,
+            content=content,
+            timestamp=now,
+            delivery=Delivery.PENDING,
+            kind=kind,
+            send_after=send_after or now,
+        )
+
+    @property
+    def is_pending(self) -> bool:
+        return self.delivery is Delivery.PENDING
+
+    def copy(self) -> Message:
+        return replace(self)

@@ -1,0 +1,80 @@
+"""SendQuota: how many messages an account may send per calendar day, and how often.
+
+The policy is pure: it answers from a `QuotaState` (what the account has sent) and `now`.
+The persistence adapter enforces the same rule atomically in one conditional UPDATE, so two
+workers or a restart can never exceed it; this object is what every other layer asks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """What one account has used: `sent` messages on calendar `day`, the last at `last_sent_at`."""
+
+    day: date | None = None
+    sent: int = 0
+    last_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SendQuota:
+    max_daily: int
+    min_delay: timedelta
+    tz: tzinfo
+    warmup_days: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_daily < 0:
+            raise ValueError("max_daily must be >= 0")
+        if self.min_delay < timedelta(0):
+            raise ValueError("min_delay must be >= 0")
+        if self.warmup_days < 0:
+            raise ValueError("warmup_days must be >= 0")
+
+    def day_of(self, now: datetime) -> date:
+        """The calendar day `now` falls on in the quota's time zone."""
+        return now.astimezone(self.tz).date()
+
+    def start_of_next_day(self, now: datetime) -> datetime:
+        next_day = self.day_of(now) + timedelta(days=1)
+        return datetime.combine(next_day, time.min, tzinfo=self.tz)
+
+    def daily_limit(self, now: datetime, account_created_at: datetime | None = None) -> int:
+        """`max_daily`, ramped up linearly over `warmup_days` for a newly added account."""
+        if not self.warmup_days or account_created_at is None:
+            return self.max_daily
+        age_days = (self.day_of(now) - self.day_of(account_created_at)).days
+        if age_days >= self.warmup_days:
+            return self.max_daily
+        age_days = max(age_days, 0)
+        return max(1, math.ceil(self.max_daily * (age_days + 1) / (self.warmup_days + 1)))
+
+    def sent_today(self, state: QuotaState, now: datetime) -> int:
+        return state.sent if state.day == self.day_of(now) else 0
+
+    def remaining(self, state: QuotaState, now: datetime, limit: int | None = None) -> int:
+        limit = self.max_daily if limit is None else limit
+        return max(0, limit - self.sent_today(state, now))
+
+    def may_send(self, state: QuotaState, now: datetime, limit: int | None = None) -> bool:
+        return self.next_allowed(state, now, limit) <= now
+
+    def next_allowed(self, state: QuotaState, now: datetime, limit: int | None = None) -> datetime:
+        """The earliest moment at or after `now` when the account may send again."""
+        earliest = now
+        if state.last_sent_at is not None:
+            earliest = max(earliest, state.last_sent_at + self.min_delay)
+        if self.remaining(state, earliest, limit) > 0:
+            return earliest
+        return max(earliest, self.start_of_next_day(earliest))
+
+    def after_send(self, state: QuotaState, now: datetime) -> QuotaState:
+        """The state once a message has gone at `now`."""
+        return QuotaState(
+            day=self.day_of(now), sent=self.sent_today(state, now) + 1, last_sent_at=now
+        )

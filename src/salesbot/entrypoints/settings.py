@@ -1,0 +1,313 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+The seed's variable names are kept exactly; additions carry defaults so the seed's file
+alone still works. `load_settings` never raises pydantic's errors at the user: it turns
+them into one line per problem naming the variable, never echoing a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_OPENROUTER_MODEL = "openai/gpt-4o-mini"
+DEFAULT_BOT_API_BASE_URL = "https://api.telegram.org"
+DEFAULT_PROMPT_FILE = Path(__file__).resolve().parent.parent / "data" / "sales_prompt.ru.md"
+
+SECRET_FIELDS = frozenset(
+    {"API_HASH", "BOT_TOKEN", "OPENROUTER_API_KEY", "SESSION_SECRET", "DATABASE_URL"}
+)
+# What `salesbot run` cannot work without; other commands ask for less.
+RUN_REQUIRED = ("API_ID", "API_HASH", "BOT_TOKEN", "ADMIN_TELEGRAM_ID", "OPENROUTER_API_KEY")
+TELEGRAM_REQUIRED = ("API_ID", "API_HASH")
+LLM_REQUIRED = ("OPENROUTER_API_KEY",)
+
+_WORKING_HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "salesbot"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` holds one line per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class WorkingHours:
+    """A daily window `HH:MM-HH:MM` in TIMEZONE; `always` (the default) is no window.
+    A window may cross midnight (`22:00-06:00`)."""
+
+    def __init__(self, start: time | None = None, end: time | None = None) -> None:
+        self.start, self.end = start, end
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        text = text.strip().lower()
+        if text in ("", "always", "24/7"):
+            return cls()
+        match = _WORKING_HOURS.match(text)
+        if not match:
+            raise ValueError(f'expected "always" or HH:MM-HH:MM like 09:00-20:00, got "{text}"')
+        h1, m1, h2, m2 = (int(x) for x in match.groups())
+        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+            raise ValueError(f'expected hours 00-24 and minutes 00-59, got "{text}"')
+        end = time.max if h2 == 24 else time(h2, m2)
+        return cls(time(h1, m1), end)
+
+    @property
+    def always(self) -> bool:
+        return self.start is None
+
+    def contains(self, moment: time) -> bool:
+        if self.start is None or self.end is None:
+            return True
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __repr__(self) -> str:
+        return "always" if self.always else f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+        validate_default=True,
+    )
+
+    # The seed's names.
+    API_ID: int | None = None
+    API_HASH: SecretStr | None = None
+    BOT_TOKEN: SecretStr | None = None
+    ADMIN_TELEGRAM_ID: Annotated[tuple[int, ...], NoDecode] = ()
+    MAX_DAILY_MESSAGES: int = Field(20, ge=0, le=1000)
+    MIN_MESSAGE_DELAY: int = Field(30, ge=0, le=86_400)
+    OPENROUTER_API_KEY: SecretStr | None = None
+    DATABASE_URL: SecretStr | None = None
+    LOG_LEVEL: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = (
+        "INFO"
+    )
+    LOG_FILE: Path | None = None
+
+    # Additions, each with a default.
+    OPENROUTER_MODEL: str = DEFAULT_OPENROUTER_MODEL
+    OPENROUTER_FALLBACK_MODELS: Annotated[tuple[str, ...], NoDecode] = ()
+    OPENROUTER_BASE_URL: str = DEFAULT_OPENROUTER_BASE_URL
+    BOT_API_BASE_URL: str = DEFAULT_BOT_API_BASE_URL
+    SALES_PROMPT_FILE: Path = DEFAULT_PROMPT_FILE
+    SESSION_SECRET: SecretStr | None = None
+    TIMEZONE: str = "UTC"
+    ADMIN_LANGUAGE: Literal["ru", "en"] = "ru"
+    DATA_DIR: Path = Field(default_factory=default_data_dir)
+    WORKING_HOURS: Annotated[WorkingHours, NoDecode] = Field(default_factory=WorkingHours)
+    WARMUP_DAYS: int = Field(7, ge=0, le=365)
+    MAX_FOLLOW_UPS: int = Field(1, ge=0, le=10)
+    FOLLOW_UP_AFTER_HOURS: float = Field(24, gt=0, le=24 * 90)
+    AI_DISCLOSURE: Literal["off", "opener"] = "off"
+    REPLY_DEBOUNCE_SECONDS: float = Field(20, ge=0, le=3600)
+    LLM_HISTORY_TOKEN_BUDGET: int = Field(6000, ge=500, le=1_000_000)
+    LIMITED_COOLDOWN_HOURS: float = Field(24, gt=0, le=24 * 30)
+
+    @field_validator("ADMIN_TELEGRAM_ID", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, int):
+            return (value,)
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            for part in parts:
+                if not re.fullmatch(r"-?\d+", part):
+                    raise ValueError(
+                        f'expected a Telegram user id or a comma list of them, got "{value}"'
+                    )
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("OPENROUTER_FALLBACK_MODELS", mode="before")
+    @classmethod
+    def _split_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("WORKING_HOURS", mode="before")
+    @classmethod
+    def _parse_hours(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return WorkingHours.parse(value)
+        return value
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'expected an IANA time zone like UTC or Europe/Moscow, got "{value}"'
+            ) from None
+        return value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("OPENROUTER_BASE_URL", "BOT_API_BASE_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f'expected an http(s):// URL, got "{value}"')
+        return value.rstrip("/")
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not re.match(r"^(postgres|postgresql|sqlite)(\+\w+)?://", value.get_secret_value()):
+            raise ValueError(
+                "expected postgresql://user:password@host:5432/dbname or sqlite:///path/file.db"
+            )
+        return value
+
+    # --- derived values ------------------------------------------------------------------
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.TIMEZONE)
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the embedded database lives when DATABASE_URL is unset."""
+        return self.DATA_DIR / "salesbot.sqlite3"
+
+    @property
+    def async_database_url(self) -> str:
+        """DATABASE_URL with the async driver picked (`postgresql://` -> `+asyncpg`)."""
+        if self.DATABASE_URL is None:
+            return f"sqlite+aiosqlite:///{self.sqlite_path}"
+        return to_async_url(self.DATABASE_URL.get_secret_value())
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log filter to mask."""
+        found = []
+        for name in SECRET_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        return found
+
+    def missing(self, required: Iterable[str]) -> list[str]:
+        problems = []
+        for name in required:
+            value = getattr(self, name)
+            if value is None or value == () or (
+                isinstance(value, SecretStr) and not value.get_secret_value()
+            ):
+                problems.append(f"{name}: is required but not set")
+        return problems
+
+
+def to_async_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    return url
+
+
+_EXPECTED = {
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "bool_parsing": "expected true or false",
+}
+_BOUNDS = {
+    "greater_than_equal": ("ge", ">="),
+    "greater_than": ("gt", ">"),
+    "less_than_equal": ("le", "<="),
+    "less_than": ("lt", "<"),
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "configuration"
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in _EXPECTED:
+        message = _EXPECTED[kind]
+    elif kind in _BOUNDS:
+        key, sign = _BOUNDS[kind]
+        message = f"expected a number {sign} {ctx.get(key)}"
+    elif kind == "literal_error":
+        message = f"expected one of {ctx.get('expected')}"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+    raw = error.get("input")
+    shows_input = kind in _EXPECTED or kind in _BOUNDS or kind == "literal_error"
+    if name in SECRET_FIELDS or not shows_input or not isinstance(raw, (str, int, float)):
+        return f"{name}: {message}"
+    return f'{name}: {message}, got "{raw}"'
+
+
+def load_settings(
+    required: Iterable[str] = (), env_file: str | Path | None = ".env", **overrides: Any
+) -> Settings:
+    """Read the settings or raise ConfigError with one line per problem."""
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        present = {p.split(":", 1)[0] for p in problems}
+        partial = _settings_without(exc, env_file, overrides)
+        if partial is not None:
+            problems += [p for p in partial.missing(required) if p.split(":", 1)[0] not in present]
+        raise ConfigError(problems) from None
+    problems = settings.missing(required)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _settings_without(
+    exc: ValidationError, env_file: str | Path | None, overrides: dict[str, Any]
+) -> Settings | None:
+    """The settings with the malformed variables set to their defaults, so that missing
+    ones can be reported in the same run."""
+    fields = Settings.model_fields
+    defaults = {
+        name: fields[name].get_default(call_default_factory=True)
+        for name in {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if name in fields
+    }
+    try:
+        return Settings(_env_file=env_file, **{**overrides, **defaults})  # type: ignore[call-arg]
+    except ValidationError:
+        return None

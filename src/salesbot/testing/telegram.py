@@ -1,0 +1,218 @@
+"""Fake Telegram: user accounts, prospects and the login dance, all in memory.
+
+Implements AccountConnections, TelegramMessenger and TelegramLogin. Tests script failures
+with `fail_next(account_id, error)` and play a prospect with `deliver(...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from salesbot.application.errors import (
+    AccountDeactivated,
+    AccountNotConnected,
+    CodeInvalid,
+    NoLoginInProgress,
+    PasswordInvalid,
+    PhoneBanned,
+    PhoneNumberRejected,
+    RecipientUnreachable,
+    SessionInvalid,
+    TelegramUnavailable,
+)
+from salesbot.application.ports import (
+    ChatHistoryItem,
+    IncomingHandler,
+    IncomingMessage,
+    LoginProgress,
+    SentMessage,
+)
+from salesbot.domain.account import Account
+from salesbot.domain.peer import Peer
+
+
+@dataclass(frozen=True)
+class FakeSent:
+    account_id: int
+    user_id: int
+    text: str
+    telegram_message_id: int
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class FakeTelegram:
+    def __init__(self, clock: object | None = None) -> None:
+        self._clock = clock
+        self.users: dict[str, int] = {}
+        self.unreachable: dict[int, str] = {}
+        self.revoked_sessions: set[str] = set()
+        self.banned_sessions: set[str] = set()
+        self.unavailable_sessions: set[str] = set()
+        self._connected: dict[int, Account] = {}
+        self.loaded_peers: dict[int, list[Peer]] = {}
+        self._handlers: list[IncomingHandler] = []
+        self._failures: dict[int, deque[Exception]] = defaultdict(deque)
+        self._ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self.history: dict[tuple[int, int], list[ChatHistoryItem]] = defaultdict(list)
+        self.sent: list[FakeSent] = []
+        self.resolves: list[tuple[int, str]] = []
+        self.typing: list[tuple[int, int]] = []
+        self.read: list[tuple[int, int]] = []
+        self.connects: list[int] = []
+        self.login_codes: dict[str, str] = {}
+        self.login_passwords: dict[str, str] = {}
+        self.rejected_phones: set[str] = set()
+        self.banned_phones: set[str] = set()
+        self._logins: dict[str, str] = {}
+        self.send_gate: asyncio.Event | None = None
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else _utc_now()  # type: ignore[attr-defined]
+
+    # --- test controls -------------------------------------------------------------------
+
+    def add_user(self, username: str, user_id: int, *, unreachable: str | None = None) -> None:
+        self.users[username.lower()] = user_id
+        if unreachable:
+            self.unreachable[user_id] = unreachable
+
+    def fail_next(self, account_id: int, error: Exception) -> None:
+        """The account's next send, typing, read or resolve call raises `error`."""
+        self._failures[account_id].append(error)
+
+    async def deliver(
+        self, account_id: int, user_id: int, text: str, *, username: str | None = None
+    ) -> IncomingMessage:
+        """The prospect `user_id` writes `text` to the account; handlers see it."""
+        message_id = next(self._ids[account_id])
+        now = self._now()
+        self.history[(account_id, user_id)].append(
+            ChatHistoryItem(telegram_message_id=message_id, outgoing=False, text=text, date=now)
+        )
+        incoming = IncomingMessage(
+            account_id=account_id,
+            user_id=user_id,
+            username=username,
+            text=text,
+            telegram_message_id=message_id,
+            date=now,
+        )
+        for handler in self._handlers:
+            await handler(incoming)
+        return incoming
+
+    def sent_to(self, user_id: int) -> list[str]:
+        return [item.text for item in self.sent if item.user_id == user_id]
+
+    # --- AccountConnections --------------------------------------------------------------
+
+    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+        assert account.id is not None
+        self.connects.append(account.id)
+        if account.session_string in self.revoked_sessions:
+            raise SessionInvalid("session revoked")
+        if account.session_string in self.banned_sessions:
+            raise AccountDeactivated("account banned")
+        if account.session_string in self.unavailable_sessions:
+            raise TelegramUnavailable("network down")
+        self._connected[account.id] = account
+        self.loaded_peers[account.id] = list(peers)
+
+    async def disconnect(self, account_id: int) -> None:
+        self._connected.pop(account_id, None)
+
+    def connected(self) -> frozenset[int]:
+        return frozenset(self._connected)
+
+    def subscribe(self, handler: IncomingHandler) -> None:
+        self._handlers.append(handler)
+
+    # --- TelegramMessenger ---------------------------------------------------------------
+
+    def _check(self, account_id: int) -> None:
+        if account_id not in self._connected:
+            raise AccountNotConnected(account_id)
+        if self._failures[account_id]:
+            raise self._failures[account_id].popleft()
+
+    async def resolve_username(self, account_id: int, username: str) -> Peer:
+        self._check(account_id)
+        self.resolves.append((account_id, username))
+        user_id = self.users.get(username.lower())
+        if user_id is None:
+            raise RecipientUnreachable(RecipientUnreachable.NOT_FOUND, f"@{username}")
+        return Peer(
+            account_id=account_id,
+            username=username.lower(),
+            user_id=user_id,
+            access_hash=hash((account_id, user_id)) & 0x7FFFFFFFFFFFFFFF,
+        )
+
+    async def send_message(self, account_id: int, peer: Peer, text: str) -> SentMessage:
+        self._check(account_id)
+        if peer.user_id in self.unreachable:
+            raise RecipientUnreachable(self.unreachable[peer.user_id])
+        if self.send_gate is not None:
+            await self.send_gate.wait()
+        message_id = next(self._ids[account_id])
+        now = self._now()
+        self.sent.append(FakeSent(account_id, peer.user_id, text, message_id))
+        self.history[(account_id, peer.user_id)].append(
+            ChatHistoryItem(telegram_message_id=message_id, outgoing=True, text=text, date=now)
+        )
+        return SentMessage(telegram_message_id=message_id, date=now)
+
+    async def send_typing(self, account_id: int, peer: Peer) -> None:
+        self._check(account_id)
+        self.typing.append((account_id, peer.user_id))
+
+    async def mark_read(self, account_id: int, peer: Peer) -> None:
+        self._check(account_id)
+        self.read.append((account_id, peer.user_id))
+
+    async def recent_messages(
+        self, account_id: int, peer: Peer, *, limit: int = 50
+    ) -> list[ChatHistoryItem]:
+        self._check(account_id)
+        return list(reversed(self.history[(account_id, peer.user_id)]))[:limit]
+
+    # --- TelegramLogin -------------------------------------------------------------------
+
+    async def begin_login(self, phone: str, *, proxy: str | None = None) -> None:
+        if phone in self.rejected_phones:
+            raise PhoneNumberRejected(phone)
+        if phone in self.banned_phones:
+            raise PhoneBanned(phone)
+        self._logins[phone] = "code"
+
+    async def submit_code(self, phone: str, code: str) -> LoginProgress:
+        if self._logins.get(phone) != "code":
+            raise NoLoginInProgress(phone)
+        digits = re.sub(r"\D", "", code)
+        if digits != self.login_codes.get(phone, "12345"):
+            raise CodeInvalid(phone)
+        if phone in self.login_passwords:
+            self._logins[phone] = "password"
+            return LoginProgress(password_required=True)
+        del self._logins[phone]
+        return LoginProgress(session_string=f"session-for-{phone}")
+
+    async def submit_password(self, phone: str, password: str) -> LoginProgress:
+        if self._logins.get(phone) != "password":
+            raise NoLoginInProgress(phone)
+        if password != self.login_passwords[phone]:
+            raise PasswordInvalid(phone)
+        del self._logins[phone]
+        return LoginProgress(session_string=f"session-for-{phone}")
+
+    async def cancel_login(self, phone: str) -> None:
+        self._logins.pop(phone, None)

@@ -1,0 +1,458 @@
+"""An in-memory unit of work with the same semantics as the SQL one.
+
+Transactions are serialised by one lock and work on a copy of the store, written back only
+on `commit()`: a use-case that forgets to commit loses its changes here exactly as it would
+on PostgreSQL. Units of work must not be nested (the SQL one would not deadlock, this one
+would, which is how tests catch it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from types import TracebackType
+
+from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount
+from salesbot.application.ports import AccountStats
+from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
+from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from salesbot.domain.peer import Peer
+
+
+@dataclass
+class _Tables:
+    accounts: dict[int, Account] = field(default_factory=dict)
+    dialogs: dict[int, Dialog] = field(default_factory=dict)
+    messages: dict[int, Message] = field(default_factory=dict)
+    do_not_contact: list[DoNotContact] = field(default_factory=list)
+    peers: dict[tuple[int, str], Peer] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+class InMemoryStore:
+    """What the fake database holds; share one between units of work (and restarts)."""
+
+    def __init__(self) -> None:
+        self.tables = _Tables()
+        self._ids = itertools.count(1)
+        self._lock: asyncio.Lock | None = None
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _sort_key(message: Message) -> tuple[datetime, int]:
+    return (message.timestamp, message.id or 0)
+
+
+class _Accounts:
+    def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
+        self._store, self._t = store, tables
+
+    async def add(self, account: Account) -> Account:
+        if any(a.phone == account.phone for a in self._t.accounts.values()):
+            raise DuplicateAccount(account.phone)
+        stored = account.copy()
+        stored.id = self._store.next_id()
+        self._t.accounts[stored.id] = stored
+        return stored.copy()
+
+    async def get(self, account_id: int) -> Account | None:
+        found = self._t.accounts.get(account_id)
+        return found.copy() if found else None
+
+    async def get_by_phone(self, phone: str) -> Account | None:
+        for account in self._t.accounts.values():
+            if account.phone == phone:
+                return account.copy()
+        return None
+
+    async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
+        return [
+            a.copy()
+            for _, a in sorted(self._t.accounts.items())
+            if statuses is None or a.status in statuses
+        ]
+
+    async def update(self, account: Account) -> None:
+        stored = self._t.accounts[account.id]  # type: ignore[index]
+        stored.status = account.status
+        stored.limited_until = account.limited_until
+        stored.session_string = account.session_string
+        stored.proxy = account.proxy
+
+    async def reserve_send_slot(
+        self,
+        account_id: int,
+        *,
+        now: datetime,
+        today: date,
+        daily_limit: int,
+        min_delay: timedelta,
+    ) -> bool:
+        account = self._t.accounts.get(account_id)
+        if account is None or account.status is not AccountStatus.ACTIVE:
+            return False
+        sent_today = account.daily_messages if account.quota_day == today else 0
+        if sent_today >= daily_limit:
+            return False
+        if account.last_used is not None and account.last_used > now - min_delay:
+            return False
+        account.daily_messages = sent_today + 1
+        account.quota_day = today
+        account.last_used = now
+        return True
+
+
+class _Dialogs:
+    def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
+        self._store, self._t = store, tables
+
+    async def add(self, dialog: Dialog) -> Dialog:
+        if dialog.is_open and any(
+            d.target_username == dialog.target_username and d.is_open
+            for d in self._t.dialogs.values()
+        ):
+            raise DialogAlreadyOpen(dialog.target_username)
+        stored = dialog.copy()
+        stored.id = self._store.next_id()
+        self._t.dialogs[stored.id] = stored
+        return stored.copy()
+
+    async def get(self, dialog_id: int) -> Dialog | None:
+        found = self._t.dialogs.get(dialog_id)
+        return found.copy() if found else None
+
+    async def update(self, dialog: Dialog) -> None:
+        if dialog.is_open and any(
+            d.target_username == dialog.target_username and d.is_open and d.id != dialog.id
+            for d in self._t.dialogs.values()
+        ):
+            raise DialogAlreadyOpen(dialog.target_username)
+        self._t.dialogs[dialog.id] = dialog.copy()  # type: ignore[index]
+
+    async def find_open_by_username(self, username: str) -> Dialog | None:
+        for dialog in self._t.dialogs.values():
+            if dialog.target_username == username and dialog.is_open:
+                return dialog.copy()
+        return None
+
+    async def find_for_incoming(self, account_id: int, user_id: int) -> Dialog | None:
+        matches = [
+            d
+            for d in self._t.dialogs.values()
+            if d.account_id == account_id and d.target_user_id == user_id
+        ]
+        return max(matches, key=lambda d: d.id or 0).copy() if matches else None
+
+    def _select(
+        self, statuses: Collection[DialogStatus] | None, account_id: int | None
+    ) -> list[Dialog]:
+        return [
+            d
+            for d in self._t.dialogs.values()
+            if (statuses is None or d.status in statuses)
+            and (account_id is None or d.account_id == account_id)
+        ]
+
+    async def list(
+        self,
+        *,
+        statuses: Collection[DialogStatus] | None = None,
+        account_id: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Dialog]:
+        def activity(d: Dialog) -> tuple[datetime, int]:
+            moment = d.last_activity_at or d.created_at or _EPOCH
+            return (moment, d.id or 0)
+
+        chosen = sorted(self._select(statuses, account_id), key=activity, reverse=True)
+        end = None if limit is None else offset + limit
+        return [d.copy() for d in chosen[offset:end]]
+
+    async def count(
+        self, *, statuses: Collection[DialogStatus] | None = None, account_id: int | None = None
+    ) -> int:
+        return len(self._select(statuses, account_id))
+
+    async def list_awaiting_follow_up(
+        self, *, silent_since: datetime, max_follow_ups: int
+    ) -> list[Dialog]:
+        found = []
+        for dialog in self._t.dialogs.values():
+            if dialog.status is not DialogStatus.ACTIVE or dialog.follow_ups_sent >= max_follow_ups:
+                continue
+            messages = [m for m in self._t.messages.values() if m.dialog_id == dialog.id]
+            if any(m.delivery in (Delivery.PENDING, Delivery.SENDING) for m in messages):
+                continue
+            spoken = [
+                m for m in messages if m.direction is Direction.IN or m.delivery is Delivery.SENT
+            ]
+            if not spoken:
+                continue
+            last = max(spoken, key=_sort_key)
+            if last.direction is Direction.OUT and (last.sent_at or last.timestamp) <= silent_since:
+                found.append(dialog.copy())
+        return sorted(found, key=lambda d: d.id or 0)
+
+
+class _Messages:
+    def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
+        self._store, self._t = store, tables
+
+    async def add(self, message: Message) -> Message:
+        stored = message.copy()
+        stored.id = self._store.next_id()
+        self._t.messages[stored.id] = stored
+        return stored.copy()
+
+    async def add_incoming(self, message: Message) -> Message | None:
+        if message.telegram_message_id is not None and any(
+            m.account_id == message.account_id
+            and m.telegram_message_id == message.telegram_message_id
+            for m in self._t.messages.values()
+        ):
+            return None
+        return await self.add(message)
+
+    async def get(self, message_id: int) -> Message | None:
+        found = self._t.messages.get(message_id)
+        return found.copy() if found else None
+
+    async def update(self, message: Message) -> None:
+        self._t.messages[message.id] = message.copy()  # type: ignore[index]
+
+    async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
+        ordered = sorted(
+            (m for m in self._t.messages.values() if m.dialog_id == dialog_id), key=_sort_key
+        )
+        if last is not None:
+            ordered = ordered[-last:] if last else []
+        return [m.copy() for m in ordered]
+
+    async def stream_for_dialog(
+        self, dialog_id: int, *, batch_size: int = 1000
+    ) -> AsyncIterator[Message]:
+        for message in await self.list_for_dialog(dialog_id):
+            yield message
+
+    async def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
+        ordered = sorted(
+            self._t.messages.values(), key=lambda m: (m.dialog_id, m.timestamp, m.id or 0)
+        )
+        for message in ordered:
+            yield message.copy()
+
+    async def claim_next_due(
+        self, account_id: int, now: datetime, *, include_openers: bool = True
+    ) -> Message | None:
+        due = [
+            m
+            for m in self._t.messages.values()
+            if m.account_id == account_id
+            and m.delivery is Delivery.PENDING
+            and m.send_after is not None
+            and m.send_after <= now
+            and (include_openers or m.kind is not OutKind.OPENER)
+        ]
+        if not due:
+            return None
+        chosen = min(
+            due, key=lambda m: ((m.kind or OutKind.REPLY).priority, m.send_after, m.id or 0)
+        )
+        chosen.delivery = Delivery.SENDING
+        return chosen.copy()
+
+    async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
+        moments = [
+            m.send_after
+            for m in self._t.messages.values()
+            if m.delivery is Delivery.PENDING
+            and m.send_after is not None
+            and (account_id is None or m.account_id == account_id)
+        ]
+        return min(moments) if moments else None
+
+    async def list_by_delivery(
+        self, delivery: Delivery, *, account_id: int | None = None, dialog_id: int | None = None
+    ) -> list[Message]:
+        return [
+            m.copy()
+            for m in sorted(self._t.messages.values(), key=lambda m: m.id or 0)
+            if m.delivery is delivery
+            and (account_id is None or m.account_id == account_id)
+            and (dialog_id is None or m.dialog_id == dialog_id)
+        ]
+
+    async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
+        wanted = None if kinds is None else {OutKind(k) for k in kinds}
+        cancelled = 0
+        for message in self._t.messages.values():
+            if (
+                message.dialog_id == dialog_id
+                and message.delivery is Delivery.PENDING
+                and (wanted is None or message.kind in wanted)
+            ):
+                message.delivery = Delivery.CANCELLED
+                cancelled += 1
+        return cancelled
+
+
+class _DoNotContact:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def add(self, entry: DoNotContact) -> None:
+        if await self.contains(username=entry.username, user_id=entry.user_id):
+            return
+        self._t.do_not_contact.append(entry)
+
+    async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
+        return any(
+            (username is not None and e.username == username)
+            or (user_id is not None and e.user_id == user_id)
+            for e in self._t.do_not_contact
+        )
+
+
+class _Peers:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def get(self, account_id: int, username: str) -> Peer | None:
+        return self._t.peers.get((account_id, username))
+
+    async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None:
+        for (owner, _), peer in self._t.peers.items():
+            if owner == account_id and peer.user_id == user_id:
+                return peer
+        return None
+
+    async def put(self, peer: Peer) -> None:
+        self._t.peers[(peer.account_id, peer.username)] = peer
+
+    async def list_for_account(self, account_id: int) -> list[Peer]:
+        return [p for (owner, _), p in sorted(self._t.peers.items()) if owner == account_id]
+
+
+class _Settings:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def get(self, key: str) -> str | None:
+        return self._t.settings.get(key)
+
+    async def set(self, key: str, value: str) -> None:
+        self._t.settings[key] = value
+
+
+class _Stats:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def per_account(self, *, since: datetime | None = None) -> list[AccountStats]:
+        def after(moment: datetime | None) -> bool:
+            return since is None or (moment is not None and moment >= since)
+
+        result = []
+        for account_id, account in sorted(self._t.accounts.items()):
+            dialogs = [d for d in self._t.dialogs.values() if d.account_id == account_id]
+            dialog_ids = {d.id for d in dialogs}
+            messages = [m for m in self._t.messages.values() if m.dialog_id in dialog_ids]
+            sent = [
+                m
+                for m in messages
+                if m.direction is Direction.OUT
+                and m.delivery is Delivery.SENT
+                and after(m.sent_at or m.timestamp)
+            ]
+            received = [m for m in messages if m.direction is Direction.IN and after(m.timestamp)]
+            result.append(
+                AccountStats(
+                    account_id=account_id,
+                    phone=account.phone,
+                    openers_sent=sum(1 for m in sent if m.kind is OutKind.OPENER),
+                    messages_sent=len(sent),
+                    messages_received=len(received),
+                    dialogs_replied=len({m.dialog_id for m in received}),
+                    goals=sum(
+                        1
+                        for d in dialogs
+                        if d.outcome is Outcome.GOAL and after(d.last_activity_at)
+                    ),
+                    opt_outs=sum(
+                        1
+                        for d in dialogs
+                        if d.status is DialogStatus.OPTED_OUT and after(d.last_activity_at)
+                    ),
+                )
+            )
+        return result
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store or InMemoryStore()
+        self.commits = 0
+        self._work: _Tables | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.commits > 0
+
+    def _bind(self, tables: _Tables) -> None:
+        self.accounts = _Accounts(self.store, tables)
+        self.dialogs = _Dialogs(self.store, tables)
+        self.messages = _Messages(self.store, tables)
+        self.do_not_contact = _DoNotContact(tables)
+        self.peers = _Peers(tables)
+        self.settings = _Settings(tables)
+        self.stats = _Stats(tables)
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        await self.store.lock.acquire()
+        self._work = copy.deepcopy(self.store.tables)
+        self._bind(self._work)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._work = None
+        self.store.lock.release()
+
+    async def commit(self) -> None:
+        assert self._work is not None, "commit() outside `async with`"
+        self.store.tables = self._work
+        self._work = copy.deepcopy(self._work)
+        self._bind(self._work)
+        self.commits += 1
+
+    async def rollback(self) -> None:
+        assert self._work is not None, "rollback() outside `async with`"
+        self._work = copy.deepcopy(self.store.tables)
+        self._bind(self._work)
+
+
+def fake_uow_factory(store: InMemoryStore) -> FakeUnitOfWork:
+    """`lambda: FakeUnitOfWork(store)` with a name, for wiring."""
+    return FakeUnitOfWork(store)

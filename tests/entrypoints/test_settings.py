@@ -1,0 +1,103 @@
+import pytest
+
+from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, load_settings
+
+SEED = {
+    "API_ID": "123456",
+    "API_HASH": "0123456789abcdef0123456789abcdef",
+    "BOT_TOKEN": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    "ADMIN_TELEGRAM_ID": "111111111",
+    "MAX_DAILY_MESSAGES": "20",
+    "MIN_MESSAGE_DELAY": "30",
+    "OPENROUTER_API_KEY": "sk-or-v1-abcdefabcdefabcdefabcdef",
+    "DATABASE_URL": "postgresql://user:pass@localhost:5432/sales_bot",
+    "LOG_LEVEL": "INFO",
+    "LOG_FILE": "/var/log/sales_bot/bot.log",
+}
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name in SEED or name in ("TIMEZONE", "ADMIN_LANGUAGE", "WORKING_HOURS"):
+            monkeypatch.delenv(name)
+
+    def set_env(values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+def test_the_seed_environment_is_enough(env):
+    env(SEED)
+    settings = load_settings(RUN_REQUIRED, env_file=None)
+    assert settings.API_ID == 123456
+    assert settings.ADMIN_TELEGRAM_ID == (111111111,)
+    assert settings.async_database_url == "postgresql+asyncpg://user:pass@localhost:5432/sales_bot"
+    assert settings.TIMEZONE == "UTC"
+    assert settings.ADMIN_LANGUAGE == "ru"
+
+
+def test_several_admins_as_a_comma_list(env):
+    env({**SEED, "ADMIN_TELEGRAM_ID": "111, 222,333"})
+    assert load_settings(RUN_REQUIRED, env_file=None).ADMIN_TELEGRAM_ID == (111, 222, 333)
+
+
+def test_every_problem_is_reported_at_once(env):
+    env({**{k: v for k, v in SEED.items() if k != "BOT_TOKEN"}, "API_ID": "abc"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(RUN_REQUIRED, env_file=None)
+    assert raised.value.problems == [
+        'API_ID: expected an integer, got "abc"',
+        "BOT_TOKEN: is required but not set",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name,value,line",
+    [
+        ("MAX_DAILY_MESSAGES", "lots", 'MAX_DAILY_MESSAGES: expected an integer, got "lots"'),
+        ("MIN_MESSAGE_DELAY", "-5", 'MIN_MESSAGE_DELAY: expected a number >= 0, got "-5"'),
+        ("ADMIN_TELEGRAM_ID", "@boss", "ADMIN_TELEGRAM_ID: expected a Telegram user id"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE: expected an IANA time zone"),
+        ("ADMIN_LANGUAGE", "de", "ADMIN_LANGUAGE: expected one of 'ru' or 'en', got \"de\""),
+        ("WORKING_HOURS", "9 to 5", "WORKING_HOURS: expected \"always\" or HH:MM-HH:MM"),
+        ("OPENROUTER_BASE_URL", "localhost:8080", "OPENROUTER_BASE_URL: expected an http(s)://"),
+    ],
+)
+def test_malformed_values_name_the_variable_and_the_expectation(env, name, value, line):
+    env({**SEED, name: value})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(RUN_REQUIRED, env_file=None)
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(line)
+
+
+def test_a_malformed_secret_is_never_echoed(env):
+    env({**SEED, "DATABASE_URL": "mysql://root:hunter2@db/x"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(RUN_REQUIRED, env_file=None)
+    assert "hunter2" not in str(raised.value)
+    assert raised.value.problems[0].startswith("DATABASE_URL: expected postgresql://")
+
+
+def test_without_database_url_the_embedded_sqlite_file_is_used(env, tmp_path):
+    env({**SEED, "DATA_DIR": str(tmp_path)})
+    settings = load_settings(RUN_REQUIRED, env_file=None, DATABASE_URL=None)
+    assert settings.async_database_url == f"sqlite+aiosqlite:///{tmp_path}/salesbot.sqlite3"
+
+
+def test_a_dotenv_file_is_read(env, tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("\n".join(f"{k}={v}" for k, v in SEED.items()), encoding="utf-8")
+    assert load_settings(RUN_REQUIRED, env_file=dotenv).API_ID == 123456
+
+
+def test_working_hours_may_cross_midnight(env):
+    from datetime import time
+
+    env({**SEED, "WORKING_HOURS": "22:00-06:00"})
+    hours = load_settings(RUN_REQUIRED, env_file=None).WORKING_HOURS
+    assert hours.contains(time(23, 0)) and hours.contains(time(5, 59))
+    assert not hours.contains(time(12, 0))
