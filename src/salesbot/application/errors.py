@@ -151,3 +151,39 @@ class SessionSecretMismatch(PersistenceError):
             "stored session strings cannot be decrypted: SESSION_SECRET differs from the one "
             "they were encrypted with"
         )
+
+
+# --- refusals of the use-cases -----------------------------------------------------------
+
+
+class UseCaseError(Exception):
+    """A request the operator made that the use-case refuses, with the reason as its type."""
+
+
+class AlreadyInDialog(UseCaseError):
+    def __init__(self, username: str, dialog_id: int) -> None:
+        super().__init__(f"@{username} is already in dialog {dialog_id}")
+        self.username = username
+        self.dialog_id = dialog_id
+
+
+class OnDoNotContact(UseCaseError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"@{username} asked not to be contacted")
+        self.username = username
+
+
+class NoAccountAvailable(UseCaseError):
+    """No connected, active account may take a new dialog now."""
+
+
+class UnknownAccount(UseCaseError):
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"no account with phone {phone}")
+        self.phone = phone
+
+
+class UnknownDialog(UseCaseError):
+    def __init__(self, dialog_id: int) -> None:
+        super().__init__(f"no dialog {dialog_id}")
+        self.dialog_id = dialog_id

@@ -15,3 +15,13 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency()
 
     clock = providers.Singleton(SystemClock)
+
+    # --- persistence (issue 3) ---
+
+    # --- language model (issue 4) ---
+
+    # --- Telegram user accounts (issue 5) ---
+
+    # --- admin bot (issue 6) ---
+
+    # --- use-cases ---
