@@ -187,3 +187,12 @@ class UnknownDialog(UseCaseError):
     def __init__(self, dialog_id: int) -> None:
         super().__init__(f"no dialog {dialog_id}")
         self.dialog_id = dialog_id
+
+
+class DialogClosed(UseCaseError):
+    """The dialog is stopped, finished, failed or opted out: nothing more is written in it."""
+
+    def __init__(self, dialog_id: int, status: str) -> None:
+        super().__init__(f"dialog {dialog_id} is {status}")
+        self.dialog_id = dialog_id
+        self.status = status
