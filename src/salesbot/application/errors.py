@@ -97,6 +97,16 @@ class NoLoginInProgress(LoginError):
     pass
 
 
+class LoginRefused(LoginError):
+    """Telegram will not log this number in through us now (too many codes asked, an e-mail
+    must be set up in an official app first, no account on the number...): `reason` says."""
+
+    def __init__(self, phone: str, reason: str) -> None:
+        super().__init__(f"{phone}: {reason}")
+        self.phone = phone
+        self.reason = reason
+
+
 # --- language model ----------------------------------------------------------------------
 
 
@@ -105,7 +115,14 @@ class LlmError(PortError):
 
 
 class LlmUnavailable(LlmError):
-    """The model could not answer now (timeouts, 429/5xx after retries, malformed answer)."""
+    """The model could not answer now (timeouts, 429/5xx after retries, malformed answer).
+
+    `retry_after` is the provider's own hint in seconds (Retry-After), when it gave one.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LlmRejected(LlmError):
@@ -181,6 +198,20 @@ class UnknownAccount(UseCaseError):
     def __init__(self, phone: str) -> None:
         super().__init__(f"no account with phone {phone}")
         self.phone = phone
+
+
+class AccountNeedsLogin(UseCaseError):
+    """A logged-out account comes back only through a new login, not by enabling it."""
+
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"account {phone} is logged out: log in again")
+        self.phone = phone
+
+
+class InvalidProxy(UseCaseError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid proxy: {reason}")
+        self.reason = reason
 
 
 class UnknownDialog(UseCaseError):

@@ -356,9 +356,13 @@ class Completion:
 
 class LanguageModel(Protocol):
     async def complete(
-        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None
+        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None, json_mode: bool = False
     ) -> Completion:
-        """LlmUnavailable when it cannot answer now, LlmRejected when it never will."""
+        """LlmUnavailable when it cannot answer now, LlmRejected when it never will.
+
+        `json_mode` asks for one JSON object (OpenAI's `response_format`); a model may still
+        answer plain text, so callers parse tolerantly.
+        """
         ...
 
 
