@@ -1,0 +1,165 @@
+"""A fake OpenAI-compatible chat completions server on 127.0.0.1 (aiohttp, real sockets).
+
+It records every request and plays scripted responses in order: a status code, headers
+(Retry-After), a delay, and a body that may be a chat completion, an error object or bytes
+that are not JSON at all. When the script is empty it answers with `default`, which may be
+a function of the request (the rehearsal test uses one to play a whole conversation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    client_port: int = 0  # the client's side of the TCP connection: same port, same connection
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
+
+
+@dataclass(frozen=True)
+class Scripted:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON, str/bytes -> sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Responder = Callable[[RecordedRequest], Scripted]
+
+
+def completion(
+    text: str,
+    *,
+    model: str = "fake/model",
+    prompt_tokens: int = 120,
+    completion_tokens: int = 30,
+    cost: float | None = 0.000123,
+) -> Scripted:
+    """A successful chat completion as OpenRouter sends it."""
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+    if cost is not None:
+        usage["cost"] = cost
+    return Scripted(
+        body={
+            "id": "gen-fake",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": text},
+                }
+            ],
+            "usage": usage,
+        }
+    )
+
+
+def error(status: int, message: str, **headers: str) -> Scripted:
+    """An error as OpenRouter sends it: `{"error": {"code", "message"}}`."""
+    return Scripted(
+        status=status,
+        body={"error": {"code": status, "message": message}},
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+    )
+
+
+class FakeOpenAIServer:
+    def __init__(self, default: Scripted | Responder | None = None) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.default = default
+        self._script: deque[Scripted] = deque()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    def queue(self, *responses: Scripted) -> None:
+        self._script.extend(responses)
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeOpenAIServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            headers=dict(request.headers),
+            body=body,
+            client_port=peer[1] if peer else 0,
+        )
+        self.requests.append(recorded)
+        if self._script:
+            scripted = self._script.popleft()
+        elif callable(self.default):
+            scripted = self.default(recorded)
+        elif self.default is not None:
+            scripted = self.default
+        else:
+            scripted = error(500, "the fake server has no response scripted")
+        if scripted.delay:
+            await asyncio.sleep(scripted.delay)
+        payload = scripted.body
+        if isinstance(payload, (dict, list)):
+            data = json.dumps(payload).encode()
+            content_type = "application/json"
+        elif isinstance(payload, str):
+            data = payload.encode()
+            content_type = "application/json"
+        else:
+            data = payload or b""
+            content_type = "application/json"
+        return web.Response(
+            status=scripted.status,
+            body=data,
+            headers={"Content-Type": content_type, **scripted.headers},
+        )
