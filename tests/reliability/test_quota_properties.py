@@ -13,6 +13,10 @@ from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from salesbot.domain.account import Account
+from salesbot.domain.quota import QuotaState, SendQuota
+from salesbot.testing import FakeUnitOfWork, InMemoryStore
 from tests.reliability.quota_model import (
     Advance,
     Attempt,
@@ -24,10 +28,6 @@ from tests.reliability.quota_model import (
     steps,
     violations,
 )
-
-from salesbot.domain.account import Account
-from salesbot.domain.quota import QuotaState, SendQuota
-from salesbot.testing import FakeUnitOfWork, InMemoryStore
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
