@@ -146,6 +146,30 @@ async def test_a_component_that_ignores_the_stop_is_cancelled_after_its_grace():
     assert cancelled.is_set()
 
 
+async def test_a_component_without_stop_is_cancelled_at_once_and_cleans_up():
+    supervisor = Supervisor(FakeClock())
+    journal: list[str] = []
+
+    async def pool() -> None:
+        journal.append("connected")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.001)
+            journal.append("disconnected")
+
+    supervisor.add(Component("account pool", pool, grace=5))
+    running = asyncio.create_task(supervisor.run())
+    while not journal:
+        await asyncio.sleep(0)
+    started = asyncio.get_running_loop().time()
+    supervisor.request_stop()
+
+    assert await running == 0
+    assert journal == ["connected", "disconnected"]
+    assert asyncio.get_running_loop().time() - started < 1
+
+
 async def test_a_one_shot_job_runs_once_and_is_retried_only_when_it_fails():
     clock = FakeClock()
     supervisor = Supervisor(clock)
@@ -222,8 +246,11 @@ async def test_sigterm_stops_gracefully_and_a_second_signal_cancels_at_once():
             cancelled.set()
             raise
 
+    async def ignore_stop() -> None:
+        return None
+
     supervisor.add(steady.component)
-    supervisor.add(Component("dispatcher", stuck_send, grace=5))
+    supervisor.add(Component("dispatcher", stuck_send, ignore_stop, grace=5))
     supervisor.install_signal_handlers()
     try:
         running = asyncio.create_task(supervisor.run())

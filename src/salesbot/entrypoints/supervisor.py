@@ -60,7 +60,10 @@ class Component:
     """Something the process keeps alive.
 
     `run` works until it is stopped (a loop, or a start followed by waiting); returning on
-    its own counts as a crash unless `once` is set. `stop` asks `run` to return soon.
+    its own counts as a crash unless `once` is set. `stop` asks `run` to return soon; a
+    component without one is cancelled at shutdown (its `finally` blocks clean up) — fine
+    for loops that may be interrupted anywhere, such as a dispatcher whose interrupted
+    send is reconciled at the next start.
     `ready` is set by the component (or by `run` returning for `once` components) when
     its start-up work is done; the ready line waits for it.
     """
@@ -234,19 +237,26 @@ class Supervisor:
     async def _shut_down(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._shutdown_timeout
+
+        def until(moment: float) -> float:
+            return max(0.0, moment - loop.time())
+
         for component in reversed(self._components):
             task = self._tasks.get(component.name)
             if task is None or task.done():
                 continue
-            budget = max(0.0, min(component.grace, deadline - loop.time()))
+            own_deadline = min(deadline, loop.time() + component.grace)
             if component.stop is not None:
-                await self._ask_to_stop(component, budget)
-            await asyncio.wait({task}, timeout=max(0.0, min(budget, deadline - loop.time())))
-            if not task.done():
-                log.warning("%s did not stop within %.1f s: cancelling it", component.name,
-                            budget)
-                task.cancel()
-                await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()) or 0.1)
+                await self._ask_to_stop(component, until(own_deadline))
+                await asyncio.wait({task}, timeout=until(own_deadline))
+                if task.done():
+                    continue
+                log.warning("%s did not stop within %.1f s: cancelling it",
+                            component.name, component.grace)
+                own_deadline = min(deadline, loop.time() + 1.0)
+            # Without a stop(), cancelling is how it stops: its finally blocks clean up.
+            task.cancel()
+            await asyncio.wait({task}, timeout=max(until(own_deadline), 0.1))
         for component in self._components:
             task = self._tasks.get(component.name)
             if task is not None and task.done() and not task.cancelled():
