@@ -37,6 +37,10 @@ from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
 
 
+class SimulatedCrash(BaseException):
+    """The process dies mid-call (`kill -9`): nothing after it runs, no handler catches it."""
+
+
 @dataclass(frozen=True)
 class FakeSent:
     account_id: int
@@ -57,10 +61,12 @@ class FakeTelegram:
         self.revoked_sessions: set[str] = set()
         self.banned_sessions: set[str] = set()
         self.unavailable_sessions: set[str] = set()
+        self.hanging_sessions: set[str] = set()
         self._connected: dict[int, Account] = {}
         self.loaded_peers: dict[int, list[Peer]] = {}
         self._handlers: list[IncomingHandler] = []
-        self._failures: dict[int, deque[Exception]] = defaultdict(deque)
+        self._failures: dict[int, deque[tuple[str | None, Exception]]] = defaultdict(deque)
+        self._after_send: dict[int, deque[BaseException]] = defaultdict(deque)
         self._ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self.history: dict[tuple[int, int], list[ChatHistoryItem]] = defaultdict(list)
         self.sent: list[FakeSent] = []
@@ -85,9 +91,15 @@ class FakeTelegram:
         if unreachable:
             self.unreachable[user_id] = unreachable
 
-    def fail_next(self, account_id: int, error: Exception) -> None:
-        """The account's next send, typing, read or resolve call raises `error`."""
-        self._failures[account_id].append(error)
+    def fail_next(self, account_id: int, error: Exception, *, on: str | None = None) -> None:
+        """The account's next send, typing, read, history or resolve call raises `error`;
+        with `on` ("send", "typing", "read", "history", "resolve") only the next such call."""
+        self._failures[account_id].append((on, error))
+
+    def fail_after_send(self, account_id: int, error: BaseException) -> None:
+        """The account's next send reaches the prospect, then `error` is raised instead of
+        the answer (a lost answer: TelegramUnavailable; a crash: SimulatedCrash)."""
+        self._after_send[account_id].append(error)
 
     async def deliver(
         self, account_id: int, user_id: int, text: str, *, username: str | None = None
@@ -124,6 +136,8 @@ class FakeTelegram:
             raise AccountDeactivated("account banned")
         if account.session_string in self.unavailable_sessions:
             raise TelegramUnavailable("network down")
+        if account.session_string in self.hanging_sessions:
+            await asyncio.Event().wait()
         self._connected[account.id] = account
         self.loaded_peers[account.id] = list(peers)
 
@@ -138,14 +152,17 @@ class FakeTelegram:
 
     # --- TelegramMessenger ---------------------------------------------------------------
 
-    def _check(self, account_id: int) -> None:
+    def _check(self, account_id: int, call: str) -> None:
         if account_id not in self._connected:
             raise AccountNotConnected(account_id)
-        if self._failures[account_id]:
-            raise self._failures[account_id].popleft()
+        failures = self._failures[account_id]
+        for index, (on, error) in enumerate(failures):
+            if on is None or on == call:
+                del failures[index]
+                raise error
 
     async def resolve_username(self, account_id: int, username: str) -> Peer:
-        self._check(account_id)
+        self._check(account_id, "resolve")
         self.resolves.append((account_id, username))
         user_id = self.users.get(username.lower())
         if user_id is None:
@@ -158,7 +175,7 @@ class FakeTelegram:
         )
 
     async def send_message(self, account_id: int, peer: Peer, text: str) -> SentMessage:
-        self._check(account_id)
+        self._check(account_id, "send")
         if peer.user_id in self.unreachable:
             raise RecipientUnreachable(self.unreachable[peer.user_id])
         if self.send_gate is not None:
@@ -169,20 +186,22 @@ class FakeTelegram:
         self.history[(account_id, peer.user_id)].append(
             ChatHistoryItem(telegram_message_id=message_id, outgoing=True, text=text, date=now)
         )
+        if self._after_send[account_id]:
+            raise self._after_send[account_id].popleft()
         return SentMessage(telegram_message_id=message_id, date=now)
 
     async def send_typing(self, account_id: int, peer: Peer) -> None:
-        self._check(account_id)
+        self._check(account_id, "typing")
         self.typing.append((account_id, peer.user_id))
 
     async def mark_read(self, account_id: int, peer: Peer) -> None:
-        self._check(account_id)
+        self._check(account_id, "read")
         self.read.append((account_id, peer.user_id))
 
     async def recent_messages(
         self, account_id: int, peer: Peer, *, limit: int = 50
     ) -> list[ChatHistoryItem]:
-        self._check(account_id)
+        self._check(account_id, "history")
         return list(reversed(self.history[(account_id, peer.user_id)]))[:limit]
 
     # --- TelegramLogin -------------------------------------------------------------------

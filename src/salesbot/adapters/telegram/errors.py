@@ -1,0 +1,83 @@
+"""kurigram's exceptions translated into the port's errors, where they arise.
+
+Concrete classes are caught (kurigram's codes differ from old Pyrogram's in places), so a
+renamed error fails loudly in the tests instead of being mapped to the wrong outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pyrogram import errors as tg
+
+from salesbot.application.errors import (
+    AccountDeactivated,
+    RateLimited,
+    RecipientUnreachable,
+    SessionInvalid,
+    SpamLimited,
+    TelegramError,
+    TelegramUnavailable,
+)
+
+_UNREACHABLE: tuple[tuple[type[Exception], str], ...] = (
+    (tg.UserPrivacyRestricted, RecipientUnreachable.PRIVACY),
+    (tg.PrivacyPremiumRequired, RecipientUnreachable.PRIVACY),
+    (tg.UsernameNotOccupied, RecipientUnreachable.NOT_FOUND),
+    (tg.UsernameInvalid, RecipientUnreachable.INVALID),
+    (tg.PeerIdInvalid, RecipientUnreachable.INVALID),
+    (tg.UserIdInvalid, RecipientUnreachable.INVALID),
+    (tg.InputUserDeactivated, RecipientUnreachable.DEACTIVATED),
+    (tg.UserIsBlocked, RecipientUnreachable.BLOCKED),
+    (tg.YouBlockedUser, RecipientUnreachable.BLOCKED),
+)
+_SESSION_GONE = (
+    tg.AuthKeyUnregistered,
+    tg.SessionRevoked,
+    tg.AuthKeyDuplicated,
+    tg.AuthKeyInvalid,
+    tg.SessionExpired,
+)
+_DEACTIVATED = (tg.UserDeactivated, tg.UserDeactivatedBan)
+_NETWORK = (OSError, asyncio.TimeoutError, tg.InternalServerError, tg.ServiceUnavailable)
+
+
+def flood_seconds(exc: tg.RPCError) -> float:
+    value = exc.value
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def translate(exc: BaseException, action: str = "") -> TelegramError | None:
+    """The port error `exc` means, or None when it is not Telegram's to explain."""
+    if isinstance(exc, TelegramError):
+        return exc
+    if isinstance(exc, (tg.FloodWait, tg.FloodPremiumWait, tg.SlowmodeWait)):
+        return RateLimited(flood_seconds(exc), action)
+    if isinstance(exc, tg.PeerFlood):
+        return SpamLimited(f"Telegram limited the account for spam (PEER_FLOOD) at {action}")
+    for kind, reason in _UNREACHABLE:
+        if isinstance(exc, kind):
+            return RecipientUnreachable(reason, exc.ID or type(exc).__name__)
+    if isinstance(exc, _SESSION_GONE):
+        return SessionInvalid(f"{exc.ID}: the session is no longer valid")
+    if isinstance(exc, _DEACTIVATED):
+        return AccountDeactivated(f"{exc.ID}: Telegram deactivated the account")
+    if isinstance(exc, _NETWORK):
+        return TelegramUnavailable(f"{action}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, tg.RPCError):
+        return TelegramError(f"{action}: {exc}")
+    return None
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Re-raise Telegram's and the network's exceptions as the port's errors."""
+    try:
+        yield
+    except Exception as exc:
+        error = translate(exc, action)
+        if error is None or error is exc:
+            raise
+        raise error from exc
