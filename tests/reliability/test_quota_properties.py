@@ -89,11 +89,24 @@ class InMemoryBackend:
     async def restart(self) -> None:
         """Nothing lives outside the store between units of work."""
 
+    async def close(self) -> None:
+        pass
+
 
 async def play(backend: InMemoryBackend, start: datetime, scenario: list[Step]) -> None:
     """Run `scenario` against `backend`, checking each burst against the policy."""
     quota = backend.quota
     await backend.open()
+    try:
+        sent_at = await _steps(backend, quota, start, scenario)
+    finally:
+        await backend.close()
+    assert violations(sent_at, quota) == []
+
+
+async def _steps(
+    backend: InMemoryBackend, quota: SendQuota, start: datetime, scenario: list[Step]
+) -> list[datetime]:
     now, expected, sent_at = start, QuotaState(), []
     for step in scenario:
         if isinstance(step, Advance):
@@ -113,7 +126,7 @@ async def play(backend: InMemoryBackend, start: datetime, scenario: list[Step]) 
             assert sum(results) == free, (step, expected, now)
             expected = probe
             sent_at.extend([now] * free)
-    assert violations(sent_at, quota) == []
+    return sent_at
 
 
 @PROPERTY
