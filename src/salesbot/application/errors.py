@@ -160,6 +160,15 @@ class DialogAlreadyOpen(PersistenceError):
         self.username = username
 
 
+class DatabaseUnavailable(PersistenceError):
+    """The database cannot be reached now (restart, network, busy): the unit of work is
+    lost, the same work may succeed in a new one a moment later."""
+
+
+class RecordNotFound(PersistenceError, LookupError):
+    """An update or a new row named a row that does not exist: a bug in the caller."""
+
+
 class SessionSecretMismatch(PersistenceError):
     """A stored session string cannot be decrypted with the configured SESSION_SECRET."""
 

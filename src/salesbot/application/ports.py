@@ -39,6 +39,9 @@ class SessionCipher(Protocol):
 
 
 # --- persistence -------------------------------------------------------------------------
+# Common to every repository: an update of a row that was never stored, or a new row naming
+# an account or dialog that does not exist, raises RecordNotFound; a lost database
+# connection raises DatabaseUnavailable (the unit of work is lost, a new one may succeed).
 
 
 class AccountRepository(Protocol):
@@ -79,12 +82,18 @@ class AccountRepository(Protocol):
 
 class DialogRepository(Protocol):
     async def add(self, dialog: Dialog) -> Dialog:
-        """Store a new dialog; DialogAlreadyOpen when the prospect has an open one."""
+        """Store a new dialog; DialogAlreadyOpen when the prospect has an open one.
+
+        Without `created_at` the database's clock stamps it; without `last_activity_at`
+        the dialog's activity starts at its creation."""
         ...
 
     async def get(self, dialog_id: int) -> Dialog | None: ...
 
-    async def update(self, dialog: Dialog) -> None: ...
+    async def update(self, dialog: Dialog) -> None:
+        """Write every field but the account and created_at; DialogAlreadyOpen when it would
+        give the prospect a second open dialog (the unit of work can only roll back then)."""
+        ...
 
     async def find_open_by_username(self, username: str) -> Dialog | None:
         """The prospect's active or paused dialog, from any account."""
@@ -118,7 +127,9 @@ class DialogRepository(Protocol):
 
 
 class MessageRepository(Protocol):
-    async def add(self, message: Message) -> Message: ...
+    async def add(self, message: Message) -> Message:
+        """Store a message; without `account_id` it takes its dialog's."""
+        ...
 
     async def add_incoming(self, message: Message) -> Message | None:
         """Store an incoming message once: None when this account's Telegram message id is
@@ -127,7 +138,9 @@ class MessageRepository(Protocol):
 
     async def get(self, message_id: int) -> Message | None: ...
 
-    async def update(self, message: Message) -> None: ...
+    async def update(self, message: Message) -> None:
+        """Write every field but the dialog, the account and the direction."""
+        ...
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         """The dialog's messages in order (timestamp, id); only the newest `last` if given."""
@@ -180,7 +193,9 @@ class DoNotContactRepository(Protocol):
 class PeerRepository(Protocol):
     async def get(self, account_id: int, username: str) -> Peer | None: ...
 
-    async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None: ...
+    async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None:
+        """The account's entry for this user (the first by username if they were renamed)."""
+        ...
 
     async def put(self, peer: Peer) -> None:
         """Insert or replace the account's entry for this username."""
@@ -244,7 +259,10 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 class AccountLocks(Protocol):
-    """One owner per Telegram session across processes (PostgreSQL advisory locks)."""
+    """One owner per Telegram session across processes (PostgreSQL advisory locks).
+
+    The owner is the process: acquiring a lock it holds already succeeds, and one
+    `release` frees it."""
 
     async def try_acquire(self, account_id: int) -> bool: ...
 

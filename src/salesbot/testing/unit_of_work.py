@@ -4,6 +4,12 @@ Transactions are serialised by one lock and work on a copy of the store, written
 on `commit()`: a use-case that forgets to commit loses its changes here exactly as it would
 on PostgreSQL. Units of work must not be nested (the SQL one would not deadlock, this one
 would, which is how tests catch it).
+
+Like the database it checks references (a dialog's account, a message's dialog, a peer's
+account) and raises RecordNotFound for an update of a row that was never stored. The
+database stamps `created_at` with its own clock when a new account or dialog has none;
+the store does so only when given a clock (real time would make fake-clock tests depend
+on the day they run).
 """
 
 from __future__ import annotations
@@ -12,12 +18,12 @@ import asyncio
 import copy
 import itertools
 from collections.abc import AsyncIterator, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from types import TracebackType
 
-from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount
-from salesbot.application.ports import AccountStats
+from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
+from salesbot.application.ports import AccountStats, Clock
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.do_not_contact import DoNotContact
@@ -38,13 +44,18 @@ class _Tables:
 class InMemoryStore:
     """What the fake database holds; share one between units of work (and restarts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.tables = _Tables()
+        self.clock = clock
         self._ids = itertools.count(1)
         self._lock: asyncio.Lock | None = None
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def now(self) -> datetime | None:
+        """What the database's CURRENT_TIMESTAMP would be, when the store has a clock."""
+        return self.clock.now() if self.clock is not None else None
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -69,6 +80,7 @@ class _Accounts:
             raise DuplicateAccount(account.phone)
         stored = account.copy()
         stored.id = self._store.next_id()
+        stored.created_at = account.created_at or self._store.now()
         self._t.accounts[stored.id] = stored
         return stored.copy()
 
@@ -90,7 +102,9 @@ class _Accounts:
         ]
 
     async def update(self, account: Account) -> None:
-        stored = self._t.accounts[account.id]  # type: ignore[index]
+        stored = self._t.accounts.get(account.id)  # type: ignore[arg-type]
+        if stored is None:
+            raise RecordNotFound(f"no account {account.id}")
         stored.status = account.status
         stored.limited_until = account.limited_until
         stored.session_string = account.session_string
@@ -129,8 +143,13 @@ class _Dialogs:
             for d in self._t.dialogs.values()
         ):
             raise DialogAlreadyOpen(dialog.target_username)
+        if dialog.account_id not in self._t.accounts:
+            raise RecordNotFound(f"no account {dialog.account_id}")
         stored = dialog.copy()
         stored.id = self._store.next_id()
+        stored.created_at = dialog.created_at or self._store.now()
+        # A new dialog's activity starts with it.
+        stored.last_activity_at = dialog.last_activity_at or stored.created_at
         self._t.dialogs[stored.id] = stored
         return stored.copy()
 
@@ -139,12 +158,18 @@ class _Dialogs:
         return found.copy() if found else None
 
     async def update(self, dialog: Dialog) -> None:
+        stored = self._t.dialogs.get(dialog.id)  # type: ignore[arg-type]
+        if stored is None:
+            raise RecordNotFound(f"no dialog {dialog.id}")
         if dialog.is_open and any(
             d.target_username == dialog.target_username and d.is_open and d.id != dialog.id
             for d in self._t.dialogs.values()
         ):
             raise DialogAlreadyOpen(dialog.target_username)
-        self._t.dialogs[dialog.id] = dialog.copy()  # type: ignore[index]
+        # The account and the creation time are a dialog's for life.
+        self._t.dialogs[stored.id] = replace(  # type: ignore[index]
+            dialog, account_id=stored.account_id, created_at=stored.created_at
+        )
 
     async def find_open_by_username(self, username: str) -> Dialog | None:
         for dialog in self._t.dialogs.values():
@@ -217,15 +242,21 @@ class _Messages:
         self._store, self._t = store, tables
 
     async def add(self, message: Message) -> Message:
+        dialog = self._t.dialogs.get(message.dialog_id)
+        if dialog is None:
+            raise RecordNotFound(f"no dialog {message.dialog_id}")
         stored = message.copy()
         stored.id = self._store.next_id()
+        if stored.account_id is None:
+            stored.account_id = dialog.account_id
         self._t.messages[stored.id] = stored
         return stored.copy()
 
     async def add_incoming(self, message: Message) -> Message | None:
+        dialog = self._t.dialogs.get(message.dialog_id)
+        account_id = message.account_id or (dialog.account_id if dialog else None)
         if message.telegram_message_id is not None and any(
-            m.account_id == message.account_id
-            and m.telegram_message_id == message.telegram_message_id
+            m.account_id == account_id and m.telegram_message_id == message.telegram_message_id
             for m in self._t.messages.values()
         ):
             return None
@@ -236,7 +267,16 @@ class _Messages:
         return found.copy() if found else None
 
     async def update(self, message: Message) -> None:
-        self._t.messages[message.id] = message.copy()  # type: ignore[index]
+        stored = self._t.messages.get(message.id)  # type: ignore[arg-type]
+        if stored is None:
+            raise RecordNotFound(f"no message {message.id}")
+        # Its dialog, account and direction are a message's for life.
+        self._t.messages[stored.id] = replace(  # type: ignore[index]
+            message,
+            dialog_id=stored.dialog_id,
+            account_id=stored.account_id,
+            direction=stored.direction,
+        )
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         ordered = sorted(
@@ -319,6 +359,8 @@ class _DoNotContact:
         self._t = tables
 
     async def add(self, entry: DoNotContact) -> None:
+        if entry.dialog_id is not None and entry.dialog_id not in self._t.dialogs:
+            raise RecordNotFound(f"no dialog {entry.dialog_id}")
         if await self.contains(username=entry.username, user_id=entry.user_id):
             return
         self._t.do_not_contact.append(entry)
@@ -339,12 +381,15 @@ class _Peers:
         return self._t.peers.get((account_id, username))
 
     async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None:
-        for (owner, _), peer in self._t.peers.items():
+        # A renamed prospect may be cached under both names: the first by username.
+        for (owner, _), peer in sorted(self._t.peers.items()):
             if owner == account_id and peer.user_id == user_id:
                 return peer
         return None
 
     async def put(self, peer: Peer) -> None:
+        if peer.account_id not in self._t.accounts:
+            raise RecordNotFound(f"no account {peer.account_id}")
         self._t.peers[(peer.account_id, peer.username)] = peer
 
     async def list_for_account(self, account_id: int) -> list[Peer]:

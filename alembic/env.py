@@ -1,0 +1,80 @@
+"""alembic's entry: migrations run on the async engine salesbot itself uses.
+
+The URL is the one `salesbot.adapters.persistence.migrations.run_migrations(url)` passes
+in, else DATABASE_URL (its async driver picked by `to_async_url`), else the embedded SQLite
+database of the settings (DATA_DIR). SQLite gets batch mode: it cannot ALTER most things
+in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from salesbot.adapters.persistence.engine import ensure_sqlite_directory
+from salesbot.adapters.persistence.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+# Called from salesbot, logging is salesbot's own (loguru); from the alembic command,
+# the ini file's.
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name)
+
+
+def database_url() -> str:
+    url = config.attributes.get("url")
+    if url:
+        return str(url)
+    from salesbot.entrypoints.settings import load_settings, to_async_url
+
+    if os.environ.get("DATABASE_URL", "").strip():
+        return to_async_url(os.environ["DATABASE_URL"].strip())
+    return load_settings().async_database_url
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        compare_server_default=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    url = database_url()
+    ensure_sqlite_directory(url)
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=database_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_async_migrations())

@@ -1,0 +1,158 @@
+"""AccountLocks: one process owns a Telegram session at a time.
+
+Two clients running one session string make Telegram revoke it, so an account is started
+only by the process holding its lock. On PostgreSQL that is a session-level advisory lock
+held on a dedicated connection: it lasts exactly as long as that connection, so a crashed
+process releases its accounts by itself. The embedded SQLite setup is one process, which
+owns every account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import TextClause
+
+from salesbot.adapters.persistence.transaction import translated_errors
+from salesbot.application.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+# The first key of the two-key advisory lock keeps ours apart from other users of
+# advisory locks in the same database (the bytes of "sbot").
+LOCK_NAMESPACE = 0x73626F74
+_INT4_MAX = 2**31 - 1
+
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:namespace, :account_id)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :account_id)")
+_PING = text("SELECT true")
+
+
+def _key(account_id: int) -> dict[str, int]:
+    if not 0 < account_id <= _INT4_MAX:
+        raise ValueError(f"account id {account_id} does not fit an advisory lock key")
+    return {"namespace": LOCK_NAMESPACE, "account_id": account_id}
+
+
+class PgAccountLocks:
+    """Implements AccountLocks across processes with PostgreSQL advisory locks.
+
+    The owner is the process: acquiring a lock it holds already succeeds (without
+    stacking a second one, so one `release` frees it). If the dedicated connection dies
+    (a server restart), its locks went with it: the next call reconnects and takes back
+    the locks held before, logging an error for any that another process took meanwhile.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._held: set[int] = set()
+        self._mutex = asyncio.Lock()
+
+    async def _connect(self) -> AsyncConnection:
+        if self._connection is not None:
+            return self._connection
+        with translated_errors():
+            connection = await self._engine.connect()
+        try:
+            with translated_errors():
+                # Autocommit: the connection never sits "idle in transaction" for hours.
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                lost = set()
+                for account_id in sorted(self._held):
+                    result = await connection.execute(_TRY_LOCK, _key(account_id))
+                    if not result.scalar_one():
+                        lost.add(account_id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        self._connection = connection
+        for account_id in lost:
+            log.error(
+                "account %s: its lock was lost with the database connection and another "
+                "process holds it now",
+                account_id,
+            )
+        self._held -= lost
+        return connection
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.close()
+        except (DBAPIError, OSError):
+            log.debug("closing the lock connection failed", exc_info=True)
+
+    async def _ask(self, statement: TextClause, params: dict[str, Any]) -> bool:
+        """Run a one-value query on the lock connection, reconnecting once if it died."""
+        for attempt in (1, 2):
+            connection = await self._connect()
+            try:
+                with translated_errors():
+                    return bool((await connection.execute(statement, params)).scalar_one())
+            except DatabaseUnavailable:
+                await self._drop_connection()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def try_acquire(self, account_id: int) -> bool:
+        key = _key(account_id)
+        async with self._mutex:
+            if account_id in self._held:
+                # Make sure the connection (and with it the lock) is still there.
+                await self._ask(_PING, {})
+                return account_id in self._held
+            acquired = await self._ask(_TRY_LOCK, key)
+            if acquired:
+                self._held.add(account_id)
+            return acquired
+
+    async def release(self, account_id: int) -> None:
+        key = _key(account_id)
+        async with self._mutex:
+            if account_id not in self._held:
+                return
+            self._held.discard(account_id)
+            if self._connection is not None:
+                try:
+                    await self._ask(_UNLOCK, key)
+                except DatabaseUnavailable:
+                    log.warning("account %s: lock released with its dead connection", account_id)
+
+    async def close(self) -> None:
+        """Release every lock: closing the connection does it."""
+        async with self._mutex:
+            self._held.clear()
+            await self._drop_connection()
+
+
+class InProcessAccountLocks:
+    """Implements AccountLocks for the embedded SQLite setup: one process, which owns
+    every account, so every lock is granted (and acquiring twice is fine, as on PostgreSQL)."""
+
+    async def try_acquire(self, account_id: int) -> bool:
+        _key(account_id)
+        return True
+
+    async def release(self, account_id: int) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def account_locks_for(engine: AsyncEngine) -> PgAccountLocks | InProcessAccountLocks:
+    """The AccountLocks that fit the engine's database."""
+    if engine.dialect.name == "postgresql":
+        return PgAccountLocks(engine)
+    return InProcessAccountLocks()

@@ -1,0 +1,395 @@
+"""The schema, as SQLAlchemy 2 ORM models, and the explicit mapping to and from the domain.
+
+alembic owns the schema (`alembic/versions`); these models are what the migrations must
+produce (a test compares them). The repositories run Core statements against the models'
+tables and build the domain dataclasses themselves: no ORM object ever leaves this package.
+
+The seed's three tables keep their names and columns (`accounts`, `dialogs`, `messages`);
+everything else grew around them. Portable across PostgreSQL and SQLite: `BigInteger` ids
+(plain INTEGER on SQLite so they autoincrement), aware-UTC datetimes, enums stored as
+checked strings, `CURRENT_TIMESTAMP` server defaults.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.dialog import OPEN_STATUSES, Dialog, DialogStatus, Outcome, Stage
+from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from salesbot.domain.peer import Peer
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+NOW = text("CURRENT_TIMESTAMP")
+EMPTY = text("''")  # spelled as SQL: SQLite reflects a bare "" default wrongly
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """`TIMESTAMP WITH TIME ZONE` that only takes and only gives aware UTC datetimes.
+
+    PostgreSQL returns aware values, SQLite naive ones (its text format has no offset):
+    both come back aware in UTC, and both are written in UTC so SQLite's text comparisons
+    order them correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: salesbot stores aware UTC times only")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _values(enum_class: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_class]
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A string column checked against the enum's values (no native PostgreSQL enum type:
+    adding a value stays a plain migration)."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=_values,
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    # Fernet ciphertext of the Pyrogram session string (key derived from SESSION_SECRET).
+    session_string: Mapped[str] = mapped_column(Text)
+    status: Mapped[AccountStatus] = mapped_column(
+        _enum(AccountStatus, "account_status"), server_default=AccountStatus.ACTIVE.value
+    )
+    last_used: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    daily_messages: Mapped[int] = mapped_column(Integer, server_default="0")
+    quota_day: Mapped[date | None] = mapped_column(Date)
+    limited_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    proxy: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+
+
+class DialogRow(Base):
+    __tablename__ = "dialogs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+    target_username: Mapped[str] = mapped_column(String(64))
+    status: Mapped[DialogStatus] = mapped_column(
+        _enum(DialogStatus, "dialog_status"), server_default=DialogStatus.ACTIVE.value
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+    target_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    context: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+    stage: Mapped[Stage] = mapped_column(
+        _enum(Stage, "dialog_stage"), server_default=Stage.INTRODUCTION.value
+    )
+    warmth: Mapped[int] = mapped_column(Integer, server_default="0")
+    outcome: Mapped[Outcome] = mapped_column(
+        _enum(Outcome, "dialog_outcome"), server_default=Outcome.CONTINUE.value
+    )
+    summary: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    status_reason: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    follow_ups_sent: Mapped[int] = mapped_column(Integer, server_default="0")
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
+
+    __table_args__ = (
+        CheckConstraint("warmth BETWEEN 0 AND 100", name="warmth_range"),
+        # One open dialog per prospect, whichever account holds it.
+        Index(
+            "uq_dialogs_open_target_username",
+            "target_username",
+            unique=True,
+            postgresql_where=text("status IN ('active', 'paused')"),
+            sqlite_where=text("status IN ('active', 'paused')"),
+        ),
+        # An incoming message finds its dialog by (account, Telegram user).
+        Index(None, "account_id", "target_user_id"),
+        # The admin's list: newest activity first.
+        Index(None, "last_activity_at", "id"),
+    )
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    dialog_id: Mapped[int] = mapped_column(Id, ForeignKey("dialogs.id"))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "message_direction"))
+    content: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime)
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    delivery: Mapped[Delivery | None] = mapped_column(_enum(Delivery, "message_delivery"))
+    kind: Mapped[OutKind | None] = mapped_column(_enum(OutKind, "message_kind"))
+    send_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+
+    __table_args__ = (
+        # Telegram may deliver one message twice: it is stored once.
+        UniqueConstraint("account_id", "telegram_message_id"),
+        # A dialog's history, in order.
+        Index(None, "dialog_id", "timestamp", "id"),
+        # The outbox: only pending rows, per account by due time.
+        Index(
+            "ix_messages_outbox",
+            "account_id",
+            "send_after",
+            postgresql_where=text("delivery = 'pending'"),
+            sqlite_where=text("delivery = 'pending'"),
+        ),
+        # Messages a crash may have left half-sent, for the start-up reconciliation.
+        Index(
+            "ix_messages_sending",
+            "account_id",
+            postgresql_where=text("delivery = 'sending'"),
+            sqlite_where=text("delivery = 'sending'"),
+        ),
+    )
+
+
+class DoNotContactRow(Base):
+    __tablename__ = "do_not_contact"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    reason: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+    dialog_id: Mapped[int | None] = mapped_column(Id, ForeignKey("dialogs.id"))
+
+    __table_args__ = (CheckConstraint("username IS NOT NULL OR user_id IS NOT NULL", name="who"),)
+
+
+class PeerRow(Base):
+    """What an account resolved: resolving a username again risks hours of FloodWait."""
+
+    __tablename__ = "peers"
+
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    access_hash: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "account_id", "user_id"),)
+
+
+class SettingRow(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+accounts = AccountRow.__table__
+dialogs = DialogRow.__table__
+messages = MessageRow.__table__
+do_not_contact = DoNotContactRow.__table__
+peers = PeerRow.__table__
+settings = SettingRow.__table__
+
+OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
+
+
+# --- mapping ----------------------------------------------------------------------------
+# Rows come from Core statements selecting a table's columns; values go into insert/update.
+
+
+def account_from_row(row: Row[Any], session_string: str) -> Account:
+    return Account(
+        id=row.id,
+        phone=row.phone,
+        session_string=session_string,
+        status=row.status,
+        limited_until=row.limited_until,
+        last_used=row.last_used,
+        daily_messages=row.daily_messages,
+        quota_day=row.quota_day,
+        proxy=row.proxy,
+        created_at=row.created_at,
+    )
+
+
+def account_values(account: Account, encrypted_session: str) -> dict[str, Any]:
+    """The columns `AccountRepository.update` writes (the quota counters are not among them)."""
+    return {
+        "status": account.status,
+        "limited_until": account.limited_until,
+        "session_string": encrypted_session,
+        "proxy": account.proxy,
+    }
+
+
+def new_account_values(account: Account, encrypted_session: str) -> dict[str, Any]:
+    values = {
+        **account_values(account, encrypted_session),
+        "phone": account.phone,
+        "last_used": account.last_used,
+        "daily_messages": account.daily_messages,
+        "quota_day": account.quota_day,
+    }
+    if account.created_at is not None:
+        values["created_at"] = account.created_at
+    return values
+
+
+def dialog_from_row(row: Row[Any]) -> Dialog:
+    return Dialog(
+        id=row.id,
+        account_id=row.account_id,
+        target_username=row.target_username,
+        status=row.status,
+        target_user_id=row.target_user_id,
+        context=row.context,
+        created_at=row.created_at,
+        last_activity_at=row.last_activity_at,
+        stage=row.stage,
+        warmth=row.warmth,
+        outcome=row.outcome,
+        summary=row.summary,
+        status_reason=row.status_reason,
+        follow_ups_sent=row.follow_ups_sent,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        cost_usd=float(row.cost_usd),  # SQLite may hand back an integral REAL as int
+    )
+
+
+def dialog_values(dialog: Dialog) -> dict[str, Any]:
+    """Every column an update may change: all but the id, the account and created_at."""
+    return {
+        "target_username": dialog.target_username,
+        "status": dialog.status,
+        "target_user_id": dialog.target_user_id,
+        "context": dialog.context,
+        "last_activity_at": dialog.last_activity_at,
+        "stage": dialog.stage,
+        "warmth": dialog.warmth,
+        "outcome": dialog.outcome,
+        "summary": dialog.summary,
+        "status_reason": dialog.status_reason,
+        "follow_ups_sent": dialog.follow_ups_sent,
+        "prompt_tokens": dialog.prompt_tokens,
+        "completion_tokens": dialog.completion_tokens,
+        "cost_usd": dialog.cost_usd,
+    }
+
+
+def message_from_row(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        dialog_id=row.dialog_id,
+        account_id=row.account_id,
+        direction=row.direction,
+        content=row.content,
+        timestamp=row.timestamp,
+        telegram_message_id=row.telegram_message_id,
+        delivery=row.delivery,
+        kind=row.kind,
+        send_after=row.send_after,
+        sent_at=row.sent_at,
+        attempts=row.attempts,
+        error=row.error,
+    )
+
+
+def message_values(message: Message) -> dict[str, Any]:
+    """Every column an update may change: all but the id, the dialog, the account and the
+    direction, which a message keeps for life."""
+    return {
+        "content": message.content,
+        "timestamp": message.timestamp,
+        "telegram_message_id": message.telegram_message_id,
+        "delivery": message.delivery,
+        "kind": message.kind,
+        "send_after": message.send_after,
+        "sent_at": message.sent_at,
+        "attempts": message.attempts,
+        "error": message.error,
+    }
+
+
+def new_message_values(message: Message) -> dict[str, Any]:
+    return {
+        **message_values(message),
+        "dialog_id": message.dialog_id,
+        "account_id": message.account_id,
+        "direction": message.direction,
+    }
+
+
+def do_not_contact_values(entry: DoNotContact) -> dict[str, Any]:
+    return {
+        "username": entry.username,
+        "user_id": entry.user_id,
+        "reason": entry.reason,
+        "created_at": entry.created_at,
+        "dialog_id": entry.dialog_id,
+    }
+
+
+def peer_from_row(row: Row[Any]) -> Peer:
+    return Peer(
+        account_id=row.account_id,
+        username=row.username,
+        user_id=row.user_id,
+        access_hash=row.access_hash,
+    )

@@ -1,0 +1,21 @@
+"""SQL implementations of the repository ports, one module per aggregate."""
+
+from salesbot.adapters.persistence.repositories.accounts import SqlAccountRepository
+from salesbot.adapters.persistence.repositories.dialogs import SqlDialogRepository
+from salesbot.adapters.persistence.repositories.messages import SqlMessageRepository
+from salesbot.adapters.persistence.repositories.small import (
+    SqlDoNotContactRepository,
+    SqlPeerRepository,
+    SqlSettingRepository,
+)
+from salesbot.adapters.persistence.repositories.stats import SqlStatsQuery
+
+__all__ = [
+    "SqlAccountRepository",
+    "SqlDialogRepository",
+    "SqlDoNotContactRepository",
+    "SqlMessageRepository",
+    "SqlPeerRepository",
+    "SqlSettingRepository",
+    "SqlStatsQuery",
+]

@@ -1,0 +1,103 @@
+"""Accounts, with session strings encrypted on the way in and decrypted on the way out."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy.engine import Row
+
+from salesbot.adapters.persistence.models import (
+    account_from_row,
+    account_values,
+    accounts,
+    new_account_values,
+)
+from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
+from salesbot.adapters.persistence.transaction import Transaction
+from salesbot.application.errors import DuplicateAccount, RecordNotFound
+from salesbot.application.ports import SessionCipher
+from salesbot.domain.account import Account, AccountStatus
+
+_c = accounts.c
+_GET = select(accounts).where(_c.id == bindparam("account_id"))
+_GET_BY_PHONE = select(accounts).where(_c.phone == bindparam("account_phone"))
+_UPDATE = update(accounts).where(_c.id == bindparam("account_id"))
+
+_COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
+# The whole quota rule in one statement: PostgreSQL re-checks the WHERE clause on the
+# locked row when a concurrent reserver committed first, so the limit holds under races.
+_RESERVE = (
+    update(accounts)
+    .where(
+        _c.id == bindparam("account_id"),
+        _c.status == AccountStatus.ACTIVE,
+        bindparam("daily_limit") > _COUNTS_TODAY,
+        or_(_c.last_used.is_(None), _c.last_used <= bindparam("not_after")),
+    )
+    .values(
+        daily_messages=_COUNTS_TODAY + 1,
+        quota_day=bindparam("today"),
+        last_used=bindparam("now"),
+    )
+)
+
+
+class SqlAccountRepository:
+    def __init__(self, tx: Transaction, cipher: SessionCipher) -> None:
+        self._tx = tx
+        self._cipher = cipher
+
+    def _account(self, row: Row[Any]) -> Account:
+        return account_from_row(row, self._cipher.decrypt(row.session_string))
+
+    async def add(self, account: Account) -> Account:
+        values = new_account_values(account, self._cipher.encrypt(account.session_string))
+        statement = insert_ignoring_duplicates(accounts)[self._tx.dialect]
+        row = (await self._tx.execute(statement, values)).first()
+        if row is None:
+            raise DuplicateAccount(account.phone)
+        return account_from_row(row, account.session_string)
+
+    async def get(self, account_id: int) -> Account | None:
+        row = (await self._tx.execute(_GET, {"account_id": account_id})).first()
+        return self._account(row) if row else None
+
+    async def get_by_phone(self, phone: str) -> Account | None:
+        row = (await self._tx.execute(_GET_BY_PHONE, {"account_phone": phone})).first()
+        return self._account(row) if row else None
+
+    async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
+        statement = select(accounts).order_by(_c.id)
+        if statuses is not None:
+            statement = statement.where(_c.status.in_(list(statuses)))
+        return [self._account(row) for row in await self._tx.execute(statement)]
+
+    async def update(self, account: Account) -> None:
+        values = account_values(account, self._cipher.encrypt(account.session_string))
+        result = await self._tx.execute(_UPDATE, {**values, "account_id": account.id})
+        if result.rowcount == 0:
+            raise RecordNotFound(f"no account {account.id}")
+
+    async def reserve_send_slot(
+        self,
+        account_id: int,
+        *,
+        now: datetime,
+        today: date,
+        daily_limit: int,
+        min_delay: timedelta,
+    ) -> bool:
+        result = await self._tx.execute(
+            _RESERVE,
+            {
+                "account_id": account_id,
+                "today": today,
+                "daily_limit": daily_limit,
+                "not_after": now - min_delay,
+                "now": now,
+            },
+        )
+        return result.rowcount == 1

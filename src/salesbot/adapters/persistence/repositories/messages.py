@@ -1,0 +1,174 @@
+"""Messages, and the outbox the dispatcher drains: claims skip rows another transaction
+holds, so two dispatchers never send the same message."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from salesbot.adapters.persistence.models import (
+    dialogs,
+    message_from_row,
+    message_values,
+    messages,
+    new_message_values,
+)
+from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
+from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
+from salesbot.application.errors import RecordNotFound
+from salesbot.domain.message import Delivery, Message, OutKind
+
+_c = messages.c
+_GET = select(messages).where(_c.id == bindparam("message_id"))
+_UPDATE = update(messages).where(_c.id == bindparam("message_id"))
+_IN_ORDER = (_c.timestamp, _c.id)
+_FOR_DIALOG = select(messages).where(_c.dialog_id == bindparam("dialog_id"))
+_FOR_DIALOG_IN_ORDER = _FOR_DIALOG.order_by(*_IN_ORDER)
+_NEWEST_FOR_DIALOG = _FOR_DIALOG.order_by(_c.timestamp.desc(), _c.id.desc()).limit(
+    bindparam("last")
+)
+_ALL = select(messages).order_by(_c.dialog_id, *_IN_ORDER)
+# A message stored without its account takes the dialog's.
+_DIALOG_ACCOUNT = (
+    select(dialogs.c.account_id).where(dialogs.c.id == bindparam("of_dialog")).scalar_subquery()
+)
+
+
+@functools.cache
+def _insert_statement(dialect: str, *, ignore_duplicates: bool, take_dialog_account: bool) -> Any:
+    statement = (
+        insert_ignoring_duplicates(messages)[dialect]
+        if ignore_duplicates
+        else insert(messages).returning(*messages.c)
+    )
+    return statement.values(account_id=_DIALOG_ACCOUNT) if take_dialog_account else statement
+
+
+_PRIORITY = case(
+    (_c.kind == OutKind.OPENER, OutKind.OPENER.priority),
+    (_c.kind == OutKind.FOLLOW_UP, OutKind.FOLLOW_UP.priority),
+    else_=OutKind.REPLY.priority,
+)
+
+
+def _claim(include_openers: bool) -> Any:
+    """One statement: lock the next due pending message (skipping rows other transactions
+    hold; SQLite has one writer at a time and needs no lock) and mark it `sending`."""
+    due = select(_c.id).where(
+        _c.account_id == bindparam("claimer"),
+        _c.delivery == Delivery.PENDING,
+        _c.send_after <= bindparam("due_by"),
+    )
+    if not include_openers:
+        due = due.where(or_(_c.kind.is_(None), _c.kind != OutKind.OPENER))
+    due = due.order_by(_PRIORITY, _c.send_after, _c.id).limit(1).with_for_update(skip_locked=True)
+    return (
+        update(messages)
+        .where(_c.id == due.scalar_subquery(), _c.delivery == Delivery.PENDING)
+        .values(delivery=Delivery.SENDING)
+        .returning(*messages.c)
+    )
+
+
+_CLAIM = {True: _claim(True), False: _claim(False)}
+
+
+class SqlMessageRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def _insert(self, message: Message, *, ignore_duplicates: bool) -> Message | None:
+        values = new_message_values(message)
+        take_dialog_account = message.account_id is None
+        if take_dialog_account:
+            del values["account_id"]
+            values["of_dialog"] = message.dialog_id
+        statement = _insert_statement(
+            self._tx.dialect,
+            ignore_duplicates=ignore_duplicates,
+            take_dialog_account=take_dialog_account,
+        )
+        try:
+            row = (await self._tx.execute(statement, values)).first()
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no dialog {message.dialog_id}") from exc
+            raise
+        return message_from_row(row) if row else None
+
+    async def add(self, message: Message) -> Message:
+        stored = await self._insert(message, ignore_duplicates=False)
+        assert stored is not None
+        return stored
+
+    async def add_incoming(self, message: Message) -> Message | None:
+        return await self._insert(message, ignore_duplicates=True)
+
+    async def get(self, message_id: int) -> Message | None:
+        row = (await self._tx.execute(_GET, {"message_id": message_id})).first()
+        return message_from_row(row) if row else None
+
+    async def update(self, message: Message) -> None:
+        result = await self._tx.execute(
+            _UPDATE, {**message_values(message), "message_id": message.id}
+        )
+        if result.rowcount == 0:
+            raise RecordNotFound(f"no message {message.id}")
+
+    async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
+        if last is None:
+            rows = await self._tx.execute(_FOR_DIALOG_IN_ORDER, {"dialog_id": dialog_id})
+            return [message_from_row(row) for row in rows]
+        if last <= 0:
+            return []
+        rows = await self._tx.execute(_NEWEST_FOR_DIALOG, {"dialog_id": dialog_id, "last": last})
+        return [message_from_row(row) for row in reversed(rows.all())]
+
+    async def stream_for_dialog(
+        self, dialog_id: int, *, batch_size: int = 1000
+    ) -> AsyncIterator[Message]:
+        params = {"dialog_id": dialog_id}
+        async for row in self._tx.stream(_FOR_DIALOG_IN_ORDER, params, batch_size):
+            yield message_from_row(row)
+
+    async def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
+        async for row in self._tx.stream(_ALL, None, batch_size):
+            yield message_from_row(row)
+
+    async def claim_next_due(
+        self, account_id: int, now: datetime, *, include_openers: bool = True
+    ) -> Message | None:
+        params = {"claimer": account_id, "due_by": now}
+        row = (await self._tx.execute(_CLAIM[include_openers], params)).first()
+        return message_from_row(row) if row else None
+
+    async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
+        statement = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
+        if account_id is not None:
+            statement = statement.where(_c.account_id == account_id)
+        return (await self._tx.execute(statement)).scalar_one()
+
+    async def list_by_delivery(
+        self, delivery: Delivery, *, account_id: int | None = None, dialog_id: int | None = None
+    ) -> list[Message]:
+        statement = select(messages).where(_c.delivery == delivery).order_by(_c.id)
+        if account_id is not None:
+            statement = statement.where(_c.account_id == account_id)
+        if dialog_id is not None:
+            statement = statement.where(_c.dialog_id == dialog_id)
+        return [message_from_row(row) for row in await self._tx.execute(statement)]
+
+    async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
+        statement = (
+            update(messages)
+            .where(_c.dialog_id == dialog_id, _c.delivery == Delivery.PENDING)
+            .values(delivery=Delivery.CANCELLED)
+        )
+        if kinds is not None:
+            statement = statement.where(_c.kind.in_([OutKind(kind) for kind in kinds]))
+        return (await self._tx.execute(statement)).rowcount

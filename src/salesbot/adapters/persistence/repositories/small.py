@@ -1,0 +1,96 @@
+"""The small tables: do-not-contact, the peer cache, operator settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from salesbot.adapters.persistence.models import (
+    do_not_contact,
+    do_not_contact_values,
+    peer_from_row,
+    peers,
+    settings,
+)
+from salesbot.adapters.persistence.repositories.statements import (
+    insert_ignoring_duplicates,
+    upsert,
+)
+from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
+from salesbot.application.errors import RecordNotFound
+from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.peer import Peer
+
+_p = peers.c
+_PEER = select(peers).where(_p.account_id == bindparam("account_id"))
+_PEER_BY_USERNAME = _PEER.where(_p.username == bindparam("username"))
+# A renamed prospect may be cached under both names: either entry reaches them.
+_PEER_BY_USER_ID = _PEER.where(_p.user_id == bindparam("user_id")).order_by(_p.username).limit(1)
+_PEERS_OF_ACCOUNT = _PEER.order_by(_p.username)
+_PUT_PEER = upsert(peers, ("account_id", "username"), ("user_id", "access_hash"))
+_SETTING = select(settings.c.value).where(settings.c.key == bindparam("setting_key"))
+_SET_SETTING = upsert(settings, ("key",), ("value",))
+
+
+class SqlDoNotContactRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, entry: DoNotContact) -> None:
+        statement = insert_ignoring_duplicates(do_not_contact)[self._tx.dialect]
+        await self._tx.execute(statement, do_not_contact_values(entry))
+
+    async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
+        matches = []
+        if username is not None:
+            matches.append(do_not_contact.c.username == username)
+        if user_id is not None:
+            matches.append(do_not_contact.c.user_id == user_id)
+        if not matches:
+            return False
+        statement = select(exists().where(or_(*matches)))
+        return bool((await self._tx.execute(statement)).scalar_one())
+
+
+class SqlPeerRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def get(self, account_id: int, username: str) -> Peer | None:
+        params = {"account_id": account_id, "username": username}
+        row = (await self._tx.execute(_PEER_BY_USERNAME, params)).first()
+        return peer_from_row(row) if row else None
+
+    async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None:
+        params = {"account_id": account_id, "user_id": user_id}
+        row = (await self._tx.execute(_PEER_BY_USER_ID, params)).first()
+        return peer_from_row(row) if row else None
+
+    async def put(self, peer: Peer) -> None:
+        values = {
+            "account_id": peer.account_id,
+            "username": peer.username,
+            "user_id": peer.user_id,
+            "access_hash": peer.access_hash,
+        }
+        try:
+            await self._tx.execute(_PUT_PEER[self._tx.dialect], values)
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no account {peer.account_id}") from exc
+            raise
+
+    async def list_for_account(self, account_id: int) -> list[Peer]:
+        rows = await self._tx.execute(_PEERS_OF_ACCOUNT, {"account_id": account_id})
+        return [peer_from_row(row) for row in rows]
+
+
+class SqlSettingRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def get(self, key: str) -> str | None:
+        return (await self._tx.execute(_SETTING, {"setting_key": key})).scalar_one_or_none()
+
+    async def set(self, key: str, value: str) -> None:
+        await self._tx.execute(_SET_SETTING[self._tx.dialect], {"key": key, "value": value})

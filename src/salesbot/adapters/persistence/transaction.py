@@ -1,0 +1,114 @@
+"""The unit of work's transaction as the repositories see it: Core statements on the
+session's connection, with the driver's failures translated into the ports' errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import CursorResult, Executable
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from salesbot.application.errors import DatabaseUnavailable
+
+_UNIQUE_VIOLATION = "23505"
+_FOREIGN_KEY_VIOLATION = "23503"
+_NOT_NULL_VIOLATION = "23502"
+
+
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Lost connections, an unreachable server and a busy SQLite become
+    DatabaseUnavailable; every other error stays what it is."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            raise DatabaseUnavailable(_first_line(exc)) from exc
+        raise
+    except (OSError, PoolTimeout) as exc:
+        raise DatabaseUnavailable(_first_line(exc)) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _sqlstate(exc: IntegrityError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    return _sqlstate(exc) == _UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(exc.orig)
+
+
+def is_missing_reference(exc: IntegrityError) -> bool:
+    """A foreign key names no row, or a value derived from one came out NULL."""
+    return _sqlstate(exc) in (_FOREIGN_KEY_VIOLATION, _NOT_NULL_VIOLATION) or any(
+        text in str(exc.orig)
+        for text in ("FOREIGN KEY constraint failed", "NOT NULL constraint failed")
+    )
+
+
+class Transaction:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._connection: AsyncConnection | None = None
+        bind = session.bind
+        assert bind is not None, "the session factory must be bound to an engine"
+        self.dialect = bind.dialect.name
+
+    async def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            with translated_errors():
+                self._connection = await self._session.connection()
+        return self._connection
+
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        connection = await self.connection()
+        with translated_errors():
+            return await connection.execute(statement, params)
+
+    async def stream(
+        self, statement: Executable, params: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[Row[Any]]:
+        """Rows fetched `batch_size` at a time (a server-side cursor on PostgreSQL)."""
+        connection = await self.connection()
+        with translated_errors():
+            result = await connection.stream(
+                statement.execution_options(yield_per=batch_size), params
+            )
+        try:
+            while True:
+                with translated_errors():
+                    rows = await result.fetchmany(batch_size)
+                if not rows:
+                    return
+                for row in rows:
+                    yield row
+        finally:
+            await result.close()
+
+    async def commit(self) -> None:
+        with translated_errors():
+            await self._session.commit()
+        self._connection = None
+
+    async def rollback(self) -> None:
+        with translated_errors():
+            await self._session.rollback()
+        self._connection = None
+
+    async def close(self) -> None:
+        self._connection = None
+        with contextlib.suppress(DBAPIError, OSError):
+            await self._session.close()

@@ -1,0 +1,81 @@
+"""The SQL unit of work: one database transaction, rolled back on exit unless committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from salesbot.adapters.persistence.repositories import (
+    SqlAccountRepository,
+    SqlDialogRepository,
+    SqlDoNotContactRepository,
+    SqlMessageRepository,
+    SqlPeerRepository,
+    SqlSettingRepository,
+    SqlStatsQuery,
+)
+from salesbot.adapters.persistence.transaction import Transaction
+from salesbot.application.ports import SessionCipher
+
+
+class SqlUnitOfWork:
+    """Implements UnitOfWork. Like the in-memory one, after `commit()` it stays usable and
+    the next statement opens a new transaction."""
+
+    accounts: SqlAccountRepository
+    dialogs: SqlDialogRepository
+    messages: SqlMessageRepository
+    do_not_contact: SqlDoNotContactRepository
+    peers: SqlPeerRepository
+    settings: SqlSettingRepository
+    stats: SqlStatsQuery
+
+    def __init__(self, session_factory: Callable[[], AsyncSession], cipher: SessionCipher) -> None:
+        self._session_factory = session_factory
+        self._cipher = cipher
+        self._tx: Transaction | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        assert self._tx is None, "a unit of work is entered once at a time"
+        tx = self._tx = Transaction(self._session_factory())
+        self.accounts = SqlAccountRepository(tx, self._cipher)
+        self.dialogs = SqlDialogRepository(tx)
+        self.messages = SqlMessageRepository(tx)
+        self.do_not_contact = SqlDoNotContactRepository(tx)
+        self.peers = SqlPeerRepository(tx)
+        self.settings = SqlSettingRepository(tx)
+        self.stats = SqlStatsQuery(tx)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            # Closing the session rolls back whatever was not committed.
+            await tx.close()
+
+    def _current(self) -> Transaction:
+        assert self._tx is not None, "use the unit of work inside `async with`"
+        return self._tx
+
+    async def commit(self) -> None:
+        await self._current().commit()
+
+    async def rollback(self) -> None:
+        await self._current().rollback()
+
+
+def sql_uow_factory(engine: AsyncEngine, cipher: SessionCipher) -> Callable[[], SqlUnitOfWork]:
+    """A UnitOfWorkFactory: each call gives a fresh SqlUnitOfWork on `engine`."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def new_unit_of_work() -> SqlUnitOfWork:
+        return SqlUnitOfWork(sessions, cipher)
+
+    return new_unit_of_work
