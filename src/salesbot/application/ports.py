@@ -125,6 +125,12 @@ class DialogRepository(Protocol):
         with fewer than `max_follow_ups` follow-ups sent and nothing of ours still queued."""
         ...
 
+    async def reassign(self, dialog_id: int, account_id: int) -> None:
+        """Hand the dialog and its pending outgoing messages to another account: an opener
+        moves off a spam-limited account while the conversation has not started yet (the
+        one change of account `update` never makes)."""
+        ...
+
 
 class MessageRepository(Protocol):
     async def add(self, message: Message) -> Message:

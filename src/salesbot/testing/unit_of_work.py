@@ -216,6 +216,17 @@ class _Dialogs:
     ) -> int:
         return len(self._select(statuses, account_id))
 
+    async def reassign(self, dialog_id: int, account_id: int) -> None:
+        dialog = self._t.dialogs.get(dialog_id)
+        if dialog is None:
+            raise RecordNotFound(f"no dialog {dialog_id}")
+        if account_id not in self._t.accounts:
+            raise RecordNotFound(f"no account {account_id}")
+        dialog.account_id = account_id
+        for message in self._t.messages.values():
+            if message.dialog_id == dialog_id and message.delivery is Delivery.PENDING:
+                message.account_id = account_id
+
     async def list_awaiting_follow_up(
         self, *, silent_since: datetime, max_follow_ups: int
     ) -> list[Dialog]:
