@@ -1,0 +1,141 @@
+"""The operator steering one dialog: stop it, switch the AI off and on, write in it by hand.
+
+A manual message is not sent here: it is queued as an outgoing `manual` message, so the
+dispatcher sends it through the dialog's account within the same quota and human-like delays
+as everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from salesbot.application.errors import DialogClosed, UnknownDialog
+from salesbot.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.message import Message, OutKind
+
+log = logging.getLogger(__name__)
+
+OPERATOR = "operator"
+# Written by the model: a paused dialog must not send what the AI queued before the pause.
+AI_KINDS = (OutKind.REPLY.value, OutKind.FOLLOW_UP.value)
+
+
+@dataclass(frozen=True)
+class StopDialog:
+    dialog_id: int
+
+
+@dataclass(frozen=True)
+class PauseDialog:
+    dialog_id: int
+
+
+@dataclass(frozen=True)
+class ResumeDialog:
+    dialog_id: int
+
+
+@dataclass(frozen=True)
+class SayInDialog:
+    dialog_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DialogChanged:
+    dialog_id: int
+    username: str
+    status: DialogStatus
+    cancelled: int = 0
+    """How many queued, not yet sent messages the change cancelled."""
+
+
+@dataclass(frozen=True)
+class ManualMessageQueued:
+    dialog_id: int
+    username: str
+    account_id: int
+    message_id: int
+    send_after: datetime
+
+
+async def _load(uow: UnitOfWork, dialog_id: int) -> Dialog:
+    dialog = await uow.dialogs.get(dialog_id)
+    if dialog is None:
+        raise UnknownDialog(dialog_id)
+    return dialog
+
+
+class DialogControl:
+    """Stop, pause, resume and manual messages. Raises UnknownDialog, IllegalTransition
+    (e.g. resuming a stopped dialog) and DialogClosed (writing in a closed one)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    async def stop(self, command: StopDialog) -> DialogChanged:
+        """Close the dialog for good and cancel everything still queued in it."""
+        async with self._uow_factory() as uow:
+            dialog = await _load(uow, command.dialog_id)
+            dialog.stop(OPERATOR)
+            await uow.dialogs.update(dialog)
+            cancelled = await uow.messages.cancel_pending(command.dialog_id)
+            await uow.commit()
+        log.info("dialog %s stopped by the operator (%s queued cancelled)", dialog.id, cancelled)
+        return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status, cancelled)
+
+    async def pause(self, command: PauseDialog) -> DialogChanged:
+        """AI off: its queued replies and follow-ups are cancelled; manual messages still go."""
+        async with self._uow_factory() as uow:
+            dialog = await _load(uow, command.dialog_id)
+            dialog.pause(OPERATOR)
+            await uow.dialogs.update(dialog)
+            cancelled = await uow.messages.cancel_pending(command.dialog_id, kinds=AI_KINDS)
+            await uow.commit()
+        log.info("dialog %s paused by the operator (%s queued cancelled)", dialog.id, cancelled)
+        return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status, cancelled)
+
+    async def resume(self, command: ResumeDialog) -> DialogChanged:
+        """AI on again for a paused dialog."""
+        async with self._uow_factory() as uow:
+            dialog = await _load(uow, command.dialog_id)
+            dialog.resume()
+            await uow.dialogs.update(dialog)
+            await uow.commit()
+        log.info("dialog %s resumed by the operator", dialog.id)
+        return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status)
+
+    async def say(self, command: SayInDialog) -> ManualMessageQueued:
+        """Queue the operator's own words in an open (active or paused) dialog."""
+        text = command.text.strip()
+        if not text:
+            raise ValueError("a manual message needs text")
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            dialog = await _load(uow, command.dialog_id)
+            if not dialog.is_open:
+                raise DialogClosed(command.dialog_id, dialog.status.value)
+            message = await uow.messages.add(
+                Message.outgoing(
+                    dialog_id=command.dialog_id,
+                    account_id=dialog.account_id,
+                    content=text,
+                    now=now,
+                    kind=OutKind.MANUAL,
+                )
+            )
+            dialog.last_activity_at = now
+            await uow.dialogs.update(dialog)
+            await uow.commit()
+        log.info("manual message %s queued in dialog %s", message.id, dialog.id)
+        return ManualMessageQueued(
+            dialog_id=command.dialog_id,
+            username=dialog.target_username,
+            account_id=dialog.account_id,
+            message_id=message.id or 0,
+            send_after=message.send_after or now,
+        )

@@ -1,0 +1,144 @@
+import pytest
+
+from salesbot.application.dialog_control import (
+    DialogControl,
+    PauseDialog,
+    ResumeDialog,
+    SayInDialog,
+    StopDialog,
+)
+from salesbot.application.errors import DialogClosed, UnknownDialog
+from salesbot.domain.dialog import DialogStatus
+from salesbot.domain.errors import IllegalTransition
+from salesbot.domain.message import Delivery, OutKind
+from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.application.admin_seed import Seed
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def seed(store, clock) -> Seed:
+    return Seed(store, clock)
+
+
+@pytest.fixture
+def control(store, clock) -> DialogControl:
+    return DialogControl(lambda: FakeUnitOfWork(store), clock)
+
+
+async def _dialog(store, dialog_id):
+    async with FakeUnitOfWork(store) as uow:
+        return await uow.dialogs.get(dialog_id)
+
+
+async def _messages(store, dialog_id):
+    async with FakeUnitOfWork(store) as uow:
+        return await uow.messages.list_for_dialog(dialog_id)
+
+
+async def test_stop_closes_the_dialog_and_cancels_everything_queued(store, seed, control):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov")
+    await seed.sent(dialog, account, "Hello", kind=OutKind.OPENER)
+    await seed.queued(dialog, account, "A reply", kind=OutKind.REPLY)
+    await seed.queued(dialog, account, "By hand", kind=OutKind.MANUAL)
+
+    changed = await control.stop(StopDialog(dialog))
+
+    assert (changed.status, changed.username, changed.cancelled) == (
+        DialogStatus.STOPPED,
+        "ivan_petrov",
+        2,
+    )
+    assert (await _dialog(store, dialog)).status is DialogStatus.STOPPED
+    deliveries = [m.delivery for m in await _messages(store, dialog)]
+    assert deliveries == [Delivery.SENT, Delivery.CANCELLED, Delivery.CANCELLED]
+
+
+async def test_pause_silences_the_ai_but_keeps_the_operators_own_messages(store, seed, control):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov")
+    await seed.queued(dialog, account, "AI reply", kind=OutKind.REPLY)
+    await seed.queued(dialog, account, "AI follow-up", kind=OutKind.FOLLOW_UP)
+    await seed.queued(dialog, account, "By hand", kind=OutKind.MANUAL)
+
+    changed = await control.pause(PauseDialog(dialog))
+
+    assert changed.status is DialogStatus.PAUSED and changed.cancelled == 2
+    by_text = {m.content: m.delivery for m in await _messages(store, dialog)}
+    assert by_text == {
+        "AI reply": Delivery.CANCELLED,
+        "AI follow-up": Delivery.CANCELLED,
+        "By hand": Delivery.PENDING,
+    }
+
+
+async def test_resume_turns_the_ai_back_on(store, seed, control):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED)
+    changed = await control.resume(ResumeDialog(dialog))
+    assert changed.status is DialogStatus.ACTIVE
+    assert (await _dialog(store, dialog)).ai_enabled
+
+
+async def test_say_queues_a_manual_message_for_the_dispatcher(store, seed, control, clock):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED, minutes_ago=60)
+
+    queued = await control.say(SayInDialog(dialog, "  Добрый день! Созвонимся?  "))
+
+    [message] = await _messages(store, dialog)
+    assert message.content == "Добрый день! Созвонимся?"
+    assert (message.kind, message.delivery, message.account_id) == (
+        OutKind.MANUAL,
+        Delivery.PENDING,
+        account,
+    )
+    assert message.send_after == clock.now()
+    assert queued.message_id == message.id and queued.account_id == account
+    assert (await _dialog(store, dialog)).last_activity_at == clock.now()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda c: c.stop(StopDialog(99)),
+        lambda c: c.pause(PauseDialog(99)),
+        lambda c: c.resume(ResumeDialog(99)),
+        lambda c: c.say(SayInDialog(99, "hi")),
+    ],
+)
+async def test_an_unknown_dialog_number_is_refused(control, action):
+    with pytest.raises(UnknownDialog) as refused:
+        await action(control)
+    assert refused.value.dialog_id == 99
+
+
+async def test_a_closed_dialog_cannot_be_resumed_nor_written_in(store, seed, control):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov", status=DialogStatus.STOPPED)
+
+    with pytest.raises(IllegalTransition) as refused:
+        await control.resume(ResumeDialog(dialog))
+    assert (refused.value.current, refused.value.target) == ("stopped", "active")
+    with pytest.raises(DialogClosed) as closed:
+        await control.say(SayInDialog(dialog, "hi"))
+    assert closed.value.status == "stopped"
+    assert await _messages(store, dialog) == []
+
+
+async def test_pausing_a_paused_dialog_changes_nothing(store, seed, control):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED)
+    with pytest.raises(IllegalTransition):
+        await control.pause(PauseDialog(dialog))
+    assert (await _dialog(store, dialog)).status is DialogStatus.PAUSED

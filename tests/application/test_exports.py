@@ -1,0 +1,87 @@
+import pytest
+
+from salesbot.application.errors import UnknownDialog
+from salesbot.application.exports import Exports, TranscriptHeader
+from salesbot.domain.message import Message, OutKind
+from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.application.admin_seed import Seed
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.dialogs: list[tuple[TranscriptHeader, list[str]]] = []
+        self.open = False
+
+    def begin(self, header: TranscriptHeader) -> None:
+        assert not self.open, "begin() before the previous dialog's end()"
+        self.open = True
+        self.dialogs.append((header, []))
+
+    def message(self, message: Message) -> None:
+        assert self.open
+        self.dialogs[-1][1].append(message.content)
+
+    def end(self) -> None:
+        assert self.open
+        self.open = False
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def seed(store, clock) -> Seed:
+    return Seed(store, clock)
+
+
+async def test_one_dialog_is_exported_with_its_header_and_messages_in_order(store, seed):
+    account = await seed.account("+79001234567")
+    dialog = await seed.dialog(account, "ivan_petrov", user_id=555, context="met at expo")
+    await seed.sent(dialog, account, "Hello", kind=OutKind.OPENER, minutes_ago=3)
+    await seed.received(dialog, account, "Hi", minutes_ago=2)
+    sink = RecordingSink()
+
+    header = await Exports(lambda: FakeUnitOfWork(store)).export_dialog(dialog, sink)
+
+    assert (header.username, header.user_id, header.account_phone, header.context) == (
+        "ivan_petrov",
+        555,
+        "+79001234567",
+        "met at expo",
+    )
+    assert sink.dialogs == [(header, ["Hello", "Hi"])]
+    with pytest.raises(UnknownDialog):
+        await Exports(lambda: FakeUnitOfWork(store)).export_dialog(77, RecordingSink())
+
+
+async def test_every_dialog_is_exported_once_even_without_messages(store, seed):
+    account = await seed.account()
+    first = await seed.dialog(account, "lead_one")
+    silent = await seed.dialog(account, "lead_silent")
+    third = await seed.dialog(account, "lead_three")
+    await seed.sent(third, account, "Three", kind=OutKind.OPENER, minutes_ago=5)
+    await seed.sent(first, account, "One", kind=OutKind.OPENER, minutes_ago=4)
+    await seed.received(first, account, "One back", minutes_ago=1)
+    sink = RecordingSink()
+
+    count = await Exports(lambda: FakeUnitOfWork(store), batch_size=2).export_all(sink)
+
+    assert count == 3 and not sink.open
+    assert [(h.dialog_id, texts) for h, texts in sink.dialogs] == [
+        (first, ["One", "One back"]),
+        (third, ["Three"]),
+        (silent, []),
+    ]
+
+
+async def test_exporting_nothing_writes_nothing(store):
+    sink = RecordingSink()
+    assert await Exports(lambda: FakeUnitOfWork(store)).export_all(sink) == 0
+    assert sink.dialogs == []
