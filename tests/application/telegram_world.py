@@ -1,0 +1,273 @@
+"""A small world for the account-pool and dispatcher tests: fakes of every port, wired the
+way the entrypoints wire the real adapters, and a restart that keeps only what survives
+one (the database and Telegram)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from salesbot.application.account_pool import AccountPool
+from salesbot.application.dispatcher import NO_TYPING, Dispatcher, TypingPace
+from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.dialog import Dialog
+from salesbot.domain.message import Delivery, Message, OutKind
+from salesbot.domain.quota import SendQuota
+from salesbot.testing import FakeClock, FakeNotifier, FakeTelegram, FakeUnitOfWork, InMemoryStore
+from tests.secrets import SECOND_SESSION_STRING, SESSION_STRING, SHORT_SESSION_STRING
+
+SESSIONS = [SESSION_STRING, SECOND_SESSION_STRING, SHORT_SESSION_STRING]
+START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+class FakeLocks:
+    """AccountLocks as PostgreSQL's advisory locks behave: one owner per account among
+    every FakeLocks sharing `registry` (one per process); the owner may take it again."""
+
+    def __init__(self, registry: dict[int, FakeLocks] | None = None) -> None:
+        self.registry: dict[int, FakeLocks] = {} if registry is None else registry
+
+    async def try_acquire(self, account_id: int) -> bool:
+        holder = self.registry.setdefault(account_id, self)
+        return holder is self
+
+    async def release(self, account_id: int) -> None:
+        if self.registry.get(account_id) is self:
+            del self.registry[account_id]
+
+    def held(self) -> set[int]:
+        return {a for a, holder in self.registry.items() if holder is self}
+
+
+class CountingUow:
+    """The unit-of-work factory, counting how many units of work were opened."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.opened = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        self.opened += 1
+        return FakeUnitOfWork(self.store)
+
+
+@dataclass
+class World:
+    clock: FakeClock = field(default_factory=lambda: FakeClock(START))
+    store: InMemoryStore = field(default_factory=InMemoryStore)
+    telegram: FakeTelegram | None = None
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
+    max_daily: int = 20
+    min_delay: float = 30
+    warmup_days: int = 0
+    tz: Any = timezone.utc
+    opening_hours: Any = None
+    typing: TypingPace = NO_TYPING
+    cooldown: timedelta = timedelta(hours=24)
+    locks: FakeLocks = field(default_factory=FakeLocks)
+
+    def __post_init__(self) -> None:
+        if self.telegram is None:
+            self.telegram = FakeTelegram(self.clock)
+        self.uow = CountingUow(self.store)
+        self.quota = SendQuota(
+            max_daily=self.max_daily,
+            min_delay=timedelta(seconds=self.min_delay),
+            tz=self.tz,
+            warmup_days=self.warmup_days,
+        )
+        self.pool = AccountPool(
+            self.uow, self.tg, self.locks, self.notifier, self.clock, connect_timeout=1.0
+        )
+        self.dispatcher = Dispatcher(
+            self.uow,
+            self.tg,
+            self.pool,
+            self.notifier,
+            self.clock,
+            self.quota,
+            opening_hours=self.opening_hours,
+            limited_cooldown=self.cooldown,
+            typing=self.typing,
+            rng=random.Random(7),
+            send_gap_jitter=0.0,
+        )
+
+    @property
+    def tg(self) -> FakeTelegram:
+        assert self.telegram is not None
+        return self.telegram
+
+    async def restart(self, **changes: Any) -> World:
+        """The process dies: connections and locks go, the database and Telegram stay."""
+        for account_id in list(self.tg.connected()):
+            await self.tg.disconnect(account_id)
+        settings = {
+            "clock": self.clock,
+            "store": self.store,
+            "telegram": self.telegram,
+            "notifier": self.notifier,
+            "max_daily": self.max_daily,
+            "min_delay": self.min_delay,
+            "warmup_days": self.warmup_days,
+            "tz": self.tz,
+            "opening_hours": self.opening_hours,
+            "typing": self.typing,
+            "cooldown": self.cooldown,
+        }
+        return World(**{**settings, **changes})
+
+    # --- building the database -----------------------------------------------------------
+
+    async def add_account(
+        self,
+        phone: str = "+79000000001",
+        *,
+        session: str | None = None,
+        status: AccountStatus = AccountStatus.ACTIVE,
+        created_at: datetime | None = None,
+        limited_until: datetime | None = None,
+    ) -> int:
+        async with self.uow() as uow:
+            count = len(await uow.accounts.list())
+            account = await uow.accounts.add(
+                Account(
+                    phone=phone,
+                    session_string=session or f"{SESSIONS[count % len(SESSIONS)]}-{count}",
+                    status=status,
+                    created_at=created_at or self.clock.now() - timedelta(days=365),
+                    limited_until=limited_until,
+                )
+            )
+            await uow.commit()
+        assert account.id is not None
+        return account.id
+
+    async def open_dialog(
+        self,
+        account_id: int,
+        username: str,
+        user_id: int,
+        *,
+        opener: str | None = "Hello! A quick question about your shop.",
+        resolve: bool = True,
+    ) -> tuple[int, int | None]:
+        """What start_dialog does: resolve once through the account, store the peer, the
+        dialog and the pending opener."""
+        self.tg.add_user(username, user_id)
+        peer = None
+        if resolve:
+            if account_id not in self.pool.owned():
+                assert await self.pool.start(account_id)
+            peer = await self.tg.resolve_username(account_id, username)
+        async with self.uow() as uow:
+            if peer is not None:
+                await uow.peers.put(peer)
+            dialog = await uow.dialogs.add(
+                Dialog(
+                    account_id=account_id,
+                    target_username=username,
+                    target_user_id=user_id,
+                    created_at=self.clock.now(),
+                )
+            )
+            assert dialog.id is not None
+            message_id = None
+            if opener is not None:
+                message = await uow.messages.add(
+                    Message.outgoing(
+                        dialog.id, account_id, opener, self.clock.now(), OutKind.OPENER
+                    )
+                )
+                message_id = message.id
+            await uow.commit()
+        return dialog.id, message_id
+
+    async def enqueue(
+        self,
+        dialog_id: int,
+        text: str,
+        kind: OutKind = OutKind.REPLY,
+        *,
+        send_after: datetime | None = None,
+    ) -> int:
+        async with self.uow() as uow:
+            dialog = await uow.dialogs.get(dialog_id)
+            assert dialog is not None
+            message = await uow.messages.add(
+                Message.outgoing(
+                    dialog_id, dialog.account_id, text, self.clock.now(), kind, send_after
+                )
+            )
+            await uow.commit()
+        assert message.id is not None
+        return message.id
+
+    async def receive(self, dialog_id: int, text: str) -> None:
+        """The prospect wrote: stored as incoming (what IncomingMessages does)."""
+        async with self.uow() as uow:
+            dialog = await uow.dialogs.get(dialog_id)
+            assert dialog is not None and dialog.target_user_id is not None
+            message = Message.incoming(
+                dialog_id, dialog.account_id, text, self.clock.now(), 10_000 + dialog_id
+            )
+            await uow.messages.add_incoming(message)
+            await uow.commit()
+
+    # --- reading it back -----------------------------------------------------------------
+
+    async def message(self, message_id: int) -> Message:
+        async with self.uow() as uow:
+            found = await uow.messages.get(message_id)
+        assert found is not None
+        return found
+
+    async def dialog(self, dialog_id: int) -> Dialog:
+        async with self.uow() as uow:
+            found = await uow.dialogs.get(dialog_id)
+        assert found is not None
+        return found
+
+    async def account(self, account_id: int) -> Account:
+        async with self.uow() as uow:
+            found = await uow.accounts.get(account_id)
+        assert found is not None
+        return found
+
+    async def deliveries(self) -> dict[int, Delivery | None]:
+        async with self.uow() as uow:
+            return {m.id: m.delivery for m in await uow.messages.list_by_delivery(Delivery.SENT)}
+
+    async def sent_messages(self) -> list[Message]:
+        async with self.uow() as uow:
+            return await uow.messages.list_by_delivery(Delivery.SENT)
+
+    # --- running -------------------------------------------------------------------------
+
+    async def drain(self, account_id: int, *, limit: int = 100) -> int:
+        """dispatch_once until it finds nothing to do now; how many it handled."""
+        handled = 0
+        while handled < limit and await self.dispatcher.dispatch_once(account_id):
+            handled += 1
+        return handled
+
+    async def run_until(
+        self, done: Callable[[], bool], *, fake_seconds: float, steps: int = 200_000
+    ) -> None:
+        """Run the dispatcher's loop until `done()` or the fake clock passed `fake_seconds`."""
+        deadline = self.clock.now() + timedelta(seconds=fake_seconds)
+        task = asyncio.ensure_future(self.dispatcher.run_forever())
+        try:
+            for _ in range(steps):
+                if done() or self.clock.now() >= deadline or task.done():
+                    break
+                await asyncio.sleep(0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if task.done() and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]

@@ -1,0 +1,613 @@
+"""The outbox dispatcher on fakes and a fake clock: what goes out, when, and what each
+Telegram failure turns into."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from salesbot.application.dispatcher import TypingPace
+from salesbot.application.errors import (
+    AccountDeactivated,
+    RateLimited,
+    RecipientUnreachable,
+    SessionInvalid,
+    SpamLimited,
+    TelegramUnavailable,
+)
+from salesbot.domain.account import AccountStatus
+from salesbot.domain.dialog import DialogStatus
+from salesbot.domain.events import (
+    AccountBanned,
+    AccountLimited,
+    AccountLoggedOut,
+    DialogFailed,
+    WaitingForQuota,
+)
+from salesbot.domain.message import Delivery, OutKind
+from salesbot.entrypoints.settings import WorkingHours
+from salesbot.testing.telegram import SimulatedCrash
+from tests.application.telegram_world import World
+
+
+async def started(world: World, *account_ids: int) -> None:
+    await world.pool.start_all()
+    assert world.pool.owned() >= set(account_ids)
+
+
+# --- the happy path ----------------------------------------------------------------------
+
+
+async def test_a_pending_opener_is_sent_and_recorded():
+    world = World()
+    account = await world.add_account()
+    dialog_id, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+
+    assert await world.dispatcher.dispatch_once(account) is True
+
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+    message = await world.message(message_id)
+    assert message.delivery is Delivery.SENT
+    assert message.telegram_message_id == world.tg.sent[0].telegram_message_id
+    assert message.sent_at == world.clock.now()
+    assert (await world.dialog(dialog_id)).last_activity_at == world.clock.now()
+    assert (await world.account(account)).daily_messages == 1
+
+
+async def test_a_reply_marks_the_chat_read_and_types_for_a_time_that_grows_with_the_text():
+    world = World(typing=TypingPace(base_seconds=1, chars_per_second=10, jitter=0.2))
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await started(world, account)
+
+    await world.enqueue(dialog_id, "Sure.")
+    before = world.clock.now()
+    await world.dispatcher.dispatch_once(account)
+    short_typing = world.clock.now() - before
+
+    world.clock.advance(60)
+    await world.enqueue(dialog_id, "A much longer answer that takes a person a while to type.")
+    before = world.clock.now()
+    await world.dispatcher.dispatch_once(account)
+    long_typing = world.clock.now() - before
+
+    assert world.tg.read == [(account, 501), (account, 501)]
+    assert timedelta(0) < short_typing < long_typing <= timedelta(seconds=15)
+    assert len(world.tg.typing) >= 3, "typing is repeated while it lasts"
+
+
+async def test_typing_is_capped_for_very_long_texts():
+    world = World(typing=TypingPace(max_seconds=8))
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await started(world, account)
+    await world.enqueue(dialog_id, "word " * 2000)
+    before = world.clock.now()
+    await world.dispatcher.dispatch_once(account)
+    assert world.clock.now() - before == timedelta(seconds=8)
+
+
+async def test_a_missing_peer_is_resolved_once_by_the_account_and_stored():
+    world = World()
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, resolve=False)
+    await started(world, account)
+
+    await world.dispatcher.dispatch_once(account)
+    world.clock.advance(60)
+    await world.enqueue(dialog_id, "one more")
+    await world.dispatcher.dispatch_once(account)
+
+    assert world.tg.resolves == [(account, "prospect_one")]
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop.", "one more"]
+
+
+async def test_a_message_of_a_closed_dialog_is_cancelled_not_sent():
+    world = World()
+    account = await world.add_account()
+    dialog_id, message_id = await world.open_dialog(account, "prospect_one", 501)
+    async with world.uow() as uow:
+        dialog = await uow.dialogs.get(dialog_id)
+        assert dialog is not None
+        dialog.stop("operator")
+        await uow.dialogs.update(dialog)
+        await uow.commit()
+    await started(world, account)
+
+    assert await world.dispatcher.dispatch_once(account) is True
+    assert (await world.message(message_id)).delivery is Delivery.CANCELLED
+    assert world.tg.sent == []
+    assert (await world.account(account)).daily_messages == 0
+
+
+# --- quota -------------------------------------------------------------------------------
+
+
+async def test_two_sends_of_one_account_are_never_closer_than_the_minimum_delay():
+    world = World(min_delay=30)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    for n in range(3):
+        await world.enqueue(dialog_id, f"message {n}")
+    await started(world, account)
+
+    assert await world.dispatcher.dispatch_once(account)
+    assert not await world.dispatcher.dispatch_once(account), "too soon"
+    world.clock.advance(29)
+    assert not await world.dispatcher.dispatch_once(account), "still too soon"
+    world.clock.advance(1)
+    assert await world.dispatcher.dispatch_once(account)
+    assert world.dispatcher.next_wake(account) == world.clock.now() + timedelta(seconds=30)
+
+
+async def test_the_running_loop_keeps_the_minimum_delay_between_many_sends():
+    world = World(min_delay=45, typing=TypingPace())
+    account = await world.add_account()
+    other = await world.add_account("+79000000002")
+    dialogs = [await world.open_dialog(account, f"prospect_{n:02d}", 600 + n) for n in range(6)]
+    dialogs += [await world.open_dialog(other, f"prospect_{n:02d}", 600 + n) for n in range(6, 10)]
+    await started(world, account, other)
+
+    await world.run_until(lambda: len(world.tg.sent) == 10, fake_seconds=3600)
+
+    sent = await world.sent_messages()
+    assert len(sent) == 10
+    for owner in (account, other):
+        moments = sorted(m.sent_at for m in sent if m.account_id == owner and m.sent_at)
+        gaps = [b - a for a, b in itertools.pairwise(moments)]
+        assert gaps and min(gaps) >= timedelta(seconds=45)
+
+
+async def test_the_daily_limit_holds_even_across_a_restart():
+    world = World(max_daily=3, min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    for n in range(6):
+        await world.enqueue(dialog_id, f"message {n}")
+    await started(world, account)
+
+    assert await world.drain(account) == 3
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    assert await restarted.drain(account) == 0
+    assert len(world.tg.sent) == 3
+
+    world.clock.set(datetime(2026, 1, 6, 0, 0, 1, tzinfo=timezone.utc))
+    assert await restarted.drain(account) == 3
+    assert len(world.tg.sent) == 6
+
+
+async def test_the_calendar_day_is_the_one_of_the_configured_time_zone():
+    moscow = ZoneInfo("Europe/Moscow")
+    world = World(max_daily=1, min_delay=0, tz=moscow)
+    world.clock.set(datetime(2026, 1, 5, 20, 30, tzinfo=timezone.utc))  # 23:30 in Moscow
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await world.enqueue(dialog_id, "first")
+    await world.enqueue(dialog_id, "second")
+    await started(world, account)
+
+    assert await world.drain(account) == 1
+    world.clock.set(datetime(2026, 1, 5, 21, 0, 1, tzinfo=timezone.utc))  # 00:00 in Moscow
+    assert await world.drain(account) == 1
+
+
+async def test_a_new_account_warms_up_with_a_lower_daily_limit():
+    world = World(max_daily=20, min_delay=0, warmup_days=7)
+    account = await world.add_account(created_at=world.clock.now())
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    for n in range(10):
+        await world.enqueue(dialog_id, f"message {n}")
+    await started(world, account)
+    assert await world.drain(account) == 3  # ceil(20 * 1/8) on its first day
+
+
+async def test_replies_go_before_openers_when_quota_is_scarce():
+    world = World(max_daily=1, min_delay=0)
+    account = await world.add_account()
+    _, opener = await world.open_dialog(account, "cold_prospect", 501)
+    world.clock.advance(60)
+    live, _ = await world.open_dialog(account, "warm_prospect", 502, opener=None)
+    await world.receive(live, "Interesting, tell me more")
+    reply = await world.enqueue(live, "Gladly: here is how it works.")
+    await started(world, account)
+
+    assert await world.drain(account) == 1
+    assert (await world.message(reply)).delivery is Delivery.SENT
+    assert (await world.message(opener)).delivery is Delivery.PENDING
+
+
+async def test_when_the_quota_is_spent_the_admin_is_told_once_when_the_message_will_go():
+    world = World(max_daily=1, min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await world.enqueue(dialog_id, "first")
+    await world.enqueue(dialog_id, "second")
+    await started(world, account)
+
+    await world.drain(account)
+    await world.dispatcher.dispatch_once(account)
+    world.clock.advance(600)
+    await world.dispatcher.dispatch_once(account)
+
+    waiting = world.notifier.of_type(WaitingForQuota)
+    assert waiting == [
+        WaitingForQuota(
+            dialog_id=dialog_id,
+            username="prospect_one",
+            next_at=datetime(2026, 1, 6, tzinfo=timezone.utc),
+        )
+    ]
+    assert world.dispatcher.next_wake(account) == datetime(2026, 1, 6, tzinfo=timezone.utc)
+
+
+# --- working hours -----------------------------------------------------------------------
+
+
+async def test_openers_wait_for_working_hours_but_replies_do_not():
+    world = World(min_delay=0, opening_hours=WorkingHours.parse("09:00-18:00"))
+    world.clock.set(datetime(2026, 1, 5, 20, 0, tzinfo=timezone.utc))
+    account = await world.add_account()
+    _, opener = await world.open_dialog(account, "cold_prospect", 501)
+    live, _ = await world.open_dialog(account, "warm_prospect", 502, opener=None)
+    reply = await world.enqueue(live, "Answering you now")
+    await started(world, account)
+
+    assert await world.drain(account) == 1
+    assert (await world.message(reply)).delivery is Delivery.SENT
+    assert (await world.message(opener)).delivery is Delivery.PENDING
+
+    world.clock.set(datetime(2026, 1, 6, 8, 59, tzinfo=timezone.utc))
+    assert await world.drain(account) == 0
+    world.clock.set(datetime(2026, 1, 6, 9, 0, tzinfo=timezone.utc))
+    assert await world.drain(account) == 1
+    assert (await world.message(opener)).delivery is Delivery.SENT
+
+
+async def test_working_hours_are_read_in_the_configured_time_zone():
+    moscow = ZoneInfo("Europe/Moscow")
+    world = World(min_delay=0, tz=moscow, opening_hours=WorkingHours.parse("09:00-18:00"))
+    world.clock.set(datetime(2026, 1, 5, 5, 59, tzinfo=timezone.utc))  # 08:59 in Moscow
+    account = await world.add_account()
+    await world.open_dialog(account, "cold_prospect", 501)
+    await started(world, account)
+    assert await world.drain(account) == 0
+    world.clock.set(datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc))  # 09:00 in Moscow
+    assert await world.drain(account) == 1
+
+
+# --- Telegram's failures -----------------------------------------------------------------
+
+
+async def test_flood_wait_puts_the_account_to_sleep_exactly_that_long_and_reschedules():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_next(account, RateLimited(120, "send"), on="send")
+    flood_at = world.clock.now()
+
+    assert await world.dispatcher.dispatch_once(account)
+    message = await world.message(message_id)
+    assert message.delivery is Delivery.PENDING
+    assert message.send_after == flood_at + timedelta(seconds=120)
+    assert world.dispatcher.next_wake(account) == flood_at + timedelta(seconds=120)
+
+    world.clock.advance(119)
+    assert not await world.dispatcher.dispatch_once(account)
+    assert world.tg.sent == []
+    world.clock.advance(1)
+    assert await world.dispatcher.dispatch_once(account)
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+
+
+async def test_peer_flood_limits_the_account_and_moves_only_unstarted_openers():
+    world = World(min_delay=0, cooldown=timedelta(hours=24))
+    flagged = await world.add_account("+79000000001")
+    helper = await world.add_account("+79000000002")
+    first, first_opener = await world.open_dialog(flagged, "cold_one", 501)
+    second, second_opener = await world.open_dialog(flagged, "cold_two", 502)
+    live, _ = await world.open_dialog(flagged, "warm_one", 503, opener=None)
+    await world.receive(live, "hi")
+    live_reply = await world.enqueue(live, "hello again", OutKind.REPLY, send_after=None)
+    await started(world, flagged, helper)
+    world.tg.fail_next(flagged, SpamLimited("PEER_FLOOD"), on="read")
+    flagged_at = world.clock.now()
+
+    assert await world.dispatcher.dispatch_once(flagged)  # the reply goes first and meets it
+
+    account = await world.account(flagged)
+    assert account.status is AccountStatus.LIMITED
+    assert account.limited_until == flagged_at + timedelta(hours=24)
+    assert world.notifier.of_type(AccountLimited) == [
+        AccountLimited(account_id=flagged, phone="+79000000001", until=account.limited_until)
+    ]
+    for dialog_id, message_id in ((first, first_opener), (second, second_opener)):
+        assert (await world.dialog(dialog_id)).account_id == helper
+        assert (await world.message(message_id)).account_id == helper
+    assert (await world.dialog(live)).account_id == flagged
+    reply = await world.message(live_reply)
+    assert reply.account_id == flagged and reply.delivery is Delivery.PENDING
+    assert (helper, "cold_one") in world.tg.resolves and (helper, "cold_two") in world.tg.resolves
+
+    assert await world.drain(helper) == 2
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+    assert [s.account_id for s in world.tg.sent] == [helper, helper]
+    assert await world.drain(flagged) == 0, "a limited account does not send"
+
+
+async def test_a_limited_account_talks_again_once_its_cool_down_ends():
+    world = World(min_delay=0, cooldown=timedelta(hours=2))
+    account = await world.add_account()
+    live, _ = await world.open_dialog(account, "warm_one", 503, opener=None)
+    await world.receive(live, "hi")
+    await world.enqueue(live, "hello")
+    await started(world, account)
+    world.tg.fail_next(account, SpamLimited("PEER_FLOOD"), on="send")
+    await world.dispatcher.dispatch_once(account)
+
+    world.clock.advance(2 * 3600)
+    await world.pool.refresh()
+    assert (await world.account(account)).status is AccountStatus.ACTIVE
+    assert await world.drain(account) == 1
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        RecipientUnreachable.PRIVACY,
+        RecipientUnreachable.NOT_FOUND,
+        RecipientUnreachable.DEACTIVATED,
+        RecipientUnreachable.BLOCKED,
+    ],
+)
+async def test_an_unreachable_prospect_fails_the_dialog_with_the_reason(reason):
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, message_id = await world.open_dialog(account, "prospect_one", 501)
+    follow_up = await world.enqueue(
+        dialog_id, "later", OutKind.FOLLOW_UP, send_after=world.clock.now() + timedelta(days=1)
+    )
+    await started(world, account)
+    world.tg.fail_next(account, RecipientUnreachable(reason), on="send")
+
+    await world.dispatcher.dispatch_once(account)
+
+    assert (await world.message(message_id)).delivery is Delivery.FAILED
+    assert (await world.message(follow_up)).delivery is Delivery.CANCELLED
+    dialog = await world.dialog(dialog_id)
+    assert dialog.status is DialogStatus.FAILED and dialog.status_reason == reason
+    assert world.notifier.events == [
+        DialogFailed(dialog_id=dialog_id, username="prospect_one", reason=reason)
+    ]
+
+
+async def test_a_prospect_whose_username_nobody_has_any_more_fails_at_resolve():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, resolve=False)
+    world.tg.users.clear()
+    await started(world, account)
+    await world.dispatcher.dispatch_once(account)
+    assert (await world.dialog(dialog_id)).status_reason == RecipientUnreachable.NOT_FOUND
+
+
+async def test_a_revoked_session_logs_the_account_out_stops_it_and_keeps_the_message():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_next(account, SessionInvalid("AUTH_KEY_UNREGISTERED"), on="send")
+
+    await world.dispatcher.dispatch_once(account)
+
+    assert (await world.account(account)).status is AccountStatus.LOGGED_OUT
+    assert world.notifier.events == [AccountLoggedOut(account_id=account, phone="+79000000001")]
+    assert world.tg.connected() == frozenset() and world.pool.owned() == frozenset()
+    assert world.locks.held() == set()
+    assert (await world.message(message_id)).delivery is Delivery.PENDING
+
+
+async def test_a_deactivated_account_is_banned_and_stopped():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_next(account, AccountDeactivated("USER_DEACTIVATED_BAN"), on="send")
+
+    await world.dispatcher.dispatch_once(account)
+
+    assert (await world.account(account)).status is AccountStatus.BANNED
+    assert world.notifier.events == [AccountBanned(account_id=account, phone="+79000000001")]
+    assert world.tg.connected() == frozenset()
+
+
+async def test_telegram_unavailable_retries_later_and_sends_once():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_next(account, TelegramUnavailable("network down"), on="send")
+
+    await world.dispatcher.dispatch_once(account)
+    message = await world.message(message_id)
+    assert message.delivery is Delivery.PENDING and message.send_after > world.clock.now()
+
+    world.clock.advance(61)
+    assert await world.drain(account) == 1
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+
+
+async def test_a_lost_answer_is_found_in_the_chat_and_never_sent_twice():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_after_send(account, TelegramUnavailable("timed out waiting for the answer"))
+
+    await world.dispatcher.dispatch_once(account)
+    assert (await world.message(message_id)).delivery is Delivery.PENDING
+    world.clock.advance(61)
+    await world.drain(account)
+
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+    message = await world.message(message_id)
+    assert message.delivery is Delivery.SENT
+    assert message.telegram_message_id == world.tg.sent[0].telegram_message_id
+
+
+async def test_an_unexplained_failure_is_retried_then_given_up_loudly():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    for _ in range(5):
+        world.tg.fail_next(account, RuntimeError("a bug somewhere"), on="send")
+
+    for _ in range(5):
+        await world.dispatcher.dispatch_once(account)
+        world.clock.advance(61)
+
+    assert (await world.message(message_id)).delivery is Delivery.FAILED
+    assert [type(e) for e in world.notifier.events] == [DialogFailed]
+    assert (await world.dialog(dialog_id)).status is DialogStatus.FAILED
+
+
+# --- crash safety ------------------------------------------------------------------------
+
+
+async def test_a_message_sent_just_before_a_crash_is_recorded_not_sent_again():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_after_send(account, SimulatedCrash())
+    with pytest.raises(SimulatedCrash):
+        await world.dispatcher.dispatch_once(account)
+    assert (await world.message(message_id)).delivery is Delivery.SENDING
+
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    assert await restarted.dispatcher.reconcile_interrupted() == 1
+    await restarted.drain(account)
+
+    message = await restarted.message(message_id)
+    assert message.delivery is Delivery.SENT
+    assert message.telegram_message_id == world.tg.sent[0].telegram_message_id
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+
+
+async def test_a_message_the_crash_stopped_before_sending_goes_back_to_pending_and_once():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_next(account, SimulatedCrash(), on="send")  # dies before Telegram has it
+    with pytest.raises(SimulatedCrash):
+        await world.dispatcher.dispatch_once(account)
+
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    await restarted.dispatcher.reconcile_interrupted()
+    assert (await restarted.message(message_id)).delivery is Delivery.PENDING
+    await restarted.drain(account)
+    await restarted.drain(account)
+
+    assert world.tg.sent_to(501) == ["Hello! A quick question about your shop."]
+
+
+async def test_an_identical_text_already_recorded_does_not_count_as_the_interrupted_one():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await world.enqueue(dialog_id, "Thanks!")
+    await started(world, account)
+    await world.drain(account)
+    second = await world.enqueue(dialog_id, "Thanks!")
+    world.tg.fail_next(account, SimulatedCrash(), on="send")
+    with pytest.raises(SimulatedCrash):
+        await world.dispatcher.dispatch_once(account)
+
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    await restarted.dispatcher.reconcile_interrupted()
+    assert (await restarted.message(second)).delivery is Delivery.PENDING
+    await restarted.drain(account)
+    assert world.tg.sent_to(501) == ["Thanks!", "Thanks!"]
+
+
+async def test_an_account_that_cannot_connect_keeps_its_interrupted_message_until_it_can():
+    world = World(min_delay=0)
+    account = await world.add_account(session="session-flaky")
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_after_send(account, SimulatedCrash())
+    with pytest.raises(SimulatedCrash):
+        await world.dispatcher.dispatch_once(account)
+
+    restarted = await world.restart()
+    world.tg.unavailable_sessions.add("session-flaky")
+    await restarted.pool.start_all()
+    assert await restarted.dispatcher.reconcile_interrupted() == 0
+    assert (await restarted.message(message_id)).delivery is Delivery.SENDING
+
+    world.tg.unavailable_sessions.clear()
+    world.clock.advance(120)
+    await restarted.pool.refresh()
+    # The account's worker reconciles before it dispatches anything.
+    await restarted.run_until(lambda: False, fake_seconds=30)
+    assert (await restarted.message(message_id)).delivery is Delivery.SENT
+    assert len(world.tg.sent_to(501)) == 1
+
+
+async def test_after_a_restart_a_resolved_prospect_is_sent_to_without_resolving():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    await world.drain(account)
+    assert world.tg.resolves == [(account, "prospect_one")]
+
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    assert [p.username for p in world.tg.loaded_peers[account]] == ["prospect_one"]
+    await restarted.receive(dialog_id, "who is this?")
+    await restarted.enqueue(dialog_id, "We spoke yesterday, I'm from the shop.")
+    await restarted.drain(account)
+
+    assert world.tg.resolves == [(account, "prospect_one")]
+    assert world.tg.sent_to(501)[-1] == "We spoke yesterday, I'm from the shop."
+
+
+# --- the loop ----------------------------------------------------------------------------
+
+
+async def test_an_idle_dispatcher_sleeps_instead_of_spinning():
+    world = World()
+    account = await world.add_account()
+    await started(world, account)
+    opened_before = world.uow.opened
+
+    await world.run_until(lambda: False, fake_seconds=600)
+
+    # One look per idle period (5 s), not one per event-loop turn.
+    assert world.uow.opened - opened_before <= 600 / 5 + 5
+
+
+async def test_the_loop_picks_up_a_message_enqueued_while_it_waits():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await started(world, account)
+    await world.enqueue(dialog_id, "later", send_after=world.clock.now() + timedelta(seconds=90))
+
+    await world.run_until(lambda: bool(world.tg.sent), fake_seconds=600)
+
+    assert world.tg.sent_to(501) == ["later"]
+    (message,) = await world.sent_messages()
+    assert message.sent_at is not None
+    assert message.sent_at >= message.send_after  # type: ignore[operator]
