@@ -1,0 +1,77 @@
+"""The sales script: the operator's edited version if there is one, else the shipped file.
+
+The edited text lives in the settings table (key "sales_prompt") so it survives restarts
+and every process sees the same one; `read(uow)` lets a use-case take it inside the unit of
+work it already has open, without a second transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+SETTING_KEY = "sales_prompt"
+MAX_SCRIPT_CHARS = 20_000
+
+
+class SalesScriptUnavailable(Exception):
+    """Neither an edited script nor a readable SALES_PROMPT_FILE exists."""
+
+
+class SalesScript:
+    def __init__(self, uow_factory: UnitOfWorkFactory, default_path: Path | str) -> None:
+        self._uow_factory = uow_factory
+        self._path = Path(default_path)
+        self._cached: tuple[float, str] | None = None
+
+    @property
+    def default_path(self) -> Path:
+        return self._path
+
+    async def get(self) -> str:
+        async with self._uow_factory() as uow:
+            return await self.read(uow)
+
+    async def read(self, uow: UnitOfWork) -> str:
+        stored = await uow.settings.get(SETTING_KEY)
+        if stored and stored.strip():
+            return stored
+        return self.default_text()
+
+    async def set(self, text: str) -> None:
+        """Store the operator's script; an empty text goes back to the file's."""
+        text = text.strip()
+        if len(text) > MAX_SCRIPT_CHARS:
+            raise ValueError(
+                f"the sales script is {len(text)} characters long; at most "
+                f"{MAX_SCRIPT_CHARS} fit a prompt"
+            )
+        async with self._uow_factory() as uow:
+            await uow.settings.set(SETTING_KEY, text)
+            await uow.commit()
+        logger.info("sales script %s", "replaced" if text else "reset to the file")
+
+    async def is_default(self) -> bool:
+        async with self._uow_factory() as uow:
+            stored = await uow.settings.get(SETTING_KEY)
+        return not (stored and stored.strip())
+
+    def default_text(self) -> str:
+        """The file's text, re-read when the file changes."""
+        try:
+            modified = self._path.stat().st_mtime
+            if self._cached is None or self._cached[0] != modified:
+                self._cached = (modified, self._path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise SalesScriptUnavailable(
+                f"cannot read the sales script SALES_PROMPT_FILE={self._path}: "
+                f"{error.strerror or error}"
+            ) from None
+        text = self._cached[1].strip()
+        if not text:
+            raise SalesScriptUnavailable(f"the sales script {self._path} is empty")
+        return text
