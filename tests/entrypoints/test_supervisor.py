@@ -26,7 +26,7 @@ class Steady:
         self.journal = journal
         self.finish_work = finish_work
         self.stop_requested = asyncio.Event()
-        self.component = Component(name, self.run, self.stop)
+        self.component = Component(name, self.run, self.stop, announces_ready=True)
 
     async def run(self) -> None:
         self.journal.append(f"{self.name} started")
@@ -225,7 +225,7 @@ async def test_wait_ready_names_what_did_not_start_in_time():
         await asyncio.Event().wait()
 
     supervisor.add(Steady("admin bot", journal).component)
-    supervisor.add(Component("account pool", never_ready, grace=0.01))
+    supervisor.add(Component("account pool", never_ready, grace=0.01, announces_ready=True))
     running = asyncio.create_task(supervisor.run())
 
     assert await supervisor.wait_ready(timeout=0.02) == ["account pool"]
@@ -263,6 +263,19 @@ async def test_sigterm_stops_gracefully_and_a_second_signal_cancels_at_once():
     finally:
         supervisor.remove_signal_handlers()
     assert cancelled.is_set()
+
+
+async def test_a_plain_loop_counts_as_ready_once_it_runs():
+    supervisor = Supervisor(FakeClock())
+
+    async def loop() -> None:
+        await asyncio.Event().wait()
+
+    supervisor.add(Component("follow-ups", loop))
+    running = asyncio.create_task(supervisor.run())
+    assert await supervisor.wait_ready(timeout=1) == []
+    supervisor.request_stop()
+    await running
 
 
 def test_backoff_grows_and_is_capped():

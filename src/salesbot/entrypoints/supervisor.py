@@ -64,8 +64,9 @@ class Component:
     component without one is cancelled at shutdown (its `finally` blocks clean up) — fine
     for loops that may be interrupted anywhere, such as a dispatcher whose interrupted
     send is reconciled at the next start.
-    `ready` is set by the component (or by `run` returning for `once` components) when
-    its start-up work is done; the ready line waits for it.
+    `ready` is set by the component itself when `announces_ready` (its start-up work is
+    done: accounts connected, bot polling), otherwise as soon as `run` starts (a plain
+    loop); a `once` job is ready when it has run. The ready line waits for all of them.
     """
 
     name: str
@@ -73,6 +74,7 @@ class Component:
     stop: StopFunction | None = None
     once: bool = False
     grace: float = 10.0
+    announces_ready: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -87,7 +89,9 @@ class Resident:
     def __init__(self, name: str, start: StopFunction, stop: StopFunction, grace: float = 10.0):
         self._start, self._stop = start, stop
         self._stopping = asyncio.Event()
-        self.component = Component(name, self.run, self.request_stop, grace=grace)
+        self.component = Component(
+            name, self.run, self.request_stop, grace=grace, announces_ready=True
+        )
 
     async def run(self) -> None:
         self._stopping.clear()
@@ -148,6 +152,11 @@ class Supervisor:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    @property
+    def stopping_event(self) -> asyncio.Event:
+        """Set once a stop was requested (start-up waits watch it too)."""
+        return self._stopping
+
     def install_signal_handlers(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """SIGTERM (systemd) and SIGINT (Ctrl-C) start a graceful stop; a second one cancels
         whatever is still running."""
@@ -196,6 +205,8 @@ class Supervisor:
         failures = 0
         while not self._stopping.is_set():
             started = self._clock.now()
+            if not component.once and not component.announces_ready:
+                component.ready.set()
             try:
                 await component.run()
             except asyncio.CancelledError:
