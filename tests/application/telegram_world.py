@@ -44,15 +44,16 @@ class FakeLocks:
 
 
 class CountingUow:
-    """The unit-of-work factory, counting how many units of work were opened."""
+    """The unit-of-work factory (in memory, or a real one), counting those opened."""
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, real: Callable[[], Any] | None = None) -> None:
         self.store = store
+        self.real = real
         self.opened = 0
 
-    def __call__(self) -> FakeUnitOfWork:
+    def __call__(self) -> Any:
         self.opened += 1
-        return FakeUnitOfWork(self.store)
+        return self.real() if self.real is not None else FakeUnitOfWork(self.store)
 
 
 @dataclass
@@ -68,12 +69,14 @@ class World:
     opening_hours: Any = None
     typing: TypingPace = NO_TYPING
     cooldown: timedelta = timedelta(hours=24)
-    locks: FakeLocks = field(default_factory=FakeLocks)
+    locks: Any = field(default_factory=FakeLocks)
+    sql_uow: Callable[[], Any] | None = None
+    """A real unit-of-work factory (SQL) to use instead of the in-memory store."""
 
     def __post_init__(self) -> None:
         if self.telegram is None:
             self.telegram = FakeTelegram(self.clock)
-        self.uow = CountingUow(self.store)
+        self.uow = CountingUow(self.store, self.sql_uow)
         self.quota = SendQuota(
             max_daily=self.max_daily,
             min_delay=timedelta(seconds=self.min_delay),
@@ -118,6 +121,7 @@ class World:
             "opening_hours": self.opening_hours,
             "typing": self.typing,
             "cooldown": self.cooldown,
+            "sql_uow": self.sql_uow,
         }
         return World(**{**settings, **changes})
 

@@ -1,0 +1,133 @@
+"""The pool and the dispatcher on the real databases: PostgreSQL's advisory locks between
+two processes' pools, and the dispatcher's claim + quota reservation in SQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from salesbot.adapters.persistence import (
+    InProcessAccountLocks,
+    PgAccountLocks,
+    create_engine,
+    sql_uow_factory,
+)
+from salesbot.domain.message import Delivery
+from salesbot.testing import FakeTelegram
+from salesbot.testing.telegram import SimulatedCrash
+from tests.application.telegram_world import World
+
+
+@pytest.fixture
+async def second_engine(database_url: str, engine: AsyncEngine) -> Any:
+    """Another process's engine on the same database (its own connections, its own locks)."""
+    other = create_engine(database_url)
+    try:
+        yield other
+    finally:
+        await other.dispose()
+
+
+async def test_two_pools_on_one_database_never_connect_the_same_account(
+    engine, second_engine, uow_factory, session_cipher
+):
+    locks_a, locks_b = PgAccountLocks(engine), PgAccountLocks(second_engine)
+    first = World(sql_uow=uow_factory, locks=locks_a)
+    ids = {await first.add_account(f"+7900000000{n}") for n in range(1, 7)}
+    second = World(
+        clock=first.clock,
+        telegram=FakeTelegram(first.clock),  # the other process's own clients
+        sql_uow=sql_uow_factory(second_engine, session_cipher),
+        locks=locks_b,
+    )
+    try:
+        running_a, running_b = await asyncio.gather(
+            first.pool.start_all(), second.pool.start_all()
+        )
+        assert running_a.isdisjoint(running_b)
+        assert running_a | running_b == ids
+        assert first.tg.connected().isdisjoint(second.tg.connected())
+
+        # The first process stops (or dies): the second takes its accounts over.
+        await first.pool.stop_all()
+        await second.pool.refresh()
+        assert second.pool.owned() == ids
+        assert await first.pool.start_all() == frozenset()
+    finally:
+        await locks_a.close()
+        await locks_b.close()
+
+
+async def test_a_crashed_process_lets_go_of_its_accounts(
+    engine, second_engine, uow_factory, session_cipher
+):
+    locks_a, locks_b = PgAccountLocks(engine), PgAccountLocks(second_engine)
+    first = World(sql_uow=uow_factory, locks=locks_a)
+    account_id = await first.add_account()
+    second = World(
+        clock=first.clock,
+        telegram=FakeTelegram(first.clock),
+        sql_uow=sql_uow_factory(second_engine, session_cipher),
+        locks=locks_b,
+    )
+    try:
+        await first.pool.start_all()
+        assert await second.pool.start_all() == frozenset()
+        # The process dies: its connections close, and its advisory locks with them.
+        await locks_a.close()
+        await engine.dispose()
+        await second.pool.refresh()
+        assert second.pool.owned() == {account_id}
+    finally:
+        await locks_b.close()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database(request, uow_factory, sqlite_uow_factory) -> tuple[Callable[[], Any], Any]:
+    if request.param == "postgresql":
+        return uow_factory, None
+    return sqlite_uow_factory, InProcessAccountLocks()
+
+
+async def test_the_dispatcher_sends_keeps_the_daily_limit_across_a_restart(database):
+    uow, locks = database
+    world = World(sql_uow=uow, max_daily=3, min_delay=0, **({"locks": locks} if locks else {}))
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    for n in range(5):
+        await world.enqueue(dialog_id, f"message {n}")
+    await world.pool.start_all()
+
+    assert await world.drain(account) == 3
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    assert await restarted.drain(account) == 0
+    assert world.tg.sent_to(501) == ["message 0", "message 1", "message 2"]
+    sent = await restarted.sent_messages()
+    assert [m.telegram_message_id for m in sent] == [s.telegram_message_id for s in world.tg.sent]
+
+
+async def test_the_dispatcher_reconciles_a_crash_on_the_database(database):
+    uow, locks = database
+    world = World(sql_uow=uow, min_delay=0, **({"locks": locks} if locks else {}))
+    account = await world.add_account()
+    _, sent_before_crash = await world.open_dialog(account, "prospect_one", 501)
+    _, not_sent = await world.open_dialog(account, "prospect_two", 502)
+    await world.pool.start_all()
+    world.tg.fail_after_send(account, SimulatedCrash())
+    with pytest.raises(SimulatedCrash):
+        await world.dispatcher.dispatch_once(account)
+
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    await restarted.dispatcher.reconcile_interrupted()
+    assert (await restarted.message(sent_before_crash)).delivery is Delivery.SENT
+    assert (await restarted.message(not_sent)).delivery is Delivery.PENDING
+    await restarted.drain(account)
+
+    assert len(world.tg.sent_to(501)) == 1
+    assert len(world.tg.sent_to(502)) == 1
