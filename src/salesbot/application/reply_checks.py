@@ -30,7 +30,8 @@ _PLACEHOLDER = re.compile(
 @dataclass(frozen=True)
 class ReplyPolicy:
     max_chars: int = 1000  # a longer reply is cut at a sentence
-    split_above: int = 320  # a reply longer than this may go as several messages
+    split_above: int = 320  # a reply longer than this goes as several messages
+    paragraphs_above: int = 160  # ... and one with paragraphs, from this length on
     max_parts: int = 3
 
 
@@ -110,10 +111,13 @@ def cut_to_length(text: str, limit: int) -> str:
 def split_into_parts(text: str, policy: ReplyPolicy) -> list[str]:
     """One message, or up to `max_parts` of roughly equal length at natural boundaries."""
     text = text.strip()
-    wanted = min(policy.max_parts, math.ceil(len(text) / max(policy.split_above, 1)))
+    pieces = [p.strip() for p in _PARAGRAPH.split(text) if p.strip()]
+    wanted = math.ceil(len(text) / max(policy.split_above, 1))
+    if len(pieces) >= 2 and len(text) > policy.paragraphs_above:
+        wanted = max(wanted, len(pieces))
+    wanted = min(policy.max_parts, wanted)
     if wanted <= 1:
         return [text]
-    pieces = [p.strip() for p in _PARAGRAPH.split(text) if p.strip()]
     separator = "\n\n"
     if len(pieces) < 2:
         pieces = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]

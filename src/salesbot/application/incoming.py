@@ -1,0 +1,228 @@
+"""A prospect wrote to one of our accounts: store it, honour an opt-out, answer once.
+
+`handle` is what AccountConnections calls for every private message. It stores the message
+once (Telegram may deliver it twice), ignores people we have no dialog with, and for an
+active dialog cancels replies and follow-ups that were queued but not sent, then (re)starts
+the dialog's debounce timer. When the prospect has been quiet for REPLY_DEBOUNCE_SECONDS,
+one reply to everything they wrote is generated and queued; a message arriving meanwhile
+restarts the timer, and the reply then sees it too.
+
+While the model cannot answer, the reply job keeps waiting with growing pauses (the
+MonitoredModel tells the admin once, and once more when it is back); a new message simply
+replaces the waiting job. `answer_unanswered` at start-up finds active dialogs whose newest
+message is the prospect's: a crash during the debounce window never loses a reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Collection
+
+from salesbot.application.debounce import KeyedJobs
+from salesbot.application.errors import LlmError, LlmRejected, LlmUnavailable
+from salesbot.application.outcomes import close_for_opt_out
+from salesbot.application.ports import (
+    AdminNotifier,
+    Clock,
+    IncomingMessage,
+    TelegramMessenger,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from salesbot.application.prompting import speakable
+from salesbot.application.replies import DialogReplier
+from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.events import Event, ProspectReplied
+from salesbot.domain.message import Direction, Message, OutKind
+from salesbot.domain.opt_out import KeywordOptOutDetector, OptOutDetector
+from salesbot.domain.peer import Peer
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[int, int]  # (account id, prospect's Telegram user id)
+
+_CANCELLED_BY_NEW_MESSAGE = (OutKind.REPLY.value, OutKind.FOLLOW_UP.value)
+_FIRST_REPLY_WINDOW = 16
+
+
+class Backoff:
+    """Growing pauses with jitter: `base`, 2x, 4x ... up to `cap` seconds."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.base, self.cap = base, cap
+
+    def delay(self, attempt: int) -> float:
+        step = min(self.cap, self.base * 2 ** min(attempt, 20))
+        return step * random.uniform(0.8, 1.0)
+
+
+class IncomingMessages:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        replier: DialogReplier,
+        messenger: TelegramMessenger,
+        notifier: AdminNotifier,
+        clock: Clock,
+        *,
+        debounce_seconds: float = 20.0,
+        opt_out_detector: OptOutDetector | None = None,
+        unavailable_backoff: Backoff | None = None,
+        rejected_backoff: Backoff | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._replier = replier
+        self._messenger = messenger
+        self._notifier = notifier
+        self._clock = clock
+        self._debounce = debounce_seconds
+        self._detector = opt_out_detector or KeywordOptOutDetector()
+        self._unavailable = unavailable_backoff or Backoff(5, 300)
+        self._rejected = rejected_backoff or Backoff(60, 900)
+        self._jobs = KeyedJobs("reply job")
+
+    # --- the prospect writes ---------------------------------------------------------------
+
+    async def handle(self, msg: IncomingMessage) -> None:
+        key: Key = (msg.account_id, msg.user_id)
+        events: list[Event] = []
+        async with self._jobs.lock(key):
+            async with self._uow_factory() as uow:
+                dialog = await uow.dialogs.find_for_incoming(msg.account_id, msg.user_id)
+                if dialog is None:
+                    return
+                assert dialog.id is not None
+                now = self._clock.now()
+                stored = await uow.messages.add_incoming(
+                    Message.incoming(
+                        dialog.id, msg.account_id, msg.text, now, msg.telegram_message_id
+                    )
+                )
+                if stored is None:
+                    logger.debug(
+                        "dialog %s: message %s seen before", dialog.id, msg.telegram_message_id
+                    )
+                    return
+                answer = await self._take(uow, dialog, stored, msg, events)
+                dialog.last_activity_at = now
+                await uow.dialogs.update(dialog)
+                peer = await uow.peers.get_by_user_id(msg.account_id, msg.user_id)
+                await uow.commit()
+            if answer:
+                dialog_id = dialog.id
+                self._jobs.replace(key, lambda: self._reply_job(key, dialog_id, self._debounce))
+            else:
+                self._jobs.cancel(key)
+        for event in events:
+            await self._notifier.notify(event)
+        await self._mark_read(msg, peer)
+
+    async def _take(
+        self,
+        uow: UnitOfWork,
+        dialog: Dialog,
+        stored: Message,
+        msg: IncomingMessage,
+        events: list[Event],
+    ) -> bool:
+        """Apply the message to the dialog; True when the AI should answer it."""
+        assert dialog.id is not None
+        if dialog.status is DialogStatus.OPTED_OUT:
+            return False
+        if self._detector.is_opt_out(msg.text):
+            logger.info("dialog %s: the prospect asked to stop writing", dialog.id)
+            if dialog.target_user_id is None:
+                dialog.target_user_id = msg.user_id
+            events += await close_for_opt_out(
+                uow, dialog, now=stored.timestamp, reason=f"asked to stop: {msg.text[:200]}"
+            )
+            return False
+        if dialog.is_open and await self._is_first_reply(uow, dialog.id, stored):
+            events.append(ProspectReplied(dialog.id, dialog.target_username, msg.text))
+        if not dialog.ai_enabled:
+            return False
+        await uow.messages.cancel_pending(dialog.id, kinds=_CANCELLED_BY_NEW_MESSAGE)
+        return True
+
+    async def _is_first_reply(self, uow: UnitOfWork, dialog_id: int, stored: Message) -> bool:
+        recent = await uow.messages.list_for_dialog(dialog_id, last=_FIRST_REPLY_WINDOW)
+        if len(recent) >= _FIRST_REPLY_WINDOW and not _other_incoming(recent, stored):
+            recent = await uow.messages.list_for_dialog(dialog_id)
+        return not _other_incoming(recent, stored)
+
+    async def _mark_read(self, msg: IncomingMessage, peer: Peer | None) -> None:
+        if peer is None:
+            return
+        try:
+            await self._messenger.mark_read(msg.account_id, peer)
+        except Exception as error:  # best effort: an unread chat harms nobody
+            logger.debug("could not mark the chat with %s read: %s", msg.user_id, error)
+
+    # --- answering -------------------------------------------------------------------------
+
+    async def _reply_job(self, key: Key, dialog_id: int, delay: float) -> None:
+        if delay > 0:
+            await self._clock.sleep(delay)
+        attempt = 0
+        while True:
+            try:
+                await self._replier.reply(dialog_id, write_lock=lambda: self._jobs.lock(key))
+                return
+            except LlmError as error:
+                wait = self._wait_after(error, attempt)
+                logger.warning(
+                    "dialog %s: the reply waits %.0f s for the language model: %s",
+                    dialog_id,
+                    wait,
+                    error,
+                )
+            attempt += 1
+            await self._clock.sleep(wait)
+
+    def _wait_after(self, error: LlmError, attempt: int) -> float:
+        if isinstance(error, LlmRejected):
+            return self._rejected.delay(attempt)
+        wait = self._unavailable.delay(attempt)
+        if isinstance(error, LlmUnavailable) and error.retry_after:
+            wait = max(wait, error.retry_after)
+        return wait
+
+    async def answer_unanswered(self) -> int:
+        """Schedule a reply for every active dialog whose newest message is the prospect's."""
+        found: list[Dialog] = []
+        async with self._uow_factory() as uow:
+            for dialog in await uow.dialogs.list(statuses=[DialogStatus.ACTIVE]):
+                if dialog.id is None or dialog.target_user_id is None:
+                    continue
+                recent = speakable(await uow.messages.list_for_dialog(dialog.id, last=8))
+                if recent and recent[-1].direction is Direction.IN:
+                    found.append(dialog)
+        for dialog in found:
+            key: Key = (dialog.account_id, dialog.target_user_id)  # type: ignore[assignment]
+            dialog_id = dialog.id
+            assert dialog_id is not None
+            self._jobs.replace(key, lambda k=key, d=dialog_id: self._reply_job(k, d, 0))
+        if found:
+            logger.info("answering %d dialog(s) left unanswered at the last stop", len(found))
+        return len(found)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def pending_replies(self) -> int:
+        """Reply jobs waiting out their debounce window or for the model."""
+        return len(self._jobs)
+
+    async def drain(self) -> None:
+        """Wait until every scheduled reply is written (tests, the rehearsal)."""
+        await self._jobs.drain()
+
+    async def aclose(self) -> None:
+        """Stop waiting: replies not yet written are answered by `answer_unanswered` next
+        start."""
+        await self._jobs.close()
+
+
+def _other_incoming(messages: Collection[Message], stored: Message) -> bool:
+    return any(m.direction is Direction.IN and m.id != stored.id for m in messages)

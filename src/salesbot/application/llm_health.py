@@ -1,0 +1,80 @@
+"""Telling the admin when the language model stops working, once, and when it is back.
+
+`MonitoredModel` wraps the LanguageModel every use-case uses, so the notice is sent once
+for the whole process, not once per dialog or per message. A rejection (bad key, no
+credits) is told at once: a human must act. Brief unavailability is normal (the adapter
+already retried); it is told only when it lasts `grace_seconds`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from salesbot.application.errors import LlmError, LlmRejected
+from salesbot.application.ports import AdminNotifier, ChatTurn, Clock, Completion, LanguageModel
+from salesbot.domain.events import LlmFailing, LlmRecovered
+
+logger = logging.getLogger(__name__)
+
+
+class MonitoredModel:
+    def __init__(
+        self,
+        inner: LanguageModel,
+        notifier: AdminNotifier,
+        clock: Clock,
+        *,
+        grace_seconds: float = 60.0,
+    ) -> None:
+        self._inner = inner
+        self._notifier = notifier
+        self._clock = clock
+        self._grace = grace_seconds
+        self._failing_since: datetime | None = None
+        self._told = False
+
+    @property
+    def failing(self) -> bool:
+        return self._failing_since is not None
+
+    async def complete(
+        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None, json_mode: bool = False
+    ) -> Completion:
+        try:
+            completion = await self._inner.complete(
+                turns, max_tokens=max_tokens, json_mode=json_mode
+            )
+        except LlmError as error:
+            await self._failed(error)
+            raise
+        await self._succeeded()
+        return completion
+
+    async def _failed(self, error: LlmError) -> None:
+        now = self._clock.now()
+        if self._failing_since is None:
+            self._failing_since = now
+            logger.warning("the language model is failing: %s", error)
+        failing_for = (now - self._failing_since).total_seconds()
+        lasting = failing_for >= self._grace
+        if self._told or not (isinstance(error, LlmRejected) or lasting):
+            return
+        self._told = True
+        if isinstance(error, LlmRejected):
+            reason = f"{error.detail or error}. Replies wait until it works again."
+        else:
+            reason = (
+                f"the language model has not answered for {failing_for:.0f} s ({error}). "
+                "Replies wait and are retried."
+            )
+        await self._notifier.notify(LlmFailing(reason=reason))
+
+    async def _succeeded(self) -> None:
+        if self._failing_since is None:
+            return
+        told, self._failing_since, self._told = self._told, None, False
+        logger.info("the language model answers again")
+        if told:
+            await self._notifier.notify(LlmRecovered())

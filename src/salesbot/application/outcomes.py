@@ -1,0 +1,124 @@
+"""What an answer does to a dialog, inside the caller's unit of work.
+
+continue: the parts are queued. goal / handoff: the parts (a short confirmation) are queued,
+the AI is paused in this dialog and the admin gets a two-line summary. opt_out (from the
+model or the keyword detector): the dialog is closed, the prospect goes on the
+do-not-contact list and nothing more is sent. Stage, warmth, summary and usage are kept on
+the dialog either way. Events are returned, to be told after the commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from salesbot.application.ports import UnitOfWork
+from salesbot.application.reply_checks import REFUSAL_TEXT
+from salesbot.application.reply_writer import Composed, ReplyRefused, Usage
+from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
+from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.events import (
+    DialogPaused,
+    Event,
+    GoalReached,
+    HandoffRequested,
+    ProspectOptedOut,
+)
+from salesbot.domain.message import Message, OutKind
+
+SUMMARY_LINE_CHARS = 200
+GOAL_REASON = "goal reached"
+HANDOFF_REASON = "hand-off requested"
+
+
+def record_usage(dialog: Dialog, usage: Usage) -> None:
+    dialog.record_usage(usage.prompt_tokens, usage.completion_tokens, usage.cost_usd)
+
+
+async def apply_composed(
+    uow: UnitOfWork,
+    dialog: Dialog,
+    composed: Composed,
+    *,
+    kind: OutKind,
+    now: datetime,
+    prospect_text: str = "",
+) -> list[Event]:
+    """Queue the answer and apply its outcome; the caller commits."""
+    assert dialog.id is not None
+    answer = composed.answer
+    dialog.record_progress(answer.stage, answer.warmth)
+    record_usage(dialog, composed.usage)
+    if answer.summary:
+        dialog.summary = answer.summary
+    dialog.last_activity_at = now
+    events: list[Event] = []
+    if answer.outcome is Outcome.OPT_OUT:
+        events += await close_for_opt_out(
+            uow, dialog, now=now, reason="the model read a request to stop writing"
+        )
+    else:
+        for part in composed.parts:
+            await uow.messages.add(Message.outgoing(dialog.id, dialog.account_id, part, now, kind))
+        if answer.outcome in (Outcome.GOAL, Outcome.HANDOFF):
+            goal = answer.outcome is Outcome.GOAL
+            dialog.outcome = answer.outcome
+            dialog.pause(GOAL_REASON if goal else HANDOFF_REASON)
+            summary = two_line_summary(answer.summary, dialog, prospect_text)
+            event_type = GoalReached if goal else HandoffRequested
+            events.append(event_type(dialog.id, dialog.target_username, summary))
+    await uow.dialogs.update(dialog)
+    return events
+
+
+async def close_for_opt_out(
+    uow: UnitOfWork, dialog: Dialog, *, now: datetime, reason: str
+) -> list[Event]:
+    """Close the dialog for good and never write to the prospect again; the caller updates
+    the dialog and commits."""
+    assert dialog.id is not None
+    already = dialog.status is DialogStatus.OPTED_OUT
+    if not already:
+        dialog.opt_out(reason)
+    await uow.do_not_contact.add(
+        DoNotContact(
+            username=dialog.target_username,
+            user_id=dialog.target_user_id,
+            reason=reason,
+            created_at=now,
+            dialog_id=dialog.id,
+        )
+    )
+    await uow.messages.cancel_pending(dialog.id)
+    return [] if already else [ProspectOptedOut(dialog.id, dialog.target_username)]
+
+
+async def pause_for_refusal(
+    uow: UnitOfWork, dialog: Dialog, refused: ReplyRefused, *, now: datetime
+) -> Event:
+    """Two unusable answers in a row: a human should look before the AI writes again."""
+    assert dialog.id is not None
+    record_usage(dialog, refused.usage)
+    reason = f"{REFUSAL_TEXT.get(refused.reason, refused.reason)} twice"
+    dialog.pause(reason)
+    dialog.last_activity_at = now
+    await uow.dialogs.update(dialog)
+    return DialogPaused(dialog.id, dialog.target_username, reason=reason)
+
+
+def two_line_summary(summary: str, dialog: Dialog, prospect_text: str) -> str:
+    """The model's two lines when it gave them; otherwise the state and their last words."""
+    lines = [_short(line) for line in summary.splitlines() if line.strip()][:2]
+    fallback = [f"Stage {dialog.stage.value}, warmth {dialog.warmth}/100"]
+    if prospect_text.strip():
+        fallback.insert(0, f"Last message: «{_short(prospect_text)}»")
+    for line in fallback:
+        if len(lines) < 2:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SUMMARY_LINE_CHARS:
+        return text
+    return text[: SUMMARY_LINE_CHARS - 1].rstrip() + "…"

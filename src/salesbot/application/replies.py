@@ -1,0 +1,143 @@
+"""generate_reply: answer everything the prospect wrote since our last message.
+
+Two short units of work around the model call, none held while it thinks: the first reads
+the dialog, its newest messages and the script; the second, under the caller's per-dialog
+lock, checks that nothing newer arrived in between (a newer message gets its own reply,
+which will see both) and then queues the answer and applies its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+
+from salesbot.application.outcomes import apply_composed, pause_for_refusal
+from salesbot.application.ports import AdminNotifier, Clock, UnitOfWork, UnitOfWorkFactory
+from salesbot.application.prompting import Task, speakable
+from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
+from salesbot.application.sales_script import SalesScript
+from salesbot.domain.events import Event
+from salesbot.domain.message import Direction, Message, OutKind
+
+logger = logging.getLogger(__name__)
+
+WriteLock = Callable[[], AbstractAsyncContextManager[object]]
+
+
+@dataclass(frozen=True)
+class History:
+    messages: list[Message]  # the newest messages, in order
+    opener: Message | None  # the dialog's first message when `messages` does not start there
+
+    @property
+    def last_spoken(self) -> Message | None:
+        spoken = speakable(self.messages)
+        return spoken[-1] if spoken else None
+
+
+def history_limit(token_budget: int) -> int:
+    """How many of the newest messages to read: more than the budget can show."""
+    return max(60, token_budget // 30)
+
+
+async def load_history(uow: UnitOfWork, dialog_id: int, limit: int) -> History:
+    messages = await uow.messages.list_for_dialog(dialog_id, last=limit)
+    if len(messages) < limit:
+        return History(messages, None)
+    opener = None
+    stream = uow.messages.stream_for_dialog(dialog_id, batch_size=4)
+    try:
+        async for message in stream:
+            if speakable([message]):
+                opener = message
+                break
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+    return History(messages, opener)
+
+
+async def newest_spoken(uow: UnitOfWork, dialog_id: int) -> Message | None:
+    recent = speakable(await uow.messages.list_for_dialog(dialog_id, last=8))
+    return recent[-1] if recent else None
+
+
+class DialogReplier:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        writer: ReplyWriter,
+        script: SalesScript,
+        notifier: AdminNotifier,
+        clock: Clock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._writer = writer
+        self._script = script
+        self._notifier = notifier
+        self._clock = clock
+        self._limit = history_limit(writer.token_budget)
+
+    async def reply(self, dialog_id: int, *, write_lock: WriteLock | None = None) -> bool:
+        """Queue one answer to the prospect's unanswered messages; False when there was
+        nothing to answer or the answer became obsolete. LlmError passes through."""
+        async with self._uow_factory() as uow:
+            dialog = await uow.dialogs.get(dialog_id)
+            if dialog is None or not dialog.ai_enabled:
+                return False
+            history = await load_history(uow, dialog_id, self._limit)
+            script = await self._script.read(uow)
+        last = history.last_spoken
+        if last is None or last.direction is not Direction.IN:
+            return False
+        try:
+            composed = await self._writer.compose(
+                Task.REPLY,
+                script=script,
+                dialog=dialog,
+                history=history.messages,
+                opener=history.opener,
+            )
+            refused = None
+        except ReplyRefused as error:
+            composed, refused = None, error
+        events: list[Event] = []
+        lock = write_lock() if write_lock else nullcontext()
+        async with lock, self._uow_factory() as uow:
+            dialog = await uow.dialogs.get(dialog_id)
+            if dialog is None or not dialog.ai_enabled:
+                return False
+            newest = await newest_spoken(uow, dialog_id)
+            if newest is None or newest.id != last.id:
+                logger.debug("dialog %s: a newer message arrived; answer dropped", dialog_id)
+                return False
+            now = self._clock.now()
+            if composed is None:
+                assert refused is not None
+                events.append(await pause_for_refusal(uow, dialog, refused, now=now))
+            else:
+                events += await apply_composed(
+                    uow,
+                    dialog,
+                    composed,
+                    kind=OutKind.REPLY,
+                    now=now,
+                    prospect_text=_unanswered_text(history.messages),
+                )
+            await uow.commit()
+        for event in events:
+            await self._notifier.notify(event)
+        return composed is not None and bool(composed.parts)
+
+
+def _unanswered_text(messages: list[Message]) -> str:
+    """The prospect's messages after our last one, joined."""
+    tail: list[str] = []
+    for message in reversed(speakable(messages)):
+        if message.direction is not Direction.IN:
+            break
+        tail.append(message.content)
+    return " / ".join(reversed(tail))

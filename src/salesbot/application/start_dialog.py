@@ -1,0 +1,190 @@
+"""start_dialog: the operator's `/start @user <context>` — pick an account, write the opener.
+
+Refused when the prospect is on the do-not-contact list or already in an open dialog. The
+account is the connected, active one with the most quota left today (SendQuota with the
+warm-up ramp, minus the messages it already has queued). The username is resolved through
+that account only when its peer cache does not know it yet. The model writes the opener
+(outside any transaction); the dialog, the peer and the pending opener are stored in one
+unit of work. Only the Dispatcher sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from salesbot.application.errors import (
+    AccountNotConnected,
+    AlreadyInDialog,
+    DialogAlreadyOpen,
+    LlmUnavailable,
+    NoAccountAvailable,
+    OnDoNotContact,
+)
+from salesbot.application.outcomes import record_usage
+from salesbot.application.ports import (
+    AccountConnections,
+    Clock,
+    TelegramMessenger,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from salesbot.application.prompting import Task
+from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
+from salesbot.application.sales_script import SalesScript
+from salesbot.domain.account import Account
+from salesbot.domain.dialog import Dialog
+from salesbot.domain.message import Delivery, Message, OutKind
+from salesbot.domain.peer import Peer
+from salesbot.domain.quota import SendQuota
+from salesbot.domain.username import normalize_username
+
+logger = logging.getLogger(__name__)
+
+DISCLOSURE_RU = "(Это сообщение написал ИИ-ассистент компании.)"
+DISCLOSURE_EN = "(This message was written by the company's AI assistant.)"
+MAX_CONTEXT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class StartDialog:
+    username: str
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class DialogStarted:
+    dialog_id: int
+    account_id: int
+    username: str
+    opener: str
+
+
+class StartDialogHandler:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        connections: AccountConnections,
+        messenger: TelegramMessenger,
+        writer: ReplyWriter,
+        script: SalesScript,
+        clock: Clock,
+        quota: SendQuota,
+        *,
+        disclosure: str = "",
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._connections = connections
+        self._messenger = messenger
+        self._writer = writer
+        self._script = script
+        self._clock = clock
+        self._quota = quota
+        self._disclosure = disclosure.strip()
+
+    async def __call__(self, cmd: StartDialog) -> DialogStarted:
+        username = normalize_username(cmd.username)
+        context = cmd.context.strip()[:MAX_CONTEXT_CHARS]
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            await self._refuse_if_taken(uow, username)
+            account = await self._pick_account(uow, now)
+            assert account.id is not None
+            peer = await uow.peers.get(account.id, username)
+            if peer is not None and await uow.do_not_contact.contains(user_id=peer.user_id):
+                raise OnDoNotContact(username)
+            script = await self._script.read(uow)
+        known_peer = peer is not None
+        if peer is None:
+            try:
+                peer = await self._messenger.resolve_username(account.id, username)
+            except AccountNotConnected:
+                raise NoAccountAvailable(
+                    "the chosen account went offline a moment ago; try again"
+                ) from None
+            async with self._uow_factory() as uow:
+                if await uow.do_not_contact.contains(user_id=peer.user_id):
+                    raise OnDoNotContact(username)
+        dialog = Dialog(
+            account_id=account.id,
+            target_username=username,
+            target_user_id=peer.user_id,
+            context=context,
+            created_at=now,
+            last_activity_at=now,
+        )
+        try:
+            composed = await self._writer.compose(Task.OPENER, script=script, dialog=dialog)
+        except ReplyRefused as refused:
+            raise LlmUnavailable(
+                f"{refused}: no opener was written; try again, or adjust the sales script"
+            ) from None
+        opener = composed.text
+        if self._disclosure:
+            opener = f"{opener}\n\n{self._disclosure}"
+        now = self._clock.now()
+        dialog.record_progress(composed.answer.stage, composed.answer.warmth)
+        if composed.answer.summary:
+            dialog.summary = composed.answer.summary
+        record_usage(dialog, composed.usage)
+        dialog.last_activity_at = now
+        async with self._uow_factory() as uow:
+            await self._refuse_if_taken(uow, username, user_id=peer.user_id)
+            try:
+                stored = await uow.dialogs.add(dialog)
+            except DialogAlreadyOpen:
+                found = await uow.dialogs.find_open_by_username(username)
+                raise AlreadyInDialog(username, found.id if found and found.id else 0) from None
+            assert stored.id is not None
+            if not known_peer:
+                await uow.peers.put(_peer_for(peer, account.id, username))
+            await uow.messages.add(
+                Message.outgoing(stored.id, account.id, opener, now, OutKind.OPENER)
+            )
+            await uow.commit()
+        logger.info(
+            "dialog %s started with @%s from account %s (%d+%d tokens, $%.5f)",
+            stored.id,
+            username,
+            account.id,
+            composed.usage.prompt_tokens,
+            composed.usage.completion_tokens,
+            composed.usage.cost_usd,
+        )
+        return DialogStarted(stored.id, account.id, username, opener)
+
+    async def _refuse_if_taken(
+        self, uow: UnitOfWork, username: str, *, user_id: int | None = None
+    ) -> None:
+        if await uow.do_not_contact.contains(username=username, user_id=user_id):
+            raise OnDoNotContact(username)
+        found = await uow.dialogs.find_open_by_username(username)
+        if found is not None:
+            raise AlreadyInDialog(username, found.id or 0)
+
+    async def _pick_account(self, uow: UnitOfWork, now: datetime) -> Account:
+        connected = self._connections.connected()
+        candidates = [a for a in await uow.accounts.list() if a.id in connected and a.can_send(now)]
+        if not candidates:
+            raise NoAccountAvailable(
+                "no connected, active account: add one with `salesbot account login` or enable one"
+            )
+        queued = Counter(
+            m.account_id for m in await uow.messages.list_by_delivery(Delivery.PENDING)
+        )
+
+        def room(account: Account) -> tuple[int, int]:
+            limit = self._quota.daily_limit(now, account.created_at)
+            left = self._quota.remaining(account.quota_state, now, limit)
+            return (left - queued[account.id], -(account.id or 0))
+
+        return max(candidates, key=room)
+
+
+def _peer_for(peer: Peer, account_id: int, username: str) -> Peer:
+    """The peer as the account resolved it, filed under the name the operator typed."""
+    if peer.account_id == account_id and peer.username == username:
+        return peer
+    return Peer(account_id, username, peer.user_id, peer.access_hash)

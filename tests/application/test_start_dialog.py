@@ -1,0 +1,207 @@
+"""`/start @user <context>`: the opener is written and queued from the best account."""
+
+from datetime import timedelta
+
+import pytest
+
+from salesbot.application.errors import (
+    AlreadyInDialog,
+    LlmRejected,
+    LlmUnavailable,
+    NoAccountAvailable,
+    OnDoNotContact,
+    RecipientUnreachable,
+)
+from salesbot.application.start_dialog import DISCLOSURE_RU, StartDialog
+from salesbot.domain.dialog import Dialog
+from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.errors import InvalidUsername
+from salesbot.domain.message import Delivery, Message, OutKind
+from salesbot.domain.peer import Peer
+from salesbot.testing import FakeUnitOfWork
+from tests.application.conversation_support import World, answer
+
+
+@pytest.fixture
+def world(tmp_path):
+    return World(tmp_path)
+
+
+async def test_the_opener_is_queued_pending_and_nothing_is_sent(world):
+    account = await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте! Удобно пару минут?", stage="introduction", warmth=5))
+
+    started = await world.conversation.start_dialog(
+        StartDialog("@Salon_Owner", "Owner of two salons in Kazan")
+    )
+
+    assert started.username == "salon_owner"
+    assert started.account_id == account.id
+    assert started.opener == "Здравствуйте! Удобно пару минут?"
+    [opener] = world.messages(started.dialog_id)
+    assert (opener.kind, opener.delivery) == (OutKind.OPENER, Delivery.PENDING)
+    assert opener.content == started.opener
+    assert world.telegram.sent == []
+    dialog = world.dialog(started.dialog_id)
+    assert dialog.target_user_id == 5001
+    assert dialog.context == "Owner of two salons in Kazan"
+    assert dialog.warmth == 5
+    assert (dialog.prompt_tokens, dialog.completion_tokens) == (10, 5)
+    request = world.llm.requests[0]
+    assert request.json_mode
+    assert "Owner of two salons in Kazan" in request.system
+
+
+async def test_the_account_with_the_most_quota_left_is_chosen(world):
+    today = world.clock.now().date()
+    await world.add_account("+79990000001", daily_messages=15, quota_day=today)  # 5 left
+    free = await world.add_account("+79990000002", daily_messages=5, quota_day=today)  # 15
+    queued = await world.add_account("+79990000003")  # 20 left, but 18 already queued
+    async with FakeUnitOfWork(world.store) as uow:
+        holder = await uow.dialogs.add(Dialog(account_id=queued.id, target_username="holder"))
+        for _ in range(18):
+            await uow.messages.add(
+                Message.outgoing(holder.id, queued.id, "x", world.clock.now(), OutKind.OPENER)
+            )
+        await uow.commit()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте!"))
+
+    started = await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert started.account_id == free.id
+
+
+async def test_a_new_account_in_warm_up_has_less_room(tmp_path):
+    world = World(tmp_path, warmup_days=7)
+    await world.add_account("+79990000001", daily_messages=12, quota_day=world.clock.now().date())
+    fresh = await world.add_account("+79990000002")
+    world.store.tables.accounts[fresh.id].created_at = world.clock.now()  # day 1 of warm-up
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте!"))
+
+    started = await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert started.account_id != fresh.id  # 8 left beats the fresh account's 3
+
+
+async def test_a_disconnected_or_disabled_account_is_never_chosen(world):
+    account = await world.add_account()
+    await world.telegram.disconnect(account.id)
+    with pytest.raises(NoAccountAvailable):
+        await world.conversation.start_dialog(StartDialog("salon_owner"))
+    assert world.llm.calls == []
+
+
+async def test_a_cached_peer_is_used_without_resolving(world):
+    account = await world.add_account()
+    world.store.tables.peers[(account.id, "salon_owner")] = Peer(
+        account.id, "salon_owner", 5001, 42
+    )
+    world.llm.queue(answer("Здравствуйте!"))
+
+    started = await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert world.telegram.resolves == []
+    assert world.dialog(started.dialog_id).target_user_id == 5001
+
+
+async def test_a_resolved_peer_is_stored_for_the_dispatcher(world):
+    account = await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте!"))
+
+    await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert world.telegram.resolves == [(account.id, "salon_owner")]
+    peer = world.store.tables.peers[(account.id, "salon_owner")]
+    assert peer.user_id == 5001
+
+
+async def test_do_not_contact_is_refused_before_anything_happens(world):
+    await world.add_account()
+    world.store.tables.do_not_contact.append(
+        DoNotContact("salon_owner", None, "asked to stop", world.clock.now())
+    )
+    with pytest.raises(OnDoNotContact):
+        await world.conversation.start_dialog(StartDialog("salon_owner"))
+    assert world.llm.calls == [] and world.telegram.resolves == []
+
+
+async def test_a_user_on_do_not_contact_under_a_new_username_is_refused(world):
+    await world.add_account()
+    world.telegram.add_user("renamed_owner", 5001)
+    world.store.tables.do_not_contact.append(
+        DoNotContact("old_name", 5001, "asked to stop", world.clock.now())
+    )
+    with pytest.raises(OnDoNotContact):
+        await world.conversation.start_dialog(StartDialog("renamed_owner"))
+    assert world.llm.calls == []
+
+
+async def test_an_open_dialog_is_refused(world):
+    await world.add_account()
+    dialog_id = await world.start()
+    with pytest.raises(AlreadyInDialog) as caught:
+        await world.conversation.start_dialog(StartDialog("salon_owner"))
+    assert caught.value.dialog_id == dialog_id
+
+
+async def test_invalid_and_unreachable_usernames_are_refused(world):
+    await world.add_account()
+    with pytest.raises(InvalidUsername):
+        await world.conversation.start_dialog(StartDialog("not a name!"))
+    with pytest.raises(RecipientUnreachable):
+        await world.conversation.start_dialog(StartDialog("nobody_here"))
+    assert world.store.tables.dialogs == {}
+
+
+async def test_ai_disclosure_adds_a_short_note_to_the_opener(tmp_path):
+    world = World(tmp_path, disclosure=DISCLOSURE_RU)
+    await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте!"))
+
+    started = await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert started.opener == f"Здравствуйте!\n\n{DISCLOSURE_RU}"
+    assert world.pending(started.dialog_id) == [started.opener]
+
+
+async def test_an_unusable_opener_twice_stores_nothing(world):
+    await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue("", answer(""))
+
+    with pytest.raises(LlmUnavailable, match="empty twice"):
+        await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert world.store.tables.dialogs == {}
+    assert len(world.llm.calls) == 2
+
+
+async def test_a_model_that_rejects_us_reaches_the_operator_and_the_admin_once(world):
+    await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(LlmRejected(LlmRejected.CREDITS, "out of credits (HTTP 402)"))
+
+    with pytest.raises(LlmRejected):
+        await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert world.store.tables.dialogs == {}
+    [failing] = world.notifier.events
+    assert "out of credits" in failing.reason
+
+
+async def test_the_opener_is_one_message_and_its_outcome_is_ignored(world):
+    await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    long_opener = "Здравствуйте! " + "Мы помогаем салонам с записью клиентов. " * 15
+    world.llm.queue(answer(long_opener, outcome="goal"))
+
+    started = await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert len(world.pending(started.dialog_id)) == 1
+    assert world.dialog(started.dialog_id).ai_enabled
+    assert world.clock.now() - world.dialog(started.dialog_id).created_at < timedelta(seconds=1)
