@@ -16,6 +16,7 @@ from salesbot import __version__
 # name -> (module under salesbot.entrypoints.commands, help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "validate the configuration and print one line per problem"),
+    "run": ("run", "run the admin bot, the accounts, the sender and the follow-ups until stopped"),
 }
 
 

@@ -1,0 +1,98 @@
+"""`salesbot run`: the admin bot, the accounts, the sender and the follow-ups in one process.
+
+Before anything starts: the configuration is validated (one line per problem, exit 2), the
+database must answer (waited for up to a minute: PostgreSQL may still be starting at boot)
+and be migrated ("run `salesbot migrate`", exit 1), and SESSION_SECRET must open the stored
+sessions (exit 2). Then every component runs under the supervisor until SIGTERM/SIGINT
+(exit 0) or an unrecoverable error (exit 1, systemd restarts us).
+
+Test hooks (never set them in production; a warning is logged when they are):
+`SALESBOT_TELEGRAM_STANDIN=http://127.0.0.1:PORT` replaces Telegram by the stand-in
+server of the end-to-end test; `SALESBOT_TIMING=fast` shortens the idle polling, the
+typing pauses and the health checks so that test runs in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, Settings, load_settings
+
+log = logging.getLogger("salesbot.run")
+
+STANDIN_VARIABLE = "SALESBOT_TELEGRAM_STANDIN"
+TIMING_VARIABLE = "SALESBOT_TIMING"
+DATABASE_WAIT_SECONDS = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults()
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(RUN_REQUIRED, env_file=args.env_file)
+    except ConfigError as error:
+        print("The configuration has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+
+    from salesbot.adapters.logging import configure_logging
+
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FILE, settings.secret_values())
+    try:
+        return asyncio.run(run(settings))
+    except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were installed
+        return 0
+
+
+async def run(settings: Settings) -> int:
+    from salesbot.adapters.system_clock import SystemClock
+    from salesbot.entrypoints.bootstrap import Timing, bootstrap
+    from salesbot.entrypoints.run import serve
+    from salesbot.entrypoints.startup import StartupRefused, check_database
+    from salesbot.entrypoints.supervisor import Supervisor
+
+    clock = SystemClock()
+    supervisor = Supervisor(clock)
+    supervisor.install_signal_handlers()
+
+    timing = Timing()
+    if os.environ.get(TIMING_VARIABLE) == "fast":
+        log.warning("%s=fast: test timing (no typing pauses, fast polling)", TIMING_VARIABLE)
+        timing = Timing.fast()
+    telegram = None
+    standin = os.environ.get(STANDIN_VARIABLE)
+    if standin:
+        from salesbot.testing.telegram_standin import StandinTelegram
+
+        log.warning("%s is set: talking to the Telegram stand-in at %s, not to Telegram",
+                    STANDIN_VARIABLE, standin)
+        telegram = StandinTelegram(standin, poll_timeout=timing.standin_poll)
+
+    try:
+        await check_database(
+            settings, clock, wait=DATABASE_WAIT_SECONDS, stopping=supervisor.stopping_event
+        )
+    except StartupRefused as refusal:
+        log.critical("%s", refusal)
+        return refusal.exit_code
+    if supervisor.stopping:
+        return 0
+
+    app = bootstrap(settings, clock=clock, telegram=telegram, timing=timing)
+    try:
+        try:
+            await app.check_sessions()
+        except StartupRefused as refusal:
+            log.critical("%s", refusal)
+            return refusal.exit_code
+        return await serve(app, supervisor)
+    finally:
+        await app.aclose()
+        log.info("salesbot stopped")

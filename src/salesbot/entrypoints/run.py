@@ -1,0 +1,109 @@
+"""The long-running process: every component of an assembled App under one supervisor.
+
+Components, in start-up order (they stop in the reverse one):
+
+1. `database watch` — a long outage ends the process (exit 1) so systemd restarts it;
+2. `replies` — at start, answers dialogs left unanswered by the last stop; at stop, drops
+   reply jobs still waiting (the next start answers them);
+3. `account pool` — connects every active account concurrently, then keeps the pool in
+   line with the database; at stop, disconnects them all;
+4. `dispatcher` — the only sender; each account's worker first reconciles sends a crash
+   interrupted. Stopping it cancels the worker: a send cut short stays `sending` and is
+   checked against the chat at the next start, never sent twice;
+5. `follow-ups` — nudges silent prospects;
+6. `admin bot` — long polling. It starts at once, beside the others, so a failing account
+   or an unreachable model never keeps it from answering; and it stops first, so no new
+   command arrives while the rest winds down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from salesbot.domain.dialog import DialogStatus
+from salesbot.entrypoints.database_watch import DatabaseWatch
+from salesbot.entrypoints.supervisor import Component, Resident, Supervisor
+
+if TYPE_CHECKING:
+    from salesbot.entrypoints.bootstrap import App
+
+log = logging.getLogger("salesbot.run")
+
+READY_TIMEOUT = 90.0
+"""Wall seconds the ready line waits for the components; it is logged either way."""
+
+
+def components(app: App) -> list[Component]:
+    timing = app.timing
+    watch = DatabaseWatch(
+        app.ping, app.clock, grace=timing.database_grace, interval=timing.database_ping_interval
+    )
+    incoming = app.conversation.incoming
+
+    async def answer_unanswered() -> None:
+        await incoming.answer_unanswered()
+
+    found = [
+        watch.component(),
+        Resident("replies", answer_unanswered, incoming.aclose).component,
+        PoolRunner(app).component,
+        Component("dispatcher", app.dispatcher.run_forever, grace=5.0),
+        Component("follow-ups", app.conversation.follow_ups.run_forever, grace=5.0),
+    ]
+    if app.admin_bot is not None:
+        found.append(Resident("admin bot", app.admin_bot.start, app.admin_bot.stop).component)
+    return found
+
+
+class PoolRunner:
+    """The account pool as a component: ready once every account had its try; cancelled
+    at shutdown, when it disconnects every client and releases their locks."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self.component = Component("account pool", self.run, announces_ready=True, grace=20.0)
+
+    async def run(self) -> None:
+        pool = self._app.pool
+        try:
+            await pool.start_all()
+            self.component.ready.set()
+            await pool.run_forever(self._app.timing.pool_refresh)
+        finally:
+            self.component.ready.clear()
+            await asyncio.shield(pool.stop_all())
+
+
+async def ready_line(app: App, not_ready: list[str]) -> str:
+    connected = len(app.pool.owned())
+    async with app.uow_factory() as uow:
+        active = await uow.dialogs.count(statuses=[DialogStatus.ACTIVE])
+    line = f"salesbot ready: {connected} account(s) connected, {active} dialog(s) active"
+    if not_ready:
+        line += f"; still starting: {', '.join(not_ready)}"
+    return line
+
+
+async def serve(
+    app: App,
+    supervisor: Supervisor,
+    *,
+    ready_timeout: float = READY_TIMEOUT,
+) -> int:
+    """Run the app's components until a signal or an unrecoverable error; the exit code."""
+    for component in components(app):
+        supervisor.add(component)
+    running = asyncio.create_task(supervisor.run(), name="supervisor")
+    waiting = asyncio.create_task(supervisor.wait_ready(ready_timeout), name="ready line")
+    try:
+        done, _ = await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting in done and not supervisor.stopping:
+            try:
+                log.info(await ready_line(app, waiting.result()))
+            except Exception as error:
+                log.warning("salesbot ready (counting accounts and dialogs failed: %s)", error)
+        return await running
+    finally:
+        waiting.cancel()

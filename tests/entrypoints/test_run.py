@@ -1,0 +1,154 @@
+"""`salesbot run`'s wiring in-process: the real bootstrap and supervisor on in-memory fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from salesbot.adapters.system_clock import SystemClock
+from salesbot.application.dispatcher import NO_TYPING
+from salesbot.application.errors import LlmUnavailable
+from salesbot.application.start_dialog import StartDialog
+from salesbot.domain.account import Account, AccountStatus
+from salesbot.entrypoints.bootstrap import App, bootstrap
+from salesbot.entrypoints.run import serve
+from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
+from salesbot.entrypoints.supervisor import Supervisor
+from salesbot.entrypoints.timing import Timing
+from salesbot.testing import (
+    FakeLanguageModel,
+    FakeNotifier,
+    FakeTelegram,
+    FakeUnitOfWork,
+    InMemoryStore,
+)
+from tests import secrets
+
+QUICK = Timing(
+    pool_refresh=0.01,
+    dispatcher_idle=0.005,
+    dispatcher_supervise=0.005,
+    typing=NO_TYPING,
+    follow_up_interval=0.05,
+    database_ping_interval=0.05,
+)
+
+
+class World:
+    def __init__(self) -> None:
+        self.store = InMemoryStore()
+        self.telegram = FakeTelegram()
+        self.llm = FakeLanguageModel(default="Добрый день! Чем могу помочь?")
+        self.notifier = FakeNotifier()
+        self.settings = load_settings(
+            RUN_REQUIRED,
+            env_file=None,
+            **secrets.env(REPLY_DEBOUNCE_SECONDS="0", MIN_MESSAGE_DELAY="0"),
+        )
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+    def app(self) -> App:
+        return bootstrap(
+            self.settings,
+            uow=self.uow,
+            telegram=self.telegram,
+            llm=self.llm,
+            clock=SystemClock(),
+            notifier=self.notifier,
+            timing=QUICK,
+            with_admin_bot=False,
+        )
+
+    async def add_account(self, phone: str, session: str) -> int:
+        async with self.uow() as uow:
+            account = await uow.accounts.add(Account(phone=phone, session_string=session))
+            await uow.commit()
+        assert account.id is not None
+        return account.id
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition never became true")
+        await asyncio.sleep(0.005)
+
+
+class Running:
+    """`serve` in a task, stopped as SIGTERM would stop it."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.supervisor = Supervisor(app.clock, shutdown_timeout=5)
+        self.task: asyncio.Task[int] | None = None
+
+    async def __aenter__(self) -> Running:
+        self.task = asyncio.create_task(serve(self.app, self.supervisor, ready_timeout=2))
+        return self
+
+    async def stop(self) -> int:
+        assert self.task is not None
+        self.supervisor.request_stop("test")
+        code = await asyncio.wait_for(self.task, 10)
+        await self.app.aclose()
+        return code
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.task is not None and not self.task.done():
+            await self.stop()
+
+
+async def test_it_starts_with_no_account_logs_one_ready_line_and_stops_with_0(world, caplog):
+    caplog.set_level(logging.INFO, logger="salesbot.run")
+    running = Running(world.app())
+    async with running:
+        await eventually(lambda: "salesbot ready" in caplog.text)
+        assert await running.stop() == 0
+    ready = [r.getMessage() for r in caplog.records if "salesbot ready" in r.getMessage()]
+    assert ready == ["salesbot ready: 0 account(s) connected, 0 dialog(s) active"]
+
+
+async def test_a_dialog_runs_through_the_real_wiring(world):
+    account_id = await world.add_account("+79990000001", "session-1")
+    world.telegram.add_user("prospect", 5001)
+    app = world.app()
+    async with Running(app) as running:
+        await eventually(lambda: world.telegram.connected() == {account_id})
+        started = await app.conversation.start_dialog(StartDialog("@prospect", "sells flowers"))
+        await eventually(lambda: len(world.telegram.sent_to(5001)) == 1)
+        assert world.telegram.sent_to(5001) == [started.opener]
+
+        world.llm.default = "Отлично, расскажу подробнее."
+        await world.telegram.deliver(account_id, 5001, "А что вы предлагаете?")
+        await eventually(lambda: len(world.telegram.sent_to(5001)) == 2)
+        assert world.telegram.sent_to(5001)[1] == "Отлично, расскажу подробнее."
+        assert await running.stop() == 0
+    assert world.telegram.connected() == frozenset()
+
+
+async def test_a_revoked_account_and_a_failing_model_keep_the_rest_running(world, caplog):
+    caplog.set_level(logging.INFO, logger="salesbot.run")
+    good = await world.add_account("+79990000001", "session-good")
+    bad = await world.add_account("+79990000002", "session-revoked")
+    world.telegram.revoked_sessions.add("session-revoked")
+    world.llm.default = None
+    world.llm.queue(*[LlmUnavailable("OpenRouter is down")] * 50)
+    async with Running(world.app()) as running:
+        await eventually(lambda: "salesbot ready" in caplog.text)
+        assert world.telegram.connected() == {good}
+        async with world.uow() as uow:
+            account = await uow.accounts.get(bad)
+        assert account is not None and account.status is AccountStatus.LOGGED_OUT
+        assert "1 account(s) connected" in caplog.text
+        assert await running.stop() == 0
