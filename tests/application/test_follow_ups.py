@@ -1,0 +1,140 @@
+"""A prospect goes quiet after our message: one follow-up, never more, never after a no."""
+
+import pytest
+
+from salesbot.application.errors import LlmUnavailable
+from salesbot.domain.dialog import DialogStatus
+from salesbot.domain.events import DialogPaused
+from salesbot.domain.message import OutKind
+from salesbot.testing import FakeUnitOfWork
+from tests.application.conversation_support import World, answer
+
+
+@pytest.fixture
+async def world(tmp_path):
+    w = World(tmp_path)
+    await w.add_account()
+    yield w
+    await w.incoming.aclose()
+
+
+def follow_ups(world, dialog_id):
+    return [m for m in world.messages(dialog_id) if m.kind is OutKind.FOLLOW_UP]
+
+
+async def test_one_follow_up_after_the_silence_and_never_a_second(world):
+    dialog_id = await world.start()
+    world.llm.default = answer("Напомню о себе: 14 дней бесплатно. Интересно?")
+
+    await world.clock.advance(hours=23)
+    assert await world.conversation.follow_ups.run_once() == 0
+
+    await world.clock.advance(hours=1)
+    assert await world.conversation.follow_ups.run_once() == 1
+    [follow_up] = follow_ups(world, dialog_id)
+    assert follow_up.content == "Напомню о себе: 14 дней бесплатно. Интересно?"
+    assert world.dialog(dialog_id).follow_ups_sent == 1
+    assert "follow-up 1 of 1" in world.llm.requests[-1].system
+    assert "last one" in world.llm.requests[-1].system
+
+    await world.deliver_pending()
+    await world.clock.advance(hours=48)
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert len(follow_ups(world, dialog_id)) == 1
+
+
+async def test_never_after_an_opt_out(world):
+    dialog_id = await world.start()
+    await world.write("Не пишите мне")
+    world.llm.default = answer("Напоминаю о себе!")
+
+    await world.clock.advance(hours=72)
+
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert follow_ups(world, dialog_id) == []
+    assert world.dialog(dialog_id).status is DialogStatus.OPTED_OUT
+
+
+async def test_never_to_a_paused_or_finished_dialog(world):
+    paused = await world.start("owner_paused", 5001)
+    finished = await world.start("owner_finished", 5002)
+    async with FakeUnitOfWork(world.store) as uow:
+        for dialog_id, move in ((paused, "pause"), (finished, "finish")):
+            dialog = await uow.dialogs.get(dialog_id)
+            getattr(dialog, move)("operator")
+            await uow.dialogs.update(dialog)
+        await uow.commit()
+    world.llm.default = answer("Напоминаю о себе!")
+
+    await world.clock.advance(hours=48)
+
+    assert await world.conversation.follow_ups.run_once() == 0
+
+
+async def test_not_when_the_prospect_wrote_last(world):
+    dialog_id = await world.start()
+    world.llm.queue(answer("Отвечаю на ваш вопрос."))
+    await world.write("Сколько стоит?")
+    await world.clock.advance(20)
+    await world.incoming.drain()
+    # Our reply is queued, not sent (quota): no follow-up may jump in.
+    await world.clock.advance(hours=48)
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert follow_ups(world, dialog_id) == []
+
+
+async def test_a_new_message_cancels_a_queued_follow_up(world):
+    dialog_id = await world.start()
+    world.llm.queue(answer("Напоминаю о себе!"), answer("Здравствуйте! Рада ответу."))
+    await world.clock.advance(hours=25)
+    await world.conversation.follow_ups.run_once()
+
+    await world.write("Ой, извините, пропустила. Интересно!")
+    await world.clock.advance(20)
+    await world.incoming.drain()
+
+    assert world.cancelled(dialog_id) == ["Напоминаю о себе!"]
+    assert world.pending(dialog_id) == ["Здравствуйте! Рада ответу."]
+
+
+async def test_the_model_being_down_skips_the_round_without_losing_the_follow_up(world):
+    dialog_id = await world.start()
+    world.llm.queue(LlmUnavailable("down"), answer("Напоминаю о себе!"))
+    await world.clock.advance(hours=25)
+
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert await world.conversation.follow_ups.run_once() == 1
+    assert len(follow_ups(world, dialog_id)) == 1
+
+
+async def test_a_bad_follow_up_twice_pauses_the_dialog(world):
+    dialog_id = await world.start()
+    world.llm.queue("", "")
+    await world.clock.advance(hours=25)
+
+    assert await world.conversation.follow_ups.run_once() == 0
+
+    assert world.dialog(dialog_id).status is DialogStatus.PAUSED
+    assert len(world.notifier.of_type(DialogPaused)) == 1
+
+
+async def test_max_follow_ups_zero_turns_them_off(tmp_path):
+    world = World(tmp_path, max_follow_ups=0)
+    await world.add_account()
+    await world.start()
+    await world.clock.advance(hours=100)
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert len(world.llm.calls) == 1
+
+
+async def test_two_follow_ups_when_allowed(tmp_path):
+    world = World(tmp_path, max_follow_ups=2)
+    await world.add_account()
+    dialog_id = await world.start()
+    world.llm.default = answer("Напоминаю!")
+    for _ in range(4):
+        await world.clock.advance(hours=25)
+        await world.conversation.follow_ups.run_once()
+        await world.deliver_pending()
+    assert len(follow_ups(world, dialog_id)) == 2
+    assert "follow-up 2 of 2" in world.llm.requests[-1].system
