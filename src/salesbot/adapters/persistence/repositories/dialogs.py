@@ -46,6 +46,7 @@ _last_spoken_id = (
     )
     .order_by(_m.timestamp.desc(), _m.id.desc())
     .limit(1)
+    .correlate(dialogs)  # two levels down: automatic correlation would not reach it
     .scalar_subquery()
 )
 _last = messages.alias("last_message")

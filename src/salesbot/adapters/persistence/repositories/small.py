@@ -24,9 +24,14 @@ from salesbot.domain.peer import Peer
 _p = peers.c
 _PEER = select(peers).where(_p.account_id == bindparam("account_id"))
 _PEER_BY_USERNAME = _PEER.where(_p.username == bindparam("username"))
+# Usernames sort by their bytes, as in Python, whatever the database's collation.
+_BY_USERNAME = {"postgresql": _p.username.collate("C"), "sqlite": _p.username}
 # A renamed prospect may be cached under both names: either entry reaches them.
-_PEER_BY_USER_ID = _PEER.where(_p.user_id == bindparam("user_id")).order_by(_p.username).limit(1)
-_PEERS_OF_ACCOUNT = _PEER.order_by(_p.username)
+_PEER_BY_USER_ID = {
+    dialect: _PEER.where(_p.user_id == bindparam("user_id")).order_by(order).limit(1)
+    for dialect, order in _BY_USERNAME.items()
+}
+_PEERS_OF_ACCOUNT = {dialect: _PEER.order_by(order) for dialect, order in _BY_USERNAME.items()}
 _PUT_PEER = upsert(peers, ("account_id", "username"), ("user_id", "access_hash"))
 _SETTING = select(settings.c.value).where(settings.c.key == bindparam("setting_key"))
 _SET_SETTING = upsert(settings, ("key",), ("value",))
@@ -38,7 +43,12 @@ class SqlDoNotContactRepository:
 
     async def add(self, entry: DoNotContact) -> None:
         statement = insert_ignoring_duplicates(do_not_contact)[self._tx.dialect]
-        await self._tx.execute(statement, do_not_contact_values(entry))
+        try:
+            await self._tx.execute(statement, do_not_contact_values(entry))
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no dialog {entry.dialog_id}") from exc
+            raise
 
     async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
         matches = []
@@ -63,7 +73,7 @@ class SqlPeerRepository:
 
     async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None:
         params = {"account_id": account_id, "user_id": user_id}
-        row = (await self._tx.execute(_PEER_BY_USER_ID, params)).first()
+        row = (await self._tx.execute(_PEER_BY_USER_ID[self._tx.dialect], params)).first()
         return peer_from_row(row) if row else None
 
     async def put(self, peer: Peer) -> None:
@@ -81,7 +91,9 @@ class SqlPeerRepository:
             raise
 
     async def list_for_account(self, account_id: int) -> list[Peer]:
-        rows = await self._tx.execute(_PEERS_OF_ACCOUNT, {"account_id": account_id})
+        rows = await self._tx.execute(
+            _PEERS_OF_ACCOUNT[self._tx.dialect], {"account_id": account_id}
+        )
         return [peer_from_row(row) for row in rows]
 
 

@@ -1,0 +1,22 @@
+"""The persistence contract suites run each test on three backends: the in-memory fake,
+PostgreSQL and SQLite. What passes on one and not on another is drift to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesbot.application.ports import UnitOfWorkFactory
+from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
+
+BACKENDS = ["fake", "postgresql", "sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def new_uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    """A UnitOfWorkFactory on a fresh, empty store of the parametrized backend."""
+    if request.param == "fake":
+        store = InMemoryStore(clock=FakeClock())
+        return lambda: FakeUnitOfWork(store)
+    if request.param == "postgresql":
+        return request.getfixturevalue("uow_factory")
+    return request.getfixturevalue("sqlite_uow_factory")

@@ -1,0 +1,286 @@
+"""DialogRepository: one open dialog per prospect, lookups, the admin's list, follow-ups."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
+from salesbot.domain.dialog import Dialog, DialogStatus, Outcome, Stage
+from salesbot.domain.message import Delivery, OutKind
+from tests.contracts.seeding import (
+    T0,
+    account_and_dialog,
+    add_account,
+    add_dialog,
+    at,
+    incoming,
+    outgoing,
+)
+
+
+async def test_every_field_of_a_dialog_is_kept(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        added = await uow.dialogs.add(
+            Dialog(
+                account_id=account.id,
+                target_username="alice_smith",
+                target_user_id=5_000_000_001,
+                context="met at the fair; wants a demo",
+                created_at=T0,
+                last_activity_at=at(5),
+                stage=Stage.OBJECTIONS,
+                warmth=70,
+                outcome=Outcome.HANDOFF,
+                summary="asked for prices",
+                status_reason="",
+                follow_ups_sent=1,
+                prompt_tokens=1200,
+                completion_tokens=300,
+                cost_usd=0.0125,
+            )
+        )
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.dialogs.get(added.id) == added
+    assert added.id is not None
+    assert (added.stage, added.warmth, added.cost_usd) == (Stage.OBJECTIONS, 70, 0.0125)
+
+
+async def test_a_new_dialog_starts_its_activity_at_creation(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        dialog = await add_dialog(uow, account.id)
+    assert dialog.created_at == T0
+    assert dialog.last_activity_at == T0
+
+
+async def test_without_created_at_the_store_stamps_it(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        dialog = await uow.dialogs.add(Dialog(account_id=account.id, target_username="bob_jones"))
+    assert dialog.created_at is not None
+    assert dialog.last_activity_at == dialog.created_at
+
+
+async def test_unknown_dialogs_are_none(new_uow):
+    async with new_uow() as uow:
+        assert await uow.dialogs.get(987654) is None
+
+
+async def test_a_dialog_needs_a_stored_account(new_uow):
+    async with new_uow() as uow:
+        with pytest.raises(RecordNotFound):
+            await uow.dialogs.add(Dialog(account_id=987654, target_username="alice_smith"))
+
+
+@pytest.mark.parametrize("status", [DialogStatus.ACTIVE, DialogStatus.PAUSED])
+async def test_a_prospect_in_an_open_dialog_cannot_get_a_second_one(new_uow, status):
+    async with new_uow() as uow:
+        first = await add_account(uow, "+79001111111")
+        second = await add_account(uow, "+79002222222")
+        await add_dialog(uow, first.id, status=status)
+        with pytest.raises(DialogAlreadyOpen) as refused:
+            await add_dialog(uow, second.id)
+        assert refused.value.username == "alice_smith"
+        # The refusal leaves the unit of work usable.
+        other = await add_dialog(uow, second.id, "bob_jones")
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.dialogs.count() == 2
+        assert await uow.dialogs.get(other.id) == other
+
+
+@pytest.mark.parametrize(
+    "closed",
+    [DialogStatus.STOPPED, DialogStatus.FINISHED, DialogStatus.OPTED_OUT, DialogStatus.FAILED],
+)
+async def test_closed_dialogs_never_block_a_new_one(new_uow, closed):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        await add_dialog(uow, account.id, status=closed)
+        await add_dialog(uow, account.id, status=closed)
+        await add_dialog(uow, account.id)
+        await add_dialog(uow, account.id, status=closed)  # beside an open one: fine too
+        assert await uow.dialogs.count() == 4
+
+
+async def test_update_writes_every_field_but_the_account_and_creation(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_account(uow, "+79009999999")
+        await uow.commit()
+    dialog.pause("operator took over")
+    dialog.record_progress(Stage.VALUE, 55)
+    dialog.record_usage(100, 20, 0.001)
+    dialog.summary = "likes the product"
+    dialog.target_user_id = 777
+    dialog.last_activity_at = at(30)
+    dialog.follow_ups_sent = 1
+    dialog.context = "new context"
+    expected = dialog.copy()
+    dialog.account_id = other.id  # ignored: a dialog keeps its account
+    dialog.created_at = at(99)  # ignored too
+    async with new_uow() as uow:
+        await uow.dialogs.update(dialog)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.dialogs.get(dialog.id) == expected
+
+
+async def test_updating_a_dialog_never_stored_is_an_error(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        with pytest.raises(RecordNotFound):
+            await uow.dialogs.update(
+                Dialog(account_id=account.id, target_username="alice_smith", id=987654)
+            )
+
+
+async def test_an_update_that_would_open_a_second_dialog_is_refused(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        old = await add_dialog(uow, account.id, status=DialogStatus.STOPPED)
+        await add_dialog(uow, account.id)
+        old.status = DialogStatus.ACTIVE  # past the domain's rules, as a bug would
+        with pytest.raises(DialogAlreadyOpen):
+            await uow.dialogs.update(old)
+
+
+async def test_the_open_dialog_of_a_prospect_is_found_from_any_account(new_uow):
+    async with new_uow() as uow:
+        first = await add_account(uow, "+79001111111")
+        second = await add_account(uow, "+79002222222")
+        await add_dialog(uow, first.id, status=DialogStatus.FINISHED)
+        paused = await add_dialog(uow, second.id, status=DialogStatus.PAUSED)
+        await add_dialog(uow, first.id, "bob_jones", status=DialogStatus.STOPPED)
+        assert await uow.dialogs.find_open_by_username("alice_smith") == paused
+        assert await uow.dialogs.find_open_by_username("bob_jones") is None
+        assert await uow.dialogs.find_open_by_username("nobody_here") is None
+
+
+async def test_an_incoming_message_finds_the_newest_dialog_of_that_account_and_user(new_uow):
+    async with new_uow() as uow:
+        first = await add_account(uow, "+79001111111")
+        second = await add_account(uow, "+79002222222")
+        await add_dialog(uow, first.id, target_user_id=42, status=DialogStatus.FINISHED)
+        newest = await add_dialog(uow, first.id, target_user_id=42, status=DialogStatus.STOPPED)
+        elsewhere = await add_dialog(uow, second.id, "bob_jones", target_user_id=42)
+        assert await uow.dialogs.find_for_incoming(first.id, 42) == newest
+        assert await uow.dialogs.find_for_incoming(second.id, 42) == elsewhere
+        assert await uow.dialogs.find_for_incoming(first.id, 43) is None
+
+
+async def test_the_list_shows_newest_activity_first_then_higher_ids(new_uow):
+    async with new_uow() as uow:
+        first = await add_account(uow, "+79001111111")
+        second = await add_account(uow, "+79002222222")
+        a = await add_dialog(uow, first.id, "user_aaaaa", last_activity_at=at(10))
+        b = await add_dialog(uow, second.id, "user_bbbbb", last_activity_at=at(30))
+        c = await add_dialog(uow, first.id, "user_ccccc", last_activity_at=at(10))
+        d = await add_dialog(
+            uow, first.id, "user_ddddd", last_activity_at=at(20), status=DialogStatus.FINISHED
+        )
+        await uow.commit()
+    async with new_uow() as uow:
+        ids = [x.id for x in await uow.dialogs.list()]
+        assert ids == [b.id, d.id, c.id, a.id]
+        assert [x.id for x in await uow.dialogs.list(limit=2)] == [b.id, d.id]
+        assert [x.id for x in await uow.dialogs.list(limit=2, offset=1)] == [d.id, c.id]
+        assert [x.id for x in await uow.dialogs.list(offset=3)] == [a.id]
+        assert await uow.dialogs.list(limit=0) == []
+        finished = await uow.dialogs.list(statuses=[DialogStatus.FINISHED])
+        assert [x.id for x in finished] == [d.id]
+        mine = await uow.dialogs.list(account_id=first.id, statuses={DialogStatus.ACTIVE})
+        assert [x.id for x in mine] == [c.id, a.id]
+        assert await uow.dialogs.count() == 4
+        assert await uow.dialogs.count(account_id=first.id) == 3
+        assert await uow.dialogs.count(statuses=[DialogStatus.ACTIVE], account_id=second.id) == 1
+        assert await uow.dialogs.count(statuses=[]) == 0
+
+
+# --- list_awaiting_follow_up --------------------------------------------------------------
+
+
+HOUR_IN = at(60)
+
+
+async def awaiting(uow, silent_since=HOUR_IN, max_follow_ups=1):
+    found = await uow.dialogs.list_awaiting_follow_up(
+        silent_since=silent_since, max_follow_ups=max_follow_ups
+    )
+    return [d.target_username for d in found]
+
+
+async def sent(uow, dialog, when, kind=OutKind.REPLY):
+    message = outgoing(dialog, "text", kind=kind, send_after=when)
+    message.delivery = Delivery.SENT
+    message.sent_at = when
+    return await uow.messages.add(message)
+
+
+async def test_a_dialog_whose_last_word_is_ours_and_old_enough_awaits_a_follow_up(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        dialogs = {}
+        for name in ("waiting_one", "waiting_two", "they_spoke", "too_recent", "silent_yet"):
+            dialogs[name] = await add_dialog(uow, account.id, name)
+        await sent(uow, dialogs["waiting_one"], at(0), OutKind.OPENER)
+        await uow.messages.add(incoming(dialogs["waiting_two"], "hi", 1, at(0)))
+        await sent(uow, dialogs["waiting_two"], at(60))  # exactly at silent_since: included
+        await sent(uow, dialogs["they_spoke"], at(0))
+        await uow.messages.add(incoming(dialogs["they_spoke"], "hmm", 2, at(10)))
+        await sent(uow, dialogs["too_recent"], at(61))
+        assert await awaiting(uow) == ["waiting_one", "waiting_two"]
+
+
+async def test_a_dialog_with_something_of_ours_still_queued_waits_for_it(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        pending = await add_dialog(uow, account.id, "has_pending")
+        sending = await add_dialog(uow, account.id, "has_sending")
+        for dialog in (pending, sending):
+            await sent(uow, dialog, at(0))
+        await uow.messages.add(outgoing(pending, "later", send_after=at(500)))
+        claimed = outgoing(sending, "going out")
+        claimed.delivery = Delivery.SENDING
+        await uow.messages.add(claimed)
+        assert await awaiting(uow) == []
+
+
+async def test_cancelled_and_failed_messages_were_never_said(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        dialog = await add_dialog(uow, account.id)
+        await sent(uow, dialog, at(0))
+        for delivery in (Delivery.CANCELLED, Delivery.FAILED):
+            message = outgoing(dialog, "never went", send_after=at(30))
+            message.delivery = delivery
+            await uow.messages.add(message)
+        assert await awaiting(uow) == ["alice_smith"]
+
+
+async def test_the_time_ours_was_sent_counts_not_when_it_was_queued(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        dialog = await add_dialog(uow, account.id)
+        message = outgoing(dialog, "queued long ago", send_after=at(0))
+        message.delivery = Delivery.SENT
+        message.sent_at = at(90)
+        await uow.messages.add(message)
+        assert await awaiting(uow, silent_since=at(60)) == []
+        assert await awaiting(uow, silent_since=at(90)) == ["alice_smith"]
+
+
+async def test_follow_ups_stop_at_the_maximum_and_only_active_dialogs_get_them(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        done = await add_dialog(uow, account.id, "had_enough", follow_ups_sent=2)
+        once = await add_dialog(uow, account.id, "had_one", follow_ups_sent=1)
+        paused = await add_dialog(uow, account.id, "paused_one", status=DialogStatus.PAUSED)
+        await add_dialog(uow, account.id, "no_messages")
+        for dialog in (done, once, paused):
+            await sent(uow, dialog, at(0))
+        assert await awaiting(uow, max_follow_ups=2) == ["had_one"]
+        assert await awaiting(uow, max_follow_ups=3) == ["had_enough", "had_one"]
+        assert await awaiting(uow, max_follow_ups=0) == []

@@ -1,0 +1,341 @@
+"""MessageRepository: history in order, idempotent incoming, the outbox's claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesbot.application.errors import RecordNotFound
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from tests.contracts.seeding import (
+    T0,
+    account_and_dialog,
+    add_account,
+    add_dialog,
+    at,
+    incoming,
+    outgoing,
+)
+
+
+async def test_every_field_of_a_message_is_kept(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    message = outgoing(dialog, "Здравствуйте! 👋", kind=OutKind.FOLLOW_UP, send_after=at(5))
+    message.telegram_message_id = 2**40
+    message.delivery = Delivery.FAILED
+    message.sent_at = at(6)
+    message.attempts = 3
+    message.error = "privacy"
+    async with new_uow() as uow:
+        added = await uow.messages.add(message)
+        await uow.commit()
+    assert added.id is not None
+    async with new_uow() as uow:
+        assert await uow.messages.get(added.id) == added
+        assert await uow.messages.get(987654) is None
+    message.id = added.id
+    assert added == message
+
+
+async def test_a_message_without_an_account_takes_its_dialogs(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        added = await uow.messages.add(
+            Message(dialog_id=dialog.id, direction=Direction.IN, content="hi", timestamp=T0)
+        )
+    assert added.account_id == account.id
+
+
+async def test_a_message_needs_a_stored_dialog(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        orphan = Message.incoming(987654, account.id, "hi", T0, 1)
+        with pytest.raises(RecordNotFound):
+            await uow.messages.add(orphan)
+
+
+async def test_an_incoming_message_delivered_twice_is_stored_once(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        first = await uow.messages.add_incoming(incoming(dialog, "hello", 1001))
+        again = await uow.messages.add_incoming(incoming(dialog, "hello", 1001))
+        await uow.commit()
+    assert first is not None and first.id is not None
+    assert again is None
+    async with new_uow() as uow:
+        # A later delivery, in a later transaction, is refused as well.
+        assert await uow.messages.add_incoming(incoming(dialog, "hello", 1001)) is None
+        assert await uow.messages.list_for_dialog(dialog.id) == [first]
+
+
+async def test_telegram_ids_are_unique_per_account_only(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_account(uow, "+79002222222")
+        other_dialog = await add_dialog(uow, other.id, "bob_jones")
+        assert await uow.messages.add_incoming(incoming(dialog, "a", 7)) is not None
+        assert await uow.messages.add_incoming(incoming(other_dialog, "b", 7)) is not None
+        no_id = Message(
+            dialog_id=dialog.id,
+            account_id=dialog.account_id,
+            direction=Direction.IN,
+            content="c",
+            timestamp=T0,
+        )
+        assert await uow.messages.add_incoming(no_id) is not None
+        assert await uow.messages.add_incoming(no_id) is not None
+
+
+async def test_update_writes_delivery_fields_and_keeps_dialog_account_direction(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, await _other_account(uow), "bob_jones")
+        message = await uow.messages.add(outgoing(dialog, "draft"))
+        await uow.commit()
+    message.content = "final"
+    message.delivery = Delivery.SENT
+    message.sent_at = at(1)
+    message.telegram_message_id = 555
+    message.attempts = 1
+    message.error = ""
+    message.kind = OutKind.MANUAL
+    message.send_after = at(2)
+    message.timestamp = at(1)
+    expected = message.copy()
+    message.dialog_id = other.id  # a message never moves
+    message.direction = Direction.IN
+    async with new_uow() as uow:
+        await uow.messages.update(message)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.messages.get(message.id) == expected
+
+
+async def _other_account(uow) -> int:
+    return (await add_account(uow, "+79002222222")).id
+
+
+async def test_updating_a_message_never_stored_is_an_error(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    message = outgoing(dialog, "x")
+    message.id = 987654
+    async with new_uow() as uow:
+        with pytest.raises(RecordNotFound):
+            await uow.messages.update(message)
+
+
+async def test_a_dialogs_history_is_in_time_order_then_id(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, dialog.account_id, "bob_jones")
+        c = await uow.messages.add(incoming(dialog, "c", 3, at(3)))
+        a = await uow.messages.add(incoming(dialog, "a", 1, at(1)))
+        b1 = await uow.messages.add(outgoing(dialog, "b1", send_after=at(2)))
+        b2 = await uow.messages.add(incoming(dialog, "b2", 2, at(2)))
+        await uow.messages.add(incoming(other, "elsewhere", 9, at(0)))
+        await uow.commit()
+    async with new_uow() as uow:
+        history = await uow.messages.list_for_dialog(dialog.id)
+        assert [m.content for m in history] == ["a", "b1", "b2", "c"]
+        assert history == [a, b1, b2, c]
+        newest = await uow.messages.list_for_dialog(dialog.id, last=2)
+        assert [m.content for m in newest] == ["b2", "c"]
+        assert len(await uow.messages.list_for_dialog(dialog.id, last=10)) == 4
+        assert await uow.messages.list_for_dialog(dialog.id, last=0) == []
+        assert await uow.messages.list_for_dialog(987654) == []
+
+
+async def test_streams_give_every_message_in_order_across_batches(new_uow):
+    _, first = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        second = await add_dialog(uow, first.account_id, "bob_jones")
+        for i in (4, 2, 0, 3, 1):
+            await uow.messages.add(incoming(second, f"second {i}", 100 + i, at(i)))
+            await uow.messages.add(incoming(first, f"first {i}", 200 + i, at(10 - i)))
+        await uow.commit()
+    async with new_uow() as uow:
+        streamed = [
+            m.content async for m in uow.messages.stream_for_dialog(second.id, batch_size=2)
+        ]
+        assert streamed == [f"second {i}" for i in range(5)]
+        everything = [m.content async for m in uow.messages.stream_all(batch_size=3)]
+        assert everything == [f"first {i}" for i in (4, 3, 2, 1, 0)] + streamed
+        listed = await uow.messages.list_for_dialog(first.id)
+        assert [m async for m in uow.messages.stream_for_dialog(first.id)] == listed
+
+
+async def test_a_stream_left_early_does_not_break_the_unit_of_work(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        for i in range(5):
+            await uow.messages.add(incoming(dialog, str(i), i + 1, at(i)))
+        stream = uow.messages.stream_for_dialog(dialog.id, batch_size=2)
+        assert (await stream.__anext__()).content == "0"
+        await stream.aclose()
+        assert len(await uow.messages.list_for_dialog(dialog.id)) == 5
+        await uow.commit()
+
+
+# --- the outbox ----------------------------------------------------------------------------
+
+
+LATER = at(100)
+
+
+async def claim(uow, account_id, now=LATER, include_openers=True):
+    return await uow.messages.claim_next_due(account_id, now, include_openers=include_openers)
+
+
+async def test_claims_take_replies_then_follow_ups_then_openers_oldest_first(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        queued = [
+            (OutKind.OPENER, at(0)),
+            (OutKind.FOLLOW_UP, at(1)),
+            (OutKind.REPLY, at(5)),
+            (OutKind.MANUAL, at(3)),
+            (OutKind.REPLY, at(3)),
+            (OutKind.FOLLOW_UP, at(0)),
+        ]
+        ids = [
+            (await uow.messages.add(outgoing(dialog, f"{k.value}@{t:%M}", kind=k, send_after=t))).id
+            for k, t in queued
+        ]
+        order = []
+        while (message := await claim(uow, dialog.account_id)) is not None:
+            assert message.delivery is Delivery.SENDING
+            order.append(message.id)
+    # manual and reply share the top priority: oldest send_after, then id
+    assert order == [ids[3], ids[4], ids[2], ids[5], ids[1], ids[0]]
+
+
+async def test_a_claim_is_written_and_never_handed_out_twice(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        queued = await uow.messages.add(outgoing(dialog, "hello"))
+        await uow.commit()
+    async with new_uow() as uow:
+        claimed = await claim(uow, dialog.account_id)
+        assert claimed is not None and claimed.id == queued.id
+        assert claimed.delivery is Delivery.SENDING
+        assert claimed.content == "hello"
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.messages.get(queued.id)).delivery is Delivery.SENDING
+        assert await claim(uow, dialog.account_id) is None
+
+
+async def test_a_claim_rolled_back_is_pending_again(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        queued = await uow.messages.add(outgoing(dialog, "hello"))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await claim(uow, dialog.account_id) is not None
+    async with new_uow() as uow:
+        again = await claim(uow, dialog.account_id)
+        assert again is not None and again.id == queued.id
+
+
+async def test_only_due_messages_of_that_account_are_claimed(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, await _other_account(uow), "bob_jones")
+        later = await uow.messages.add(outgoing(dialog, "later", send_after=at(101)))
+        await uow.messages.add(outgoing(other, "not mine", send_after=at(0)))
+        assert await claim(uow, dialog.account_id, now=at(100)) is None
+        due = await claim(uow, dialog.account_id, now=at(101))  # send_after == now is due
+        assert due is not None and due.id == later.id
+
+
+async def test_openers_can_be_left_out_of_a_claim(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        opener = await uow.messages.add(outgoing(dialog, "hi", kind=OutKind.OPENER))
+        assert await claim(uow, dialog.account_id, include_openers=False) is None
+        follow_up = await uow.messages.add(outgoing(dialog, "still there?", kind=OutKind.FOLLOW_UP))
+        assert (await claim(uow, dialog.account_id, include_openers=False)).id == follow_up.id
+        assert (await claim(uow, dialog.account_id)).id == opener.id
+
+
+async def test_incoming_and_settled_messages_are_never_claimed(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        await uow.messages.add(incoming(dialog, "hi", 1))
+        for delivery in (Delivery.SENDING, Delivery.SENT, Delivery.FAILED, Delivery.CANCELLED):
+            message = outgoing(dialog, delivery.value)
+            message.delivery = delivery
+            await uow.messages.add(message)
+        assert await claim(uow, dialog.account_id) is None
+
+
+async def test_the_next_pending_moment_per_account_or_overall(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        assert await uow.messages.next_pending_at() is None
+        other = await add_dialog(uow, await _other_account(uow), "bob_jones")
+        await uow.messages.add(outgoing(dialog, "b", send_after=at(20)))
+        await uow.messages.add(outgoing(dialog, "a", send_after=at(10)))
+        await uow.messages.add(outgoing(other, "c", send_after=at(5)))
+        settled = outgoing(dialog, "gone", send_after=at(1))
+        settled.delivery = Delivery.SENT
+        await uow.messages.add(settled)
+        assert await uow.messages.next_pending_at(account.id) == at(10)
+        assert await uow.messages.next_pending_at(other.account_id) == at(5)
+        assert await uow.messages.next_pending_at() == at(5)
+        await claim(uow, other.account_id)
+        assert await uow.messages.next_pending_at() == at(10)
+        assert await uow.messages.next_pending_at(987654) is None
+
+
+async def test_messages_by_delivery_state_in_id_order(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, await _other_account(uow), "bob_jones")
+        first = await uow.messages.add(outgoing(dialog, "1"))
+        elsewhere = await uow.messages.add(outgoing(other, "2"))
+        second = await uow.messages.add(outgoing(dialog, "3"))
+        await uow.messages.add(incoming(dialog, "in", 1))
+        pending = await uow.messages.list_by_delivery(Delivery.PENDING)
+        assert [m.id for m in pending] == [first.id, elsewhere.id, second.id]
+        mine = await uow.messages.list_by_delivery(Delivery.PENDING, account_id=account.id)
+        assert [m.id for m in mine] == [first.id, second.id]
+        theirs = await uow.messages.list_by_delivery(Delivery.PENDING, dialog_id=other.id)
+        assert theirs == [elsewhere]
+        assert await uow.messages.list_by_delivery(Delivery.SENDING) == []
+        await claim(uow, account.id)
+        sending = await uow.messages.list_by_delivery(Delivery.SENDING, account_id=account.id)
+        assert [m.id for m in sending] == [first.id]
+
+
+async def test_cancelling_pending_messages_never_touches_one_being_sent(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, dialog.account_id, "bob_jones")
+        being_sent = await uow.messages.add(outgoing(dialog, "going", send_after=at(0)))
+        await claim(uow, dialog.account_id)
+        reply = await uow.messages.add(outgoing(dialog, "reply", send_after=at(200)))
+        follow_up = await uow.messages.add(
+            outgoing(dialog, "nudge", kind=OutKind.FOLLOW_UP, send_after=at(200))
+        )
+        theirs = await uow.messages.add(outgoing(other, "other dialog", send_after=at(200)))
+        assert await uow.messages.cancel_pending(dialog.id, kinds=["follow_up"]) == 1
+        assert (await uow.messages.get(follow_up.id)).delivery is Delivery.CANCELLED
+        assert (await uow.messages.get(reply.id)).delivery is Delivery.PENDING
+        assert await uow.messages.cancel_pending(dialog.id) == 1
+        assert (await uow.messages.get(reply.id)).delivery is Delivery.CANCELLED
+        assert (await uow.messages.get(being_sent.id)).delivery is Delivery.SENDING
+        assert (await uow.messages.get(theirs.id)).delivery is Delivery.PENDING
+        assert await uow.messages.cancel_pending(dialog.id) == 0
+
+
+async def test_cancelling_by_kind_takes_enum_members_too(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        for kind in (OutKind.REPLY, OutKind.OPENER, OutKind.MANUAL):
+            await uow.messages.add(outgoing(dialog, kind.value, kind=kind))
+        cancelled = await uow.messages.cancel_pending(
+            dialog.id, kinds={OutKind.REPLY, OutKind.OPENER}
+        )
+        assert cancelled == 2
+        left = await uow.messages.list_by_delivery(Delivery.PENDING)
+        assert [m.kind for m in left] == [OutKind.MANUAL]

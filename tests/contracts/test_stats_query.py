@@ -1,0 +1,53 @@
+"""StatsQuery: what each account did, all time or since a moment."""
+
+from __future__ import annotations
+
+from salesbot.application.ports import AccountStats
+from salesbot.domain.dialog import DialogStatus, Outcome
+from salesbot.domain.message import Delivery, OutKind
+from tests.contracts.seeding import add_account, add_dialog, at, incoming, outgoing
+
+
+async def sent(uow, dialog, kind, when):
+    message = outgoing(dialog, "x", kind=kind, send_after=when)
+    message.delivery = Delivery.SENT
+    message.sent_at = when
+    await uow.messages.add(message)
+
+
+async def test_counts_per_account_all_time_and_since_a_moment(new_uow):
+    async with new_uow() as uow:
+        busy = await add_account(uow, "+79001111111")
+        idle = await add_account(uow, "+79002222222")
+        won = await add_dialog(
+            uow, busy.id, "won_prospect", outcome=Outcome.GOAL, last_activity_at=at(50)
+        )
+        gone = await add_dialog(
+            uow, busy.id, "gone_prospect", status=DialogStatus.OPTED_OUT, last_activity_at=at(5)
+        )
+        await sent(uow, won, OutKind.OPENER, at(0))
+        await sent(uow, gone, OutKind.OPENER, at(1))
+        await sent(uow, won, OutKind.REPLY, at(40))
+        await uow.messages.add(incoming(won, "yes", 1, at(30)))
+        await uow.messages.add(incoming(won, "deal", 2, at(45)))
+        await uow.messages.add(incoming(gone, "stop", 3, at(4)))
+        # Queued, failed and cancelled messages were never sent.
+        await uow.messages.add(outgoing(won, "queued", send_after=at(60)))
+        failed = outgoing(won, "failed")
+        failed.delivery = Delivery.FAILED
+        await uow.messages.add(failed)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.stats.per_account() == [
+            AccountStats(busy.id, busy.phone, 2, 3, 3, 2, 1, 1),
+            AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
+        ]
+        assert await uow.stats.per_account(since=at(10)) == [
+            AccountStats(busy.id, busy.phone, 0, 1, 2, 1, 1, 0),
+            AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
+        ]
+
+
+async def test_no_accounts_no_rows(new_uow):
+    async with new_uow() as uow:
+        assert await uow.stats.per_account() == []
