@@ -18,6 +18,7 @@ DEFAULT_PAGE_SIZE = 10
 class DialogRow:
     dialog_id: int
     username: str
+    user_id: int | None
     status: DialogStatus
     stage: Stage
     warmth: int
@@ -31,6 +32,7 @@ class DialogRow:
         return cls(
             dialog_id=dialog.id or 0,
             username=dialog.target_username,
+            user_id=dialog.target_user_id,
             status=dialog.status,
             stage=dialog.stage,
             warmth=dialog.warmth,
@@ -53,6 +55,7 @@ class DialogPage:
 @dataclass(frozen=True)
 class DialogTranscript:
     dialog: DialogRow
+    context: str
     summary: str
     status_reason: str
     messages: list[Message]
@@ -136,6 +139,7 @@ class AdminViews:
         phones = {dialog.account_id: account.phone} if account else {}
         return DialogTranscript(
             dialog=DialogRow.of(dialog, phones),
+            context=dialog.context,
             summary=dialog.summary,
             status_reason=dialog.status_reason,
             messages=[m for m in messages if m.delivery is not Delivery.CANCELLED],

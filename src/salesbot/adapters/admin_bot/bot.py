@@ -1,0 +1,222 @@
+"""Assembling the admin bot: the Bot API client, the handlers, and start/stop under our loop.
+
+`build_bot` makes the one Bot API client (the admin bot and the notifier share it, and so
+its rate limiter); `build_admin_bot` wires every command to its use-case. Our main owns the
+event loop, so the bot is started by hand (initialize, start, updater.start_polling) and
+stopped in reverse; `run_polling()` is never used.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import ssl
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import tzinfo
+
+import httpx
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ExtBot,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from salesbot.adapters.admin_bot.access import AdminGate
+from salesbot.adapters.admin_bot.catalogue import COMMANDS, Language, Texts
+from salesbot.adapters.admin_bot.error_reporting import ErrorReporter
+from salesbot.adapters.admin_bot.export_files import UPLOAD_LIMIT
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.adapters.admin_bot.handlers.accounts import AccountCommands, AccountManager
+from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
+from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
+from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
+from salesbot.adapters.admin_bot.handlers.script import ScriptCommands, ScriptStore
+from salesbot.adapters.admin_bot.handlers.views import ViewCommands
+from salesbot.adapters.admin_bot.notifier import BotNotifier
+from salesbot.application.admin_views import AdminViews
+from salesbot.application.dialog_control import DialogControl
+from salesbot.application.exports import Exports
+from salesbot.application.ports import Clock
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_TIMEOUT = 30.0
+RATE_LIMIT_RETRIES = 3
+ALLOWED_UPDATES = ("message", "callback_query")
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One certificate store for every Bot API client: loading it takes ~0.1 s each time."""
+    return httpx.create_ssl_context()
+
+
+def build_bot(
+    token: str,
+    base_url: str = "https://api.telegram.org",
+    *,
+    rate_limit_retries: int = RATE_LIMIT_RETRIES,
+    read_timeout: float = 30.0,
+) -> ExtBot[None]:
+    """The Bot API client. `base_url` is the server's root (as for a self-hosted Bot API
+    server): requests go to `<root>/bot<token>/<method>`, files come from
+    `<root>/file/bot<token>/<path>`. A 429 from the Bot API is retried by the library's
+    rate limiter after the wait Telegram asks for."""
+    root = base_url.rstrip("/")
+    return ExtBot(
+        token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=HTTPXRequest(
+            connection_pool_size=16,
+            pool_timeout=10.0,
+            read_timeout=read_timeout,
+            httpx_kwargs={"verify": _tls_context()},
+        ),
+        get_updates_request=HTTPXRequest(
+            connection_pool_size=1, read_timeout=10.0, httpx_kwargs={"verify": _tls_context()}
+        ),
+        rate_limiter=AIORateLimiter(max_retries=rate_limit_retries),
+    )
+
+
+@dataclass(frozen=True)
+class AdminUseCases:
+    """What the commands call: each handler parses, calls one of these, formats."""
+
+    accounts: AccountManager
+    start_dialog: DialogStarter
+    control: DialogControl
+    views: AdminViews
+    exports: Exports
+    script: ScriptStore
+
+
+class AdminBot:
+    """The running admin bot: `await start()` then, at shutdown, `await stop()`."""
+
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        menu: list[BotCommand],
+        *,
+        poll_timeout: float,
+        notifier: BotNotifier | None = None,
+    ) -> None:
+        self.application = application
+        self._menu = menu
+        self._poll_timeout = poll_timeout
+        self._notifier = notifier
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()  # getMe: fails fast on a wrong token or an unreachable server
+        try:
+            await app.bot.set_my_commands(self._menu)
+        except TelegramError as error:
+            log.warning("could not register the command menu: %s", error)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=self._poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+        )
+        log.info("admin bot @%s polling", app.bot.username)
+
+    async def stop(self) -> None:
+        app = self.application
+        if self._notifier is not None:
+            await self._notifier.aclose()
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        log.info("admin bot stopped")
+
+
+def build_admin_bot(
+    bot: ExtBot[None],
+    *,
+    admin_ids: Collection[int],
+    use_cases: AdminUseCases,
+    clock: Clock,
+    tz: tzinfo,
+    language: Language = "ru",
+    notifier: BotNotifier | None = None,
+    poll_timeout: float = DEFAULT_POLL_TIMEOUT,
+    export_part_limit: int = UPLOAD_LIMIT,
+) -> AdminBot:
+    texts = Texts(language)
+    formatter = Formatter(texts, tz)
+    gate = AdminGate(admin_ids)
+    admin = gate.messages
+    application = ApplicationBuilder().bot(bot).build()
+
+    accounts = AccountCommands(texts, formatter, use_cases.accounts, clock)
+    dialogs = DialogCommands(texts, use_cases.start_dialog, use_cases.control)
+    views = ViewCommands(texts, formatter, use_cases.views)
+    exports = ExportCommands(
+        texts, formatter, use_cases.exports, clock, part_limit=export_part_limit
+    )
+    script = ScriptCommands(texts, use_cases.script)
+    general = GeneralCommands(texts, formatter, getattr(tz, "key", str(tz)))
+
+    # Group -1 sees every update first and drops those not from an admin.
+    application.add_handler(TypeHandler(Update, gate.check), group=-1)
+    commands = {
+        "list_accounts": accounts.list_accounts,
+        "disable_account": accounts.disable,
+        "enable_account": accounts.enable,
+        "start": dialogs.start,
+        "stop": dialogs.stop,
+        "pause": dialogs.pause,
+        "resume": dialogs.resume,
+        "say": dialogs.say,
+        "list": views.list,
+        "view": views.view,
+        "stats": views.stats,
+        "export": exports.export,
+        "export_all": exports.export_all,
+        "prompt": script.show,
+        "help": general.help,
+        "cancel": general.nothing_to_cancel,
+    }
+    application.add_handlers(
+        [
+            accounts.conversation(admin),
+            script.conversation(admin),
+            *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
+            CallbackQueryHandler(views.turn_page),
+            MessageHandler(admin & filters.COMMAND, general.unknown_command),
+            MessageHandler(admin & ~filters.COMMAND, general.not_a_command),
+        ]
+    )
+    application.add_error_handler(ErrorReporter(texts, gate.admin_ids))
+
+    menu = [BotCommand(c.name, c.about[language]) for c in COMMANDS]
+    return AdminBot(application, menu, poll_timeout=poll_timeout, notifier=notifier)
+
+
+def build_notifier(
+    bot: ExtBot[None],
+    *,
+    admin_ids: Collection[int],
+    clock: Clock,
+    tz: tzinfo,
+    language: Language = "ru",
+    window: float | None = None,
+) -> BotNotifier:
+    formatter = Formatter(Texts(language), tz)
+    if window is None:
+        return BotNotifier(bot, admin_ids, formatter, clock)
+    return BotNotifier(bot, admin_ids, formatter, clock, window=window)

@@ -1,0 +1,650 @@
+"""Every text the admin bot says, in Russian (the default) and English, in one place.
+
+`Texts(language)("key", **values)` formats one entry. Both languages of an entry take the
+same placeholders (a test checks it). Texts are plain: the bot sends no parse mode, so a
+prospect's `<`, `*` or `_` arrive as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Language = Literal["ru", "en"]
+LANGUAGES: tuple[Language, ...] = ("ru", "en")
+
+MESSAGES: dict[str, dict[Language, str]] = {
+    # --- general ---------------------------------------------------------------------------
+    "internal_error": {
+        "ru": "Внутренняя ошибка, записана в журнал как {error_id}.",
+        "en": "Internal error, logged as {error_id}.",
+    },
+    "unknown_command": {
+        "ru": "Неизвестная команда {command}. Все команды: /help",
+        "en": "Unknown command {command}. Every command: /help",
+    },
+    "not_a_command": {
+        "ru": "Я понимаю только команды. Все команды: /help",
+        "en": "I understand commands only. Every command: /help",
+    },
+    "cancelled": {"ru": "Отменено.", "en": "Cancelled."},
+    "nothing_to_cancel": {"ru": "Отменять нечего.", "en": "There is nothing to cancel."},
+    "n_missing": {
+        "ru": "Не указан номер диалога. Нужно: {usage}, например: {example}",
+        "en": "The dialog number is missing. Expected: {usage}, e.g. {example}",
+    },
+    "n_not_number": {
+        "ru": "«{raw}» — не номер диалога, нужно целое число. Нужно: {usage}, например: {example}",
+        "en": "“{raw}” is not a dialog number: expected a whole number. "
+        "Expected: {usage}, e.g. {example}",
+    },
+    "n_extra": {
+        "ru": "Лишнее после номера: «{extra}». Нужно: {usage}, например: {example}",
+        "en": "Unexpected text after the number: “{extra}”. Expected: {usage}, e.g. {example}",
+    },
+    "unknown_dialog": {
+        "ru": "Диалога {n} нет. Открытые диалоги: /list",
+        "en": "There is no dialog {n}. Open dialogs: /list",
+    },
+    "rate_limited": {
+        "ru": "Telegram просит подождать {seconds} с. Попробуйте позже.",
+        "en": "Telegram asks to wait {seconds} s. Try again later.",
+    },
+    "telegram_unavailable": {
+        "ru": "Telegram сейчас недоступен ({detail}). Попробуйте позже.",
+        "en": "Telegram is unavailable now ({detail}). Try again later.",
+    },
+    # --- starting and steering dialogs -----------------------------------------------------
+    "start_missing": {
+        "ru": "Не указан username. Нужно: /start @username [контекст для ИИ], "
+        "например: /start @ivan_petrov ищет CRM для отдела продаж",
+        "en": "The username is missing. Expected: /start @username [context for the AI], "
+        "e.g. /start @ivan_petrov looking for a CRM for the sales team",
+    },
+    "invalid_username": {
+        "ru": "«{raw}» не подходит как username: {reason}. Пример: /start @ivan_petrov",
+        "en": "“{raw}” is not a valid username: {reason}. Example: /start @ivan_petrov",
+    },
+    "already_in_dialog": {
+        "ru": "@{username} уже в открытом диалоге {dialog_id}. Посмотреть: /view {dialog_id}",
+        "en": "@{username} is already in open dialog {dialog_id}. See it: /view {dialog_id}",
+    },
+    "already_in_open_dialog": {
+        "ru": "@{username} уже в открытом диалоге. Открытые диалоги: /list",
+        "en": "@{username} is already in an open dialog. Open dialogs: /list",
+    },
+    "on_do_not_contact": {
+        "ru": "@{username} просил(а) больше не писать и в списке «не беспокоить» — "
+        "диалог не начат.",
+        "en": "@{username} asked not to be contacted and is on the do-not-contact list — "
+        "no dialog was started.",
+    },
+    "no_account_available": {
+        "ru": "Нет аккаунта, который может начать диалог сейчас: все отключены, ограничены, "
+        "не подключены или исчерпали дневной лимит. Аккаунты: /list_accounts",
+        "en": "No account can start a dialog now: all are disabled, limited, not connected "
+        "or out of today's quota. Accounts: /list_accounts",
+    },
+    "recipient_unreachable": {
+        "ru": "Не удаётся написать @{username}: {reason}. Диалог не начат.",
+        "en": "@{username} cannot be written to: {reason}. No dialog was started.",
+    },
+    "llm_unavailable": {
+        "ru": "ИИ сейчас не отвечает, диалог не начат. Попробуйте через пару минут.",
+        "en": "The AI is not answering now; no dialog was started. Try again in a few minutes.",
+    },
+    "llm_rejected": {
+        "ru": "ИИ отказывает ({detail}): проверьте ключ OpenRouter и баланс. Диалог не начат.",
+        "en": "The AI refuses ({detail}): check the OpenRouter key and credits. "
+        "No dialog was started.",
+    },
+    "dialog_started": {
+        "ru": "Диалог {dialog_id} с @{username} начат с аккаунта #{account_id}. "
+        "Первое сообщение в очереди:\n\n{opener}",
+        "en": "Dialog {dialog_id} with @{username} started from account #{account_id}. "
+        "The opener is queued:\n\n{opener}",
+    },
+    "stopped": {
+        "ru": "Диалог {n} с @{username} остановлен. Отменено сообщений в очереди: {cancelled}.",
+        "en": "Dialog {n} with @{username} stopped. Queued messages cancelled: {cancelled}.",
+    },
+    "paused": {
+        "ru": "Диалог {n} с @{username} на паузе: ИИ не пишет (отменено его сообщений в "
+        "очереди: {cancelled}). Написать самому: /say {n} <текст>; вернуть ИИ: /resume {n}",
+        "en": "Dialog {n} with @{username} paused: the AI stays silent (its queued messages "
+        "cancelled: {cancelled}). Write yourself: /say {n} <text>; AI back on: /resume {n}",
+    },
+    "resumed": {
+        "ru": "ИИ снова ведёт диалог {n} с @{username}.",
+        "en": "The AI leads dialog {n} with @{username} again.",
+    },
+    "already": {"ru": "Диалог {n} уже {status}.", "en": "Dialog {n} is already {status}."},
+    "cannot": {
+        "ru": "Диалог {n} {status} — {action} его нельзя.",
+        "en": "Dialog {n} is {status} — it cannot be {action}.",
+    },
+    "say_missing": {
+        "ru": "Нет текста. Нужно: /say N <текст>, например: {example}",
+        "en": "The text is missing. Expected: /say N <text>, e.g. {example}",
+    },
+    "say_example": {
+        "ru": "/say 12 Добрый день! Удобно созвониться завтра в 11?",
+        "en": "/say 12 Good afternoon! Does a call tomorrow at 11 suit you?",
+    },
+    "say_queued": {
+        "ru": "Сообщение для @{username} (диалог {n}) в очереди: аккаунт #{account_id} "
+        "отправит его с учётом лимитов и пауз.",
+        "en": "Message to @{username} (dialog {n}) queued: account #{account_id} sends it "
+        "within its quota and delays.",
+    },
+    "dialog_closed": {
+        "ru": "Диалог {n} {status} — писать в него нельзя. Новый диалог: /start @username",
+        "en": "Dialog {n} is {status} — nothing can be written in it. "
+        "A new dialog: /start @username",
+    },
+    # --- looking at dialogs ----------------------------------------------------------------
+    "list_empty": {
+        "ru": "Открытых диалогов нет. Начать: /start @username",
+        "en": "No open dialogs. Start one: /start @username",
+    },
+    "list_header": {
+        "ru": "Открытые диалоги: {total} (стр. {page}/{pages}), сначала свежие:",
+        "en": "Open dialogs: {total} (page {page}/{pages}), newest activity first:",
+    },
+    "list_row": {
+        "ru": "{n}. @{username} — {status}, этап: {stage}, теплота {warmth}/100, {last}",
+        "en": "{n}. @{username} — {status}, stage: {stage}, warmth {warmth}/100, {last}",
+    },
+    "list_prev": {"ru": "◀ Назад", "en": "◀ Back"},
+    "list_next": {"ru": "Вперёд ▶", "en": "Next ▶"},
+    "transcript_header": {
+        "ru": "Диалог {n}\nКлиент: @{username}{user_id}\nАккаунт: {account}\n"
+        "Статус: {status}{reason}\nЭтап: {stage}, теплота {warmth}/100\n"
+        "Начат: {created}\nПоследняя активность: {last}",
+        "en": "Dialog {n}\nProspect: @{username}{user_id}\nAccount: {account}\n"
+        "Status: {status}{reason}\nStage: {stage}, warmth {warmth}/100\n"
+        "Started: {created}\nLast activity: {last}",
+    },
+    "transcript_user_id": {"ru": " (id {user_id})", "en": " (id {user_id})"},
+    "transcript_context": {
+        "ru": "Контекст для ИИ: {context}",
+        "en": "Context for the AI: {context}",
+    },
+    "transcript_summary": {"ru": "Итог: {summary}", "en": "Summary: {summary}"},
+    "transcript_exported": {"ru": "Экспорт: {now}", "en": "Exported: {now}"},
+    "transcript_empty": {"ru": "Сообщений пока нет.", "en": "No messages yet."},
+    "line": {"ru": "[{time}] {who}{mark}: {text}", "en": "[{time}] {who}{mark}: {text}"},
+    "who_us": {"ru": "мы", "en": "us"},
+    "mark_pending": {"ru": " (в очереди)", "en": " (queued)"},
+    "mark_sending": {"ru": " (отправляется)", "en": " (sending)"},
+    "mark_failed": {"ru": " (не доставлено)", "en": " (not delivered)"},
+    "mark_manual": {"ru": " (вручную)", "en": " (by hand)"},
+    "never": {"ru": "—", "en": "—"},
+    # --- exports ---------------------------------------------------------------------------
+    "export_caption": {"ru": "Диалог {n} с @{username}", "en": "Dialog {n} with @{username}"},
+    "export_all_empty": {
+        "ru": "Диалогов пока нет — экспортировать нечего.",
+        "en": "There are no dialogs yet — nothing to export.",
+    },
+    "export_all_caption": {
+        "ru": "Все диалоги: {dialogs}. Часть {part} из {parts}.",
+        "en": "Every dialog: {dialogs}. Part {part} of {parts}.",
+    },
+    # --- accounts --------------------------------------------------------------------------
+    "add_account_missing": {
+        "ru": "Не указан телефон. Нужно: /add_account <телефон> [прокси], например: "
+        "/add_account +79001234567 или /add_account +79001234567 socks5://user:pass@1.2.3.4:1080",
+        "en": "The phone is missing. Expected: /add_account <phone> [proxy], e.g. "
+        "/add_account +79001234567 or /add_account +79001234567 socks5://user:pass@1.2.3.4:1080",
+    },
+    "add_account_extra": {
+        "ru": "Лишнее после прокси: «{extra}». Нужно: /add_account <телефон> [прокси], "
+        "например: /add_account +79001234567",
+        "en": "Unexpected text after the proxy: “{extra}”. Expected: /add_account <phone> "
+        "[proxy], e.g. /add_account +79001234567",
+    },
+    "phone_missing": {
+        "ru": "Не указан телефон. Нужно: {usage}, например: {example}",
+        "en": "The phone is missing. Expected: {usage}, e.g. {example}",
+    },
+    "invalid_phone": {
+        "ru": "«{raw}» не похож на номер телефона: {reason}. Пример: +79001234567",
+        "en": "“{raw}” is not a phone number: {reason}. Example: +79001234567",
+    },
+    "invalid_proxy": {
+        "ru": "«{raw}» не похож на прокси. Нужно: схема://[логин:пароль@]хост:порт, "
+        "например socks5://user:pass@1.2.3.4:1080 (схемы: socks5, socks4, http)",
+        "en": "“{raw}” is not a proxy. Expected scheme://[user:password@]host:port, "
+        "e.g. socks5://user:pass@1.2.3.4:1080 (schemes: socks5, socks4, http)",
+    },
+    "code_sent": {
+        "ru": "Код отправлен в Telegram на {phone}. Пришлите его с пробелами между цифрами, "
+        "например 1 2 3 4 5 — код, присланный одним числом, Telegram сразу аннулирует. "
+        "Отмена: /cancel",
+        "en": "Telegram sent a code to {phone}. Send it with spaces between the digits, "
+        "e.g. 1 2 3 4 5 — Telegram voids a code sent as one number. Cancel: /cancel",
+    },
+    "code_no_digits": {
+        "ru": "В сообщении нет цифр кода. Пришлите код с пробелами, например 1 2 3 4 5, "
+        "или /cancel",
+        "en": "There are no code digits in that message. Send the code with spaces, "
+        "e.g. 1 2 3 4 5, or /cancel",
+    },
+    "code_invalid": {
+        "ru": "Код неверный. Пришлите его ещё раз с пробелами, например 1 2 3 4 5, или /cancel",
+        "en": "Wrong code. Send it again with spaces, e.g. 1 2 3 4 5, or /cancel",
+    },
+    "code_expired": {
+        "ru": "Код истёк. Начните заново: /add_account {phone}",
+        "en": "The code expired. Start again: /add_account {phone}",
+    },
+    "password_needed": {
+        "ru": "На аккаунте включена двухэтапная проверка. Пришлите пароль — сообщение с ним "
+        "я удалю сразу после прочтения. Отмена: /cancel",
+        "en": "The account has two-step verification. Send the password — I delete the "
+        "message holding it right after reading it. Cancel: /cancel",
+    },
+    "password_invalid": {
+        "ru": "Пароль неверный. Пришлите его ещё раз или /cancel",
+        "en": "Wrong password. Send it again or /cancel",
+    },
+    "account_added": {
+        "ru": "Аккаунт {phone} добавлен (#{account_id}).",
+        "en": "Account {phone} added (#{account_id}).",
+    },
+    "login_cancelled": {"ru": "Вход для {phone} отменён.", "en": "Login for {phone} cancelled."},
+    "phone_rejected": {
+        "ru": "Telegram не принимает номер {phone}. Проверьте его: /add_account +79001234567",
+        "en": "Telegram does not accept the number {phone}. Check it: /add_account +79001234567",
+    },
+    "phone_banned": {
+        "ru": "Номер {phone} заблокирован в Telegram.",
+        "en": "The number {phone} is banned by Telegram.",
+    },
+    "no_login": {
+        "ru": "Вход для {phone} не начат или уже завершён. Начните заново: /add_account {phone}",
+        "en": "No login for {phone} is in progress. Start again: /add_account {phone}",
+    },
+    "login_failed": {
+        "ru": "Вход для {phone} не удался: {detail}",
+        "en": "Login for {phone} failed: {detail}",
+    },
+    "duplicate_account": {
+        "ru": "Аккаунт {phone} уже добавлен. Все аккаунты: /list_accounts",
+        "en": "Account {phone} exists already. Every account: /list_accounts",
+    },
+    "unknown_account": {
+        "ru": "Аккаунта {phone} нет. Все аккаунты: /list_accounts",
+        "en": "There is no account {phone}. Every account: /list_accounts",
+    },
+    "account_disabled": {
+        "ru": "Аккаунт {phone} отключён. Включить: /enable_account {phone}",
+        "en": "Account {phone} disabled. Enable it: /enable_account {phone}",
+    },
+    "account_needs_login": {
+        "ru": "Аккаунт {phone} вышел из сессии — вернуть его можно только новым входом: "
+        "/add_account {phone}",
+        "en": "Account {phone} is logged out — only a new login brings it back: "
+        "/add_account {phone}",
+    },
+    "account_enabled": {"ru": "Аккаунт {phone} включён.", "en": "Account {phone} enabled."},
+    "account_cannot": {
+        "ru": "Аккаунт {phone} {status} — {action} его нельзя.",
+        "en": "Account {phone} is {status} — it cannot be {action}.",
+    },
+    "accounts_empty": {
+        "ru": "Аккаунтов нет. Добавить: /add_account +79001234567",
+        "en": "No accounts. Add one: /add_account +79001234567",
+    },
+    "accounts_header": {"ru": "Аккаунты: {count}", "en": "Accounts: {count}"},
+    "account_row": {
+        "ru": "#{id} {phone} — {status}{limited}\n   сегодня {sent}/{limit}, следующий слот: "
+        "{next}, активных диалогов: {dialogs}{proxy}",
+        "en": "#{id} {phone} — {status}{limited}\n   today {sent}/{limit}, next free slot: "
+        "{next}, active dialogs: {dialogs}{proxy}",
+    },
+    "account_limited_until": {"ru": " до {until}", "en": " until {until}"},
+    "account_proxy": {"ru": ", через прокси", "en": ", via proxy"},
+    "now": {"ru": "сейчас", "en": "now"},
+    # --- the sales script ------------------------------------------------------------------
+    "prompt_current": {
+        "ru": "Текущий сценарий продаж ({chars} символов):\n\n{text}",
+        "en": "The current sales script ({chars} characters):\n\n{text}",
+    },
+    "set_prompt_ask": {
+        "ru": "Пришлите новый сценарий продаж текстом или файлом .txt (UTF-8). Отмена: /cancel",
+        "en": "Send the new sales script as text or as a .txt file (UTF-8). Cancel: /cancel",
+    },
+    "prompt_saved": {
+        "ru": "Сценарий продаж заменён ({chars} символов). ИИ пишет по нему с этого момента.",
+        "en": "Sales script replaced ({chars} characters). The AI writes by it from now on.",
+    },
+    "prompt_not_txt": {
+        "ru": "Нужен файл .txt в UTF-8, а пришёл «{name}».",
+        "en": "Expected a .txt file in UTF-8, got “{name}”.",
+    },
+    "prompt_not_utf8": {
+        "ru": "Файл «{name}» не в кодировке UTF-8 — сохраните его в UTF-8 и пришлите снова.",
+        "en": "The file “{name}” is not UTF-8 — save it as UTF-8 and send it again.",
+    },
+    "prompt_too_big": {
+        "ru": "Файл «{name}» слишком большой: {size} КБ, а сценарий — до {limit} КБ.",
+        "en": "The file “{name}” is too large: {size} KB; a script takes up to {limit} KB.",
+    },
+    "prompt_too_long": {
+        "ru": "Сценарий слишком длинный: {chars} символов, а помещается до {limit}. "
+        "Сократите его и пришлите снова.",
+        "en": "The script is too long: {chars} characters; up to {limit} fit. "
+        "Shorten it and send it again.",
+    },
+    "prompt_unavailable": {
+        "ru": "Сценария нет: {detail}. Задайте его: /set_prompt",
+        "en": "There is no sales script: {detail}. Set one: /set_prompt",
+    },
+    "prompt_blank": {
+        "ru": "Сценарий пустой. Пришлите текст сценария или файл .txt. Отмена: /cancel",
+        "en": "The script is empty. Send the script's text or a .txt file. Cancel: /cancel",
+    },
+    # --- statistics ------------------------------------------------------------------------
+    "stats": {
+        "ru": "Сегодня (с {since}):\n{today}\n\nЗа всё время:\n{all_time}\n\n"
+        "Диалоги: активных {active}, на паузе {paused}, остановлено {stopped}, "
+        "завершено {finished}, отписались {opted_out}, не удались {failed}",
+        "en": "Today (since {since}):\n{today}\n\nAll time:\n{all_time}\n\n"
+        "Dialogs: active {active}, paused {paused}, stopped {stopped}, finished {finished}, "
+        "opted out {opted_out}, failed {failed}",
+    },
+    "stats_line": {
+        "ru": "{who}: первых сообщений {openers}, ответили {replied} (сообщений {received}), "
+        "доля ответов {rate}, целей {goals}, отписок {opt_outs}",
+        "en": "{who}: openers sent {openers}, replied {replied} (messages {received}), "
+        "reply rate {rate}, goals {goals}, opt-outs {opt_outs}",
+    },
+    "stats_total": {"ru": "Всего", "en": "Total"},
+    "stats_no_rate": {"ru": "—", "en": "—"},
+    # --- notices ---------------------------------------------------------------------------
+    "notices_header": {"ru": "Уведомления: {count}", "en": "Notices: {count}"},
+    "event_replied": {
+        "ru": "💬 @{username} ответил(а) в диалоге {dialog_id}:\n{text}\n"
+        "Посмотреть: /view {dialog_id}",
+        "en": "💬 @{username} replied in dialog {dialog_id}:\n{text}\nSee it: /view {dialog_id}",
+    },
+    "event_goal": {
+        "ru": "🎯 Цель достигнута в диалоге {dialog_id} с @{username}:\n{summary}",
+        "en": "🎯 Goal reached in dialog {dialog_id} with @{username}:\n{summary}",
+    },
+    "event_handoff": {
+        "ru": "🙋 Диалог {dialog_id} с @{username} пора передать человеку:\n{summary}\n"
+        "Написать самому: /say {dialog_id} <текст>",
+        "en": "🙋 Dialog {dialog_id} with @{username} needs a human:\n{summary}\n"
+        "Write yourself: /say {dialog_id} <text>",
+    },
+    "event_opted_out": {
+        "ru": "🚫 @{username} попросил(а) больше не писать: диалог {dialog_id} закрыт, "
+        "контакт в списке «не беспокоить».",
+        "en": "🚫 @{username} asked not to be contacted: dialog {dialog_id} is closed and "
+        "the contact is on the do-not-contact list.",
+    },
+    "event_failed": {
+        "ru": "⚠️ Диалог {dialog_id} с @{username} не удался: {reason}",
+        "en": "⚠️ Dialog {dialog_id} with @{username} failed: {reason}",
+    },
+    "event_paused": {
+        "ru": "⏸ Диалог {dialog_id} с @{username} на паузе: {reason}. "
+        "Вернуть ИИ: /resume {dialog_id}",
+        "en": "⏸ Dialog {dialog_id} with @{username} paused: {reason}. "
+        "AI back on: /resume {dialog_id}",
+    },
+    "event_limited": {
+        "ru": "⛔ Telegram ограничил аккаунт {phone} (#{account_id}) до {until}.",
+        "en": "⛔ Telegram limited account {phone} (#{account_id}) until {until}.",
+    },
+    "event_logged_out": {
+        "ru": "🔑 Аккаунт {phone} (#{account_id}) вышел из сессии. Войти заново: "
+        "/add_account {phone}",
+        "en": "🔑 Account {phone} (#{account_id}) is logged out. Log in again: "
+        "/add_account {phone}",
+    },
+    "event_banned": {
+        "ru": "❌ Telegram заблокировал аккаунт {phone} (#{account_id}).",
+        "en": "❌ Telegram banned account {phone} (#{account_id}).",
+    },
+    "event_llm_failing": {
+        "ru": "🤖 ИИ (OpenRouter) отказывает: {reason}. Проверьте ключ и баланс.",
+        "en": "🤖 The AI (OpenRouter) refuses: {reason}. Check the key and credits.",
+    },
+    "event_llm_recovered": {"ru": "✅ ИИ снова отвечает.", "en": "✅ The AI answers again."},
+    "event_waiting": {
+        "ru": "⏳ Сообщение в диалог {dialog_id} (@{username}) ждёт лимита до {next_at}.",
+        "en": "⏳ A message in dialog {dialog_id} (@{username}) waits for quota until {next_at}.",
+    },
+    "event_other": {"ru": "ℹ️ {event}", "en": "ℹ️ {event}"},
+    # --- help ------------------------------------------------------------------------------
+    "help_header": {"ru": "Команды:", "en": "Commands:"},
+    "help_accounts": {"ru": "Аккаунты", "en": "Accounts"},
+    "help_dialogs": {"ru": "Диалоги", "en": "Dialogs"},
+    "help_other": {"ru": "Экспорт, сценарий, статистика", "en": "Exports, script, statistics"},
+    "help_footer": {
+        "ru": "N — номер диалога из /list. Время указано в часовом поясе {tz}.",
+        "en": "N is a dialog number from /list. Times are in the {tz} time zone.",
+    },
+}
+
+# Words put into the sentences above.
+WORDS: dict[str, dict[Language, str]] = {
+    "dialog_status.active": {"ru": "активен", "en": "active"},
+    "dialog_status.paused": {"ru": "на паузе", "en": "paused"},
+    "dialog_status.stopped": {"ru": "остановлен", "en": "stopped"},
+    "dialog_status.finished": {"ru": "завершён", "en": "finished"},
+    "dialog_status.opted_out": {
+        "ru": "закрыт: клиент отписался",
+        "en": "closed: the prospect opted out",
+    },
+    "dialog_status.failed": {"ru": "не удался", "en": "failed"},
+    "stage.introduction": {"ru": "знакомство", "en": "introduction"},
+    "stage.qualification": {"ru": "выявление потребности", "en": "qualification"},
+    "stage.value": {"ru": "ценность", "en": "value"},
+    "stage.objections": {"ru": "возражения", "en": "objections"},
+    "stage.close": {"ru": "закрытие", "en": "close"},
+    "account_status.active": {"ru": "активен", "en": "active"},
+    "account_status.disabled": {"ru": "отключён", "en": "disabled"},
+    "account_status.limited": {"ru": "ограничен", "en": "limited"},
+    "account_status.banned": {"ru": "заблокирован", "en": "banned"},
+    "account_status.logged_out": {"ru": "вышел из сессии", "en": "logged out"},
+    "action.stop": {"ru": "остановить", "en": "stopped"},
+    "action.pause": {"ru": "поставить на паузу", "en": "paused"},
+    "action.resume": {"ru": "возобновить", "en": "resumed"},
+    "action.disable": {"ru": "отключить", "en": "disabled"},
+    "action.enable": {"ru": "включить", "en": "enabled"},
+    "unreachable.privacy": {
+        "ru": "настройки приватности запрещают",
+        "en": "their privacy settings forbid it",
+    },
+    "unreachable.not_found": {"ru": "такого пользователя нет", "en": "there is no such user"},
+    "unreachable.deactivated": {"ru": "аккаунт удалён", "en": "the account is deleted"},
+    "unreachable.invalid": {"ru": "username недействителен", "en": "the username is invalid"},
+    "unreachable.blocked": {
+        "ru": "он(а) заблокировал(а) наш аккаунт",
+        "en": "they blocked our account",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One entry of /help and of the menu registered with setMyCommands."""
+
+    name: str
+    section: str
+    args: dict[Language, str]
+    about: dict[Language, str]
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "add_account",
+        "help_accounts",
+        {"ru": "<телефон> [прокси]", "en": "<phone> [proxy]"},
+        {"ru": "добавить аккаунт: код, затем пароль 2FA", "en": "add an account: code, then 2FA"},
+    ),
+    Command(
+        "list_accounts",
+        "help_accounts",
+        {"ru": "", "en": ""},
+        {"ru": "аккаунты, лимиты, следующий слот", "en": "accounts, quotas, next free slot"},
+    ),
+    Command(
+        "disable_account",
+        "help_accounts",
+        {"ru": "<телефон>", "en": "<phone>"},
+        {"ru": "отключить аккаунт", "en": "disable an account"},
+    ),
+    Command(
+        "enable_account",
+        "help_accounts",
+        {"ru": "<телефон>", "en": "<phone>"},
+        {"ru": "включить аккаунт", "en": "enable an account"},
+    ),
+    Command(
+        "start",
+        "help_dialogs",
+        {"ru": "@username [контекст для ИИ]", "en": "@username [context for the AI]"},
+        {"ru": "начать диалог", "en": "start a dialog"},
+    ),
+    Command(
+        "list",
+        "help_dialogs",
+        {"ru": "", "en": ""},
+        {"ru": "открытые диалоги", "en": "open dialogs"},
+    ),
+    Command(
+        "view",
+        "help_dialogs",
+        {"ru": "N", "en": "N"},
+        {"ru": "весь диалог N", "en": "the whole dialog N"},
+    ),
+    Command(
+        "say",
+        "help_dialogs",
+        {"ru": "N <текст>", "en": "N <text>"},
+        {"ru": "написать в диалог N вручную", "en": "write in dialog N by hand"},
+    ),
+    Command(
+        "pause",
+        "help_dialogs",
+        {"ru": "N", "en": "N"},
+        {"ru": "выключить ИИ в диалоге N", "en": "AI off in dialog N"},
+    ),
+    Command(
+        "resume",
+        "help_dialogs",
+        {"ru": "N", "en": "N"},
+        {"ru": "включить ИИ в диалоге N", "en": "AI on in dialog N"},
+    ),
+    Command(
+        "stop",
+        "help_dialogs",
+        {"ru": "N", "en": "N"},
+        {"ru": "остановить диалог N", "en": "stop dialog N"},
+    ),
+    Command(
+        "export",
+        "help_other",
+        {"ru": "N", "en": "N"},
+        {"ru": "диалог N файлом .txt", "en": "dialog N as a .txt file"},
+    ),
+    Command(
+        "export_all",
+        "help_other",
+        {"ru": "", "en": ""},
+        {"ru": "все диалоги архивом .zip", "en": "every dialog as a .zip"},
+    ),
+    Command(
+        "prompt",
+        "help_other",
+        {"ru": "", "en": ""},
+        {"ru": "показать сценарий продаж", "en": "show the sales script"},
+    ),
+    Command(
+        "set_prompt",
+        "help_other",
+        {"ru": "[текст]", "en": "[text]"},
+        {"ru": "заменить сценарий: текст или файл .txt", "en": "replace the script: text or .txt"},
+    ),
+    Command(
+        "stats",
+        "help_other",
+        {"ru": "", "en": ""},
+        {"ru": "статистика за сегодня и всё время", "en": "statistics, today and all time"},
+    ),
+    Command(
+        "cancel",
+        "help_other",
+        {"ru": "", "en": ""},
+        {"ru": "прервать вход или замену сценария", "en": "leave a login or a script change"},
+    ),
+    Command(
+        "help",
+        "help_other",
+        {"ru": "", "en": ""},
+        {"ru": "эта справка", "en": "this help"},
+    ),
+)
+
+# The domain explains a malformed username or phone in English; Russian admins read these.
+_REASONS_RU: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), template)
+    for pattern, template in (
+        (r"^it is empty$", "пусто"),
+        (r"^only t\.me links are understood$", "из ссылок понимаю только t.me"),
+        (
+            r"^only Latin letters, digits and _ are allowed$",
+            "допустимы только латинские буквы, цифры и _",
+        ),
+        (r"^it must be (\d+)-(\d+) characters long, not (\d+)$", r"нужно \1–\2 символа, а не \3"),
+        (r"^it must start with a letter$", "должен начинаться с буквы"),
+        (r"^it must not end with _$", "не может заканчиваться на _"),
+        (r"^it must not contain two _ in a row$", "не может содержать два _ подряд"),
+        (
+            r"^only digits, spaces, dashes and a leading \+ are allowed$",
+            "допустимы только цифры, пробелы, дефисы и + в начале",
+        ),
+        (
+            r"^an international number has (\d+)-(\d+) digits, not (\d+)$",
+            r"в международном номере \1–\2 цифр, а не \3",
+        ),
+    )
+)
+
+
+class Texts:
+    """The catalogue in one language."""
+
+    def __init__(self, language: Language = "ru") -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language {language!r}")
+        self.language: Language = language
+
+    def __call__(self, key: str, **values: object) -> str:
+        return MESSAGES[key][self.language].format(**values)
+
+    def word(self, kind: str, value: object) -> str:
+        """`word("stage", Stage.VALUE)` -> "ценность"; an unknown value is shown as is."""
+        raw = str(getattr(value, "value", value))
+        entry = WORDS.get(f"{kind}.{raw}")
+        return entry[self.language] if entry else raw
+
+    def reason(self, english: str) -> str:
+        """A domain error's English reason, in the admin's language."""
+        if self.language == "en":
+            return english
+        for pattern, template in _REASONS_RU:
+            if pattern.match(english):
+                return pattern.sub(template, english)
+        return english
+
+    def command_usage(self, name: str) -> str:
+        command = next(c for c in COMMANDS if c.name == name)
+        args = command.args[self.language]
+        return f"/{name} {args}".rstrip()

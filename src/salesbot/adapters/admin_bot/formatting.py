@@ -1,0 +1,188 @@
+"""Use-case results as the admin reads them: times in the configured zone, words from the
+catalogue. Shared by the command handlers, the exports and the notices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from salesbot.adapters.admin_bot.catalogue import COMMANDS, Texts
+from salesbot.application.admin_views import DialogPage, DialogRow, PeriodStats, StatsReport
+from salesbot.application.exports import TranscriptHeader
+from salesbot.application.ports import AccountStats
+from salesbot.domain.dialog import DialogStatus
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
+
+
+class Formatter:
+    def __init__(self, texts: Texts, tz: tzinfo) -> None:
+        self.t = texts
+        self.tz = tz
+
+    # --- small pieces ----------------------------------------------------------------------
+
+    def time(self, moment: datetime | None) -> str:
+        if moment is None:
+            return self.t("never")
+        return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+
+    def status(self, status: DialogStatus | str) -> str:
+        return self.t.word("dialog_status", status)
+
+    def line(self, message: Message, username: str) -> str:
+        """One message: `[time] who (mark): text`."""
+        mark = ""
+        if message.direction is Direction.OUT:
+            who = self.t("who_us")
+            if message.kind is OutKind.MANUAL:
+                mark += self.t("mark_manual")
+            if message.delivery is Delivery.PENDING:
+                mark += self.t("mark_pending")
+            elif message.delivery is Delivery.SENDING:
+                mark += self.t("mark_sending")
+            elif message.delivery is Delivery.FAILED:
+                mark += self.t("mark_failed")
+            moment = message.sent_at or message.timestamp
+        else:
+            who = f"@{username}"
+            moment = message.timestamp
+        return self.t("line", time=self.time(moment), who=who, mark=mark, text=message.content)
+
+    # --- dialogs ---------------------------------------------------------------------------
+
+    def dialog_page(self, page: DialogPage) -> str:
+        if not page.rows:
+            return self.t("list_empty")
+        lines = [self.t("list_header", total=page.total, page=page.page, pages=page.pages)]
+        lines += [self.row(row) for row in page.rows]
+        return "\n".join(lines)
+
+    def row(self, row: DialogRow) -> str:
+        return self.t(
+            "list_row",
+            n=row.dialog_id,
+            username=row.username,
+            status=self.status(row.status),
+            stage=self.t.word("stage", row.stage),
+            warmth=row.warmth,
+            last=self.time(row.last_activity_at),
+        )
+
+    def header(
+        self, header: TranscriptHeader | DialogRow, *, reason: str = "", context: str = ""
+    ) -> str:
+        """The head of a transcript: prospect, account, status, stage and warmth, dates."""
+        user_id = header.user_id
+        text = self.t(
+            "transcript_header",
+            n=header.dialog_id,
+            username=header.username,
+            user_id=self.t("transcript_user_id", user_id=user_id) if user_id else "",
+            account=f"{header.account_phone} (#{header.account_id})",
+            status=self.status(header.status),
+            reason=f" ({reason})" if reason else "",
+            stage=self.t.word("stage", header.stage),
+            warmth=header.warmth,
+            created=self.time(header.created_at),
+            last=self.time(header.last_activity_at),
+        )
+        if context:
+            text += "\n" + self.t("transcript_context", context=context)
+        return text
+
+    def transcript(
+        self,
+        row: DialogRow,
+        messages: Iterable[Message],
+        *,
+        summary: str = "",
+        reason: str = "",
+        context: str = "",
+    ) -> str:
+        parts = [self.header(row, reason=reason, context=context)]
+        if summary:
+            parts.append(self.t("transcript_summary", summary=summary))
+        lines = [self.line(m, row.username) for m in messages]
+        parts.append("\n".join(lines) if lines else self.t("transcript_empty"))
+        return "\n\n".join(parts)
+
+    # --- accounts --------------------------------------------------------------------------
+
+    def accounts(self, summaries: list[Any], now: datetime) -> str:
+        """`AccountService.list_accounts()` rows: id, phone, status, sent_today, daily_limit,
+        next_free_at, active_dialogs, limited_until, proxy_set."""
+        if not summaries:
+            return self.t("accounts_empty")
+        lines = [self.t("accounts_header", count=len(summaries))]
+        for s in summaries:
+            next_free = s.next_free_at
+            limited = ""
+            if s.limited_until is not None:
+                limited = self.t("account_limited_until", until=self.time(s.limited_until))
+            lines.append(
+                self.t(
+                    "account_row",
+                    id=s.id,
+                    phone=s.phone,
+                    status=self.t.word("account_status", s.status),
+                    limited=limited,
+                    sent=s.sent_today,
+                    limit=s.daily_limit,
+                    next=self.t("now")
+                    if next_free is None or next_free <= now
+                    else self.time(next_free),
+                    dialogs=s.active_dialogs,
+                    proxy=self.t("account_proxy") if s.proxy_set else "",
+                )
+            )
+        return "\n".join(lines)
+
+    # --- statistics ------------------------------------------------------------------------
+
+    def _stats_line(self, who: str, stats: AccountStats) -> str:
+        rate = (
+            f"{min(1.0, stats.dialogs_replied / stats.openers_sent):.0%}"
+            if stats.openers_sent
+            else self.t("stats_no_rate")
+        )
+        return self.t(
+            "stats_line",
+            who=who,
+            openers=stats.openers_sent,
+            replied=stats.dialogs_replied,
+            received=stats.messages_received,
+            rate=rate,
+            goals=stats.goals,
+            opt_outs=stats.opt_outs,
+        )
+
+    def _period(self, period: PeriodStats) -> str:
+        lines = [self._stats_line(self.t("stats_total"), period.total)]
+        lines += [f"   {self._stats_line(s.phone, s)}" for s in period.per_account]
+        return "\n".join(lines)
+
+    def stats(self, report: StatsReport) -> str:
+        counts = {status.value: n for status, n in report.dialogs_by_status.items()}
+        return self.t(
+            "stats",
+            since=self.time(report.today_since),
+            today=self._period(report.today),
+            all_time=self._period(report.all_time),
+            **{s.value: counts.get(s.value, 0) for s in DialogStatus},
+        )
+
+    # --- help ------------------------------------------------------------------------------
+
+    def help(self, tz_name: str) -> str:
+        lang = self.t.language
+        blocks = [self.t("help_header")]
+        for section in ("help_accounts", "help_dialogs", "help_other"):
+            lines = [self.t(section)]
+            for command in COMMANDS:
+                if command.section == section:
+                    usage = f"/{command.name} {command.args[lang]}".rstrip()
+                    lines.append(f"{usage} — {command.about[lang]}")
+            blocks.append("\n".join(lines))
+        blocks.append(self.t("help_footer", tz=tz_name))
+        return "\n\n".join(blocks)

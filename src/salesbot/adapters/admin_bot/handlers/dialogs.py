@@ -1,0 +1,183 @@
+"""/start, /stop, /pause, /resume, /say: starting a dialog and steering it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from telegram import Update
+
+from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.handlers.common import (
+    BadInput,
+    Context,
+    answers_bad_input,
+    command_tail,
+    dialog_number,
+    reply,
+    split_first,
+)
+from salesbot.application.dialog_control import (
+    DialogControl,
+    PauseDialog,
+    ResumeDialog,
+    SayInDialog,
+    StopDialog,
+)
+from salesbot.application.errors import (
+    AlreadyInDialog,
+    DialogAlreadyOpen,
+    DialogClosed,
+    LlmRejected,
+    LlmUnavailable,
+    NoAccountAvailable,
+    OnDoNotContact,
+    RateLimited,
+    RecipientUnreachable,
+    TelegramUnavailable,
+    UnknownDialog,
+)
+from salesbot.application.start_dialog import StartDialog
+from salesbot.domain.errors import IllegalTransition, InvalidUsername
+from salesbot.domain.username import normalize_username
+
+
+class DialogStarter(Protocol):
+    """`StartDialogHandler` of application/start_dialog.py."""
+
+    async def __call__(self, command: StartDialog) -> Any: ...
+
+
+def explain_start_refusal(error: Exception, t: Texts, username: str) -> str | None:
+    """The admin's answer to a refused /start, or None for an unexpected error."""
+    if isinstance(error, InvalidUsername):
+        return t("invalid_username", raw=error.raw, reason=t.reason(error.reason))
+    if isinstance(error, AlreadyInDialog):
+        return t("already_in_dialog", username=error.username, dialog_id=error.dialog_id)
+    if isinstance(error, DialogAlreadyOpen):
+        return t("already_in_open_dialog", username=error.username)
+    if isinstance(error, OnDoNotContact):
+        return t("on_do_not_contact", username=error.username)
+    if isinstance(error, NoAccountAvailable):
+        return t("no_account_available")
+    if isinstance(error, RecipientUnreachable):
+        return t(
+            "recipient_unreachable", username=username, reason=t.word("unreachable", error.reason)
+        )
+    if isinstance(error, LlmRejected):
+        return t("llm_rejected", detail=error.detail or error.kind)
+    if isinstance(error, LlmUnavailable):
+        return t("llm_unavailable")
+    if isinstance(error, RateLimited):
+        return t("rate_limited", seconds=f"{error.retry_after:.0f}")
+    if isinstance(error, TelegramUnavailable):
+        return t("telegram_unavailable", detail=str(error))
+    return None
+
+
+class DialogCommands:
+    def __init__(self, texts: Texts, starter: DialogStarter, control: DialogControl) -> None:
+        self.t = texts
+        self._start = starter
+        self._control = control
+
+    @answers_bad_input
+    async def start(self, update: Update, context: Context) -> None:
+        """/start @username [context]: the AI writes an opener and the dialog begins."""
+        assert update.message is not None
+        raw, dialog_context = split_first(command_tail(update.message))
+        if not raw:
+            raise BadInput(self.t("start_missing"))
+        try:
+            username = normalize_username(raw)
+            started = await self._start(StartDialog(username=username, context=dialog_context))
+        except Exception as error:
+            answer = explain_start_refusal(error, self.t, raw.lstrip("@"))
+            if answer is None:
+                raise
+            raise BadInput(answer) from error
+        await reply(
+            update,
+            context,
+            self.t(
+                "dialog_started",
+                dialog_id=started.dialog_id,
+                username=started.username,
+                account_id=started.account_id,
+                opener=started.opener,
+            ),
+        )
+
+    def _refusal(self, error: Exception, n: int, action: str) -> BadInput:
+        if isinstance(error, UnknownDialog):
+            return BadInput(self.t("unknown_dialog", n=n))
+        if isinstance(error, IllegalTransition):
+            status = self.t.word("dialog_status", error.current)
+            if error.current == error.target:
+                return BadInput(self.t("already", n=n, status=status))
+            action_word = self.t.word("action", action)
+            return BadInput(self.t("cannot", n=n, status=status, action=action_word))
+        if isinstance(error, DialogClosed):
+            status = self.t.word("dialog_status", error.status)
+            return BadInput(self.t("dialog_closed", n=n, status=status))
+        raise error
+
+    @answers_bad_input
+    async def stop(self, update: Update, context: Context) -> None:
+        """/stop N: close the dialog, cancel what is queued."""
+        assert update.message is not None
+        n, _ = dialog_number(command_tail(update.message), self.t, "stop")
+        try:
+            changed = await self._control.stop(StopDialog(n))
+        except (UnknownDialog, IllegalTransition) as error:
+            raise self._refusal(error, n, "stop") from error
+        await reply(
+            update,
+            context,
+            self.t("stopped", n=n, username=changed.username, cancelled=changed.cancelled),
+        )
+
+    @answers_bad_input
+    async def pause(self, update: Update, context: Context) -> None:
+        """/pause N: AI off in the dialog."""
+        assert update.message is not None
+        n, _ = dialog_number(command_tail(update.message), self.t, "pause")
+        try:
+            changed = await self._control.pause(PauseDialog(n))
+        except (UnknownDialog, IllegalTransition) as error:
+            raise self._refusal(error, n, "pause") from error
+        await reply(
+            update,
+            context,
+            self.t("paused", n=n, username=changed.username, cancelled=changed.cancelled),
+        )
+
+    @answers_bad_input
+    async def resume(self, update: Update, context: Context) -> None:
+        """/resume N: AI on again."""
+        assert update.message is not None
+        n, _ = dialog_number(command_tail(update.message), self.t, "resume")
+        try:
+            changed = await self._control.resume(ResumeDialog(n))
+        except (UnknownDialog, IllegalTransition) as error:
+            raise self._refusal(error, n, "resume") from error
+        await reply(update, context, self.t("resumed", n=n, username=changed.username))
+
+    @answers_bad_input
+    async def say(self, update: Update, context: Context) -> None:
+        """/say N <text>: queue the admin's own message in dialog N."""
+        assert update.message is not None
+        example = self.t("say_example")
+        n, text = dialog_number(
+            command_tail(update.message), self.t, "say", example=example, rest_allowed=True
+        )
+        if not text:
+            raise BadInput(self.t("say_missing", example=example))
+        try:
+            queued = await self._control.say(SayInDialog(n, text))
+        except (UnknownDialog, DialogClosed) as error:
+            raise self._refusal(error, n, "say") from error
+        await reply(
+            update,
+            context,
+            self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id),
+        )

@@ -1,0 +1,88 @@
+"""/list (with page buttons), /view N, /stats: looking without changing anything."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.adapters.admin_bot.handlers.common import (
+    BadInput,
+    Context,
+    answers_bad_input,
+    command_tail,
+    dialog_number,
+    reply,
+)
+from salesbot.application.admin_views import AdminViews, DialogPage
+from salesbot.application.errors import UnknownDialog
+
+log = logging.getLogger(__name__)
+
+PAGE_CALLBACK = re.compile(r"^list:(\d{1,6})$")
+
+
+def page_buttons(page: DialogPage, t: Texts) -> InlineKeyboardMarkup | None:
+    buttons = []
+    if page.page > 1:
+        buttons.append(InlineKeyboardButton(t("list_prev"), callback_data=f"list:{page.page - 1}"))
+    if page.page < page.pages:
+        buttons.append(InlineKeyboardButton(t("list_next"), callback_data=f"list:{page.page + 1}"))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+class ViewCommands:
+    def __init__(self, texts: Texts, formatter: Formatter, views: AdminViews) -> None:
+        self.t = texts
+        self.f = formatter
+        self._views = views
+
+    async def list(self, update: Update, context: Context) -> None:
+        """/list: open dialogs, newest activity first, a page at a time."""
+        page = await self._views.open_dialogs(1)
+        await reply(
+            update, context, self.f.dialog_page(page), reply_markup=page_buttons(page, self.t)
+        )
+
+    async def turn_page(self, update: Update, context: Context) -> None:
+        """A page button under /list: the same message shows the other page."""
+        query = update.callback_query
+        assert query is not None
+        match = PAGE_CALLBACK.match(query.data or "")
+        await query.answer()
+        if match is None:
+            return
+        page = await self._views.open_dialogs(int(match.group(1)))
+        try:
+            await query.edit_message_text(
+                self.f.dialog_page(page), reply_markup=page_buttons(page, self.t)
+            )
+        except BadRequest as error:  # the page did not change since it was shown
+            if "not modified" not in str(error).lower():
+                raise
+
+    @answers_bad_input
+    async def view(self, update: Update, context: Context) -> None:
+        """/view N: the whole dialog with times and direction, in several messages if long."""
+        assert update.message is not None
+        n, _ = dialog_number(command_tail(update.message), self.t, "view")
+        try:
+            transcript = await self._views.transcript(n)
+        except UnknownDialog as error:
+            raise BadInput(self.t("unknown_dialog", n=n)) from error
+        text = self.f.transcript(
+            transcript.dialog,
+            transcript.messages,
+            summary=transcript.summary,
+            reason=transcript.status_reason,
+            context=transcript.context,
+        )
+        await reply(update, context, text)
+
+    async def stats(self, update: Update, context: Context) -> None:
+        """/stats: today and all time, per account."""
+        await reply(update, context, self.f.stats(await self._views.stats()))

@@ -1,0 +1,78 @@
+"""Domain events as the admin reads them."""
+
+from __future__ import annotations
+
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.domain import events as ev
+
+REPLY_PREVIEW = 500
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= REPLY_PREVIEW else text[: REPLY_PREVIEW - 1] + "…"
+
+
+def describe_event(event: ev.Event, f: Formatter) -> str:
+    t = f.t
+    if isinstance(event, ev.ProspectReplied):
+        return t(
+            "event_replied",
+            username=event.username,
+            dialog_id=event.dialog_id,
+            text=_preview(event.text),
+        )
+    if isinstance(event, ev.GoalReached):
+        return t(
+            "event_goal", dialog_id=event.dialog_id, username=event.username, summary=event.summary
+        )
+    if isinstance(event, ev.HandoffRequested):
+        return t(
+            "event_handoff",
+            dialog_id=event.dialog_id,
+            username=event.username,
+            summary=event.summary,
+        )
+    if isinstance(event, ev.ProspectOptedOut):
+        return t("event_opted_out", dialog_id=event.dialog_id, username=event.username)
+    if isinstance(event, ev.DialogFailed):
+        return t(
+            "event_failed",
+            dialog_id=event.dialog_id,
+            username=event.username,
+            reason=t.word("unreachable", event.reason),
+        )
+    if isinstance(event, ev.DialogPaused):
+        return t(
+            "event_paused", dialog_id=event.dialog_id, username=event.username, reason=event.reason
+        )
+    if isinstance(event, ev.AccountLimited):
+        return t(
+            "event_limited",
+            phone=event.phone,
+            account_id=event.account_id,
+            until=f.time(event.until),
+        )
+    if isinstance(event, ev.AccountLoggedOut):
+        return t("event_logged_out", phone=event.phone, account_id=event.account_id)
+    if isinstance(event, ev.AccountBanned):
+        return t("event_banned", phone=event.phone, account_id=event.account_id)
+    if isinstance(event, ev.LlmFailing):
+        return t("event_llm_failing", reason=event.reason)
+    if isinstance(event, ev.LlmRecovered):
+        return t("event_llm_recovered")
+    if isinstance(event, ev.WaitingForQuota):
+        return t(
+            "event_waiting",
+            dialog_id=event.dialog_id,
+            username=event.username,
+            next_at=f.time(event.next_at),
+        )
+    return t("event_other", event=event)
+
+
+def describe_batch(events: list[ev.Event], f: Formatter) -> str:
+    """One event as itself; a burst under one header, in the order it happened."""
+    texts = [describe_event(e, f) for e in events]
+    if len(texts) == 1:
+        return texts[0]
+    return "\n\n".join([f.t("notices_header", count=len(texts)), *texts])

@@ -1,0 +1,165 @@
+"""/start, /stop, /pause, /resume, /say, /list, /view, /stats end to end: the admin's
+message travels as real HTTP through python-telegram-bot to the real use-cases."""
+
+from salesbot.domain.dialog import DialogStatus, Stage
+from salesbot.domain.message import Delivery, OutKind
+from tests.adapters.admin_bot.conftest import ADMIN, model_answer
+from tests.fakes.bot_api_server import ApiCall
+
+OPENER = "Здравствуйте! Я из Запись+. Удобно пару минут?"
+
+
+async def test_start_writes_an_opener_and_queues_it_from_a_connected_account(world):
+    account = await world.connected_account()
+    world.telegram.add_user("ivan_petrov", 5001)
+    world.llm.queue(model_answer(OPENER))
+
+    answer = await world.admin.reply("/start @Ivan_Petrov владелец салона,\nищет CRM")
+
+    [dialog] = world.store.tables.dialogs.values()
+    assert answer == (
+        f"Диалог {dialog.id} с @ivan_petrov начат с аккаунта #{account}. "
+        f"Первое сообщение в очереди:\n\n{OPENER}"
+    )
+    assert dialog.context == "владелец салона,\nищет CRM"
+    [opener] = world.store.tables.messages.values()
+    assert (opener.kind, opener.delivery, opener.content) == (
+        OutKind.OPENER,
+        Delivery.PENDING,
+        OPENER,
+    )
+
+
+async def test_stop_pause_resume_and_say_steer_one_dialog(world):
+    account = await world.seed.account()
+    n = await world.seed.dialog(account, "ivan_petrov")
+    await world.seed.queued(n, account, "AI reply waiting", kind=OutKind.REPLY)
+
+    assert await world.admin.reply(f"/pause {n}") == (
+        f"Диалог {n} с @ivan_petrov на паузе: ИИ не пишет (отменено его сообщений в очереди: 1)."
+        f" Написать самому: /say {n} <текст>; вернуть ИИ: /resume {n}"
+    )
+    assert await world.admin.reply(f"/say {n} Добрый день!\nУдобно завтра в 11?") == (
+        f"Сообщение для @ivan_petrov (диалог {n}) в очереди: аккаунт #{account} "
+        "отправит его с учётом лимитов и пауз."
+    )
+    manual = [m for m in world.store.tables.messages.values() if m.kind is OutKind.MANUAL]
+    assert [(m.content, m.delivery) for m in manual] == [
+        ("Добрый день!\nУдобно завтра в 11?", Delivery.PENDING)
+    ]
+    assert await world.admin.reply(f"/resume {n}") == f"ИИ снова ведёт диалог {n} с @ivan_petrov."
+    assert world.store.tables.dialogs[n].status is DialogStatus.ACTIVE
+    assert await world.admin.reply(f"/stop {n}") == (
+        f"Диалог {n} с @ivan_petrov остановлен. Отменено сообщений в очереди: 1."
+    )
+    assert world.store.tables.dialogs[n].status is DialogStatus.STOPPED
+
+
+def _buttons(call: ApiCall) -> list[tuple[str, str]]:
+    markup = call.json("reply_markup") or {"inline_keyboard": []}
+    return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
+async def test_list_pages_newest_activity_first_with_buttons(world, api):
+    account = await world.seed.account()
+    ids = [
+        await world.seed.dialog(
+            account, f"lead_{i}", minutes_ago=10 * i, stage=Stage.VALUE, warmth=10 * i
+        )
+        for i in range(4)
+    ]
+    await world.seed.dialog(account, "closed_lead", status=DialogStatus.FINISHED)
+
+    [first] = await world.admin.calls("/list")
+
+    assert first.text == "\n".join(
+        [
+            "Открытые диалоги: 4 (стр. 1/2), сначала свежие:",
+            f"{ids[0]}. @lead_0 — активен, этап: ценность, теплота 0/100, 2026-01-05 12:00",
+            f"{ids[1]}. @lead_1 — активен, этап: ценность, теплота 10/100, 2026-01-05 11:50",
+            f"{ids[2]}. @lead_2 — активен, этап: ценность, теплота 20/100, 2026-01-05 11:40",
+        ]
+    )
+    assert _buttons(first) == [("Вперёд ▶", "list:2")]
+
+    mark = api.mark()
+    message_id = first.result["message_id"]
+    await api.press_button(ADMIN, message_id, "list:2", text=first.text or "")
+    [edit] = await api.wait_replies(ADMIN, 1, since=mark, methods=["editMessageText"])
+    assert edit.params["message_id"] == str(message_id)
+    assert edit.text.splitlines() == [
+        "Открытые диалоги: 4 (стр. 2/2), сначала свежие:",
+        f"{ids[3]}. @lead_3 — активен, этап: ценность, теплота 30/100, 2026-01-05 11:30",
+    ]
+    assert _buttons(edit) == [("◀ Назад", "list:1")]
+    assert api.since(mark, ["answerCallbackQuery"])
+
+
+async def test_view_shows_the_whole_dialog_in_order_split_at_4096(world):
+    account = await world.seed.account("+79005556677")
+    n = await world.seed.dialog(
+        account, "ivan_petrov", user_id=5001, stage=Stage.OBJECTIONS, warmth=40, minutes_ago=600
+    )
+    texts = []
+    for i in range(12):
+        text = (f"{i:02d} " + "слово " * 150).strip()
+        texts.append(text)
+        if i % 2:
+            await world.seed.received(n, account, text, minutes_ago=600 - i)
+        else:
+            await world.seed.sent(n, account, text, kind=OutKind.REPLY, minutes_ago=600 - i)
+
+    answers = await world.admin.send(f"/view {n}")
+
+    assert len(answers) == 3 and all(len(a) <= 4096 for a in answers)
+    whole = "\n".join(answers)
+    assert whole.startswith(
+        f"Диалог {n}\nКлиент: @ivan_petrov (id 5001)\nАккаунт: +79005556677 (#{account})\n"
+        "Статус: активен\nЭтап: возражения, теплота 40/100\n"
+        "Начат: 2026-01-05 02:00\nПоследняя активность: 2026-01-05 02:00"
+    )
+    lines = [line for line in whole.splitlines() if line.startswith("[")]
+    assert [line.split(": ", 1)[1] for line in lines] == texts
+    assert lines[0].startswith("[2026-01-05 02:00] мы: 00 ")
+    assert lines[1].startswith("[2026-01-05 02:01] @ivan_petrov: 01 ")
+
+
+async def test_view_marks_queued_failed_and_manual_messages(world):
+    account = await world.seed.account()
+    n = await world.seed.dialog(account, "ivan_petrov")
+    await world.seed.queued(n, account, "By hand", kind=OutKind.MANUAL)
+    failed = await world.seed.queued(n, account, "Lost")
+    world.store.tables.messages[failed].delivery = Delivery.FAILED
+
+    answer = await world.admin.reply(f"/view {n}")
+
+    assert answer.endswith(
+        "[2026-01-05 12:00] мы (вручную) (в очереди): By hand\n"
+        "[2026-01-05 12:00] мы (не доставлено): Lost"
+    )
+
+
+async def test_stats_today_and_all_time_per_account(world):
+    first = await world.seed.account("+79000000001")
+    n = await world.seed.dialog(first, "lead_one", minutes_ago=30)
+    await world.seed.sent(n, first, "Hi", kind=OutKind.OPENER, minutes_ago=30)
+    await world.seed.received(n, first, "Hello", minutes_ago=20)
+    m = await world.seed.dialog(first, "lead_two", minutes_ago=3 * 24 * 60)
+    await world.seed.sent(m, first, "Hi", kind=OutKind.OPENER, minutes_ago=3 * 24 * 60)
+
+    answer = await world.admin.reply("/stats")
+
+    assert answer == (
+        "Сегодня (с 2026-01-05 00:00):\n"
+        "Всего: первых сообщений 1, ответили 1 (сообщений 1), доля ответов 100%, целей 0, "
+        "отписок 0\n"
+        "   +79000000001: первых сообщений 1, ответили 1 (сообщений 1), доля ответов 100%, "
+        "целей 0, отписок 0\n\n"
+        "За всё время:\n"
+        "Всего: первых сообщений 2, ответили 1 (сообщений 1), доля ответов 50%, целей 0, "
+        "отписок 0\n"
+        "   +79000000001: первых сообщений 2, ответили 1 (сообщений 1), доля ответов 50%, "
+        "целей 0, отписок 0\n\n"
+        "Диалоги: активных 2, на паузе 0, остановлено 0, завершено 0, отписались 0, "
+        "не удались 0"
+    )

@@ -1,0 +1,53 @@
+"""Starting and stopping under our own event loop, the command menu, the library's
+handling of the Bot API's 429s, and the one error handler."""
+
+from salesbot.adapters.admin_bot.catalogue import COMMANDS
+from tests.adapters.admin_bot.conftest import ADMIN, SENTINEL
+
+
+async def test_start_registers_the_menu_and_polls_stop_confirms_the_last_updates(make_world, api):
+    world = await make_world()
+    await api.wait_for(lambda: api.since(0, ["getUpdates"]))
+    methods = [c.method for c in api.calls]
+    assert methods[:4] == ["getMe", "setMyCommands", "deleteWebhook", "getUpdates"]
+    [menu] = [c for c in api.calls if c.method == "setMyCommands"]
+    registered = menu.json("commands")
+    assert [c["command"] for c in registered] == [c.name for c in COMMANDS]
+    assert registered[0]["description"] == "добавить аккаунт: код, затем пароль 2FA"
+
+    mark = api.mark()
+    await world.bot.stop()
+    final = api.since(mark, ["getUpdates"])
+    assert final and final[-1].params.get("timeout") == "0"
+
+
+async def test_every_request_goes_to_the_configured_server_root(world, api):
+    assert await world.admin.send("/help")
+    assert {c.method for c in api.calls} >= {"getMe", "getUpdates", "sendMessage"}
+
+
+async def test_a_429_from_the_bot_api_is_retried_by_the_library(world, api):
+    api.fail_next("sendMessage", error_code=429, retry_after=0.01)
+    mark = api.mark()
+    [answer] = await world.admin.send("/list")
+    assert answer.startswith("Открытых диалогов нет")
+    sends = [c for c in api.since(mark, ["sendMessage"]) if SENTINEL not in (c.text or "")]
+    assert [c.ok for c in sends] == [False, True] and sends[0].text == sends[1].text
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_an_exception_in_a_handler_is_logged_with_an_id_the_admin_sees(world, api):
+    async def broken(page: int = 1):
+        raise Boom("the database went away")
+
+    world.use_cases.views.open_dialogs = broken  # type: ignore[method-assign]
+    [answer] = await world.admin.send("/list")
+    assert answer.startswith("Внутренняя ошибка, записана в журнал как ")
+    error_id = answer.rsplit(" ", 1)[-1].rstrip(".")
+    assert len(error_id) == 8
+    # The bot goes on serving.
+    assert (await world.admin.send("/help"))[0].startswith("Команды:")
+    assert ADMIN
