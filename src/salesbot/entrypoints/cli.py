@@ -17,6 +17,9 @@ from salesbot import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "validate the configuration and print one line per problem"),
     "run": ("run", "run the admin bot, the accounts, the sender and the follow-ups until stopped"),
+    "rehearse": ("rehearse", "play a prospect in the terminal; the sales script and model answer"),
+    "account": ("account", "log Telegram accounts in, import session strings, list accounts"),
+    "migrate": ("migrate", "create or upgrade the database schema (alembic upgrade head)"),
 }
 
 
