@@ -205,3 +205,28 @@ async def test_the_opener_is_one_message_and_its_outcome_is_ignored(world):
     assert len(world.pending(started.dialog_id)) == 1
     assert world.dialog(started.dialog_id).ai_enabled
     assert world.clock.now() - world.dialog(started.dialog_id).created_at < timedelta(seconds=1)
+
+
+async def test_a_named_account_is_used_whatever_its_quota_or_status(world):
+    await world.add_account("+79990000001")
+    stand_in = await world.add_account("+79990000002")
+    async with FakeUnitOfWork(world.store) as uow:
+        account = await uow.accounts.get(stand_in.id)
+        account.disable()
+        await uow.accounts.update(account)
+        await uow.commit()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте!"))
+
+    started = await world.conversation.start_dialog(
+        StartDialog("salon_owner"), account_id=stand_in.id
+    )
+
+    assert started.account_id == stand_in.id
+
+
+async def test_a_named_account_must_be_connected(world):
+    account = await world.add_account()
+    await world.telegram.disconnect(account.id)
+    with pytest.raises(NoAccountAvailable):
+        await world.conversation.start_dialog(StartDialog("salon_owner"), account_id=account.id)

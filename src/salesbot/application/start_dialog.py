@@ -84,13 +84,19 @@ class StartDialogHandler:
         self._quota = quota
         self._disclosure = disclosure.strip()
 
-    async def __call__(self, cmd: StartDialog) -> DialogStarted:
+    async def __call__(self, cmd: StartDialog, *, account_id: int | None = None) -> DialogStarted:
+        """Start the dialog; `account_id` names the account instead of choosing the one
+        with the most quota left. It must be connected, but its status is not looked at:
+        `salesbot rehearse` uses a disabled stand-in account that no real process runs."""
         username = normalize_username(cmd.username)
         context = cmd.context.strip()[:MAX_CONTEXT_CHARS]
         now = self._clock.now()
         async with self._uow_factory() as uow:
             await self._refuse_if_taken(uow, username)
-            account = await self._pick_account(uow, now)
+            if account_id is None:
+                account = await self._pick_account(uow, now)
+            else:
+                account = await self._named_account(uow, account_id)
             assert account.id is not None
             peer = await uow.peers.get(account.id, username)
             if peer is not None and await uow.do_not_contact.contains(user_id=peer.user_id):
@@ -163,6 +169,12 @@ class StartDialogHandler:
         found = await uow.dialogs.find_open_by_username(username)
         if found is not None:
             raise AlreadyInDialog(username, found.id or 0)
+
+    async def _named_account(self, uow: UnitOfWork, account_id: int) -> Account:
+        account = await uow.accounts.get(account_id)
+        if account is None or account_id not in self._connections.connected():
+            raise NoAccountAvailable(f"account {account_id} is not connected")
+        return account
 
     async def _pick_account(self, uow: UnitOfWork, now: datetime) -> Account:
         connected = self._connections.connected()
