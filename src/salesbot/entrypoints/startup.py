@@ -35,6 +35,8 @@ async def check_database(
     sure its schema is the newest; StartupRefused otherwise."""
     from salesbot.adapters.persistence.migrations import current_revision, head_revision
 
+    # alembic announces its plugins and DDL mode at INFO on every check: noise in the journal.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     url = settings.async_database_url
     started = clock.now()
     told = False

@@ -1,0 +1,296 @@
+"""`salesbot run` end to end: a real subprocess, real PostgreSQL, real HTTP everywhere.
+
+The test plays every outside party on 127.0.0.1: the admin through a fake Bot API server
+(the real python-telegram-bot polls it), the model through a fake OpenAI-compatible server
+(the real httpx adapter calls it), and the prospect through the Telegram stand-in, which
+`salesbot run` talks to because of the test hook `SALESBOT_TELEGRAM_STANDIN`.
+`SALESBOT_TIMING=fast` and zero debounce/delays keep it to seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salesbot.adapters.persistence import run_migrations
+from salesbot.entrypoints.settings import Settings
+from tests import secrets
+from tests.conftest import pg_admin, pg_url, unique_database_name
+from tests.fakes.bot_api_server import FakeBotApi
+from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Scripted, completion
+from tests.fakes.telegram_standin import TelegramStandin
+
+pytestmark = pytest.mark.timeout(240)
+
+ADMIN = 111111
+PHONE = "+79990000001"
+PROSPECT = "prospect_anna"
+SETTINGS_NAMES = {*Settings.model_fields, "SALESBOT_TELEGRAM_STANDIN", "SALESBOT_TIMING"}
+
+
+class ConfirmingBotApi(FakeBotApi):
+    """Like Telegram, forgets updates once getUpdates asks for a higher offset, so a
+    restarted salesbot is not handed the commands its predecessor already handled."""
+
+    async def _get_updates_method(self, params: Any, files: Any) -> Any:
+        offset = int(params.get("offset", 0))
+        if offset > 0:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        return await super()._get_updates_method(params, files)
+
+
+class Model:
+    """Answers every chat completion with the next line, as the JSON salesbot asks for."""
+
+    LINES = (
+        "Здравствуйте, Анна! Меня зовут Ольга, я помогаю цветочным магазинам с поставками.",
+        "Мы привозим свежие розы из Эквадора дважды в неделю, без посредников.",
+        "Минимальный заказ 50 штук, доставка по Москве бесплатная.",
+        "Давайте я пришлю прайс, и вы выберете удобный день для пробной поставки?",
+        "Спасибо за ответ! Могу созвониться завтра в удобное для вас время.",
+    )
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: RecordedRequest) -> Scripted:
+        line = self.LINES[self.calls % len(self.LINES)]
+        self.calls += 1
+        answer = {
+            "reply": line,
+            "stage": "introduction",
+            "warmth": 40,
+            "outcome": "continue",
+            "summary": "",
+        }
+        return completion(json.dumps(answer, ensure_ascii=False))
+
+
+class Salesbot:
+    """One `salesbot run` subprocess and everything it printed."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+
+    async def start(self) -> Salesbot:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "salesbot.entrypoints.cli", "run",
+            env=self.env, cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        async for raw in self.process.stdout:
+            async with self._changed:
+                self.lines.append(raw.decode(errors="replace").rstrip())
+                self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def wait_line(self, fragment: str, timeout: float = 60.0) -> str:
+        async def found() -> str:
+            async with self._changed:
+                while True:
+                    for line in self.lines:
+                        if fragment in line:
+                            return line
+                    if self.process is not None and self.process.returncode is not None:
+                        raise AssertionError(f"salesbot exited before {fragment!r}:\n{self.output}")
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.2)
+
+        try:
+            return await asyncio.wait_for(found(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"no {fragment!r} within {timeout} s:\n{self.output}") from None
+
+    async def exit_code(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        code = await asyncio.wait_for(self.process.wait(), timeout)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, 5)
+        return code
+
+    async def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return await self.exit_code()
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        await self.exit_code()
+
+    async def close(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+
+
+class World:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.tmp_path = tmp_path
+        self.database_url = database_url
+        self.bot = ConfirmingBotApi(secrets.BOT_TOKEN)
+        self.model = Model()
+        self.llm = FakeOpenAIServer(default=self.model)
+        self.telegram = TelegramStandin()
+        self.telegram.add_user(PROSPECT, 5001)
+        self.running: list[Salesbot] = []
+
+    def env(self) -> dict[str, str]:
+        clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_NAMES}
+        return {
+            **clean,
+            **secrets.env(ADMIN_TELEGRAM_ID=str(ADMIN)),
+            "DATABASE_URL": self.database_url,
+            "BOT_API_BASE_URL": self.bot.base_url,
+            "OPENROUTER_BASE_URL": self.llm.base_url,
+            "SALESBOT_TELEGRAM_STANDIN": self.telegram.base_url,
+            "SALESBOT_TIMING": "fast",
+            "REPLY_DEBOUNCE_SECONDS": "0",
+            "MIN_MESSAGE_DELAY": "0",
+            "WARMUP_DAYS": "0",
+            "DATA_DIR": str(self.tmp_path / "data"),
+            "ADMIN_LANGUAGE": "en",
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    async def salesbot(self) -> Salesbot:
+        process = await Salesbot(self.env(), self.tmp_path).start()
+        self.running.append(process)
+        return process
+
+    async def admin_says(self, text: str, *, expect: str = "", timeout: float = 20.0) -> str:
+        """The admin writes to the bot; the bot's first reply containing `expect`.
+        (Notices about the prospects arrive in the same chat at any time.)"""
+        mark = self.bot.mark()
+        await self.bot.send_message(ADMIN, text)
+
+        def answered() -> str | None:
+            for call in self.bot.since(mark, ("sendMessage",)):
+                if call.chat_id == ADMIN and call.ok and expect in (call.text or ""):
+                    return call.text
+            return None
+
+        return await self.bot.wait_for(answered, timeout)
+
+    async def view(self) -> str:
+        """/view 1 (the transcript starts with the opener)."""
+        return await self.admin_says("/view 1", expect=Model.LINES[0])
+
+
+@pytest.fixture
+async def fresh_database() -> AsyncIterator[str]:
+    name = unique_database_name("e2e")
+    await pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_url(name)
+    finally:
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def world(tmp_path: Path, fresh_database: str) -> AsyncIterator[World]:
+    world = World(tmp_path, fresh_database)
+    await world.bot.start()
+    await world.llm.start()
+    await world.telegram.start()
+    try:
+        yield world
+    finally:
+        for process in world.running:
+            await process.close()
+        await world.telegram.stop()
+        await world.llm.stop()
+        await world.bot.close()
+
+
+def in_order(text: str, parts: list[str]) -> bool:
+    positions = [text.find(part) for part in parts]
+    return -1 not in positions and positions == sorted(positions)
+
+
+async def test_run_refuses_a_database_that_is_not_migrated(world):
+    salesbot = await world.salesbot()
+    assert await salesbot.exit_code() == 1
+    assert "run `salesbot migrate`" in salesbot.output
+    assert world.bot.calls == []  # nothing started
+    assert secrets.leaks(salesbot.output) == []
+
+
+async def test_a_whole_conversation_survives_sigterm_restarts_and_kill_9(world):
+    await asyncio.to_thread(run_migrations, world.database_url)
+    telegram, line = world.telegram, Model.LINES
+
+    # Starts with no account; the admin bot answers at once.
+    salesbot = await world.salesbot()
+    ready = await salesbot.wait_line("salesbot ready")
+    assert "0 account(s) connected, 0 dialog(s) active" in ready
+
+    # The first account logs in through the bot, the code typed with spaces.
+    await world.admin_says(f"/add_account {PHONE}")
+    await world.admin_says("1 2 3 4 5")
+    await telegram.wait_until(lambda: bool(telegram.connected))
+
+    # /start: the opener goes out; the prospect answers; the AI's reply goes out.
+    await world.admin_says(f"/start @{PROSPECT} flower shop, 3 outlets")
+    await telegram.wait_sent(1)
+    await telegram.write(PROSPECT, "Добрый день. А что именно вы предлагаете?")
+    await telegram.wait_sent(2)
+    assert telegram.sent_to(PROSPECT) == [line[0], line[1]]
+    conversation = [line[0], "А что именно вы предлагаете?", line[1]]
+    assert in_order(await world.view(), conversation)
+
+    # SIGTERM: a clean exit 0; a restart finds everything where it was.
+    assert await salesbot.terminate() == 0
+    assert "All components stopped" in salesbot.output
+    salesbot = await world.salesbot()
+    ready = await salesbot.wait_line("salesbot ready")
+    assert "1 account(s) connected, 1 dialog(s) active" in ready
+    assert in_order(await world.view(), conversation)
+    assert len(telegram.sent) == 2
+
+    # kill -9 after Telegram took a reply but before salesbot heard back.
+    telegram.hold_sends = True
+    await telegram.write(PROSPECT, "Сколько стоит минимальный заказ?")
+    await asyncio.wait_for(telegram.send_held.wait(), 20)
+    await salesbot.kill()
+    telegram.hold_sends = False
+
+    # The restart recognises the reply in the chat and does not send it again.
+    salesbot = await world.salesbot()
+    await salesbot.wait_line("salesbot ready")
+    await telegram.write(PROSPECT, "Хорошо, присылайте прайс.")
+    await telegram.wait_sent(4)
+    conversation += [
+        "Сколько стоит минимальный заказ?", line[2], "Хорошо, присылайте прайс.", line[3]
+    ]
+    assert telegram.sent_to(PROSPECT) == [line[0], line[1], line[2], line[3]]
+    assert in_order(await world.view(), conversation)
+    assert await salesbot.terminate() == 0
+    assert len(telegram.sent) == 4
+    assert "was sent before the interruption" in salesbot.output  # reconciled, not resent
+    for process in world.running:
+        assert secrets.leaks(process.output) == [], process.output
