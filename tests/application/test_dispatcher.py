@@ -611,3 +611,35 @@ async def test_the_loop_picks_up_a_message_enqueued_while_it_waits():
     (message,) = await world.sent_messages()
     assert message.sent_at is not None
     assert message.sent_at >= message.send_after  # type: ignore[operator]
+
+
+async def test_an_account_not_running_here_sends_nothing_and_spends_no_quota():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await world.pool.stop(account)
+
+    assert await world.dispatcher.dispatch_once(account) is False
+    assert (await world.message(message_id)).delivery is Delivery.PENDING
+    assert (await world.account(account)).daily_messages == 0
+
+
+async def test_a_paused_dialog_carries_the_operators_words_but_not_the_models():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    model_reply = await world.enqueue(dialog_id, "from the model", OutKind.REPLY)
+    operator = await world.enqueue(dialog_id, "from the operator", OutKind.MANUAL)
+    async with world.uow() as uow:
+        dialog = await uow.dialogs.get(dialog_id)
+        assert dialog is not None
+        dialog.pause("operator took over")
+        await uow.dialogs.update(dialog)
+        await uow.commit()
+    await started(world, account)
+
+    await world.drain(account)
+
+    assert world.tg.sent_to(501) == ["from the operator"]
+    assert (await world.message(operator)).delivery is Delivery.SENT
+    assert (await world.message(model_reply)).delivery is Delivery.CANCELLED

@@ -66,6 +66,9 @@ class AccountPool:
         """Accounts this process holds the lock of and has connected."""
         return frozenset(self._owned)
 
+    def is_running(self, account_id: int) -> bool:
+        return account_id in self._owned
+
     def _guard(self, account_id: int) -> asyncio.Lock:
         return self._guards.setdefault(account_id, asyncio.Lock())
 
