@@ -93,6 +93,17 @@ class Seed:
             Message.incoming(dialog_id, account_id, text, moment, next(self._telegram_ids))
         )
 
+    async def received_many(self, dialog_id: int, account_id: int, texts: list[str]) -> None:
+        """The prospect's `texts`, a minute apart, ending now. Written straight into the
+        store: a unit of work copies the whole store, too slow for thousands of messages."""
+        for i, text in enumerate(texts):
+            moment = self.clock.now() - timedelta(minutes=len(texts) - i)
+            message = Message.incoming(
+                dialog_id, account_id, text, moment, next(self._telegram_ids)
+            )
+            message.id = self.store.next_id()
+            self.store.tables.messages[message.id] = message
+
     async def _add(self, message: Message) -> int:
         async with FakeUnitOfWork(self.store) as uow:
             stored = await uow.messages.add(message)

@@ -71,9 +71,9 @@ def command_tail(message: Message) -> str:
 
 
 def command_name(message: Message) -> str:
-    """`/stop@our_bot 5` -> `/stop`."""
+    """The command as typed: `/frobnicate 5` -> `/frobnicate`."""
     text = message.text or message.caption or ""
-    return text.split(maxsplit=1)[0].split("@", 1)[0] if text else ""
+    return text.split(maxsplit=1)[0] if text else ""
 
 
 def split_first(tail: str) -> tuple[str, str]:

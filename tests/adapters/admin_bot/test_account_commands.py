@@ -1,0 +1,98 @@
+"""/add_account as a conversation (code, then the 2FA password, whose message is deleted),
+/list_accounts, /disable_account, /enable_account — end to end on AccountService."""
+
+from datetime import timedelta
+
+from salesbot.domain.account import AccountStatus
+from tests.adapters.admin_bot.conftest import ADMIN
+from tests.secrets import TWO_FA_PASSWORD
+
+PHONE = "+79001234567"
+CODE_SENT = (
+    f"Код отправлен в Telegram на {PHONE}. Пришлите его с пробелами между цифрами, "
+    "например 1 2 3 4 5 — код, присланный одним числом, Telegram сразу аннулирует. "
+    "Отмена: /cancel"
+)
+
+
+def accounts(world):
+    return list(world.store.tables.accounts.values())
+
+
+async def test_add_account_with_two_step_verification_deletes_the_password_message(world, api):
+    world.telegram.login_passwords[PHONE] = TWO_FA_PASSWORD
+
+    assert await world.admin.reply("/add_account +7 (900) 123-45-67") == CODE_SENT
+    assert await world.admin.reply("1 2 3 4 5") == (
+        "На аккаунте включена двухэтапная проверка. Пришлите пароль — сообщение с ним "
+        "я удалю сразу после прочтения. Отмена: /cancel"
+    )
+    mark = api.mark()
+    password_message = await api.send_message(ADMIN, TWO_FA_PASSWORD)
+    [added] = await world.admin.settle(mark)
+
+    [account] = accounts(world)
+    assert added.text == f"Аккаунт {PHONE} добавлен (#{account.id})."
+    assert (account.phone, account.status) == (PHONE, AccountStatus.ACTIVE)
+    assert (ADMIN, password_message) in api.deleted
+    [delete] = api.since(mark, ["deleteMessage"])
+    assert api.calls.index(delete) < api.calls.index(added), "deleted before answering"
+
+
+async def test_a_wrong_code_is_asked_again_and_cancel_leaves_the_login(world):
+    assert await world.admin.reply(f"/add_account {PHONE}") == CODE_SENT
+    assert await world.admin.reply("5 4 3 2 1") == (
+        "Код неверный. Пришлите его ещё раз с пробелами, например 1 2 3 4 5, или /cancel"
+    )
+    assert await world.admin.reply("/cancel") == f"Вход для {PHONE} отменён."
+    assert world.telegram._logins == {}
+    # The conversation is over: a code now is just text.
+    assert await world.admin.reply("1 2 3 4 5") == "Я понимаю только команды. Все команды: /help"
+    assert accounts(world) == []
+
+
+async def test_add_account_without_a_password_and_with_a_proxy(world):
+    await world.admin.reply(f"/add_account {PHONE} socks5://user:secret@10.0.0.1:1080")
+    [answer] = await world.admin.send("1 2 3 4 5")
+    [account] = accounts(world)
+    assert answer == f"Аккаунт {PHONE} добавлен (#{account.id})."
+    assert account.proxy == "socks5://user:secret@10.0.0.1:1080"
+
+
+async def test_a_wrong_password_is_asked_again(world, api):
+    world.telegram.login_passwords[PHONE] = TWO_FA_PASSWORD
+    await world.admin.reply(f"/add_account {PHONE}")
+    await world.admin.reply("1 2 3 4 5")
+    assert await world.admin.reply("not-it") == "Пароль неверный. Пришлите его ещё раз или /cancel"
+    assert len(api.deleted) == 1
+    [answer] = await world.admin.send(TWO_FA_PASSWORD)
+    assert answer.startswith(f"Аккаунт {PHONE} добавлен")
+
+
+async def test_list_disable_and_enable_accounts(world):
+    first = await world.seed.account(PHONE)
+    second = await world.seed.account("+79007654321")
+    world.store.tables.accounts[second].proxy = "socks5://10.0.0.1:1080"
+    await world.seed.dialog(first, "ivan_petrov")
+    for minutes in (3, 2):
+        n = await world.seed.dialog(first, f"lead_{minutes}")
+        await world.seed.sent(n, first, "hi", minutes_ago=minutes)
+    account = world.store.tables.accounts[first]
+    account.daily_messages, account.quota_day = 2, world.clock.now().date()
+    account.last_used = world.clock.now() - timedelta(seconds=10)
+
+    assert await world.admin.reply("/list_accounts") == (
+        "Аккаунты: 2\n"
+        f"#{first} {PHONE} — активен\n"
+        "   сегодня 2/20, следующий слот: 2026-01-05 12:00, активных диалогов: 3\n"
+        f"#{second} +79007654321 — активен\n"
+        "   сегодня 0/20, следующий слот: сейчас, активных диалогов: 0, через прокси"
+    )
+    assert await world.admin.reply("/disable_account +7 900 765-43-21") == (
+        "Аккаунт +79007654321 отключён. Включить: /enable_account +79007654321"
+    )
+    assert world.store.tables.accounts[second].status is AccountStatus.DISABLED
+    assert await world.admin.reply("/enable_account +79007654321") == (
+        "Аккаунт +79007654321 включён."
+    )
+    assert world.store.tables.accounts[second].status is AccountStatus.ACTIVE

@@ -1,0 +1,122 @@
+"""/export N arrives as a UTF-8 .txt document, /export_all as .zip documents, both checked
+by what is inside them."""
+
+import base64
+import io
+import random
+import zipfile
+
+from salesbot.domain.dialog import DialogStatus, Stage
+from salesbot.domain.message import OutKind
+
+EXPORTED_AT = "Экспорт: 2026-01-05 12:00"
+
+
+async def _two_dialogs(world):
+    account = await world.seed.account("+79001234567")
+    first = await world.seed.dialog(
+        account,
+        "ivan_petrov",
+        user_id=5001,
+        stage=Stage.CLOSE,
+        warmth=80,
+        minutes_ago=120,
+        context="владелец салона",
+        summary="Согласен на демо во вторник",
+    )
+    await world.seed.sent(first, account, "Здравствуйте!", kind=OutKind.OPENER, minutes_ago=120)
+    await world.seed.received(first, account, "Добрый день", minutes_ago=100)
+    await world.seed.sent(first, account, "Созвонимся?", minutes_ago=90)
+    second = await world.seed.dialog(
+        account, "anna_salon", status=DialogStatus.OPTED_OUT, minutes_ago=60
+    )
+    await world.seed.sent(second, account, "Привет!", kind=OutKind.OPENER, minutes_ago=60)
+    await world.seed.received(second, account, "Не пишите мне", minutes_ago=59)
+    return account, first, second
+
+
+async def test_export_sends_the_dialog_as_a_utf8_text_document(world):
+    account, first, _ = await _two_dialogs(world)
+
+    [call] = await world.admin.calls(f"/export {first}")
+
+    assert call.method == "sendDocument"
+    assert call.params["caption"] == f"Диалог {first} с @ivan_petrov"
+    assert call.document.filename == f"dialog_{first:05d}_ivan_petrov.txt"
+    assert call.document.content.decode("utf-8") == (
+        f"Диалог {first}\n"
+        "Клиент: @ivan_petrov (id 5001)\n"
+        f"Аккаунт: +79001234567 (#{account})\n"
+        "Статус: активен\n"
+        "Этап: закрытие, теплота 80/100\n"
+        "Начат: 2026-01-05 10:00\n"
+        "Последняя активность: 2026-01-05 10:00\n"
+        "Контекст для ИИ: владелец салона\n"
+        "Итог: Согласен на демо во вторник\n"
+        f"{EXPORTED_AT}\n"
+        "\n"
+        "[2026-01-05 10:00] мы: Здравствуйте!\n"
+        "[2026-01-05 10:20] @ivan_petrov: Добрый день\n"
+        "[2026-01-05 10:30] мы: Созвонимся?\n"
+    )
+
+
+async def test_export_all_sends_every_dialog_in_one_zip(world):
+    _, first, second = await _two_dialogs(world)
+    silent = await world.seed.dialog(await world.seed.account("+79007654321"), "no_messages")
+
+    [call] = await world.admin.calls("/export_all")
+
+    assert call.method == "sendDocument"
+    assert call.params["caption"] == "Все диалоги: 3. Часть 1 из 1."
+    assert call.document.filename == "salesbot_dialogs_20260105_1200.zip"
+    archive = zipfile.ZipFile(io.BytesIO(call.document.content))
+    assert archive.namelist() == [
+        f"dialog_{first:05d}_ivan_petrov.txt",
+        f"dialog_{second:05d}_anna_salon.txt",
+        f"dialog_{silent:05d}_no_messages.txt",
+    ]
+    one, two, three = (archive.read(name).decode("utf-8") for name in archive.namelist())
+    assert one.endswith("[2026-01-05 10:30] мы: Созвонимся?\n")
+    assert "Статус: закрыт: клиент отписался\n" in two
+    assert two.endswith(
+        "[2026-01-05 11:00] мы: Привет!\n[2026-01-05 11:01] @anna_salon: Не пишите мне\n"
+    )
+    assert three.endswith(f"{EXPORTED_AT}\n\nСообщений пока нет.\n")
+
+
+async def test_a_large_export_comes_as_several_zips_each_within_the_upload_limit(make_world):
+    limit = 400 * 1024
+    world = await make_world(export_part_limit=limit)
+    account = await world.seed.account()
+    expected = {}
+    noise = random.Random(6)
+    for d in range(6):
+        n = await world.seed.dialog(account, f"lead_{d}")
+        # Hardly compressible: base64 of random bytes.
+        lines = [base64.b64encode(noise.randbytes(96)).decode() for _ in range(400)]
+        await world.seed.received_many(n, account, lines)
+        expected[n] = lines
+
+    calls = await world.admin.calls("/export_all")
+
+    assert len(calls) >= 2, "the export should not fit one part"
+    assert [c.params["caption"] for c in calls] == [
+        f"Все диалоги: 6. Часть {i} из {len(calls)}." for i in range(1, len(calls) + 1)
+    ]
+    assert calls[0].document.filename == "salesbot_dialogs_20260105_1200_part1.zip"
+    found: dict[int, list[str]] = {}
+    for call in calls:
+        assert len(call.document.content) <= limit
+        archive = zipfile.ZipFile(io.BytesIO(call.document.content))
+        for name in archive.namelist():
+            n = int(name.split("_")[1])
+            text = archive.read(name).decode("utf-8")
+            found.setdefault(n, []).extend(
+                line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("[")
+            )
+    assert found == expected
+
+
+async def test_export_all_with_no_dialogs_says_so(world):
+    assert await world.admin.reply("/export_all") == "Диалогов пока нет — экспортировать нечего."

@@ -1,0 +1,171 @@
+"""BotNotifier: every admin hears of every event in the admin's language; a burst goes as
+one message; a failure to deliver is logged, never raised. Time comes from a clock the test
+moves, so the batching window is something a test can be inside of."""
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from salesbot.adapters.admin_bot import build_bot, build_notifier
+from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.adapters.admin_bot.notices import describe_event
+from salesbot.domain import events as ev
+from tests.adapters.admin_bot.conftest import ADMIN, MOSCOW, SECOND_ADMIN
+from tests.secrets import BOT_TOKEN
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+class SteppingClock:
+    """`sleep` waits until the test's `advance` moves time past its deadline."""
+
+    def __init__(self) -> None:
+        self._now = NOW
+        self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self._now + timedelta(seconds=seconds), future))
+        await future
+
+    @property
+    def sleeping(self) -> int:
+        return sum(1 for _, f in self._sleepers if not f.done())
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        for deadline, future in self._sleepers:
+            if deadline <= self._now and not future.done():
+                future.set_result(None)
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
+
+
+@pytest.fixture
+async def notifier(api, clock):
+    bot = build_bot(BOT_TOKEN, api.base_url)
+    await bot.initialize()
+    notifier = build_notifier(
+        bot, admin_ids=(ADMIN, SECOND_ADMIN), clock=clock, tz=MOSCOW, window=3.0
+    )
+    yield notifier
+    await notifier.aclose()
+    await bot.shutdown()
+
+
+REPLIED = ev.ProspectReplied(dialog_id=7, username="ivan_petrov", text="Да, расскажите")
+GOAL = ev.GoalReached(dialog_id=7, username="ivan_petrov", summary="Демо во вторник в 11")
+LIMITED = ev.AccountLimited(account_id=2, phone="+79001234567", until=NOW + timedelta(hours=24))
+
+
+async def test_a_burst_goes_to_every_admin_as_one_message_when_the_window_closes(
+    notifier, api, clock
+):
+    mark = api.mark()
+    await notifier.notify(REPLIED)
+    await notifier.notify(GOAL)
+    await settle()
+    clock.advance(2.0)
+    await notifier.notify(LIMITED)  # still inside the window
+    await notifier.notify(GOAL)  # told twice: told once
+    await settle()
+    assert api.since(mark, ["sendMessage"]) == [], "nothing before the window closes"
+
+    clock.advance(1.0)
+    to_first = await api.wait_replies(ADMIN, 1, since=mark)
+    to_second = await api.wait_replies(SECOND_ADMIN, 1, since=mark)
+
+    expected = (
+        "Уведомления: 3\n\n"
+        "💬 @ivan_petrov ответил(а) в диалоге 7:\nДа, расскажите\nПосмотреть: /view 7\n\n"
+        "🎯 Цель достигнута в диалоге 7 с @ivan_petrov:\nДемо во вторник в 11\n\n"
+        "⛔ Telegram ограничил аккаунт +79001234567 (#2) до 2026-01-06 12:00."
+    )
+    assert [c.text for c in to_first] == [expected]
+    assert [c.text for c in to_second] == [expected]
+
+
+async def test_an_event_after_the_window_goes_on_its_own(notifier, api, clock):
+    mark = api.mark()
+    await notifier.notify(REPLIED)
+    await settle()
+    clock.advance(3.0)
+    await api.wait_replies(ADMIN, 1, since=mark)
+    await notifier.notify(ev.LlmRecovered())
+    await settle()
+    clock.advance(3.0)
+    replies = await api.wait_replies(ADMIN, 2, since=mark)
+    assert [c.text for c in replies][1] == "✅ ИИ снова отвечает."
+
+
+async def test_a_failed_delivery_is_logged_and_never_raised(notifier, api, clock, caplog):
+    caplog.set_level(logging.ERROR, logger="salesbot.adapters.admin_bot")
+    api.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    mark = api.mark()
+    await notifier.notify(GOAL)  # does not raise
+    await settle()
+    clock.advance(3.0)
+    [delivered] = await api.wait_replies(SECOND_ADMIN, 1, since=mark)
+    assert delivered.text.startswith("🎯 Цель достигнута")
+    await settle()
+    [failure] = [r for r in caplog.records if "not delivered" in r.getMessage()]
+    assert str(ADMIN) in failure.getMessage() and "Демо во вторник" in failure.getMessage()
+
+
+async def test_closing_sends_what_is_queued_without_waiting(notifier, api, clock):
+    mark = api.mark()
+    await notifier.notify(REPLIED)
+    await notifier.aclose()
+    [sent] = api.since(mark, ["sendMessage"])[:1]
+    assert sent.text.startswith("💬 @ivan_petrov ответил(а)")
+    assert clock.sleeping == 0
+
+
+ALL_EVENTS = [
+    REPLIED,
+    GOAL,
+    ev.HandoffRequested(dialog_id=7, username="ivan_petrov", summary="Хочет говорить с человеком"),
+    ev.ProspectOptedOut(dialog_id=8, username="anna_salon"),
+    ev.DialogFailed(dialog_id=9, username="ghost_user", reason="privacy"),
+    ev.DialogPaused(dialog_id=10, username="lead_x", reason="the model asked for a human"),
+    LIMITED,
+    ev.AccountLoggedOut(account_id=3, phone="+79003333333"),
+    ev.AccountBanned(account_id=4, phone="+79004444444"),
+    ev.LlmFailing(reason="401 invalid key"),
+    ev.LlmRecovered(),
+    ev.WaitingForQuota(dialog_id=11, username="lead_y", next_at=NOW + timedelta(hours=1)),
+]
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("event", ALL_EVENTS, ids=lambda e: type(e).__name__)
+def test_every_event_reads_as_a_sentence_in_each_language(event, language):
+    text = describe_event(event, Formatter(Texts(language), MOSCOW))
+    assert "{" not in text and "Event" not in text
+    for value in vars(event).values():
+        if isinstance(value, (int, str)) and value != "privacy":
+            assert str(value) in text
+
+
+def test_a_failed_dialog_says_why_in_the_admins_language():
+    event = ev.DialogFailed(dialog_id=9, username="ghost_user", reason="privacy")
+    assert describe_event(event, Formatter(Texts("ru"), MOSCOW)) == (
+        "⚠️ Диалог 9 с @ghost_user не удался: настройки приватности запрещают"
+    )
+    assert describe_event(event, Formatter(Texts("en"), MOSCOW)) == (
+        "⚠️ Dialog 9 with @ghost_user failed: their privacy settings forbid it"
+    )
