@@ -9,10 +9,11 @@ from collections.abc import Callable
 import pytest
 
 from salesbot.adapters.system_clock import SystemClock
-from salesbot.application.dispatcher import NO_TYPING
 from salesbot.application.errors import LlmUnavailable
 from salesbot.application.start_dialog import StartDialog
+from salesbot.application.typing_pace import NO_TYPING
 from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.message import Delivery, Direction
 from salesbot.entrypoints.bootstrap import App, bootstrap
 from salesbot.entrypoints.run import serve
 from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
@@ -152,3 +153,38 @@ async def test_a_revoked_account_and_a_failing_model_keep_the_rest_running(world
         assert account is not None and account.status is AccountStatus.LOGGED_OUT
         assert "1 account(s) connected" in caplog.text
         assert await running.stop() == 0
+
+
+async def test_sigterm_lets_a_send_under_way_reach_telegram_and_it_is_never_sent_twice(world):
+    account_id = await world.add_account("+79990000001", "session-1")
+    world.telegram.add_user("prospect", 5001)
+    world.telegram.send_gate = asyncio.Event()  # Telegram is slow to answer
+    app = world.app()
+    running = Running(app)
+    async with running:
+        await eventually(lambda: world.telegram.connected() == {account_id})
+        started = await app.conversation.start_dialog(StartDialog("@prospect"))
+        await eventually(lambda: app.dispatcher_messenger.in_flight == 1)
+
+        stopping = asyncio.create_task(running.stop())
+        await asyncio.sleep(0.02)
+        assert not stopping.done()  # waiting for the send, not cutting it off
+        world.telegram.send_gate.set()
+        assert await stopping == 0
+    assert world.telegram.sent_to(5001) == [started.opener]
+
+    restarted = Running(world.app())
+    async with restarted:
+        async def settled() -> bool:
+            async with world.uow() as uow:
+                messages = await uow.messages.list_for_dialog(started.dialog_id)
+            outgoing = [m for m in messages if m.direction is Direction.OUT]
+            return [m.delivery for m in outgoing] == [Delivery.SENT]
+
+        for _ in range(200):
+            if await settled():
+                break
+            await asyncio.sleep(0.01)
+        assert await settled()
+        assert await restarted.stop() == 0
+    assert world.telegram.sent_to(5001) == [started.opener]

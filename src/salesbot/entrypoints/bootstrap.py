@@ -24,6 +24,7 @@ from salesbot.application.errors import SessionSecretMismatch
 from salesbot.application.exports import Exports
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWorkFactory
 from salesbot.entrypoints.container import Container
+from salesbot.entrypoints.draining import DrainingMessenger
 from salesbot.entrypoints.settings import Settings
 from salesbot.entrypoints.startup import StartupRefused
 from salesbot.entrypoints.timing import Timing
@@ -44,6 +45,7 @@ class App:
     conversation: Conversation
     pool: AccountPool
     dispatcher: Dispatcher
+    dispatcher_messenger: DrainingMessenger
     accounts: AccountService
     control: DialogControl
     views: AdminViews
@@ -136,6 +138,7 @@ def bootstrap(
         conversation=container.conversation(),
         pool=container.account_pool(),
         dispatcher=container.dispatcher(),
+        dispatcher_messenger=container.dispatcher_messenger(),
         accounts=container.accounts(),
         control=container.dialog_control(),
         views=container.admin_views(),

@@ -170,12 +170,18 @@ def _account_pool(uow_factory: Any, telegram: Any, locks: Any, notifier: Any, cl
     return AccountPool(uow_factory, telegram, locks, notifier, clock)
 
 
+def _dispatcher_messenger(telegram: Any) -> Any:
+    from salesbot.entrypoints.draining import DrainingMessenger
+
+    return DrainingMessenger(telegram)
+
+
 def _dispatcher(
     settings: Settings,
     timing: Timing,
     quota: Any,
     uow_factory: Any,
-    telegram: Any,
+    messenger: Any,
     pool: Any,
     notifier: Any,
     clock: Any,
@@ -184,7 +190,7 @@ def _dispatcher(
 
     return Dispatcher(
         uow_factory,
-        telegram,
+        messenger,
         pool,
         notifier,
         clock,
@@ -268,8 +274,18 @@ class Container(containers.DeclarativeContainer):
     account_pool = providers.Singleton(
         _account_pool, uow_factory, telegram, account_locks, notifier, clock
     )
+    # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
+    dispatcher_messenger = providers.Singleton(_dispatcher_messenger, telegram)
     dispatcher = providers.Singleton(
-        _dispatcher, settings, timing, quota, uow_factory, telegram, account_pool, notifier, clock
+        _dispatcher,
+        settings,
+        timing,
+        quota,
+        uow_factory,
+        dispatcher_messenger,
+        account_pool,
+        notifier,
+        clock,
     )
     accounts = providers.Singleton(
         _account_service, uow_factory, telegram_login, clock, quota, account_pool

@@ -8,8 +8,9 @@ Components, in start-up order (they stop in the reverse one):
 3. `account pool` — connects every active account concurrently, then keeps the pool in
    line with the database; at stop, disconnects them all;
 4. `dispatcher` — the only sender; each account's worker first reconciles sends a crash
-   interrupted. Stopping it cancels the worker: a send cut short stays `sending` and is
-   checked against the chat at the next start, never sent twice;
+   interrupted. Stopping it lets a send already on its way to Telegram finish, then
+   cancels the workers: a message left `sending` is checked against the chat at the next
+   start, never sent twice;
 5. `follow-ups` — nudges silent prospects;
 6. `admin bot` — long polling. It starts at once, beside the others, so a failing account
    or an unreachable model never keeps it from answering; and it stops first, so no new
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from salesbot.domain.dialog import DialogStatus
 from salesbot.entrypoints.database_watch import DatabaseWatch
+from salesbot.entrypoints.draining import DrainedLoop
 from salesbot.entrypoints.supervisor import Component, Resident, Supervisor
 
 if TYPE_CHECKING:
@@ -49,7 +51,9 @@ def components(app: App) -> list[Component]:
         watch.component(),
         Resident("replies", answer_unanswered, incoming.aclose).component,
         PoolRunner(app).component,
-        Component("dispatcher", app.dispatcher.run_forever, grace=5.0),
+        DrainedLoop(
+            "dispatcher", app.dispatcher.run_forever, app.dispatcher_messenger, grace=10.0
+        ).component,
         Component("follow-ups", app.conversation.follow_ups.run_forever, grace=5.0),
     ]
     if app.admin_bot is not None:

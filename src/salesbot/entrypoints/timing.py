@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from salesbot.application.dispatcher import NO_TYPING, TypingPace
+from salesbot.application.typing_pace import NO_TYPING, TypingPace
 
 
 @dataclass(frozen=True)
