@@ -1,5 +1,7 @@
-"""Initial schema: the seed's accounts, dialogs and messages grown for the flows, plus
-do_not_contact, the peer cache and operator settings.
+"""Initial schema.
+
+The seed's accounts, dialogs and messages grown for the flows, plus do_not_contact, the
+peer cache and operator settings.
 
 Revision ID: 0001
 Revises:

@@ -31,6 +31,7 @@ _INT4_MAX = 2**31 - 1
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:namespace, :account_id)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :account_id)")
+_UNLOCK_ALL = text("SELECT pg_advisory_unlock_all()")
 _PING = text("SELECT true")
 
 
@@ -71,6 +72,7 @@ class PgAccountLocks:
                         lost.add(account_id)
         except BaseException:
             with contextlib.suppress(Exception):
+                await connection.invalidate()
                 await connection.close()
             raise
         self._connection = connection
@@ -83,11 +85,16 @@ class PgAccountLocks:
         self._held -= lost
         return connection
 
-    async def _drop_connection(self) -> None:
+    async def _drop_connection(self, *, unlock: bool = False) -> None:
+        """Close the lock connection for real: back in the pool, a connection would keep
+        its session's locks and lend them to whoever used it next."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
         try:
+            if unlock:
+                await connection.execute(_UNLOCK_ALL)
+            await connection.invalidate()
             await connection.close()
         except (DBAPIError, OSError):
             log.debug("closing the lock connection failed", exc_info=True)
@@ -133,7 +140,7 @@ class PgAccountLocks:
         """Release every lock: closing the connection does it."""
         async with self._mutex:
             self._held.clear()
-            await self._drop_connection()
+            await self._drop_connection(unlock=True)
 
 
 class InProcessAccountLocks:

@@ -1,0 +1,72 @@
+"""Account locks: one process per Telegram session, through PostgreSQL advisory locks."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesbot.adapters.persistence import (
+    InProcessAccountLocks,
+    PgAccountLocks,
+    account_locks_for,
+    create_engine,
+)
+from tests.adapters.persistence.test_reconnect import terminate_backends
+
+
+@pytest.fixture
+async def other_process_engine(database_url):
+    """A second engine stands for a second salesbot process."""
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_an_account_locked_by_one_process_is_refused_to_another(engine, other_process_engine):
+    mine, theirs = PgAccountLocks(engine), PgAccountLocks(other_process_engine)
+    try:
+        assert await mine.try_acquire(7)
+        assert await mine.try_acquire(7)  # the owner may ask again
+        assert not await theirs.try_acquire(7)
+        assert await theirs.try_acquire(8)
+        await mine.release(7)  # one release frees it, however often it was acquired
+        assert await theirs.try_acquire(7)
+        assert not await mine.try_acquire(7)
+    finally:
+        await mine.close()
+        await theirs.close()
+
+
+async def test_closing_releases_every_lock(engine, other_process_engine):
+    mine, theirs = PgAccountLocks(engine), PgAccountLocks(other_process_engine)
+    try:
+        assert await mine.try_acquire(1) and await mine.try_acquire(2)
+        await mine.close()
+        assert await theirs.try_acquire(1) and await theirs.try_acquire(2)
+        await mine.release(1)  # after close: nothing held, nothing to do
+    finally:
+        await theirs.close()
+
+
+async def test_locks_come_back_after_the_connection_was_killed(
+    database_url, engine, other_process_engine
+):
+    mine, theirs = PgAccountLocks(engine), PgAccountLocks(other_process_engine)
+    try:
+        assert await mine.try_acquire(5)
+        await terminate_backends(database_url)  # the server restarted: the locks went too
+        assert await mine.try_acquire(5)  # reconnects and takes its lock back
+        assert not await theirs.try_acquire(5)
+    finally:
+        await mine.close()
+        await theirs.close()
+
+
+async def test_sqlite_gets_in_process_locks(sqlite_engine, engine):
+    assert isinstance(account_locks_for(sqlite_engine), InProcessAccountLocks)
+    assert isinstance(account_locks_for(engine), PgAccountLocks)
+    locks = InProcessAccountLocks()
+    assert await locks.try_acquire(1) and await locks.try_acquire(1)
+    await locks.release(1)
+    await locks.close()

@@ -1,0 +1,45 @@
+"""`salesbot migrate` in-process: idempotent, `--check`, and configuration problems."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesbot.adapters.persistence import is_migrated
+from salesbot.entrypoints.cli import main
+
+
+@pytest.fixture
+def embedded(monkeypatch, tmp_path):
+    """No DATABASE_URL: the embedded SQLite database in a DATA_DIR that does not exist yet."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "salesbot.sqlite3"
+
+
+def migrate(tmp_path, *args):
+    return main(["--env-file", str(tmp_path / "absent.env"), "migrate", *args])
+
+
+def test_check_tells_whether_a_migration_is_due(embedded, tmp_path, capsys):
+    assert migrate(tmp_path, "--check") == 1
+    assert "no schema" in capsys.readouterr().out
+    assert not embedded.exists()  # checking creates nothing
+
+    assert migrate(tmp_path) == 0
+    assert "from an empty database to" in capsys.readouterr().out
+    assert is_migrated(f"sqlite:///{embedded}")
+
+    assert migrate(tmp_path, "--check") == 0
+    assert "has the newest schema" in capsys.readouterr().out
+
+
+def test_migrating_twice_changes_nothing(embedded, tmp_path, capsys):
+    assert migrate(tmp_path) == 0
+    assert migrate(tmp_path) == 0
+    assert "already has the newest schema" in capsys.readouterr().out
+
+
+def test_a_malformed_database_url_is_named(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/sales")
+    assert migrate(tmp_path) == 2
+    assert "DATABASE_URL" in capsys.readouterr().err
