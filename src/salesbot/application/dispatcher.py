@@ -114,6 +114,8 @@ class Dispatcher:
         self._wake_at: dict[int, datetime] = {}
         self._paused_until: dict[int, datetime] = {}
         self._told_waiting: dict[int, date] = {}
+        self._created_at: dict[int, datetime | None] = {}
+        self._peers: dict[tuple[int, str], Peer] = {}
 
     # --- public --------------------------------------------------------------------------
 
@@ -212,64 +214,67 @@ class Dispatcher:
 
     async def _claim(self, account_id: int, now: datetime) -> _Claimed | None:
         """The next message to send, `sending` with its slot reserved and committed; a
-        message cancelled instead (its dialog closed); or None when nothing may go now."""
+        message cancelled instead (its dialog closed); or None when nothing may go now.
+
+        The happy path is four statements: claim, dialog, reservation, commit (the peer
+        and the account's creation day are remembered). The reservation is the quota's
+        only judge; the account is read only when it refuses, to learn until when."""
         quota = self._quota
+        waiting: tuple[Message, Dialog, datetime] | None = None
         async with self._uow() as uow:
+            if account_id not in self._created_at:
+                account = await uow.accounts.get(account_id)
+                if account is None:
+                    self._wake_at[account_id] = now + self._idle
+                    return None
+                self._created_at[account_id] = account.created_at
+            limit = quota.daily_limit(now, self._created_at[account_id])
+            message = await uow.messages.claim_next_due(
+                account_id, now, include_openers=self._openers_allowed(now)
+            )
+            if message is None:
+                upcoming = await uow.messages.next_pending_at(account_id)
+                wake = now + self._idle
+                if upcoming is not None and now < upcoming < wake:
+                    wake = upcoming
+                self._wake_at[account_id] = wake
+                return None
+            dialog = await uow.dialogs.get(message.dialog_id)
+            if dialog is None or not _may_talk(dialog, message):
+                message.delivery = Delivery.CANCELLED
+                message.error = f"dialog is {dialog.status.value if dialog else 'gone'}"
+                await uow.messages.update(message)
+                await uow.commit()
+                log.info("message %s cancelled: %s", message.id, message.error)
+                return _Claimed(message, dialog, None)
+            if await uow.accounts.reserve_send_slot(
+                account_id,
+                now=now,
+                today=quota.day_of(now),
+                daily_limit=limit,
+                min_delay=quota.min_delay,
+            ):
+                peer = self._peers.get((account_id, dialog.target_username))
+                if peer is None:
+                    peer = await uow.peers.get(account_id, dialog.target_username)
+                    if peer is not None:
+                        self._peers[(account_id, dialog.target_username)] = peer
+                await uow.commit()
+                return _Claimed(message, dialog, peer)
+            # No slot: leaving without a commit puts the message back as it was.
             account = await uow.accounts.get(account_id)
             if account is None or account.status is not AccountStatus.ACTIVE:
                 self._wake_at[account_id] = now + self._idle
                 return None
-            limit = quota.daily_limit(now, account.created_at)
             state = account.quota_state
-            openers = self._openers_allowed(now)
-            if not quota.may_send(state, now, limit):
-                next_at = quota.next_allowed(state, now, limit)
-                self._wake_at[account_id] = next_at
-                if quota.remaining(state, now, limit) > 0 or (
-                    self._told_waiting.get(account_id) == quota.day_of(now)
-                ):
-                    return None
-                # Claimed only to learn which message waits; leaving rolls the claim back.
-                waiting = await uow.messages.claim_next_due(
-                    account_id, now, include_openers=openers
-                )
-                dialog = await uow.dialogs.get(waiting.dialog_id) if waiting else None
-            else:
-                message = await uow.messages.claim_next_due(
-                    account_id, now, include_openers=openers
-                )
-                if message is None:
-                    upcoming = await uow.messages.next_pending_at(account_id)
-                    wake = now + self._idle
-                    if upcoming is not None and now < upcoming < wake:
-                        wake = upcoming
-                    self._wake_at[account_id] = wake
-                    return None
-                dialog = await uow.dialogs.get(message.dialog_id)
-                if dialog is None or not _may_talk(dialog, message):
-                    message.delivery = Delivery.CANCELLED
-                    message.error = f"dialog is {dialog.status.value if dialog else 'gone'}"
-                    await uow.messages.update(message)
-                    await uow.commit()
-                    log.info("message %s cancelled: %s", message.id, message.error)
-                    return _Claimed(message, dialog, None)
-                if not await uow.accounts.reserve_send_slot(
-                    account_id,
-                    now=now,
-                    today=quota.day_of(now),
-                    daily_limit=limit,
-                    min_delay=quota.min_delay,
-                ):
-                    # Another transaction took the slot first: nothing changes.
-                    self._wake_at[account_id] = max(
-                        quota.next_allowed(state, now, limit), now + timedelta(seconds=1)
-                    )
-                    return None
-                peer = await uow.peers.get(account_id, dialog.target_username)
-                await uow.commit()
-                return _Claimed(message, dialog, peer)
+            next_at = quota.next_allowed(state, now, limit)
+            self._wake_at[account_id] = max(next_at, now + timedelta(seconds=1))
+            if quota.remaining(state, now, limit) == 0 and (
+                self._told_waiting.get(account_id) != quota.day_of(now)
+            ):
+                waiting = (message, dialog, next_at)
         if waiting is not None:
-            await self._tell_waiting(account_id, now, waiting, dialog, next_at)
+            await self._tell_waiting(account_id, now, *waiting)
         return None
 
     async def _tell_waiting(
@@ -309,6 +314,7 @@ class Dispatcher:
                 async with self._uow() as uow:
                     await uow.peers.put(peer)
                     await uow.commit()
+                self._peers[(account_id, dialog.target_username)] = peer
             if message.attempts:
                 # An earlier try may have reached Telegram: look before sending again.
                 found = await self._interrupted.find_in_chat(account_id, message, peer)
