@@ -25,6 +25,8 @@ LOG_DIR=/var/log/salesbot
 UNIT_FILE=/etc/systemd/system/salesbot.service
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLACEHOLDER_TOKEN="123456789:replace-with-your-bot-token"
+# The system's Python (3.10 on Ubuntu 22.04), whatever else is first on PATH.
+PYTHON="${SALESBOT_PYTHON:-/usr/bin/python3}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -89,7 +91,7 @@ build_venv() {
     local venv="$HOME_DIR/.venv" stamp="$HOME_DIR/.venv/.salesbot-installed"
     if [[ ! -x $venv/bin/python ]]; then
         say "Creating the venv $venv"
-        python3 -m venv "$venv"
+        "$PYTHON" -m venv "$venv"
     fi
     if [[ -f $stamp && "$(cat "$stamp")" == "$(revision)" ]]; then
         return
@@ -118,7 +120,7 @@ start_postgres() {
     die "PostgreSQL does not answer"
 }
 
-random_hex() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }
+random_hex() { "$PYTHON" -c 'import secrets; print(secrets.token_hex(24))'; }
 
 password_from_env_file() {
     # postgresql://user:PASSWORD@host:port/db -> PASSWORD (empty when there is none)
@@ -160,7 +162,7 @@ write_env_file() {
     fi
     say "Writing $ENV_FILE (mode 600)"
     local secret tmp
-    secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    secret="$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')"
     tmp="$(mktemp "$ETC_DIR/.salesbot.env.XXXXXX")"
     sed -e "s|^DATABASE_URL=.*|DATABASE_URL=postgresql://$DB_ROLE:$DB_PASSWORD@localhost:5432/$DB_NAME|" \
         -e "s|^# *SESSION_SECRET=.*|SESSION_SECRET=$secret|" \

@@ -293,3 +293,24 @@ def test_component_names_are_unique():
     supervisor.add(Component("dispatcher", nothing))
     with pytest.raises(ValueError, match="dispatcher"):
         supervisor.add(Component("dispatcher", nothing))
+
+
+async def test_a_crash_loop_logs_one_traceback_then_one_line_per_crash(caplog):
+    supervisor = Supervisor(FakeClock())
+    runs = 0
+
+    async def flaky() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 3:
+            supervisor.request_stop()
+        raise ConnectionError("Bot API unreachable")
+
+    supervisor.add(Component("admin bot", flaky))
+    await supervisor.run()
+
+    crashes = [r for r in caplog.records if "crashed" in r.getMessage()]
+    assert [bool(r.exc_info) for r in crashes] == [True, False, False]
+    assert crashes[1].getMessage() == (
+        "admin bot crashed again: ConnectionError: Bot API unreachable"
+    )

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("salesbot.run")
 
-READY_TIMEOUT = 90.0
+READY_TIMEOUT = 30.0
 """Wall seconds the ready line waits for the components; it is logged either way."""
 
 

@@ -24,6 +24,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from salesbot.application.ports import Clock
 
@@ -216,8 +217,14 @@ class Supervisor:
                     self._fatal = fatal
                 self.request_stop(f"{component.name}: {fatal.reason}")
                 return
-            except Exception:
-                log.exception("%s crashed", component.name)
+            except Exception as error:
+                if self._healthy(started):
+                    failures = 0
+                if failures == 0:
+                    log.exception("%s crashed", component.name)
+                else:  # its traceback was logged at the first failure in this row
+                    log.error("%s crashed again: %s: %s", component.name,
+                              type(error).__name__, error)
             else:
                 if component.once:
                     component.ready.set()
@@ -225,13 +232,16 @@ class Supervisor:
                 if self._stopping.is_set():
                     return
                 log.error("%s returned on its own", component.name)
-            ran = (self._clock.now() - started).total_seconds()
-            failures = 1 if ran >= self._healthy_after else failures + 1
+            failures = 1 if self._healthy(started) else failures + 1
             delay = self._backoff.delay(failures)
             self.restarts[component.name] += 1
             log.warning("%s: restarting in %.0f s (failure %d in a row)", component.name, delay,
                         failures)
             await self._pause(delay)
+
+    def _healthy(self, started: datetime) -> bool:
+        """It ran long enough for its failure to start a new row."""
+        return (self._clock.now() - started).total_seconds() >= self._healthy_after
 
     async def _pause(self, seconds: float) -> None:
         """Sleep on the clock, cut short by a stop request."""
