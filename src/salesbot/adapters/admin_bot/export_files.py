@@ -19,8 +19,12 @@ from salesbot.domain.message import Message
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 """The Bot API's limit for a document sent by a bot."""
-_WRITE_SLACK = 256 * 1024
-"""Compressed bytes zlib may still hold back, plus a member's local header."""
+_CHUNK_CHARS = 16 * 1024
+"""Text is buffered and handed to zlib in chunks this long (one call per message is slow)."""
+_WRITE_SLACK = 256 * 1024 + 4 * (_CHUNK_CHARS + 8 * 1024)
+"""What may still land in a part after the size check: compressed bytes zlib holds back,
+one chunk (a chunk's last line may run past _CHUNK_CHARS; UTF-8 takes up to 4 bytes a
+character), a member's local header."""
 _CENTRAL_ENTRY = 128
 """Bytes the central directory takes per member, beside the name (zip64 extras included)."""
 _END_RECORDS = 512
@@ -98,6 +102,8 @@ class ZipPartsSink:
         self._header: TranscriptHeader | None = None
         self._lines = 0
         self._pieces = 0
+        self._buffer: list[str] = []
+        self._buffered = 0
 
     # --- TranscriptSink --------------------------------------------------------------------
 
@@ -115,6 +121,7 @@ class ZipPartsSink:
     def end(self) -> None:
         if not self._lines:
             self._write(self._render.empty())
+        self._flush()
         self._close_member()
         self._header = None
 
@@ -157,9 +164,22 @@ class ZipPartsSink:
             self._member = None
 
     def _write(self, text: str) -> None:
+        self._buffer.append(text)
+        self._buffered += len(text)
+        if self._buffered >= _CHUNK_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the buffered text; a dialog that would outgrow the part continues in the
+        next one."""
+        if not self._buffer:
+            return
         assert self._member is not None and self._header is not None
+        data = "".join(self._buffer).encode("utf-8")
+        self._buffer.clear()
+        self._buffered = 0
         if self._full():
             self._close_member()
             self._pieces += 1
             self._open_member(transcript_filename(self._header, f".part{self._pieces}"))
-        self._member.write(text.encode("utf-8"))
+        self._member.write(data)

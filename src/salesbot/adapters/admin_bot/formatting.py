@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from salesbot.adapters.admin_bot.catalogue import COMMANDS, Texts
+from salesbot.adapters.admin_bot.catalogue import COMMANDS, MESSAGES, Texts
 from salesbot.application.admin_views import DialogPage, DialogRow, PeriodStats, StatsReport
 from salesbot.application.exports import TranscriptHeader
 from salesbot.application.ports import AccountStats
@@ -19,35 +19,42 @@ class Formatter:
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
         self.t = texts
         self.tz = tz
+        # Exports format every message: the fixed pieces are looked up once.
+        self._never = texts("never")
+        self._us = texts("who_us")
+        self._manual = texts("mark_manual")
+        self._delivery_marks = {
+            Delivery.PENDING: texts("mark_pending"),
+            Delivery.SENDING: texts("mark_sending"),
+            Delivery.FAILED: texts("mark_failed"),
+        }
+        self._line = MESSAGES["line"][texts.language]
 
     # --- small pieces ----------------------------------------------------------------------
 
     def time(self, moment: datetime | None) -> str:
+        """`2026-01-05 12:00` in the configured zone (built by hand: strftime is slow)."""
         if moment is None:
-            return self.t("never")
-        return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+            return self._never
+        t = moment.astimezone(self.tz)
+        return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
     def status(self, status: DialogStatus | str) -> str:
         return self.t.word("dialog_status", status)
 
     def line(self, message: Message, username: str) -> str:
         """One message: `[time] who (mark): text`."""
-        mark = ""
         if message.direction is Direction.OUT:
-            who = self.t("who_us")
-            if message.kind is OutKind.MANUAL:
-                mark += self.t("mark_manual")
-            if message.delivery is Delivery.PENDING:
-                mark += self.t("mark_pending")
-            elif message.delivery is Delivery.SENDING:
-                mark += self.t("mark_sending")
-            elif message.delivery is Delivery.FAILED:
-                mark += self.t("mark_failed")
+            who = self._us
+            mark = self._manual if message.kind is OutKind.MANUAL else ""
+            if message.delivery is not None:
+                mark += self._delivery_marks.get(message.delivery, "")
             moment = message.sent_at or message.timestamp
         else:
             who = f"@{username}"
+            mark = ""
             moment = message.timestamp
-        return self.t("line", time=self.time(moment), who=who, mark=mark, text=message.content)
+        return self._line.format(time=self.time(moment), who=who, mark=mark, text=message.content)
 
     # --- dialogs ---------------------------------------------------------------------------
 
