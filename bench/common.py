@@ -71,9 +71,11 @@ class Machine:
     postgres: str
 
     def describe(self) -> str:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         return (
             f"machine: {self.cpu}, {self.cores} cores, {self.ram_gb:.1f} GB RAM, "
-            f"Python {self.python}, PostgreSQL {self.postgres}"
+            f"Python {self.python}, PostgreSQL {self.postgres}; load average {load:.1f} "
+            "(other work on the machine slows every figure)"
         )
 
 
