@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from salesbot.adapters.admin_bot import AdminUseCases, build_admin_bot, build_bot
+from salesbot.adapters.admin_bot import (
+    AdminUseCases,
+    BotNotifier,
+    build_admin_bot,
+    build_bot,
+    build_notifier,
+)
 from salesbot.adapters.admin_bot.bot import AdminBot
 from salesbot.application.accounts import AccountService
 from salesbot.application.admin_views import AdminViews
@@ -104,6 +110,8 @@ class World:
     tmp_path: Path
     language: str = "ru"
     export_part_limit: int | None = None
+    notifier_clock: Any = None
+    """With a clock, the bot gets a BotNotifier (`world.bot_notifier`) on that clock."""
     clock: FakeClock = field(default_factory=FakeClock)
     store: InMemoryStore = field(default_factory=InMemoryStore)
     llm: FakeLanguageModel = field(default_factory=FakeLanguageModel)
@@ -137,8 +145,15 @@ class World:
         extra: dict[str, Any] = {}
         if self.export_part_limit is not None:
             extra["export_part_limit"] = self.export_part_limit
+        api_client = build_bot(BOT_TOKEN, self.api.base_url)
+        self.bot_notifier: BotNotifier | None = None
+        if self.notifier_clock is not None:
+            self.bot_notifier = build_notifier(
+                api_client, admin_ids=(ADMIN, SECOND_ADMIN), clock=self.notifier_clock, tz=MOSCOW
+            )
+            extra["notifier"] = self.bot_notifier
         self.bot: AdminBot = build_admin_bot(
-            build_bot(BOT_TOKEN, self.api.base_url),
+            api_client,
             admin_ids=(ADMIN, SECOND_ADMIN),
             use_cases=self.use_cases,
             clock=self.clock,

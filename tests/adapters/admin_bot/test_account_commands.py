@@ -96,3 +96,13 @@ async def test_list_disable_and_enable_accounts(world):
         "Аккаунт +79007654321 включён."
     )
     assert world.store.tables.accounts[second].status is AccountStatus.ACTIVE
+
+
+async def test_login_goes_on_when_the_password_message_cannot_be_deleted(world, api, caplog):
+    world.telegram.login_passwords[PHONE] = TWO_FA_PASSWORD
+    await world.admin.reply(f"/add_account {PHONE}")
+    await world.admin.reply("1 2 3 4 5")
+    api.fail_next("deleteMessage", error_code=400, description="Bad Request: can't be deleted")
+    [answer] = await world.admin.send(TWO_FA_PASSWORD)
+    assert answer.startswith(f"Аккаунт {PHONE} добавлен")
+    assert any("could not delete" in r.getMessage() for r in caplog.records)

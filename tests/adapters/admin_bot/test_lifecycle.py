@@ -1,8 +1,12 @@
 """Starting and stopping under our own event loop, the command menu, the library's
 handling of the Bot API's 429s, and the one error handler."""
 
+import asyncio
+from datetime import datetime, timezone
+
 from salesbot.adapters.admin_bot.catalogue import COMMANDS
-from tests.adapters.admin_bot.conftest import ADMIN, SENTINEL
+from salesbot.domain import events as ev
+from tests.adapters.admin_bot.conftest import ADMIN, SECOND_ADMIN, SENTINEL
 
 
 async def test_start_registers_the_menu_and_polls_stop_confirms_the_last_updates(make_world, api):
@@ -50,4 +54,36 @@ async def test_an_exception_in_a_handler_is_logged_with_an_id_the_admin_sees(wor
     assert len(error_id) == 8
     # The bot goes on serving.
     assert (await world.admin.send("/help"))[0].startswith("Команды:")
-    assert ADMIN
+
+
+async def test_a_refused_command_menu_does_not_stop_the_bot(make_world, api):
+    api.fail_next("setMyCommands", error_code=400, description="Bad Request: wrong command")
+    world = await make_world()
+    assert (await world.admin.send("/help"))[0].startswith("Команды:")
+
+
+class NeverClock:
+    """A clock whose sleeps never end: only closing can send a queued notice."""
+
+    def now(self):
+        return datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_stopping_the_bot_first_sends_the_notices_still_queued(make_world, api):
+    world = await make_world(notifier_clock=NeverClock())
+    await world.bot_notifier.notify(ev.LlmRecovered())
+    await asyncio.sleep(0)
+    mark = api.mark()
+
+    await world.bot.stop()
+
+    sent = api.since(mark, ["sendMessage"])
+    assert sorted((c.chat_id, c.text) for c in sent) == [
+        (ADMIN, "✅ ИИ снова отвечает."),
+        (SECOND_ADMIN, "✅ ИИ снова отвечает."),
+    ]
+    last_poll = api.since(mark, ["getUpdates"])[-1]
+    assert api.calls.index(sent[-1]) < api.calls.index(last_poll)
