@@ -1,22 +1,27 @@
 """Any interleaving of sends, restarts, crashes and day changes keeps the account's quota.
 
-The domain policy and the in-memory unit of work's atomic reservation are driven through the
-same generated scenarios; each must (1) never exceed the daily limit in TIMEZONE's calendar
-days nor send two messages closer than the minimum delay, and (2) never refuse a slot the
-policy says is free (a quota that never sends is safe but useless).
+The domain policy, the in-memory unit of work's atomic reservation and the SQL one on
+PostgreSQL are driven through the same generated scenarios; each must (1) never exceed the
+daily limit in TIMEZONE's calendar days nor send two messages closer than the minimum delay,
+and (2) never refuse a slot the policy says is free (a quota that never sends is safe but
+useless).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 from datetime import datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from salesbot.adapters.persistence import SqlUnitOfWork, create_engine, sql_uow_factory
 from salesbot.domain.account import Account
 from salesbot.domain.quota import QuotaState, SendQuota
-from salesbot.testing import FakeUnitOfWork, InMemoryStore
+from salesbot.testing import FakeCipher, FakeUnitOfWork, InMemoryStore
 from tests.reliability.quota_model import (
     Advance,
     Attempt,
@@ -93,6 +98,53 @@ class InMemoryBackend:
         pass
 
 
+class SqlBackend(InMemoryBackend):
+    """The SQL unit of work on the test session's PostgreSQL database: a restart throws the
+    engine and its connections away. Each scenario gets an account of its own."""
+
+    _phones = itertools.count(1)
+
+    def __init__(self, quota: SendQuota, url: str) -> None:
+        super().__init__(quota)
+        self.url = url
+        self.engine: AsyncEngine | None = None
+
+    def _uow(self) -> SqlUnitOfWork:
+        assert self.engine is not None
+        return sql_uow_factory(self.engine, FakeCipher())()
+
+    async def open(self) -> None:
+        self.engine = create_engine(self.url)
+        async with self._uow() as uow:
+            phone = f"+7999{next(self._phones):07d}{os.getpid() % 1000:03d}"
+            account = await uow.accounts.add(Account(phone=phone, session_string="s"))
+            await uow.commit()
+        assert account.id is not None
+        self.account_id = account.id
+
+    async def reserve(self, now: datetime, *, commit: bool = True) -> bool:
+        async with self._uow() as uow:
+            taken = await uow.accounts.reserve_send_slot(
+                self.account_id,
+                now=now,
+                today=self.quota.day_of(now),
+                daily_limit=self.quota.max_daily,
+                min_delay=self.quota.min_delay,
+            )
+            if taken and commit:
+                await uow.commit()
+            return taken and commit
+
+    async def restart(self) -> None:
+        await self.close()
+        self.engine = create_engine(self.url)
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+
 async def play(backend: InMemoryBackend, start: datetime, scenario: list[Step]) -> None:
     """Run `scenario` against `backend`, checking each burst against the policy."""
     quota = backend.quota
@@ -135,6 +187,15 @@ def test_the_in_memory_reservation_keeps_the_quota_and_grants_every_free_slot(
     quota: SendQuota, start: datetime, scenario: list[Step]
 ) -> None:
     asyncio.run(play(InMemoryBackend(quota), start, scenario))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(quota=quotas(), start=starts, scenario=steps)
+def test_the_atomic_sql_reservation_keeps_the_quota_and_grants_every_free_slot(
+    database_url: str, quota: SendQuota, start: datetime, scenario: list[Step]
+) -> None:
+    """The same scenarios on PostgreSQL: concurrent reservers race on one row for real."""
+    asyncio.run(play(SqlBackend(quota, database_url), start, scenario))
 
 
 @settings(max_examples=30, deadline=None)
