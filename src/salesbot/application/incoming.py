@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Collection
+from typing import Generic, TypeVar
 
 from salesbot.application.debounce import KeyedJobs
 from salesbot.application.errors import LlmError, LlmRejected, LlmUnavailable
@@ -41,6 +43,8 @@ from salesbot.domain.peer import Peer
 logger = logging.getLogger(__name__)
 
 Key = tuple[int, int]  # (account id, prospect's Telegram user id)
+K = TypeVar("K")
+V = TypeVar("V")
 
 _CANCELLED_BY_NEW_MESSAGE = (OutKind.REPLY.value, OutKind.FOLLOW_UP.value)
 _FIRST_REPLY_WINDOW = 16
@@ -81,6 +85,9 @@ class IncomingMessages:
         self._unavailable = unavailable_backoff or Backoff(5, 300)
         self._rejected = rejected_backoff or Backoff(60, 900)
         self._jobs = KeyedJobs("reply job")
+        # Facts that never change, remembered to save a query per message.
+        self._peers: _Lru[Key, Peer] = _Lru(10_000)
+        self._replied: _Lru[int, bool] = _Lru(50_000)  # dialogs the prospect answered
 
     # --- the prospect writes ---------------------------------------------------------------
 
@@ -105,9 +112,14 @@ class IncomingMessages:
                     )
                     return
                 answer = await self._take(uow, dialog, stored, msg, events)
-                dialog.last_activity_at = now
-                await uow.dialogs.update(dialog)
-                peer = await uow.peers.get_by_user_id(msg.account_id, msg.user_id)
+                if not answer:  # an answer writes the dialog anyway, a moment later
+                    dialog.last_activity_at = now
+                    await uow.dialogs.update(dialog)
+                peer = self._peers.get(key)
+                if peer is None:
+                    peer = await uow.peers.get_by_user_id(msg.account_id, msg.user_id)
+                    if peer is not None:
+                        self._peers.put(key, peer)
                 await uow.commit()
             if answer:
                 dialog_id = dialog.id
@@ -146,10 +158,16 @@ class IncomingMessages:
         return True
 
     async def _is_first_reply(self, uow: UnitOfWork, dialog_id: int, stored: Message) -> bool:
+        if self._replied.get(dialog_id):
+            return False
         recent = await uow.messages.list_for_dialog(dialog_id, last=_FIRST_REPLY_WINDOW)
         if len(recent) >= _FIRST_REPLY_WINDOW and not _other_incoming(recent, stored):
             recent = await uow.messages.list_for_dialog(dialog_id)
-        return not _other_incoming(recent, stored)
+        first = not _other_incoming(recent, stored)
+        # Remembered only once committed would be exact; a rolled-back first reply is
+        # announced as a later one at worst, which harms nobody.
+        self._replied.put(dialog_id, True)
+        return first
 
     async def _mark_read(self, msg: IncomingMessage, peer: Peer | None) -> None:
         if peer is None:
@@ -222,6 +240,26 @@ class IncomingMessages:
         """Stop waiting: replies not yet written are answered by `answer_unanswered` next
         start."""
         await self._jobs.close()
+
+
+class _Lru(Generic[K, V]):
+    """A small least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
 
 
 def _other_incoming(messages: Collection[Message], stored: Message) -> bool:

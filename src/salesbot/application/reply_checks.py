@@ -79,6 +79,13 @@ class LeakDetector:
             self._sources.append((size, _shingles(words, size)))
         return self
 
+    def extended(self, text: str, *, size: int) -> LeakDetector:
+        """A copy that also hides `text`; this one is left as it is."""
+        copy = LeakDetector()
+        copy._sources = list(self._sources)
+        copy._markers = list(self._markers)
+        return copy.hide(text, size=size)
+
     def markers(self, phrases: Iterable[str]) -> LeakDetector:
         self._markers.extend(" ".join(_words(p)) for p in phrases)
         return self

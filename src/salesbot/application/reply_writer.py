@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from salesbot.application.model_output import ModelAnswer, parse_model_output
 from salesbot.application.ports import Completion, LanguageModel
@@ -49,6 +50,17 @@ _RETRY_NOTES = {
     MALFORMED: "Your previous answer could not be read.",
     PLACEHOLDER: "Your previous answer had a placeholder in brackets; write real words.",
 }
+
+
+@lru_cache(maxsize=8)
+def _detector_for(script: str) -> LeakDetector:
+    """The rules' and the script's word runs, computed once per script text."""
+    return (
+        LeakDetector()
+        .hide(RULES, size=RULES_RUN)
+        .hide(script, size=SCRIPT_RUN)
+        .markers(SECTION_HEADINGS)
+    )
 
 
 @dataclass(frozen=True)
@@ -116,13 +128,7 @@ class ReplyWriter:
         opener: Message | None = None,
         follow_up: FollowUpInfo | None = None,
     ) -> Composed:
-        detector = (
-            LeakDetector()
-            .hide(RULES, size=RULES_RUN)
-            .hide(script, size=SCRIPT_RUN)
-            .hide(dialog.context, size=NOTES_RUN)
-            .markers(SECTION_HEADINGS)
-        )
+        detector = _detector_for(script).extended(dialog.context, size=NOTES_RUN)
         usage = Usage()
         note = ""
         refusal = EMPTY

@@ -8,6 +8,7 @@ work it already has open, without a second transaction.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
@@ -23,10 +24,21 @@ class SalesScriptUnavailable(Exception):
 
 
 class SalesScript:
-    def __init__(self, uow_factory: UnitOfWorkFactory, default_path: Path | str) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        default_path: Path | str,
+        *,
+        refresh_seconds: float = 10.0,
+    ) -> None:
         self._uow_factory = uow_factory
         self._path = Path(default_path)
         self._cached: tuple[float, str] | None = None
+        # The stored script, re-read at most every `refresh_seconds` (another process may
+        # have changed it): one query fewer per reply. This process's own `set` is seen
+        # at once.
+        self._refresh = refresh_seconds
+        self._stored: tuple[float, str | None] | None = None
 
     @property
     def default_path(self) -> Path:
@@ -37,7 +49,12 @@ class SalesScript:
             return await self.read(uow)
 
     async def read(self, uow: UnitOfWork) -> str:
-        stored = await uow.settings.get(SETTING_KEY)
+        now = time.monotonic()
+        if self._stored is not None and now - self._stored[0] < self._refresh:
+            stored = self._stored[1]
+        else:
+            stored = await uow.settings.get(SETTING_KEY)
+            self._stored = (now, stored)
         if stored and stored.strip():
             return stored
         return self.default_text()
@@ -53,11 +70,13 @@ class SalesScript:
         async with self._uow_factory() as uow:
             await uow.settings.set(SETTING_KEY, text)
             await uow.commit()
+        self._stored = (time.monotonic(), text)
         logger.info("sales script %s", "replaced" if text else "reset to the file")
 
     async def is_default(self) -> bool:
         async with self._uow_factory() as uow:
             stored = await uow.settings.get(SETTING_KEY)
+        self._stored = (time.monotonic(), stored)
         return not (stored and stored.strip())
 
     def default_text(self) -> str:
