@@ -4,8 +4,9 @@
 `salesbot.testing.telegram_standin.StandinTelegram` instead of Telegram. It lives in the
 test process, so it outlives restarts and `kill -9` of salesbot: the test plays the
 prospects (`write`), sees what was sent (`sent`), logs accounts in with code 12345 (typed
-any way) and can freeze a send after Telegram "delivered" it (`hold_sends`), which is the
-moment a crash must not turn into a duplicate.
+any way) and can freeze a send (`hold_sends`) after Telegram took the message ("after":
+a crash then must not turn into a duplicate) or before it did ("before": a crash then must
+not turn into a loss).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class TelegramStandin:
         self.sent: list[Sent] = []
         self.history: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
         self.updates: list[dict[str, Any]] = []
-        self.hold_sends = False
+        self.hold_sends: str | None = None  # "before" or "after" Telegram takes the message
         self.send_held = asyncio.Event()
         self._logins: dict[str, str] = {}
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(
@@ -191,6 +192,10 @@ class TelegramStandin:
 
     async def _do_send_message(self, account_id: int, peer: dict[str, Any], text: str) -> Any:
         self._require(account_id)
+        if self.hold_sends == "before":
+            # The request never reaches Telegram; the sender is killed while it waits.
+            self.send_held.set()
+            await asyncio.Event().wait()
         user_id = peer["user_id"]
         message_id = next(self._message_ids[account_id])
         now = datetime.now(timezone.utc).isoformat()
@@ -200,7 +205,7 @@ class TelegramStandin:
         async with self._changed:
             self.sent.append(Sent(account_id, user_id, peer["username"], text, message_id))
             self._changed.notify_all()
-        if self.hold_sends:
+        if self.hold_sends == "after":
             # Telegram has the message; the sender never hears back (it gets killed now).
             self.send_held.set()
             await asyncio.Event().wait()
