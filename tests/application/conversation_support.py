@@ -148,6 +148,11 @@ class World:
         )
 
     def uow(self) -> FakeUnitOfWork:
+        """A unit of work on the store; raises the next of `uow_failures` first, if any
+        (the database going away for a moment)."""
+        failures = getattr(self, "uow_failures", None)
+        if failures:
+            raise failures.pop(0)
         return FakeUnitOfWork(self.store)
 
     @property

@@ -4,7 +4,13 @@ import asyncio
 
 import pytest
 
-from salesbot.application.errors import LlmRejected, LlmUnavailable, OnDoNotContact
+from salesbot.application.errors import (
+    DatabaseUnavailable,
+    LlmRejected,
+    LlmUnavailable,
+    OnDoNotContact,
+)
+from salesbot.application.prompting import turn_tokens
 from salesbot.application.start_dialog import StartDialog
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.events import (
@@ -16,7 +22,7 @@ from salesbot.domain.events import (
     ProspectOptedOut,
     ProspectReplied,
 )
-from salesbot.domain.message import Delivery, OutKind
+from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.testing import FakeUnitOfWork
 from tests.application.conversation_support import World, answer
 
@@ -451,3 +457,48 @@ async def test_with_no_debounce_the_reply_is_written_at_once(tmp_path):
     await world.incoming.drain()
 
     assert world.pending(dialog_id) == ["Сразу отвечаю"]
+
+
+async def test_a_500_message_dialog_is_answered_within_the_token_budget(tmp_path):
+    world = World(tmp_path, token_budget=2000)
+    await world.add_account()
+    dialog_id = await world.start(opener="Здравствуйте! Это Запись+, удобно пару минут?")
+    async with FakeUnitOfWork(world.store) as uow:
+        for i in range(498):
+            await world.clock.advance(60)
+            if i % 2 == 0:
+                await uow.messages.add(
+                    Message.incoming(dialog_id, 1, f"вопрос {i} " + "т" * 80, world.clock.now(), i)
+                )
+            else:
+                sent = Message.outgoing(
+                    dialog_id, 1, f"ответ {i} " + "о" * 80, world.clock.now(), OutKind.REPLY
+                )
+                sent.delivery = Delivery.SENT
+                await uow.messages.add(sent)
+        await uow.commit()
+    assert len(world.messages(dialog_id)) == 499
+    world.llm.queue(answer("Коротко: 14 дней бесплатно."))
+
+    await world.write("И последний вопрос: сколько стоит?")
+    await world.clock.advance(20)
+    await world.incoming.drain()
+
+    turns = world.llm.requests[-1].turns
+    assert sum(turn_tokens(t) for t in turns) <= 2000
+    assert turns[1].content == "Здравствуйте! Это Запись+, удобно пару минут?"
+    assert turns[-1].content.endswith("И последний вопрос: сколько стоит?")
+    assert "not shown" in turns[0].content
+    assert world.pending(dialog_id) == ["Коротко: 14 дней бесплатно."]
+
+
+async def test_a_database_blip_while_replying_delays_the_reply_but_never_loses_it(world):
+    dialog_id = await world.start()
+    world.llm.queue(answer("Ответ после сбоя базы"))
+    await world.write("Здравствуйте")
+    world.uow_failures = [DatabaseUnavailable("connection reset")]
+    await world.clock.advance(20)
+    await world.clock.advance(60)
+    await world.incoming.drain()
+
+    assert world.pending(dialog_id) == ["Ответ после сбоя базы"]

@@ -22,7 +22,12 @@ from collections.abc import Collection
 from typing import Generic, TypeVar
 
 from salesbot.application.debounce import KeyedJobs
-from salesbot.application.errors import LlmError, LlmRejected, LlmUnavailable
+from salesbot.application.errors import (
+    DatabaseUnavailable,
+    LlmError,
+    LlmRejected,
+    LlmUnavailable,
+)
 from salesbot.application.outcomes import close_for_opt_out
 from salesbot.application.ports import (
     AdminNotifier,
@@ -194,6 +199,11 @@ class IncomingMessages:
                     dialog_id,
                     wait,
                     error,
+                )
+            except DatabaseUnavailable as error:
+                wait = self._unavailable.delay(attempt)
+                logger.warning(
+                    "dialog %s: the reply waits %.0f s for the database: %s", dialog_id, wait, error
                 )
             attempt += 1
             await self._clock.sleep(wait)
