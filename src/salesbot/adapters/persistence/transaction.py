@@ -4,8 +4,8 @@ session's connection, with the driver's failures translated into the ports' erro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.engine import Row
@@ -14,6 +14,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from salesbot.application.errors import DatabaseUnavailable
+
+T = TypeVar("T")
 
 _UNIQUE_VIOLATION = "23505"
 _FOREIGN_KEY_VIOLATION = "23503"
@@ -71,22 +73,37 @@ class Transaction:
                 self._connection = await self._session.connection()
         return self._connection
 
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` on the transaction's connection. The first statement of a transaction is
+        tried once more on a fresh connection when the pooled one turns out dead (a server
+        restart the pool had not noticed yet): nothing had happened in that transaction."""
+        first = self._connection is None
+        connection = await self.connection()
+        try:
+            with translated_errors():
+                return await work(connection)
+        except DatabaseUnavailable as exc:
+            cause = exc.__cause__
+            if not (first and isinstance(cause, DBAPIError) and cause.connection_invalidated):
+                raise
+        with contextlib.suppress(DBAPIError, OSError):
+            await self._session.rollback()
+        self._connection = None
+        connection = await self.connection()
+        with translated_errors():
+            return await work(connection)
+
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
-        connection = await self.connection()
-        with translated_errors():
-            return await connection.execute(statement, params)
+        return await self._run(lambda connection: connection.execute(statement, params))
 
     async def stream(
         self, statement: Executable, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]:
         """Rows fetched `batch_size` at a time (a server-side cursor on PostgreSQL)."""
-        connection = await self.connection()
-        with translated_errors():
-            result = await connection.stream(
-                statement.execution_options(yield_per=batch_size), params
-            )
+        batched = statement.execution_options(yield_per=batch_size)
+        result = await self._run(lambda connection: connection.stream(batched, params))
         try:
             while True:
                 with translated_errors():

@@ -15,7 +15,10 @@ from salesbot.adapters.persistence.models import (
     accounts,
     new_account_values,
 )
-from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
+from salesbot.adapters.persistence.repositories.statements import (
+    insert_ignoring_duplicates,
+    precompiled,
+)
 from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.errors import DuplicateAccount, RecordNotFound
 from salesbot.application.ports import SessionCipher
@@ -55,7 +58,8 @@ class SqlAccountRepository:
 
     async def add(self, account: Account) -> Account:
         values = new_account_values(account, self._cipher.encrypt(account.session_string))
-        statement = insert_ignoring_duplicates(accounts)[self._tx.dialect]
+        dialect = self._tx.dialect
+        statement = precompiled(insert_ignoring_duplicates(accounts)[dialect], dialect, values)
         row = (await self._tx.execute(statement, values)).first()
         if row is None:
             raise DuplicateAccount(account.phone)

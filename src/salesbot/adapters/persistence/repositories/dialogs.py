@@ -17,7 +17,10 @@ from salesbot.adapters.persistence.models import (
     dialogs,
     messages,
 )
-from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
+from salesbot.adapters.persistence.repositories.statements import (
+    insert_ignoring_duplicates,
+    precompiled,
+)
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
 from salesbot.domain.dialog import Dialog, DialogStatus
@@ -91,7 +94,8 @@ class SqlDialogRepository:
             values.pop("last_activity_at")
             if dialog.created_at is not None:
                 values["last_activity_at"] = dialog.created_at
-        statement = insert_ignoring_duplicates(dialogs)[self._tx.dialect]
+        dialect = self._tx.dialect
+        statement = precompiled(insert_ignoring_duplicates(dialogs)[dialect], dialect, values)
         try:
             row = (await self._tx.execute(statement, values)).first()
         except IntegrityError as exc:

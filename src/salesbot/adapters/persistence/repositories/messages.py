@@ -18,7 +18,10 @@ from salesbot.adapters.persistence.models import (
     messages,
     new_message_values,
 )
-from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
+from salesbot.adapters.persistence.repositories.statements import (
+    insert_ignoring_duplicates,
+    precompiled,
+)
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import RecordNotFound
 from salesbot.domain.message import Delivery, Message, OutKind
@@ -88,11 +91,12 @@ class SqlMessageRepository:
         if take_dialog_account:
             del values["account_id"]
             values["of_dialog"] = message.dialog_id
+        dialect = self._tx.dialect
         statement = _insert_statement(
-            self._tx.dialect,
-            ignore_duplicates=ignore_duplicates,
-            take_dialog_account=take_dialog_account,
+            dialect, ignore_duplicates=ignore_duplicates, take_dialog_account=take_dialog_account
         )
+        if ignore_duplicates:
+            statement = precompiled(statement, dialect, values)
         try:
             row = (await self._tx.execute(statement, values)).first()
         except IntegrityError as exc:

@@ -14,6 +14,7 @@ from salesbot.adapters.persistence.models import (
 )
 from salesbot.adapters.persistence.repositories.statements import (
     insert_ignoring_duplicates,
+    precompiled,
     upsert,
 )
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
@@ -42,9 +43,13 @@ class SqlDoNotContactRepository:
         self._tx = tx
 
     async def add(self, entry: DoNotContact) -> None:
-        statement = insert_ignoring_duplicates(do_not_contact)[self._tx.dialect]
+        values = do_not_contact_values(entry)
+        dialect = self._tx.dialect
+        statement = precompiled(
+            insert_ignoring_duplicates(do_not_contact)[dialect], dialect, values
+        )
         try:
-            await self._tx.execute(statement, do_not_contact_values(entry))
+            await self._tx.execute(statement, values)
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no dialog {entry.dialog_id}") from exc
@@ -84,7 +89,8 @@ class SqlPeerRepository:
             "access_hash": peer.access_hash,
         }
         try:
-            await self._tx.execute(_PUT_PEER[self._tx.dialect], values)
+            dialect = self._tx.dialect
+            await self._tx.execute(precompiled(_PUT_PEER[dialect], dialect, values), values)
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no account {peer.account_id}") from exc
@@ -105,4 +111,6 @@ class SqlSettingRepository:
         return (await self._tx.execute(_SETTING, {"setting_key": key})).scalar_one_or_none()
 
     async def set(self, key: str, value: str) -> None:
-        await self._tx.execute(_SET_SETTING[self._tx.dialect], {"key": key, "value": value})
+        values = {"key": key, "value": value}
+        dialect = self._tx.dialect
+        await self._tx.execute(precompiled(_SET_SETTING[dialect], dialect, values), values)

@@ -1,19 +1,28 @@
 """Statements whose SQL differs between PostgreSQL and SQLite, built once per dialect.
 
 Both speak `INSERT ... ON CONFLICT`, which is how idempotent inserts stay one round trip
-that never aborts the transaction; SQLAlchemy spells it per dialect.
+that never aborts the transaction; SQLAlchemy spells it per dialect. SQLAlchemy does not
+cache the compiled SQL of its dialect-specific inserts (their ON CONFLICT clause has no
+cache key), and compiling one costs more than the round trip itself; `precompiled` turns
+each into a typed `text()` once, which SQLAlchemy caches like any other statement.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import TextClause
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Dialects that render `:name` parameters, which `text()` reads back.
+_NAMED = {
+    "postgresql": postgresql.dialect(paramstyle="named"),
+    "sqlite": sqlite.dialect(paramstyle="named"),
+}
 
 
 @functools.cache
@@ -27,7 +36,7 @@ def insert_ignoring_duplicates(table: Table) -> dict[str, Insert]:
 
 
 @functools.cache
-def upsert(table: Table, key: tuple[str, ...], columns: Sequence[str]) -> dict[str, Insert]:
+def upsert(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> dict[str, Insert]:
     """Per dialect: insert a row or, when `key` exists, overwrite its `columns`."""
     statements = {}
     for name, make in _INSERTS.items():
@@ -37,3 +46,19 @@ def upsert(table: Table, key: tuple[str, ...], columns: Sequence[str]) -> dict[s
             set_={column: statement.excluded[column] for column in columns},
         )
     return statements
+
+
+def precompiled(statement: Insert, dialect: str, keys: Iterable[str]) -> TextClause:
+    """`statement` for `dialect`, inserting the columns named by `keys` (the parameters it
+    will be executed with), as a cacheable `text()` with the same types in and out."""
+    return _precompiled(statement, dialect, tuple(keys))
+
+
+@functools.cache
+def _precompiled(statement: Insert, dialect: str, keys: tuple[str, ...]) -> TextClause:
+    compiled = statement.compile(dialect=_NAMED[dialect], column_keys=list(keys))
+    clause = text(compiled.string).bindparams(
+        *(bindparam(name, type_=bind.type) for name, bind in compiled.binds.items())
+    )
+    returning = statement._returning  # the columns it returns (no public accessor)
+    return clause.columns(*returning) if returning else clause
