@@ -1,0 +1,60 @@
+"""What `salesbot run` refuses to start with, and the one line that says what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesbot.adapters.persistence import FernetSessionCipher, sql_uow_factory
+from salesbot.domain.account import Account
+from salesbot.entrypoints.bootstrap import bootstrap
+from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
+from salesbot.entrypoints.startup import StartupRefused, check_database
+from salesbot.testing import FakeClock, FakeLanguageModel, FakeNotifier, FakeTelegram
+from tests import secrets
+
+
+def settings_for(database_url: str, **more: str):
+    return load_settings(
+        RUN_REQUIRED, env_file=None, **secrets.env(DATABASE_URL=database_url, **more)
+    )
+
+
+async def test_a_database_that_never_answers_is_refused_after_the_wait():
+    clock = FakeClock()
+    settings = settings_for("postgresql://postgres@127.0.0.1:1/nowhere")
+    with pytest.raises(StartupRefused, match="does not answer after 10 s") as refused:
+        await check_database(settings, clock, wait=10, retry_every=2)
+    assert refused.value.exit_code == 1
+    assert clock.slept == [2, 2, 2, 2, 2]
+
+
+async def test_an_empty_database_is_refused_with_the_command_that_fixes_it(tmp_path):
+    settings = settings_for(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    with pytest.raises(StartupRefused, match=r"empty.*run `salesbot migrate`"):
+        await check_database(settings, FakeClock(), wait=0)
+
+
+async def test_a_migrated_database_passes(sqlite_url):
+    await check_database(settings_for(sqlite_url), FakeClock(), wait=0)
+
+
+async def test_sessions_stored_under_another_session_secret_are_refused_naming_it(
+    engine, uow_factory
+):
+    async with uow_factory() as uow:
+        await uow.accounts.add(Account(phone="+79990000001", session_string="a-session"))
+        await uow.commit()
+    other_key = sql_uow_factory(engine, FernetSessionCipher("another-secret-entirely"))
+    app = bootstrap(
+        settings_for("postgresql://unused@127.0.0.1/unused"),
+        uow=other_key,
+        telegram=FakeTelegram(),
+        llm=FakeLanguageModel(default="hi"),
+        clock=FakeClock(),
+        notifier=FakeNotifier(),
+        with_admin_bot=False,
+    )
+    with pytest.raises(StartupRefused, match="SESSION_SECRET") as refused:
+        await app.check_sessions()
+    assert refused.value.exit_code == 2
+    await app.aclose()
