@@ -13,6 +13,7 @@
 # Overridable for unusual layouts: SALESBOT_HOME (/opt/salesbot), SALESBOT_ETC
 # (/etc/salesbot), SALESBOT_USER and SALESBOT_DB (sales_bot), SALESBOT_SKIP_APT=1.
 set -euo pipefail
+umask 022  # the code and the venv must be readable by the service user; secrets get 600
 
 HOME_DIR="${SALESBOT_HOME:-/opt/salesbot}"
 ETC_DIR="${SALESBOT_ETC:-/etc/salesbot}"

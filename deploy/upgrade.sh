@@ -16,6 +16,8 @@ die() { printf 'upgrade.sh: %s\n' "$*" >&2; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "run me as root: sudo bash $0"
 [[ -d $HOME_DIR/.git ]] || die "$HOME_DIR is not a git checkout; run deploy/install.sh first"
+# root runs git here; a checkout cloned by another user would otherwise be "dubious".
+git() { command git -c safe.directory="$HOME_DIR" "$@"; }
 
 before="$(git -C "$HOME_DIR" rev-parse --short HEAD)"
 say "Pulling into $HOME_DIR (now at $before)"
