@@ -28,6 +28,8 @@ _c = accounts.c
 _GET = select(accounts).where(_c.id == bindparam("account_id"))
 _GET_BY_PHONE = select(accounts).where(_c.phone == bindparam("account_phone"))
 _UPDATE = update(accounts).where(_c.id == bindparam("account_id"))
+_LIST = select(accounts).order_by(_c.id)
+_LIST_IN = _LIST.where(_c.status.in_(bindparam("statuses", expanding=True)))
 
 _COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
 # The whole quota rule in one statement: PostgreSQL re-checks the WHERE clause on the
@@ -74,10 +76,11 @@ class SqlAccountRepository:
         return self._account(row) if row else None
 
     async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
-        statement = select(accounts).order_by(_c.id)
-        if statuses is not None:
-            statement = statement.where(_c.status.in_(list(statuses)))
-        return [self._account(row) for row in await self._tx.execute(statement)]
+        if statuses is None:
+            rows = await self._tx.execute(_LIST)
+        else:
+            rows = await self._tx.execute(_LIST_IN, {"statuses": list(statuses)})
+        return [self._account(row) for row in rows]
 
     async def update(self, account: Account) -> None:
         values = account_values(account, self._cipher.encrypt(account.session_string))

@@ -80,6 +80,16 @@ def _claim(include_openers: bool) -> Any:
 
 _CLAIM = {True: _claim(True), False: _claim(False)}
 
+_NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
+_NEXT_PENDING_OF_ACCOUNT = _NEXT_PENDING.where(_c.account_id == bindparam("pending_of"))
+# Only pending rows: a message already `sending` is on its way and is never touched.
+_CANCEL = (
+    update(messages)
+    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
+    .values(delivery=Delivery.CANCELLED)
+)
+_CANCEL_KINDS = _CANCEL.where(_c.kind.in_(bindparam("kinds", expanding=True)))
+
 
 class SqlMessageRepository:
     def __init__(self, tx: Transaction) -> None:
@@ -152,10 +162,10 @@ class SqlMessageRepository:
         return message_from_row(row) if row else None
 
     async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
-        statement = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
-        if account_id is not None:
-            statement = statement.where(_c.account_id == account_id)
-        return (await self._tx.execute(statement)).scalar_one()
+        if account_id is None:
+            return (await self._tx.execute(_NEXT_PENDING)).scalar_one()
+        params = {"pending_of": account_id}
+        return (await self._tx.execute(_NEXT_PENDING_OF_ACCOUNT, params)).scalar_one()
 
     async def list_by_delivery(
         self, delivery: Delivery, *, account_id: int | None = None, dialog_id: int | None = None
@@ -168,11 +178,9 @@ class SqlMessageRepository:
         return [message_from_row(row) for row in await self._tx.execute(statement)]
 
     async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
-        statement = (
-            update(messages)
-            .where(_c.dialog_id == dialog_id, _c.delivery == Delivery.PENDING)
-            .values(delivery=Delivery.CANCELLED)
-        )
-        if kinds is not None:
-            statement = statement.where(_c.kind.in_([OutKind(kind) for kind in kinds]))
-        return (await self._tx.execute(statement)).rowcount
+        if kinds is None:
+            result = await self._tx.execute(_CANCEL, {"cancel_in": dialog_id})
+        else:
+            params = {"cancel_in": dialog_id, "kinds": [OutKind(kind) for kind in kinds]}
+            result = await self._tx.execute(_CANCEL_KINDS, params)
+        return result.rowcount
