@@ -47,6 +47,7 @@ _RESERVE = (
         quota_day=bindparam("today"),
         last_used=bindparam("now"),
     )
+    .returning(_c.id)
 )
 
 
@@ -107,4 +108,4 @@ class SqlAccountRepository:
                 "now": now,
             },
         )
-        return result.rowcount == 1
+        return result.first() is not None
