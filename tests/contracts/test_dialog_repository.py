@@ -284,3 +284,44 @@ async def test_follow_ups_stop_at_the_maximum_and_only_active_dialogs_get_them(n
         assert await awaiting(uow, max_follow_ups=2) == ["had_one"]
         assert await awaiting(uow, max_follow_ups=3) == ["had_enough", "had_one"]
         assert await awaiting(uow, max_follow_ups=0) == []
+
+
+# --- reassign -------------------------------------------------------------------------------
+
+
+async def test_reassigning_moves_the_dialog_and_only_its_pending_messages(new_uow):
+    async with new_uow() as uow:
+        limited = await add_account(uow, "+79001111111")
+        fresh = await add_account(uow, "+79002222222")
+        dialog = await add_dialog(uow, limited.id, target_user_id=42)
+        other = await add_dialog(uow, limited.id, "bob_jones")
+        opener = await uow.messages.add(outgoing(dialog, "hi", kind=OutKind.OPENER))
+        going = outgoing(dialog, "already going")
+        going.delivery = Delivery.SENDING
+        going = await uow.messages.add(going)
+        heard = await uow.messages.add(incoming(dialog, "hello", 1))
+        untouched = await uow.messages.add(outgoing(other, "stays"))
+        await uow.commit()
+    async with new_uow() as uow:
+        await uow.dialogs.reassign(dialog.id, fresh.id)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.dialogs.get(dialog.id)).account_id == fresh.id
+        assert (await uow.dialogs.get(other.id)).account_id == limited.id
+        assert (await uow.messages.get(opener.id)).account_id == fresh.id
+        assert (await uow.messages.get(going.id)).account_id == limited.id
+        assert (await uow.messages.get(heard.id)).account_id == limited.id
+        assert (await uow.messages.get(untouched.id)).account_id == limited.id
+        assert (await uow.dialogs.find_for_incoming(fresh.id, 42)).id == dialog.id
+        claimed = await uow.messages.claim_next_due(fresh.id, at(100))
+        assert claimed is not None and claimed.id == opener.id
+
+
+async def test_reassigning_needs_a_stored_dialog_and_account(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        with pytest.raises(RecordNotFound):
+            await uow.dialogs.reassign(987654, account.id)
+    async with new_uow() as uow:
+        with pytest.raises(RecordNotFound):
+            await uow.dialogs.reassign(dialog.id, 987654)

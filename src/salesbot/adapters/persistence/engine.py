@@ -6,10 +6,11 @@ replaced on checkout instead of failing the next request. SQLAlchemy's asyncpg p
 three round trips (BEGIN, `;`, ROLLBACK) on every checkout, as much as a small unit of work
 itself; `_LazyPing` keeps pre-ping's promise cheaper: a connection the driver already knows
 is closed is replaced without a round trip, and only one idle for a while is pinged.
-SQLite: WAL, foreign keys on,
-and every transaction `BEGIN IMMEDIATE`, so concurrent units of work queue for the one
-writer (up to a 30 s busy timeout) instead of failing with "database is locked" when a
-reading transaction tries to write.
+
+SQLite: WAL, foreign keys on, and every transaction `BEGIN IMMEDIATE`, so concurrent units
+of work queue for the one writer (up to a 30 s busy timeout) instead of failing with
+"database is locked" when a reading transaction tries to write. A file never disconnects:
+no pre-ping.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class _LazyPing:
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
     ensure_sqlite_directory(url)
-    engine = create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

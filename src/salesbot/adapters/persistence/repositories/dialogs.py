@@ -21,7 +21,11 @@ from salesbot.adapters.persistence.repositories.statements import (
     insert_ignoring_duplicates,
     precompiled,
 )
-from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
+from salesbot.adapters.persistence.transaction import (
+    Transaction,
+    is_missing_reference,
+    is_unique_violation,
+)
 from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
 from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.message import Delivery, Direction
@@ -30,6 +34,17 @@ _c = dialogs.c
 _m = messages.c
 _GET = select(dialogs).where(_c.id == bindparam("dialog_id"))
 _UPDATE = update(dialogs).where(_c.id == bindparam("dialog_id"))
+_REASSIGN = (
+    update(dialogs)
+    .where(_c.id == bindparam("moved_dialog"))
+    .values(account_id=bindparam("new_account"))
+)
+# What is already on its way stays with the account sending it.
+_REASSIGN_PENDING = (
+    update(messages)
+    .where(_m.dialog_id == bindparam("moved_dialog"), _m.delivery == Delivery.PENDING)
+    .values(account_id=bindparam("new_account"))
+)
 _OPEN_BY_USERNAME = select(dialogs).where(
     _c.target_username == bindparam("username"), _c.status.in_(OPEN_DIALOG_STATUSES)
 )
@@ -116,7 +131,7 @@ class SqlDialogRepository:
                 _UPDATE, {**dialog_values(dialog), "dialog_id": dialog.id}
             )
         except IntegrityError as exc:
-            if dialog.is_open and not is_missing_reference(exc):
+            if dialog.is_open and is_unique_violation(exc):
                 raise DialogAlreadyOpen(dialog.target_username) from exc
             raise
         if result.rowcount == 0:
@@ -153,6 +168,18 @@ class SqlDialogRepository:
     ) -> int:
         statement = _filtered(select(func.count()).select_from(dialogs), statuses, account_id)
         return (await self._tx.execute(statement)).scalar_one()
+
+    async def reassign(self, dialog_id: int, account_id: int) -> None:
+        params = {"moved_dialog": dialog_id, "new_account": account_id}
+        try:
+            moved = await self._tx.execute(_REASSIGN, params)
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no account {account_id}") from exc
+            raise
+        if moved.rowcount == 0:
+            raise RecordNotFound(f"no dialog {dialog_id}")
+        await self._tx.execute(_REASSIGN_PENDING, params)
 
     async def list_awaiting_follow_up(
         self, *, silent_since: datetime, max_follow_ups: int
