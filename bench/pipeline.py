@@ -238,12 +238,16 @@ async def measure(
     """Throughput with every worker busy; overhead per message with one worker alone."""
     await drive(system.one, workers, 5)  # warm-up: caches, pools, prepared statements
     _, solo = await drive(system.one, workers[:1], max(40, total // 20))
+    cpu = time.process_time()
     wall, loaded = await drive(system.one, workers, total // len(workers))
+    cpu_ms = (time.process_time() - cpu) / len(loaded.samples) * 1000
     rate = len(loaded.samples) / wall
     print(
         f"{label:<9} {rate:8,.0f} msgs/s | overhead alone: {solo.summary()} "
-        f"| under load: p50={loaded.ms(50):.1f} ms p99={loaded.ms(99):.1f} ms"
+        f"| under load: p50={loaded.ms(50):.1f} ms p99={loaded.ms(99):.1f} ms "
+        f"| this process's CPU: {cpu_ms:.2f} ms per message"
     )
+    solo.cpu_ms = cpu_ms  # type: ignore[attr-defined]
     return rate, solo, loaded
 
 
@@ -279,6 +283,8 @@ async def run_mode(
         "raw_p99": raw_solo.ms(99),
         "raw_p99_loaded": raw_loaded.ms(99),
         "ratio": raw_rate / rate,
+        "cpu_ms": solo.cpu_ms,  # type: ignore[attr-defined]
+        "raw_cpu_ms": raw_solo.cpu_ms,  # type: ignore[attr-defined]
     }
 
 
@@ -311,19 +317,22 @@ async def main(quick: bool, profile: bool) -> None:
             )
             figures[mode]["commit_ms"] = commit_ms
     print()
-    print("| commits | system | msgs/s | overhead p50 | overhead p99 | p99 under load |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| commits | system | msgs/s | overhead p50 | overhead p99 | p99 under load "
+        "| client CPU per message |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for mode, name in (("durable", "durable"), ("fast", "synchronous_commit=off")):
         f = figures[mode]
         print(
             f"| {name} | salesbot pipeline | {f['rate']:,.0f} | {f['p50']:.1f} ms "
-            f"| {f['p99']:.1f} ms | {f['p99_loaded']:.1f} ms |"
+            f"| {f['p99']:.1f} ms | {f['p99_loaded']:.1f} ms | {f['cpu_ms']:.2f} ms |"
         )
         print(
             f"| {name} | raw asyncpg baseline | {f['raw_rate']:,.0f} | {f['raw_p50']:.1f} ms "
-            f"| {f['raw_p99']:.1f} ms | {f['raw_p99_loaded']:.1f} ms |"
+            f"| {f['raw_p99']:.1f} ms | {f['raw_p99_loaded']:.1f} ms | {f['raw_cpu_ms']:.2f} ms |"
         )
-        print(f"| {name} | ratio (baseline / pipeline msgs/s) | {f['ratio']:.2f} | | | |")
+        print(f"| {name} | ratio (baseline / pipeline msgs/s) | {f['ratio']:.2f} | | | | |")
     d, f = figures["durable"], figures["fast"]
     print_result(
         "pipeline",
@@ -336,6 +345,7 @@ async def main(quick: bool, profile: bool) -> None:
         nofsync_p99_ms=round(f["p99"], 2),
         nofsync_ratio_vs_raw=round(f["ratio"], 2),
         nofsync_raw_msgs_per_s=round(f["raw_rate"]),
+        cpu_ms_per_msg=round(f["cpu_ms"], 2),
         commit_ms=round(d["commit_ms"], 2),
     )
 
