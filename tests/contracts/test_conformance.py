@@ -1,0 +1,49 @@
+"""Every repository port method exists, with the port's parameters, on the fake and on SQL:
+a method added to a port without its implementations fails here, not at run time."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from salesbot.adapters.persistence import repositories as sql
+from salesbot.application import ports
+from salesbot.testing import unit_of_work as fake
+
+IMPLEMENTATIONS = {
+    ports.AccountRepository: (sql.SqlAccountRepository, fake._Accounts),
+    ports.DialogRepository: (sql.SqlDialogRepository, fake._Dialogs),
+    ports.MessageRepository: (sql.SqlMessageRepository, fake._Messages),
+    ports.DoNotContactRepository: (sql.SqlDoNotContactRepository, fake._DoNotContact),
+    ports.PeerRepository: (sql.SqlPeerRepository, fake._Peers),
+    ports.SettingRepository: (sql.SqlSettingRepository, fake._Settings),
+    ports.StatsQuery: (sql.SqlStatsQuery, fake._Stats),
+}
+CASES = [
+    (port, implementation, name)
+    for port, implementations in IMPLEMENTATIONS.items()
+    for implementation in implementations
+    for name, member in vars(port).items()
+    if callable(member) and not name.startswith("_")
+]
+
+
+@pytest.mark.parametrize(
+    ("port", "implementation", "name"),
+    CASES,
+    ids=[f"{i.__name__}.{n}" for _, i, n in CASES],
+)
+def test_the_implementation_has_the_ports_method(port, implementation, name):
+    assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
+    wanted = inspect.signature(getattr(port, name)).parameters
+    found = inspect.signature(getattr(implementation, name)).parameters
+    assert list(found) == list(wanted)
+    for parameter in wanted.values():
+        assert found[parameter.name].kind == parameter.kind
+        assert found[parameter.name].default == parameter.default
+
+
+def test_every_repository_port_is_checked():
+    unit_of_work_ports = set(inspect.get_annotations(ports.UnitOfWork, eval_str=True).values())
+    assert unit_of_work_ports == set(IMPLEMENTATIONS)
