@@ -14,14 +14,17 @@ from collections.abc import Iterable
 
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import TextClause
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-# Dialects that render `:name` parameters, which `text()` reads back.
+# The base dialects, rendering plain `:name` parameters that `text()` reads back (a driver's
+# dialect may add casts, `:name::VARCHAR`, which it would not).
 _NAMED = {
-    "postgresql": postgresql.dialect(paramstyle="named"),
-    "sqlite": sqlite.dialect(paramstyle="named"),
+    "postgresql": PGDialect(paramstyle="named"),
+    "sqlite": SQLiteDialect(paramstyle="named"),
 }
 
 
