@@ -95,5 +95,7 @@ def configure_logging(
             diagnose=False,
         )
     logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    # loguru's own levels (TRACE, SUCCESS) are unknown to the standard library: use their number.
+    stdlib_level = logger.level(level).no
     for name, library_level in NOISY_LIBRARIES.items():
-        logging.getLogger(name).setLevel(max(library_level, logging.getLevelName(level)))
+        logging.getLogger(name).setLevel(max(library_level, stdlib_level))
