@@ -28,6 +28,7 @@ from bench.common import (
     print_result,
     quiet_logging,
     rss_mb,
+    run,
     throwaway_database,
 )
 from bench.seed import seed_accounts, seed_peers
@@ -214,4 +215,4 @@ if __name__ == "__main__":
     if args.child:
         print(json.dumps(asyncio.run(child(args.dsn, args.child))))
     else:
-        asyncio.run(main(args.quick))
+        run(main(args.quick))

@@ -23,6 +23,7 @@ from bench.common import (
     parser,
     print_result,
     quiet_logging,
+    run,
     throwaway_database,
 )
 from bench.seed import EPOCH, seed
@@ -123,4 +124,4 @@ async def main(quick: bool) -> None:
 
 if __name__ == "__main__":
     args = parser(__doc__.splitlines()[0]).parse_args()
-    asyncio.run(main(args.quick))
+    run(main(args.quick))

@@ -17,11 +17,12 @@ import gc
 import os
 import platform
 import resource
+import signal
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +270,17 @@ def result_line(name: str, **figures: Any) -> str:
 def print_result(name: str, **figures: Any) -> None:
     sys.stdout.flush()
     print(result_line(name, **figures), flush=True)
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """`asyncio.run(main)`, with SIGTERM (e.g. `timeout`) unwinding like Ctrl-C, so the
+    throwaway database is still dropped."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    asyncio.run(main)
 
 
 def quiet_logging() -> None:

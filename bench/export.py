@@ -13,7 +13,6 @@ Run: `.venv/bin/python -m bench.export [--quick]`.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ from bench.common import (
     quiet_logging,
     reset_peak_rss,
     rss_mb,
+    run,
     throwaway_database,
 )
 from bench.seed import seed
@@ -203,4 +203,4 @@ async def main(quick: bool) -> None:
 
 if __name__ == "__main__":
     args = parser(__doc__.splitlines()[0]).parse_args()
-    asyncio.run(main(args.quick))
+    run(main(args.quick))

@@ -35,6 +35,7 @@ from bench.common import (
     parser,
     print_result,
     quiet_logging,
+    run,
     throwaway_database,
 )
 from bench.seed import seed
@@ -392,4 +393,4 @@ if __name__ == "__main__":
     cli = parser(__doc__.splitlines()[0])
     cli.add_argument("--profile", action="store_true", help="cProfile the pipeline's run")
     args = cli.parse_args()
-    asyncio.run(main(args.quick, args.profile))
+    run(main(args.quick, args.profile))
