@@ -54,10 +54,19 @@ def test_it_runs_salesbot_run_as_the_service_user_with_the_env_file():
     service = parse_unit(UNIT.read_text())["Service"]
     assert one(service, "User") == "sales_bot"
     assert one(service, "EnvironmentFile") == "/etc/salesbot/salesbot.env"
-    workdir = one(service, "WorkingDirectory")
     command = one(service, "ExecStart").split()
-    assert command[0] == f"{workdir}/.venv/bin/salesbot"
+    assert command[0] == "/opt/salesbot/.venv/bin/salesbot"
     assert command[-1] == "run"
+
+
+def test_its_working_directory_is_writable_under_the_sandbox():
+    """kurigram writes ./unknown_errors.txt when Telegram answers an error it does not know;
+    a read-only working directory would turn that answer into a crash of the send."""
+    service = parse_unit(UNIT.read_text())["Service"]
+    workdir = one(service, "WorkingDirectory")
+    assert workdir == "/var/lib/salesbot"
+    assert one(service, "StateDirectory") == "salesbot"
+    assert workdir in one(service, "ReadWritePaths")
 
 
 def test_it_stops_with_sigterm_within_a_timeout_longer_than_the_process_needs():
