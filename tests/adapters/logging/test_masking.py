@@ -48,3 +48,18 @@ def test_the_level_filters_lines():
     logger.warning("loud")
     assert "quiet" not in out.getvalue()
     assert "loud" in out.getvalue()
+
+
+def test_standard_library_records_name_the_module_that_logged_them():
+    out = io.StringIO()
+    configure_logging("INFO", None, [], stream=out, mask=SecretMask())
+    log = logging.getLogger(__name__)
+    log.warning("plain warning")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("with traceback")
+    lines = [line for line in out.getvalue().splitlines() if " - " in line]
+    assert len(lines) == 2
+    for line in lines:
+        assert f"| {__name__}:" in line, line

@@ -37,7 +37,13 @@ class InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
-        logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+        # Attribute the line to the code that called logging, however deep logging's own
+        # frames go (`log.exception` adds one more than `log.warning`).
+        frame, depth = sys._getframe(1), 1
+        while frame.f_back is not None and frame.f_code.co_filename == logging.__file__:
+            frame = frame.f_back
+            depth += 1
+        logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
 
 
 def _masking_patcher(mask: SecretMask) -> Any:
