@@ -12,6 +12,7 @@ import pytest
 from salesbot.application.dispatcher import TypingPace
 from salesbot.application.errors import (
     AccountDeactivated,
+    DatabaseUnavailable,
     RateLimited,
     RecipientUnreachable,
     SessionInvalid,
@@ -29,8 +30,9 @@ from salesbot.domain.events import (
 )
 from salesbot.domain.message import Delivery, OutKind
 from salesbot.entrypoints.settings import WorkingHours
+from salesbot.testing import FakeClock, FakeTelegram, FakeUnitOfWork, InMemoryStore
 from salesbot.testing.telegram import SimulatedCrash
-from tests.application.telegram_world import World
+from tests.application.telegram_world import START, World
 
 
 async def started(world: World, *account_ids: int) -> None:
@@ -643,3 +645,121 @@ async def test_a_paused_dialog_carries_the_operators_words_but_not_the_models():
     assert world.tg.sent_to(501) == ["from the operator"]
     assert (await world.message(operator)).delivery is Delivery.SENT
     assert (await world.message(model_reply)).delivery is Delivery.CANCELLED
+
+
+# --- the order of a dialog's messages ----------------------------------------------------
+
+
+async def _queue_replies(world: World, dialog_id: int, count: int) -> list[str]:
+    texts = [f"part {n}" for n in range(count)]
+    for text in texts:
+        await world.enqueue(dialog_id, text)
+    return texts
+
+
+async def test_a_flood_wait_never_lets_a_dialogs_later_replies_overtake_the_flooded_one():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    texts = await _queue_replies(world, dialog_id, 4)
+    await started(world, account)
+    world.tg.fail_next(account, RateLimited(120, "send"), on="send")
+    world.tg.fail_next(account, RateLimited(30, "send"), on="send")
+    world.tg.fail_next(account, RateLimited(5, "send"), on="send")
+
+    await world.run_until(lambda: len(world.tg.sent) == 4, fake_seconds=3600)
+
+    assert world.tg.sent_to(501) == texts
+
+
+@pytest.mark.parametrize(
+    ("error", "on"),
+    [
+        (TelegramUnavailable("network down"), "send"),  # maybe sent: checked in the chat first
+        (TelegramUnavailable("network down"), "read"),  # certainly not sent
+        (RateLimited(45, "read"), "read"),
+        (RuntimeError("a bug somewhere"), "send"),
+    ],
+    ids=["unavailable-at-send", "unavailable-before-send", "flood-at-read", "unexplained"],
+)
+async def test_a_retried_message_still_goes_before_the_dialogs_later_ones(error, on):
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    texts = await _queue_replies(world, dialog_id, 3)
+    await started(world, account)
+    world.tg.fail_next(account, error, on=on)
+
+    # Called again at once, as a second look would: the later parts must still wait.
+    await world.dispatcher.dispatch_once(account)
+    await world.dispatcher.dispatch_once(account)
+    assert world.tg.sent == []
+    await world.run_until(lambda: len(world.tg.sent) == 3, fake_seconds=3600)
+
+    assert world.tg.sent_to(501) == texts
+
+
+async def test_the_parts_of_a_split_reply_go_in_order_while_other_dialogs_go_on():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    split, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    other, _ = await world.open_dialog(account, "prospect_two", 502, opener=None)
+    parts = await _queue_replies(world, split, 3)  # one answer, three messages
+    await world.enqueue(other, "meanwhile")
+    await started(world, account)
+    world.tg.fail_next(account, TelegramUnavailable("network down"), on="send")
+
+    await world.dispatcher.dispatch_once(account)  # part 0 fails and waits
+    await world.dispatcher.dispatch_once(account)  # the other dialog is not held up
+
+    assert world.tg.sent_to(502) == ["meanwhile"]
+    assert world.tg.sent_to(501) == []
+    await world.run_until(lambda: len(world.tg.sent) == 4, fake_seconds=3600)
+    assert world.tg.sent_to(501) == parts
+
+
+class _CommitFailsAfterSend(FakeTelegram):
+    """Telegram takes the message, then the database goes away before it is recorded."""
+
+    def __init__(self, clock, store) -> None:
+        super().__init__(clock)
+        self.store = store
+        self.break_next_commit = False
+
+    async def send_message(self, account_id, peer, text):
+        sent = await super().send_message(account_id, peer, text)
+        if len(self.sent) == 1:
+            self.break_next_commit = True
+        return sent
+
+
+class _BreakableUow(FakeUnitOfWork):
+    def __init__(self, telegram: _CommitFailsAfterSend) -> None:
+        super().__init__(telegram.store)
+        self._telegram = telegram
+
+    async def commit(self) -> None:
+        if self._telegram.break_next_commit:
+            self._telegram.break_next_commit = False
+            raise DatabaseUnavailable("connection lost")
+        await super().commit()
+
+
+async def test_a_message_left_sending_is_settled_by_the_running_worker_and_the_dialog_goes_on():
+    clock, store = FakeClock(START), InMemoryStore()
+    telegram = _CommitFailsAfterSend(clock, store)
+    world = World(
+        clock=clock, store=store, telegram=telegram, min_delay=0,
+        sql_uow=lambda: _BreakableUow(telegram),
+    )  # fmt: skip
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    texts = await _queue_replies(world, dialog_id, 3)
+    await started(world, account)
+
+    await world.run_until(lambda: len(world.tg.sent) == 3, fake_seconds=600)
+
+    assert world.tg.sent_to(501) == texts, "each once, in order, without a restart"
+    messages = [m for m in await world.sent_messages() if m.dialog_id == dialog_id]
+    assert [m.content for m in messages] == texts
+    assert len({m.telegram_message_id for m in messages}) == 3

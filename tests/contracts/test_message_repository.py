@@ -186,7 +186,7 @@ async def claim(uow, account_id, now=LATER, include_openers=True):
 
 
 async def test_claims_take_replies_then_follow_ups_then_openers_oldest_first(new_uow):
-    _, dialog = await account_and_dialog(new_uow)
+    account, _ = await account_and_dialog(new_uow)
     async with new_uow() as uow:
         queued = [
             (OutKind.OPENER, at(0)),
@@ -196,16 +196,60 @@ async def test_claims_take_replies_then_follow_ups_then_openers_oldest_first(new
             (OutKind.REPLY, at(3)),
             (OutKind.FOLLOW_UP, at(0)),
         ]
-        ids = [
-            (await uow.messages.add(outgoing(dialog, f"{k.value}@{t:%M}", kind=k, send_after=t))).id
-            for k, t in queued
-        ]
+        ids = []
+        for n, (kind, moment) in enumerate(queued):
+            # One dialog each: within a dialog the order of queueing rules (below).
+            dialog = await add_dialog(uow, account.id, f"prospect_{n}")
+            message = outgoing(dialog, f"{kind.value}@{moment:%M}", kind=kind, send_after=moment)
+            ids.append((await uow.messages.add(message)).id)
         order = []
-        while (message := await claim(uow, dialog.account_id)) is not None:
+        while (message := await claim(uow, account.id)) is not None:
             assert message.delivery is Delivery.SENDING
             order.append(message.id)
     # manual and reply share the top priority: oldest send_after, then id
     assert order == [ids[3], ids[4], ids[2], ids[5], ids[1], ids[0]]
+
+
+async def test_a_dialogs_messages_are_claimed_in_the_order_they_were_queued(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        # Queued first, then rescheduled behind the others (a FloodWait, a retry).
+        first = await uow.messages.add(outgoing(dialog, "first", send_after=at(90)))
+        second = await uow.messages.add(outgoing(dialog, "second", send_after=at(0)))
+        await uow.messages.add(outgoing(dialog, "third", send_after=at(0)))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await claim(uow, dialog.account_id, now=at(89)) is None, "held back by first"
+        assert (await claim(uow, dialog.account_id, now=at(90))).id == first.id
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await claim(uow, dialog.account_id) is None, "first is still on its way"
+        sent = await uow.messages.get(first.id)
+        sent.delivery = Delivery.SENT
+        await uow.messages.update(sent)
+        assert (await claim(uow, dialog.account_id)).id == second.id
+        assert await claim(uow, dialog.account_id) is None
+        await uow.rollback()
+    async with new_uow() as uow:
+        assert await claim(uow, dialog.account_id) is None, "rolled back: first is sending"
+
+
+async def test_only_an_older_message_on_its_way_holds_a_dialog_back(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, account.id, "bob_jones")
+        await uow.messages.add(incoming(dialog, "hi", 1))
+        for delivery in (Delivery.SENT, Delivery.FAILED, Delivery.CANCELLED):
+            settled = outgoing(dialog, delivery.value)
+            settled.delivery = delivery
+            await uow.messages.add(settled)
+        waiting_elsewhere = await uow.messages.add(outgoing(other, "later", send_after=at(500)))
+        mine = await uow.messages.add(outgoing(dialog, "mine"))
+        theirs = await uow.messages.add(outgoing(other, "behind later"))
+        assert (await claim(uow, account.id)).id == mine.id
+        assert await claim(uow, account.id) is None
+        assert (await uow.messages.get(theirs.id)).delivery is Delivery.PENDING
+        assert (await claim(uow, account.id, now=at(500))).id == waiting_elsewhere.id
 
 
 async def test_a_claim_is_written_and_never_handed_out_twice(new_uow):
@@ -248,13 +292,14 @@ async def test_only_due_messages_of_that_account_are_claimed(new_uow):
 
 
 async def test_openers_can_be_left_out_of_a_claim(new_uow):
-    _, dialog = await account_and_dialog(new_uow)
+    account, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:
         opener = await uow.messages.add(outgoing(dialog, "hi", kind=OutKind.OPENER))
-        assert await claim(uow, dialog.account_id, include_openers=False) is None
-        follow_up = await uow.messages.add(outgoing(dialog, "still there?", kind=OutKind.FOLLOW_UP))
-        assert (await claim(uow, dialog.account_id, include_openers=False)).id == follow_up.id
-        assert (await claim(uow, dialog.account_id)).id == opener.id
+        assert await claim(uow, account.id, include_openers=False) is None
+        live = await add_dialog(uow, account.id, "bob_jones")
+        follow_up = await uow.messages.add(outgoing(live, "still there?", kind=OutKind.FOLLOW_UP))
+        assert (await claim(uow, account.id, include_openers=False)).id == follow_up.id
+        assert (await claim(uow, account.id)).id == opener.id
 
 
 async def test_incoming_and_settled_messages_are_never_claimed(new_uow):

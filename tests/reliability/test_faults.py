@@ -256,3 +256,26 @@ async def _settle_with_retries(world: DispatchWorld) -> None:
         except DatabaseUnavailable:
             world.clock.advance(1)
 
+
+
+async def test_a_flood_wait_storm_keeps_each_dialogs_messages_in_the_order_they_were_queued():
+    rng = random.Random(8)
+    clock = FakeClock()
+    telegram = StormTelegram(clock, [rng.choice([1, 5, 30, 300]) for _ in range(20)])
+    world = DispatchWorld(clock=clock, telegram=telegram, min_delay=0, max_daily=1000)
+    account_id = await world.add_account()
+    users = {700 + n: (await world.open_dialog(account_id, f"p{n}", 700 + n, opener=None))[0]
+             for n in range(3)}  # fmt: skip
+    queued: dict[int, list[str]] = {user: [] for user in users}
+    for index in range(12):
+        user = rng.choice(list(users))
+        queued[user].append(f"message {index}")
+        await world.enqueue(users[user], f"message {index}")
+    for _ in range(3000):
+        await world.dispatcher.dispatch_once(account_id)
+        if len(telegram.sent) == 12:
+            break
+        clock.advance(rng.choice([0.5, 2, 60, 600]))
+    assert not telegram.waits, "the storm is over"
+    for user, texts in queued.items():
+        assert telegram.sent_to(user) == texts

@@ -30,7 +30,7 @@ from salesbot.application.errors import (
     TelegramError,
     TelegramUnavailable,
 )
-from salesbot.application.interrupted_sends import InterruptedSends
+from salesbot.application.interrupted_sends import InterruptedSends, Settlement
 from salesbot.application.outbox import Outbox
 from salesbot.application.ports import (
     AdminNotifier,
@@ -142,7 +142,7 @@ class Dispatcher:
         returns how many were settled. An account not running keeps them until it runs."""
         settled = 0
         for account_id in sorted(self._pool.owned()):
-            settled += await self._reconcile(account_id)
+            settled += (await self._reconcile(account_id)).settled
         return settled
 
     async def run_forever(self) -> None:
@@ -172,15 +172,21 @@ class Dispatcher:
     # --- the worker ----------------------------------------------------------------------
 
     async def _work(self, account_id: int) -> None:
-        try:
-            await self._reconcile(account_id)
-        except Exception:
-            log.exception("account %s: reconciling interrupted sends failed", account_id)
+        # A message left `sending` holds its dialog's later messages back until it is
+        # settled: at the start, and again after anything that may have left one behind
+        # (a dispatch that failed half-way, a chat that could not be read).
+        unsettled = True
         while True:
+            if unsettled:
+                try:
+                    unsettled = (await self._reconcile(account_id)).left > 0
+                except Exception:
+                    log.exception("account %s: reconciling interrupted sends failed", account_id)
             try:
                 await self.dispatch_once(account_id)
             except Exception:
                 log.exception("account %s: dispatching failed", account_id)
+                unsettled = True
                 self._wake_at[account_id] = self._clock.now() + self._idle
             await self._clock.sleep(self._pause(account_id))
 
@@ -193,7 +199,7 @@ class Dispatcher:
     def _lock(self, account_id: int) -> asyncio.Lock:
         return self._locks.setdefault(account_id, asyncio.Lock())
 
-    async def _reconcile(self, account_id: int) -> int:
+    async def _reconcile(self, account_id: int) -> Settlement:
         async with self._lock(account_id):
             return await self._interrupted.settle(account_id)
 
@@ -360,6 +366,9 @@ class Dispatcher:
         if attempted:
             message.attempts += 1
         if isinstance(error, RateLimited):
+            # The account sleeps; the message is due again when the wait ends (which also
+            # survives a restart). It keeps its place in its dialog: claims never take a
+            # dialog's later messages before it.
             until = now + timedelta(seconds=error.retry_after)
             self._paused_until[account_id] = until
             self._wake_at[account_id] = until

@@ -10,6 +10,7 @@ it went out (its Telegram id is recorded); none means it did not (back to pendin
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from salesbot.application.errors import TelegramError
@@ -29,6 +30,14 @@ SENT_MATCH_SLACK = timedelta(minutes=5)
 """Telegram's clock and ours may differ: a chat message this much older still matches."""
 
 
+@dataclass(frozen=True)
+class Settlement:
+    settled: int
+    """Messages found sent (recorded) or not (back to pending)."""
+    left: int
+    """Messages whose chat could not be read now: still `sending`, to be settled later."""
+
+
 class InterruptedSends:
     def __init__(
         self,
@@ -45,10 +54,10 @@ class InterruptedSends:
         self._clock = clock
         self._window = history_window
 
-    async def settle(self, account_id: int) -> int:
+    async def settle(self, account_id: int) -> Settlement:
         """Settle the account's `sending` messages (the caller makes sure none of them is
-        being sent right now); returns how many. One whose chat cannot be read now stays
-        `sending` for a later try."""
+        being sent right now). One whose chat cannot be read now stays `sending` for a
+        later try; until then it holds its dialog's later messages back."""
         async with self._uow() as uow:
             stuck = await uow.messages.list_by_delivery(Delivery.SENDING, account_id=account_id)
             checks = []
@@ -56,7 +65,7 @@ class InterruptedSends:
                 dialog = await uow.dialogs.get(message.dialog_id)
                 peer = await uow.peers.get(account_id, dialog.target_username) if dialog else None
                 checks.append((message, peer))
-        settled = 0
+        settled = left = 0
         for message, peer in checks:
             if peer is None:  # never resolved, so never sent
                 await self._outbox.back_to_pending(message, self._clock.now(), "interrupted")
@@ -70,6 +79,7 @@ class InterruptedSends:
                     "it stays `sending` until it can",
                     account_id, message.id, exc,
                 )
+                left += 1
                 continue
             if found is not None:
                 await self._outbox.record_sent(message, found.telegram_message_id, found.date)
@@ -78,7 +88,7 @@ class InterruptedSends:
                 await self._outbox.back_to_pending(message, self._clock.now(), "interrupted")
                 log.info("message %s was not sent before the interruption", message.id)
             settled += 1
-        return settled
+        return Settlement(settled, left)
 
     async def find_in_chat(
         self, account_id: int, message: Message, peer: Peer

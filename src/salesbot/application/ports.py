@@ -170,6 +170,9 @@ class MessageRepository(Protocol):
         Due: `send_after <= now`. Replies and manual messages go before follow-ups, which go
         before openers; then oldest `send_after`, then id. A message another transaction is
         claiming is skipped (FOR UPDATE SKIP LOCKED), never returned twice.
+
+        A dialog's messages go in the order they were queued (id): none is claimed while an
+        older one of its dialog is still pending (even if due later) or sending.
         """
         ...
 

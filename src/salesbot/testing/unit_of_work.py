@@ -313,11 +313,18 @@ class _Messages:
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True
     ) -> Message | None:
+        # A dialog's messages go in the order they were queued (id): the oldest one still
+        # waiting or on its way holds back the dialog's later ones.
+        heads: dict[int, int] = {}
+        for m in self._t.messages.values():
+            if m.delivery in (Delivery.PENDING, Delivery.SENDING):
+                heads[m.dialog_id] = min(heads.get(m.dialog_id, m.id or 0), m.id or 0)
         due = [
             m
             for m in self._t.messages.values()
             if m.account_id == account_id
             and m.delivery is Delivery.PENDING
+            and m.id == heads[m.dialog_id]
             and m.send_after is not None
             and m.send_after <= now
             and (include_openers or m.kind is not OutKind.OPENER)

@@ -52,27 +52,48 @@ def _insert_statement(dialect: str, *, ignore_duplicates: bool, take_dialog_acco
     return statement.values(account_id=_DIALOG_ACCOUNT) if take_dialog_account else statement
 
 
-_PRIORITY = case(
-    (_c.kind == OutKind.OPENER, OutKind.OPENER.priority),
-    (_c.kind == OutKind.FOLLOW_UP, OutKind.FOLLOW_UP.priority),
-    else_=OutKind.REPLY.priority,
-)
+def _priority(kind: Any) -> Any:
+    return case(
+        (kind == OutKind.OPENER, OutKind.OPENER.priority),
+        (kind == OutKind.FOLLOW_UP, OutKind.FOLLOW_UP.priority),
+        else_=OutKind.REPLY.priority,
+    )
 
 
 def _claim(include_openers: bool) -> Any:
     """One statement: lock the next due pending message (skipping rows other transactions
-    hold; SQLite has one writer at a time and needs no lock) and mark it `sending`."""
-    due = select(_c.id).where(
-        _c.account_id == bindparam("claimer"),
-        _c.delivery == Delivery.PENDING,
-        _c.send_after <= bindparam("due_by"),
+    hold; SQLite has one writer at a time and needs no lock) and mark it `sending`.
+
+    A dialog's messages go in the order they were queued: a message is not due while an
+    older one of its dialog is still pending or sending (a rescheduled or half-sent one
+    holds the dialog's later messages back). A row another transaction is claiming still
+    reads as pending here, so it holds them back too."""
+    due, older = messages.alias("due"), messages.alias("older")
+    held_back = (
+        select(older.c.id)
+        .where(
+            older.c.dialog_id == due.c.dialog_id,
+            older.c.id < due.c.id,
+            or_(older.c.delivery == Delivery.PENDING, older.c.delivery == Delivery.SENDING),
+        )
+        .exists()
+    )
+    candidate = select(due.c.id).where(
+        due.c.account_id == bindparam("claimer"),
+        due.c.delivery == Delivery.PENDING,
+        due.c.send_after <= bindparam("due_by"),
+        ~held_back,
     )
     if not include_openers:
-        due = due.where(or_(_c.kind.is_(None), _c.kind != OutKind.OPENER))
-    due = due.order_by(_PRIORITY, _c.send_after, _c.id).limit(1).with_for_update(skip_locked=True)
+        candidate = candidate.where(or_(due.c.kind.is_(None), due.c.kind != OutKind.OPENER))
+    candidate = (
+        candidate.order_by(_priority(due.c.kind), due.c.send_after, due.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     return (
         update(messages)
-        .where(_c.id == due.scalar_subquery(), _c.delivery == Delivery.PENDING)
+        .where(_c.id == candidate.scalar_subquery(), _c.delivery == Delivery.PENDING)
         .values(delivery=Delivery.SENDING)
         .returning(*messages.c)
     )
