@@ -127,8 +127,10 @@ class IncomingMessages:
                         self._peers.put(key, peer)
                 await uow.commit()
             if answer:
-                dialog_id = dialog.id
-                self._jobs.replace(key, lambda: self._reply_job(key, dialog_id, self._debounce))
+                dialog_id, read = dialog.id, dialog
+                self._jobs.replace(
+                    key, lambda: self._reply_job(key, dialog_id, self._debounce, read)
+                )
             else:
                 self._jobs.cancel(key)
         for event in events:
@@ -184,13 +186,18 @@ class IncomingMessages:
 
     # --- answering -------------------------------------------------------------------------
 
-    async def _reply_job(self, key: Key, dialog_id: int, delay: float) -> None:
+    async def _reply_job(
+        self, key: Key, dialog_id: int, delay: float, read: Dialog | None = None
+    ) -> None:
         if delay > 0:
             await self._clock.sleep(delay)
+            read = None  # the dialog may have changed while we waited: the replier reads it
         attempt = 0
         while True:
             try:
-                await self._replier.reply(dialog_id, write_lock=lambda: self._jobs.lock(key))
+                await self._replier.reply(
+                    dialog_id, write_lock=lambda: self._jobs.lock(key), dialog=read
+                )
                 return
             except LlmError as error:
                 wait = self._wait_after(error, attempt)
@@ -206,6 +213,7 @@ class IncomingMessages:
                     "dialog %s: the reply waits %.0f s for the database: %s", dialog_id, wait, error
                 )
             attempt += 1
+            read = None
             await self._clock.sleep(wait)
 
     def _wait_after(self, error: LlmError, attempt: int) -> float:

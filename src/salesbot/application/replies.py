@@ -18,6 +18,7 @@ from salesbot.application.ports import AdminNotifier, Clock, UnitOfWork, UnitOfW
 from salesbot.application.prompting import Task, speakable
 from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
 from salesbot.application.sales_script import SalesScript
+from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import Event
 from salesbot.domain.message import Direction, Message, OutKind
 
@@ -81,11 +82,22 @@ class DialogReplier:
         self._clock = clock
         self._limit = history_limit(writer.token_budget)
 
-    async def reply(self, dialog_id: int, *, write_lock: WriteLock | None = None) -> bool:
+    async def reply(
+        self,
+        dialog_id: int,
+        *,
+        write_lock: WriteLock | None = None,
+        dialog: Dialog | None = None,
+    ) -> bool:
         """Queue one answer to the prospect's unanswered messages; False when there was
-        nothing to answer or the answer became obsolete. LlmError passes through."""
+        nothing to answer or the answer became obsolete. LlmError passes through.
+
+        `dialog`: the dialog as the caller read it a moment ago, with no timer or model
+        call in between; it saves reading it again (after the model call it is read again
+        anyway, under the write lock, before anything is written)."""
         async with self._uow_factory() as uow:
-            dialog = await uow.dialogs.get(dialog_id)
+            if dialog is None or dialog.id != dialog_id:
+                dialog = await uow.dialogs.get(dialog_id)
             if dialog is None or not dialog.ai_enabled:
                 return False
             history = await load_history(uow, dialog_id, self._limit)
