@@ -152,7 +152,7 @@ class AdminViews:
         async with self._uow_factory() as uow:
             today = await uow.stats.per_account(since=since)
             all_time = await uow.stats.per_account()
-            by_status = {s: await uow.dialogs.count(statuses=[s]) for s in DialogStatus}
+            by_status = await uow.dialogs.count_by_status()
         return StatsReport(
             today_since=since,
             today=PeriodStats(today, _total(today)),

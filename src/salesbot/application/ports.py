@@ -118,6 +118,10 @@ class DialogRepository(Protocol):
         self, *, statuses: Collection[DialogStatus] | None = None, account_id: int | None = None
     ) -> int: ...
 
+    async def count_by_status(self) -> dict[DialogStatus, int]:
+        """How many dialogs have each status, in one pass: every status, 0 when none."""
+        ...
+
     async def list_awaiting_follow_up(
         self, *, silent_since: datetime, max_follow_ups: int
     ) -> list[Dialog]:

@@ -216,6 +216,12 @@ class _Dialogs:
     ) -> int:
         return len(self._select(statuses, account_id))
 
+    async def count_by_status(self) -> dict[DialogStatus, int]:
+        counts = dict.fromkeys(DialogStatus, 0)
+        for dialog in self._t.dialogs.values():
+            counts[dialog.status] += 1
+        return counts
+
     async def reassign(self, dialog_id: int, account_id: int) -> None:
         dialog = self._t.dialogs.get(dialog_id)
         if dialog is None:

@@ -163,6 +163,15 @@ class DialogRow(Base):
         Index(None, "account_id", "target_user_id"),
         # The admin's list: newest activity first.
         Index(None, "last_activity_at", "id"),
+        # ... of the open dialogs only (/list), and the dialogs per status (/stats).
+        Index(
+            "ix_dialogs_open_activity",
+            "last_activity_at",
+            "id",
+            postgresql_where=text("status IN ('active', 'paused')"),
+            sqlite_where=text("status IN ('active', 'paused')"),
+        ),
+        Index(None, "status"),
     )
 
 
@@ -202,6 +211,14 @@ class MessageRow(Base):
             "account_id",
             postgresql_where=text("delivery = 'sending'"),
             sqlite_where=text("delivery = 'sending'"),
+        ),
+        # /stats of today: received by timestamp, sent by sent_at.
+        Index(None, "timestamp"),
+        Index(
+            "ix_messages_sent_sent_at",
+            "sent_at",
+            postgresql_where=text("delivery = 'sent'"),
+            sqlite_where=text("delivery = 'sent'"),
         ),
     )
 

@@ -85,6 +85,8 @@ _AWAITING_FOLLOW_UP = (
     .order_by(_c.id)
 )
 
+_COUNT_BY_STATUS = select(_c.status, func.count()).group_by(_c.status)
+
 
 def _filtered(
     statement: Select[Any], statuses: Collection[DialogStatus] | None, account_id: int | None
@@ -168,6 +170,12 @@ class SqlDialogRepository:
     ) -> int:
         statement = _filtered(select(func.count()).select_from(dialogs), statuses, account_id)
         return (await self._tx.execute(statement)).scalar_one()
+
+    async def count_by_status(self) -> dict[DialogStatus, int]:
+        counts = dict.fromkeys(DialogStatus, 0)
+        for status, count in await self._tx.execute(_COUNT_BY_STATUS):
+            counts[DialogStatus(status)] = count
+        return counts
 
     async def reassign(self, dialog_id: int, account_id: int) -> None:
         params = {"moved_dialog": dialog_id, "new_account": account_id}

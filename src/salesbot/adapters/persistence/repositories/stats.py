@@ -1,11 +1,18 @@
-"""Per-account counts for the admin's /stats, in one query."""
+"""Per-account counts for the admin's /stats, in one query.
+
+The messages are read once (sent and received counted side by side). For a period the
+rows are found through indexes: received messages by `timestamp`, sent ones by `sent_at`
+(`ix_messages_timestamp`, `ix_messages_sent_sent_at`): the precise condition (a sent
+message counts at `sent_at`, or at `timestamp` when that is missing) then applies to the
+few rows found instead of to every message ever stored.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
@@ -18,8 +25,8 @@ _m = messages.c
 _d = dialogs.c
 
 
-def _since(moment: ColumnElement[Any], since: datetime | None) -> list[ColumnElement[bool]]:
-    return [] if since is None else [moment >= since]
+def _at_or_after(moment: ColumnElement[Any], since: datetime | None) -> ColumnElement[bool]:
+    return true() if since is None else moment >= since
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -27,54 +34,49 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def _statement(since: datetime | None) -> Select[Any]:
-    sent = (
-        select(
-            _m.account_id,
-            func.count().label("messages_sent"),
-            _count_if(_m.kind == OutKind.OPENER).label("openers_sent"),
-        )
-        .where(
-            _m.direction == Direction.OUT,
-            _m.delivery == Delivery.SENT,
-            *_since(func.coalesce(_m.sent_at, _m.timestamp), since),
-        )
-        .group_by(_m.account_id)
-        .subquery("sent")
+    sent = and_(
+        _m.direction == Direction.OUT,
+        _m.delivery == Delivery.SENT,
+        _at_or_after(func.coalesce(_m.sent_at, _m.timestamp), since),
     )
-    received = (
-        select(
-            _m.account_id,
-            func.count().label("messages_received"),
-            func.count(_m.dialog_id.distinct()).label("dialogs_replied"),
+    received = and_(_m.direction == Direction.IN, _at_or_after(_m.timestamp, since))
+    counted = select(
+        _m.account_id,
+        _count_if(sent).label("messages_sent"),
+        _count_if(and_(sent, _m.kind == OutKind.OPENER)).label("openers_sent"),
+        _count_if(received).label("messages_received"),
+        func.count(case((received, _m.dialog_id)).distinct()).label("dialogs_replied"),
+    ).group_by(_m.account_id)
+    if since is not None:
+        # Indexable: a sent message whose sent_at is missing counts at its timestamp.
+        counted = counted.where(
+            or_(_m.timestamp >= since, and_(_m.delivery == Delivery.SENT, _m.sent_at >= since))
         )
-        .where(_m.direction == Direction.IN, *_since(_m.timestamp, since))
-        .group_by(_m.account_id)
-        .subquery("received")
-    )
+    counted_messages = counted.subquery("counted_messages")
     outcomes = (
         select(
             _d.account_id,
             _count_if(_d.outcome == Outcome.GOAL).label("goals"),
             _count_if(_d.status == DialogStatus.OPTED_OUT).label("opt_outs"),
         )
-        .where(*_since(_d.last_activity_at, since))
+        .where(_at_or_after(_d.last_activity_at, since))
         .group_by(_d.account_id)
         .subquery("outcomes")
     )
     a = accounts.c
+    c = counted_messages.c
     return (
         select(
             a.id,
             a.phone,
-            func.coalesce(sent.c.openers_sent, 0),
-            func.coalesce(sent.c.messages_sent, 0),
-            func.coalesce(received.c.messages_received, 0),
-            func.coalesce(received.c.dialogs_replied, 0),
+            func.coalesce(c.openers_sent, 0),
+            func.coalesce(c.messages_sent, 0),
+            func.coalesce(c.messages_received, 0),
+            func.coalesce(c.dialogs_replied, 0),
             func.coalesce(outcomes.c.goals, 0),
             func.coalesce(outcomes.c.opt_outs, 0),
         )
-        .outerjoin(sent, sent.c.account_id == a.id)
-        .outerjoin(received, received.c.account_id == a.id)
+        .outerjoin(counted_messages, c.account_id == a.id)
         .outerjoin(outcomes, outcomes.c.account_id == a.id)
         .order_by(a.id)
     )
