@@ -12,6 +12,7 @@ import pytest
 from salesbot.application.dispatcher import TypingPace
 from salesbot.application.errors import (
     AccountDeactivated,
+    AccountNotConnected,
     DatabaseUnavailable,
     RateLimited,
     RecipientUnreachable,
@@ -763,3 +764,80 @@ async def test_a_message_left_sending_is_settled_by_the_running_worker_and_the_d
     messages = [m for m in await world.sent_messages() if m.dialog_id == dialog_id]
     assert [m.content for m in messages] == texts
     assert len({m.telegram_message_id for m in messages}) == 3
+
+
+# --- a refused send costs no quota ---------------------------------------------------------
+
+
+async def test_flood_waits_give_their_slots_back_so_the_whole_daily_quota_is_sent():
+    world = World(max_daily=4, min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    texts = await _queue_replies(world, dialog_id, 4)
+    await started(world, account)
+    for seconds in (60, 30, 10):
+        world.tg.fail_next(account, RateLimited(seconds, "send"), on="send")
+
+    await world.run_until(lambda: len(world.tg.sent) == 4, fake_seconds=3600)
+
+    assert world.tg.sent_to(501) == texts
+    assert (await world.account(account)).daily_messages == 4
+
+
+@pytest.mark.parametrize(
+    ("error", "on"),
+    [
+        (RateLimited(60, "send"), "send"),
+        (AccountNotConnected(1), "send"),
+        (TelegramUnavailable("network down"), "read"),
+        (RecipientUnreachable(RecipientUnreachable.PRIVACY), "send"),
+        (SessionInvalid("AUTH_KEY_UNREGISTERED"), "send"),
+    ],
+    ids=["flood-wait", "not-connected", "unavailable-before-send", "privacy", "logged-out"],
+)
+async def test_a_send_telegram_certainly_refused_counts_nothing(error, on):
+    world = World(min_delay=30)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    message_id = await world.enqueue(dialog_id, "A reply: the chat is marked read first.")
+    await started(world, account)
+    world.tg.fail_next(account, error, on=on)
+    tried_at = world.clock.now()
+
+    await world.dispatcher.dispatch_once(account)
+
+    assert world.tg.sent == []
+    stored = await world.account(account)
+    assert stored.daily_messages == 0
+    assert stored.last_used == tried_at, "the minimum delay still counts from the attempt"
+    assert (await world.message(message_id)).delivery is not Delivery.SENT
+
+
+async def test_a_send_that_may_have_reached_telegram_stays_counted():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_next(account, TelegramUnavailable("timed out"), on="send")
+
+    await world.dispatcher.dispatch_once(account)
+
+    assert (await world.account(account)).daily_messages == 1
+    assert (await world.message(message_id)).delivery is Delivery.PENDING
+
+
+async def test_a_lost_answer_found_in_the_chat_is_counted_once():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    _, message_id = await world.open_dialog(account, "prospect_one", 501)
+    await started(world, account)
+    world.tg.fail_after_send(account, TelegramUnavailable("timed out waiting for the answer"))
+
+    await world.dispatcher.dispatch_once(account)
+    assert (await world.account(account)).daily_messages == 1
+    world.clock.advance(61)
+    await world.drain(account)
+
+    assert (await world.message(message_id)).delivery is Delivery.SENT
+    assert len(world.tg.sent) == 1
+    assert (await world.account(account)).daily_messages == 1

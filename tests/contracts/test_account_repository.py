@@ -178,3 +178,64 @@ async def test_a_reservation_not_committed_is_given_back(new_uow):
         await uow.commit()
     async with new_uow() as uow:
         assert not await reserve(uow, account.id, daily_limit=1)
+
+
+# --- release_send_slot ----------------------------------------------------------------------
+
+
+async def test_a_released_slot_is_given_back_for_today_and_the_last_send_stays(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert await reserve(uow, account.id, now=at(0))
+        assert await reserve(uow, account.id, now=at(1))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.accounts.release_send_slot(account.id, today=DAY)
+        await uow.commit()
+    async with new_uow() as uow:
+        stored = await uow.accounts.get(account.id)
+    assert (stored.daily_messages, stored.quota_day, stored.last_used) == (1, DAY, at(1))
+
+
+async def test_a_released_slot_can_be_taken_again(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        results = [await reserve(uow, account.id, now=at(i), daily_limit=2) for i in range(3)]
+        assert results == [True, True, False]
+        assert await uow.accounts.release_send_slot(account.id, today=DAY)
+        assert await reserve(uow, account.id, now=at(3), daily_limit=2)
+        assert not await reserve(uow, account.id, now=at(4), daily_limit=2)
+
+
+async def test_releasing_never_goes_below_zero_nor_touches_another_day(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert not await uow.accounts.release_send_slot(account.id, today=DAY), "nothing taken"
+        assert await reserve(uow, account.id, now=at(0))
+        assert not await uow.accounts.release_send_slot(account.id, today=NEXT_DAY)
+        assert await uow.accounts.release_send_slot(account.id, today=DAY)
+        assert not await uow.accounts.release_send_slot(account.id, today=DAY)
+        assert not await uow.accounts.release_send_slot(987654, today=DAY)
+        stored = await uow.accounts.get(account.id)
+    assert (stored.daily_messages, stored.quota_day) == (0, DAY)
+
+
+async def test_a_slot_of_a_day_gone_by_is_not_released_from_the_new_day(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert await reserve(uow, account.id, now=at(0))  # the refused attempt's day
+        assert await reserve(uow, account.id, now=at(24 * 60), today=NEXT_DAY)
+        assert not await uow.accounts.release_send_slot(account.id, today=DAY)
+        stored = await uow.accounts.get(account.id)
+    assert (stored.daily_messages, stored.quota_day) == (1, NEXT_DAY)
+
+
+async def test_a_release_not_committed_is_undone(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert await reserve(uow, account.id)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.accounts.release_send_slot(account.id, today=DAY)
+    async with new_uow() as uow:
+        assert (await uow.accounts.get(account.id)).daily_messages == 1

@@ -7,7 +7,9 @@ Telegram id as `sent`. Two units of work per message on the happy path.
 
 Every Telegram error becomes an outcome, never a crash nor a silent loss, and a message
 left `sending` is checked against the chat before anything is sent again
-(interrupted_sends.py), so no message goes out twice.
+(interrupted_sends.py), so no message goes out twice. The slot of a send Telegram certainly
+refused (FloodWait, not connected, failed before the request) is given back; after a
+failure that may have sent it, it stays spent.
 """
 
 from __future__ import annotations
@@ -63,11 +65,25 @@ class OpeningHours(Protocol):
     def contains(self, moment: time) -> bool: ...
 
 
+# Telegram answered the send (or the call never left us) with a refusal: the message was
+# certainly not taken, so the send slot taken for it is given back.
+_REFUSED = (
+    RateLimited,
+    AccountNotConnected,
+    RecipientUnreachable,
+    SpamLimited,
+    SessionInvalid,
+    AccountDeactivated,
+)
+
+
 @dataclass
 class _Claimed:
     message: Message
     dialog: Dialog | None
     peer: Peer | None
+    slot_day: date | None = None
+    """The quota day of the send slot taken for the message (None: none was taken)."""
 
 
 class Dispatcher:
@@ -134,7 +150,9 @@ class Dispatcher:
             if claimed is None:
                 return False
             if claimed.message.delivery is Delivery.SENDING and claimed.dialog is not None:
-                await self._deliver(account_id, claimed.message, claimed.dialog, claimed.peer)
+                await self._deliver(
+                    account_id, claimed.message, claimed.dialog, claimed.peer, claimed.slot_day
+                )
             return True
 
     async def reconcile_interrupted(self) -> int:
@@ -253,10 +271,11 @@ class Dispatcher:
                 await uow.commit()
                 log.info("message %s cancelled: %s", message.id, message.error)
                 return _Claimed(message, dialog, None)
+            today = quota.day_of(now)
             if await uow.accounts.reserve_send_slot(
                 account_id,
                 now=now,
-                today=quota.day_of(now),
+                today=today,
                 daily_limit=limit,
                 min_delay=quota.min_delay,
             ):
@@ -266,7 +285,7 @@ class Dispatcher:
                     if peer is not None:
                         self._peers[(account_id, dialog.target_username)] = peer
                 await uow.commit()
-                return _Claimed(message, dialog, peer)
+                return _Claimed(message, dialog, peer, today)
             # No slot: leaving without a commit puts the message back as it was.
             account = await uow.accounts.get(account_id)
             if account is None or account.status is not AccountStatus.ACTIVE:
@@ -310,7 +329,12 @@ class Dispatcher:
     # --- sending -------------------------------------------------------------------------
 
     async def _deliver(
-        self, account_id: int, message: Message, dialog: Dialog, peer: Peer | None
+        self,
+        account_id: int,
+        message: Message,
+        dialog: Dialog,
+        peer: Peer | None,
+        slot_day: date | None,
     ) -> None:
         messenger = self._messenger
         sending = False
@@ -327,6 +351,8 @@ class Dispatcher:
                 if found is not None:
                     log.info("message %s had gone out after all; recording it", message.id)
                     await self._outbox.record_sent(message, found.telegram_message_id, found.date)
+                    # The try that sent it kept its slot: this one's was not used.
+                    await self._give_back_slot(account_id, slot_day)
                     return
             if message.kind is not OutKind.OPENER:
                 await messenger.mark_read(account_id, peer)
@@ -340,12 +366,31 @@ class Dispatcher:
                 type(exc) is TelegramError
             ):
                 log.warning("account %s: message %s not sent: %s", account_id, message.id, exc)
+            if not sending or isinstance(exc, _REFUSED):
+                # Certainly not taken by Telegram. After any other failure of the send
+                # itself it may have been: the slot stays spent and the next try looks in
+                # the chat first.
+                await self._give_back_slot(account_id, slot_day)
             await self._failed(account_id, message, exc, attempted=sending)
             return
         now = self._clock.now()
         await self._outbox.record_sent(message, sent.telegram_message_id, now)
         gap = self._quota.min_delay * (1 + self._rng.uniform(0, self._gap_jitter))
         self._wake_at[account_id] = now + gap
+
+    async def _give_back_slot(self, account_id: int, day: date | None) -> None:
+        """Best effort: a slot not given back only means one message fewer that day."""
+        if day is None:
+            return
+        try:
+            async with self._uow() as uow:
+                released = await uow.accounts.release_send_slot(account_id, today=day)
+                await uow.commit()
+        except Exception as exc:
+            log.warning("account %s: could not give back a send slot: %s", account_id, exc)
+            return
+        if released:
+            log.debug("account %s: send slot of %s given back", account_id, day)
 
     async def _show_typing(self, account_id: int, peer: Peer, text: str) -> None:
         remaining = self._typing.duration(text, self._rng)

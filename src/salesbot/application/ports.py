@@ -79,6 +79,17 @@ class AccountRepository(Protocol):
         """
         ...
 
+    async def release_send_slot(self, account_id: int, *, today: date) -> bool:
+        """Give back one slot of `today` that was taken for a message Telegram certainly
+        did not take (it refused before anything was sent); False, changing nothing, when
+        the count is not for `today` any more or is zero already.
+
+        One atomic decrement, never below zero. The last send time stays as it is: the
+        minimum delay is then measured from the refused attempt, which errs on the safe
+        side (and after a FloodWait the wait is longer anyway).
+        """
+        ...
+
 
 class DialogRepository(Protocol):
     async def add(self, dialog: Dialog) -> Dialog:
@@ -89,6 +100,17 @@ class DialogRepository(Protocol):
         ...
 
     async def get(self, dialog_id: int) -> Dialog | None: ...
+
+    async def get_with_newest_message(self, dialog_id: int) -> tuple[Dialog, int | None] | None:
+        """The dialog and, in the same read, the id of its newest message the prospect saw
+        or will see (theirs, and ours unless cancelled or failed; by timestamp then id),
+        None when it has none; None when there is no such dialog."""
+        ...
+
+    async def touch_activity(self, dialog_id: int, at: datetime) -> None:
+        """Set the dialog's last activity to `at`, writing nothing else (one write, no
+        read); nothing happens when there is no such dialog."""
+        ...
 
     async def update(self, dialog: Dialog) -> None:
         """Write every field but the account and created_at; DialogAlreadyOpen when it would

@@ -132,6 +132,13 @@ class _Accounts:
         account.last_used = now
         return True
 
+    async def release_send_slot(self, account_id: int, *, today: date) -> bool:
+        account = self._t.accounts.get(account_id)
+        if account is None or account.quota_day != today or account.daily_messages <= 0:
+            return False
+        account.daily_messages -= 1
+        return True
+
 
 class _Dialogs:
     def __init__(self, store: InMemoryStore, tables: _Tables) -> None:

@@ -72,3 +72,42 @@ async def test_with_a_minimum_delay_only_one_of_fifty_concurrent_reservers_sends
     finally:
         await wide.dispose()
     assert results.count(True) == 1
+
+
+async def test_fifty_concurrent_releases_of_three_slots_give_back_exactly_three(
+    database_url, engine
+):
+    wide = create_engine(database_url, pool_size=RESERVERS, max_overflow=0)
+    uow_factory = sql_uow_factory(wide, FernetSessionCipher("quota-test"))
+    try:
+        async with uow_factory() as uow:
+            account = await add_account(uow)
+            for _ in range(3):
+                assert await uow.accounts.reserve_send_slot(
+                    account.id, now=NOW, today=TODAY, daily_limit=20, min_delay=timedelta(0)
+                )
+            await uow.commit()
+        ready = 0
+        go = asyncio.Event()
+
+        async def releaser() -> bool:
+            nonlocal ready
+            async with uow_factory() as uow:
+                await uow.settings.get("warm-up")
+                ready += 1
+                if ready == RESERVERS:
+                    go.set()
+                await go.wait()
+                released = await uow.accounts.release_send_slot(account.id, today=TODAY)
+                await uow.commit()
+                return released
+
+        results = await asyncio.wait_for(
+            asyncio.gather(*(releaser() for _ in range(RESERVERS))), 60
+        )
+        async with uow_factory() as uow:
+            stored = await uow.accounts.get(account.id)
+    finally:
+        await wide.dispose()
+    assert results.count(True) == 3
+    assert stored.daily_messages == 0

@@ -49,6 +49,17 @@ _RESERVE = (
     )
     .returning(_c.id)
 )
+# Only a count still for that day, never below zero; last_used stays (see the port).
+_RELEASE = (
+    update(accounts)
+    .where(
+        _c.id == bindparam("account_id"),
+        _c.quota_day == bindparam("today"),
+        _c.daily_messages > 0,
+    )
+    .values(daily_messages=_c.daily_messages - 1)
+    .returning(_c.id)
+)
 
 
 class SqlAccountRepository:
@@ -109,3 +120,7 @@ class SqlAccountRepository:
             },
         )
         return result.first() is not None
+
+    async def release_send_slot(self, account_id: int, *, today: date) -> bool:
+        params = {"account_id": account_id, "today": today}
+        return (await self._tx.execute(_RELEASE, params)).first() is not None
