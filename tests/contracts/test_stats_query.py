@@ -46,6 +46,15 @@ async def test_counts_per_account_all_time_and_since_a_moment(new_uow):
             AccountStats(busy.id, busy.phone, 0, 1, 2, 1, 1, 0),
             AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
         ]
+        # A period has an end too: what happened at or after `until` is left out.
+        assert await uow.stats.per_account(since=at(1), until=at(40)) == [
+            AccountStats(busy.id, busy.phone, 1, 1, 2, 2, 0, 1),
+            AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
+        ]
+        assert await uow.stats.per_account(until=at(5)) == [
+            AccountStats(busy.id, busy.phone, 2, 2, 1, 1, 0, 0),
+            AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
+        ]
 
 
 async def test_no_accounts_no_rows(new_uow):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 
 from salesbot.application.errors import UnknownDialog
 from salesbot.application.ports import AccountStats, Clock, UnitOfWork, UnitOfWorkFactory
@@ -148,9 +148,11 @@ class AdminViews:
     async def stats(self) -> StatsReport:
         """Today (from midnight in the configured time zone) and all time, per account."""
         now = self._clock.now()
-        since = datetime.combine(now.astimezone(self._tz).date(), time.min, tzinfo=self._tz)
+        day = now.astimezone(self._tz).date()
+        since = datetime.combine(day, time.min, tzinfo=self._tz)
+        until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self._tz)
         async with self._uow_factory() as uow:
-            today = await uow.stats.per_account(since=since)
+            today = await uow.stats.per_account(since=since, until=until)
             all_time = await uow.stats.per_account()
             by_status = await uow.dialogs.count_by_status()
         return StatsReport(

@@ -260,8 +260,11 @@ class AccountStats:
 
 
 class StatsQuery(Protocol):
-    async def per_account(self, *, since: datetime | None = None) -> list[AccountStats]:
-        """Counts per account of what happened at or after `since` (all time when None)."""
+    async def per_account(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[AccountStats]:
+        """Counts per account of what happened at or after `since` and before `until`
+        (either bound left out when None; all time when both are)."""
         ...
 
 

@@ -442,9 +442,13 @@ class _Stats:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
 
-    async def per_account(self, *, since: datetime | None = None) -> list[AccountStats]:
+    async def per_account(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[AccountStats]:
         def after(moment: datetime | None) -> bool:
-            return since is None or (moment is not None and moment >= since)
+            if moment is None:
+                return since is None and until is None
+            return (since is None or moment >= since) and (until is None or moment < until)
 
         result = []
         for account_id, account in sorted(self._t.accounts.items()):

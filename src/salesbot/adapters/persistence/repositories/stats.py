@@ -4,7 +4,11 @@ The messages are read once (sent and received counted side by side). For a perio
 rows are found through indexes: received messages by `timestamp`, sent ones by `sent_at`
 (`ix_messages_timestamp`, `ix_messages_sent_sent_at`): the precise condition (a sent
 message counts at `sent_at`, or at `timestamp` when that is missing) then applies to the
-few rows found instead of to every message ever stored.
+few rows found instead of to every message ever stored. A dialog that replied is counted
+from a first grouping per (account, dialog), so no DISTINCT forces a sort of every row.
+
+On PostgreSQL the query runs without JIT: it compiles for 50-120 ms on every call, longer
+than the period's query takes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, true
 from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
@@ -25,41 +29,59 @@ _m = messages.c
 _d = dialogs.c
 
 
-def _at_or_after(moment: ColumnElement[Any], since: datetime | None) -> ColumnElement[bool]:
-    return true() if since is None else moment >= since
+def _within(
+    moment: ColumnElement[Any], since: datetime | None, until: datetime | None
+) -> ColumnElement[bool]:
+    bounds = [] if since is None else [moment >= since]
+    if until is not None:
+        bounds.append(moment < until)
+    return and_(true(), *bounds)
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _statement(since: datetime | None) -> Select[Any]:
+def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
     sent = and_(
         _m.direction == Direction.OUT,
         _m.delivery == Delivery.SENT,
-        _at_or_after(func.coalesce(_m.sent_at, _m.timestamp), since),
+        _within(func.coalesce(_m.sent_at, _m.timestamp), since, until),
     )
-    received = and_(_m.direction == Direction.IN, _at_or_after(_m.timestamp, since))
-    counted = select(
+    received = and_(_m.direction == Direction.IN, _within(_m.timestamp, since, until))
+    per_dialog = select(
         _m.account_id,
-        _count_if(sent).label("messages_sent"),
-        _count_if(and_(sent, _m.kind == OutKind.OPENER)).label("openers_sent"),
-        _count_if(received).label("messages_received"),
-        func.count(case((received, _m.dialog_id)).distinct()).label("dialogs_replied"),
-    ).group_by(_m.account_id)
-    if since is not None:
+        _count_if(sent).label("sent"),
+        _count_if(and_(sent, _m.kind == OutKind.OPENER)).label("openers"),
+        _count_if(received).label("received"),
+    ).group_by(_m.account_id, _m.dialog_id)
+    if since is not None or until is not None:
         # Indexable: a sent message whose sent_at is missing counts at its timestamp.
-        counted = counted.where(
-            or_(_m.timestamp >= since, and_(_m.delivery == Delivery.SENT, _m.sent_at >= since))
+        per_dialog = per_dialog.where(
+            or_(
+                _within(_m.timestamp, since, until),
+                and_(_m.delivery == Delivery.SENT, _within(_m.sent_at, since, until)),
+            )
         )
-    counted_messages = counted.subquery("counted_messages")
+    d = per_dialog.subquery("per_dialog").c
+    counted_messages = (
+        select(
+            d.account_id,
+            func.sum(d.sent).label("messages_sent"),
+            func.sum(d.openers).label("openers_sent"),
+            func.sum(d.received).label("messages_received"),
+            _count_if(d.received > 0).label("dialogs_replied"),
+        )
+        .group_by(d.account_id)
+        .subquery("counted_messages")
+    )
     outcomes = (
         select(
             _d.account_id,
             _count_if(_d.outcome == Outcome.GOAL).label("goals"),
             _count_if(_d.status == DialogStatus.OPTED_OUT).label("opt_outs"),
         )
-        .where(_at_or_after(_d.last_activity_at, since))
+        .where(_within(_d.last_activity_at, since, until))
         .group_by(_d.account_id)
         .subquery("outcomes")
     )
@@ -82,12 +104,19 @@ def _statement(since: datetime | None) -> Select[Any]:
     )
 
 
+_NO_JIT = text("SET LOCAL jit = off")
+
+
 class SqlStatsQuery:
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
 
-    async def per_account(self, *, since: datetime | None = None) -> list[AccountStats]:
-        rows = await self._tx.execute(_statement(since))
+    async def per_account(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[AccountStats]:
+        if self._tx.dialect == "postgresql":
+            await self._tx.execute(_NO_JIT)
+        rows = await self._tx.execute(_statement(since, until))
         return [
             AccountStats(
                 account_id=row[0],
