@@ -115,6 +115,9 @@ class Pipeline:
         class SignallingReplier:
             """The engine's replier, telling the bench when a dialog's reply is queued."""
 
+            async def read_context(self, *args: object) -> object:
+                return await conversation.replier.read_context(*args)  # type: ignore[arg-type]
+
             async def reply(self, dialog_id: int, **kwargs: object) -> bool:
                 done = await conversation.replier.reply(dialog_id, **kwargs)  # type: ignore[arg-type]
                 pipeline.replied.setdefault(dialog_id, asyncio.Event()).set()

@@ -341,3 +341,35 @@ async def test_reassigning_needs_a_stored_dialog_and_account(new_uow):
     async with new_uow() as uow:
         with pytest.raises(RecordNotFound):
             await uow.dialogs.reassign(dialog.id, 987654)
+
+
+async def test_touching_a_dialog_moves_its_activity_and_nothing_else(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        await uow.dialogs.touch_activity(dialog.id, at(30))
+        await uow.dialogs.touch_activity(987654, at(30))  # no such dialog: nothing happens
+        await uow.commit()
+    async with new_uow() as uow:
+        touched = await uow.dialogs.get(dialog.id)
+    assert touched is not None and touched.last_activity_at == at(30)
+    dialog.last_activity_at = at(30)
+    assert touched == dialog
+
+
+async def test_a_dialog_comes_with_its_newest_message_the_prospect_saw_or_will_see(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        assert await uow.dialogs.get_with_newest_message(dialog.id) == (dialog, None)
+        assert await uow.dialogs.get_with_newest_message(987654) is None
+        first = await uow.messages.add(incoming(dialog, "hello", 1, at(1)))
+        assert await uow.dialogs.get_with_newest_message(dialog.id) == (dialog, first.id)
+        queued = await uow.messages.add(outgoing(dialog, "hi there", send_after=at(2)))
+        assert await uow.dialogs.get_with_newest_message(dialog.id) == (dialog, queued.id)
+        for delivery in (Delivery.CANCELLED, Delivery.FAILED):
+            dropped = outgoing(dialog, "never seen", send_after=at(3))
+            dropped.delivery = delivery
+            await uow.messages.add(dropped)
+        assert await uow.dialogs.get_with_newest_message(dialog.id) == (dialog, queued.id)
+        # Same timestamp: the higher id is the newer.
+        again = await uow.messages.add(incoming(dialog, "and?", 2, at(2)))
+        assert await uow.dialogs.get_with_newest_message(dialog.id) == (dialog, again.id)

@@ -38,7 +38,7 @@ from salesbot.application.ports import (
     UnitOfWorkFactory,
 )
 from salesbot.application.prompting import speakable
-from salesbot.application.replies import DialogReplier
+from salesbot.application.replies import DialogReplier, ReplyContext
 from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.events import Event, ProspectReplied
 from salesbot.domain.message import Direction, Message, OutKind
@@ -117,6 +117,10 @@ class IncomingMessages:
                     )
                     return
                 answer = await self._take(uow, dialog, stored, msg, events)
+                context = None
+                if answer and self._debounce <= 0:
+                    # Answered at once: what the model needs is read in this transaction.
+                    context = await self._replier.read_context(uow, dialog.id, dialog)
                 if not answer:  # an answer writes the dialog anyway, a moment later
                     dialog.last_activity_at = now
                     await uow.dialogs.update(dialog)
@@ -127,9 +131,9 @@ class IncomingMessages:
                         self._peers.put(key, peer)
                 await uow.commit()
             if answer:
-                dialog_id, read = dialog.id, dialog
+                dialog_id = dialog.id
                 self._jobs.replace(
-                    key, lambda: self._reply_job(key, dialog_id, self._debounce, read)
+                    key, lambda: self._reply_job(key, dialog_id, self._debounce, context)
                 )
             else:
                 self._jobs.cancel(key)
@@ -187,16 +191,16 @@ class IncomingMessages:
     # --- answering -------------------------------------------------------------------------
 
     async def _reply_job(
-        self, key: Key, dialog_id: int, delay: float, read: Dialog | None = None
+        self, key: Key, dialog_id: int, delay: float, context: ReplyContext | None = None
     ) -> None:
         if delay > 0:
             await self._clock.sleep(delay)
-            read = None  # the dialog may have changed while we waited: the replier reads it
+            context = None  # things may have changed while we waited: the replier reads
         attempt = 0
         while True:
             try:
                 await self._replier.reply(
-                    dialog_id, write_lock=lambda: self._jobs.lock(key), dialog=read
+                    dialog_id, write_lock=lambda: self._jobs.lock(key), context=context
                 )
                 return
             except LlmError as error:
@@ -213,7 +217,7 @@ class IncomingMessages:
                     "dialog %s: the reply waits %.0f s for the database: %s", dialog_id, wait, error
                 )
             attempt += 1
-            read = None
+            context = None
             await self._clock.sleep(wait)
 
     def _wait_after(self, error: LlmError, attempt: int) -> float:

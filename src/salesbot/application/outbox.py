@@ -26,10 +26,7 @@ class Outbox:
         message.error = ""
         async with self._uow() as uow:
             await uow.messages.update(message)
-            dialog = await uow.dialogs.get(message.dialog_id)
-            if dialog is not None:
-                dialog.last_activity_at = at
-                await uow.dialogs.update(dialog)
+            await uow.dialogs.touch_activity(message.dialog_id, at)
             await uow.commit()
 
     async def back_to_pending(self, message: Message, send_after: datetime, error: str) -> None:

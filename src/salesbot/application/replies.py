@@ -66,6 +66,15 @@ async def newest_spoken(uow: UnitOfWork, dialog_id: int) -> Message | None:
     return recent[-1] if recent else None
 
 
+@dataclass(frozen=True)
+class ReplyContext:
+    """What the model is asked with: the dialog, its newest messages, the sales script."""
+
+    dialog: Dialog
+    history: History
+    script: str
+
+
 class DialogReplier:
     def __init__(
         self,
@@ -82,26 +91,39 @@ class DialogReplier:
         self._clock = clock
         self._limit = history_limit(writer.token_budget)
 
+    async def read_context(
+        self, uow: UnitOfWork, dialog_id: int, dialog: Dialog | None = None
+    ) -> ReplyContext | None:
+        """What the model is asked with, read in the caller's unit of work; None when the
+        AI does not lead the dialog. `dialog`: the dialog as the caller read it in that
+        unit of work (it saves reading it again)."""
+        if dialog is None or dialog.id != dialog_id:
+            dialog = await uow.dialogs.get(dialog_id)
+        if dialog is None or not dialog.ai_enabled:
+            return None
+        history = await load_history(uow, dialog_id, self._limit)
+        script = await self._script.read(uow)
+        return ReplyContext(dialog, history, script)
+
     async def reply(
         self,
         dialog_id: int,
         *,
         write_lock: WriteLock | None = None,
-        dialog: Dialog | None = None,
+        context: ReplyContext | None = None,
     ) -> bool:
         """Queue one answer to the prospect's unanswered messages; False when there was
         nothing to answer or the answer became obsolete. LlmError passes through.
 
-        `dialog`: the dialog as the caller read it a moment ago, with no timer or model
-        call in between; it saves reading it again (after the model call it is read again
-        anyway, under the write lock, before anything is written)."""
-        async with self._uow_factory() as uow:
-            if dialog is None or dialog.id != dialog_id:
-                dialog = await uow.dialogs.get(dialog_id)
-            if dialog is None or not dialog.ai_enabled:
+        `context`: what `read_context` gave the caller a moment ago, with no timer or model
+        call in between; it saves a unit of work (after the model call the dialog is read
+        again anyway, under the write lock, before anything is written)."""
+        if context is None or context.dialog.id != dialog_id:
+            async with self._uow_factory() as uow:
+                context = await self.read_context(uow, dialog_id)
+            if context is None:
                 return False
-            history = await load_history(uow, dialog_id, self._limit)
-            script = await self._script.read(uow)
+        dialog, history, script = context.dialog, context.history, context.script
         last = history.last_spoken
         if last is None or last.direction is not Direction.IN:
             return False
@@ -119,11 +141,13 @@ class DialogReplier:
         events: list[Event] = []
         lock = write_lock() if write_lock else nullcontext()
         async with lock, self._uow_factory() as uow:
-            dialog = await uow.dialogs.get(dialog_id)
-            if dialog is None or not dialog.ai_enabled:
+            found = await uow.dialogs.get_with_newest_message(dialog_id)
+            if found is None:
                 return False
-            newest = await newest_spoken(uow, dialog_id)
-            if newest is None or newest.id != last.id:
+            dialog, newest_id = found
+            if not dialog.ai_enabled:
+                return False
+            if newest_id != last.id:
                 logger.debug("dialog %s: a newer message arrived; answer dropped", dialog_id)
                 return False
             now = self._clock.now()

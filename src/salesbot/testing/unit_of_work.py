@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
-from salesbot.application.ports import AccountStats, Clock
+from salesbot.application.ports import AccountStats, Clock, ExportRow
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.do_not_contact import DoNotContact
@@ -65,6 +65,9 @@ class InMemoryStore:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+_UNSEEN = (Delivery.CANCELLED, Delivery.FAILED)  # ours, never to be seen by the prospect
 
 
 def _sort_key(message: Message) -> tuple[datetime, int]:
@@ -164,6 +167,24 @@ class _Dialogs:
         found = self._t.dialogs.get(dialog_id)
         return found.copy() if found else None
 
+    async def get_with_newest_message(self, dialog_id: int) -> tuple[Dialog, int | None] | None:
+        found = self._t.dialogs.get(dialog_id)
+        if found is None:
+            return None
+        seen = [
+            m
+            for m in self._t.messages.values()
+            if m.dialog_id == dialog_id
+            and (m.direction is Direction.IN or m.delivery not in _UNSEEN)
+        ]
+        newest = max(seen, key=_sort_key) if seen else None
+        return found.copy(), newest.id if newest else None
+
+    async def touch_activity(self, dialog_id: int, at: datetime) -> None:
+        found = self._t.dialogs.get(dialog_id)
+        if found is not None:
+            found.last_activity_at = at
+
     async def update(self, dialog: Dialog) -> None:
         stored = self._t.dialogs.get(dialog.id)  # type: ignore[arg-type]
         if stored is None:
@@ -228,6 +249,10 @@ class _Dialogs:
         for dialog in self._t.dialogs.values():
             counts[dialog.status] += 1
         return counts
+
+    async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
+        chosen = sorted(i for i in self._t.dialogs if i > after_id)[: max(0, limit)]
+        return [self._t.dialogs[i].copy() for i in chosen]
 
     async def reassign(self, dialog_id: int, account_id: int) -> None:
         dialog = self._t.dialogs.get(dialog_id)
@@ -322,6 +347,12 @@ class _Messages:
         )
         for message in ordered:
             yield message.copy()
+
+    async def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
+        async for m in self.stream_all(batch_size=batch_size):
+            yield ExportRow(
+                m.dialog_id, m.direction, m.content, m.timestamp, m.sent_at, m.delivery, m.kind
+            )
 
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True

@@ -86,6 +86,31 @@ _AWAITING_FOLLOW_UP = (
 )
 
 _COUNT_BY_STATUS = select(_c.status, func.count()).group_by(_c.status)
+_BY_ID = (
+    select(dialogs).where(_c.id > bindparam("after_id")).order_by(_c.id).limit(bindparam("page"))
+)
+
+_TOUCH = update(dialogs).where(_c.id == bindparam("dialog_id"))
+# The newest message the prospect saw or will see: theirs, and ours unless cancelled or
+# failed (the application's `speakable`), with the dialog in the same round trip.
+_newest_speakable_id = (
+    select(_m.id)
+    .where(
+        _m.dialog_id == _c.id,
+        or_(
+            _m.direction == Direction.IN,
+            _m.delivery.is_(None),
+            _m.delivery.in_([Delivery.SENT, Delivery.SENDING, Delivery.PENDING]),
+        ),
+    )
+    .order_by(_m.timestamp.desc(), _m.id.desc())
+    .limit(1)
+    .correlate(dialogs)
+    .scalar_subquery()
+)
+_GET_WITH_NEWEST = select(dialogs, _newest_speakable_id.label("newest_speakable_id")).where(
+    _c.id == bindparam("dialog_id")
+)
 
 
 def _filtered(
@@ -126,6 +151,15 @@ class SqlDialogRepository:
     async def get(self, dialog_id: int) -> Dialog | None:
         row = (await self._tx.execute(_GET, {"dialog_id": dialog_id})).first()
         return dialog_from_row(row) if row else None
+
+    async def get_with_newest_message(self, dialog_id: int) -> tuple[Dialog, int | None] | None:
+        row = (await self._tx.execute(_GET_WITH_NEWEST, {"dialog_id": dialog_id})).first()
+        if row is None:
+            return None
+        return dialog_from_row(row), row.newest_speakable_id
+
+    async def touch_activity(self, dialog_id: int, at: datetime) -> None:
+        await self._tx.execute(_TOUCH, {"dialog_id": dialog_id, "last_activity_at": at})
 
     async def update(self, dialog: Dialog) -> None:
         try:
@@ -176,6 +210,12 @@ class SqlDialogRepository:
         for status, count in await self._tx.execute(_COUNT_BY_STATUS):
             counts[DialogStatus(status)] = count
         return counts
+
+    async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
+        if limit <= 0:
+            return []
+        rows = await self._tx.execute(_BY_ID, {"after_id": after_id, "page": limit})
+        return [dialog_from_row(row) for row in rows]
 
     async def reassign(self, dialog_id: int, account_id: int) -> None:
         params = {"moved_dialog": dialog_id, "new_account": account_id}
