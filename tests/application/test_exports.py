@@ -61,7 +61,7 @@ async def test_one_dialog_is_exported_with_its_header_and_messages_in_order(stor
         await Exports(lambda: FakeUnitOfWork(store)).export_dialog(77, RecordingSink())
 
 
-async def test_every_dialog_is_exported_once_even_without_messages(store, seed):
+async def test_every_dialog_is_exported_once_in_dialog_order_even_without_messages(store, seed):
     account = await seed.account()
     first = await seed.dialog(account, "lead_one")
     silent = await seed.dialog(account, "lead_silent")
@@ -76,8 +76,8 @@ async def test_every_dialog_is_exported_once_even_without_messages(store, seed):
     assert count == 3 and not sink.open
     assert [(h.dialog_id, texts) for h, texts in sink.dialogs] == [
         (first, ["One", "One back"]),
-        (third, ["Three"]),
         (silent, []),
+        (third, ["Three"]),
     ]
 
 

@@ -2,8 +2,8 @@
 
 The use-case walks the database and hands each dialog's header and messages to a
 `TranscriptSink`; the admin bot's sink renders them in the admin's language into a `.txt`
-file or a zip archive on disk. Messages come from `stream_all` in batches, so exporting
-every dialog keeps memory bounded however large the database grows.
+file or a zip archive on disk. Messages come from the repository's streams in batches, so
+exporting every dialog keeps memory bounded however large the database grows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from salesbot.application.errors import UnknownDialog
-from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
+from salesbot.application.ports import ExportRow, UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.dialog import Dialog, DialogStatus, Stage
 from salesbot.domain.message import Delivery, Message
 
@@ -61,7 +61,7 @@ class TranscriptSink(Protocol):
 
     def begin(self, header: TranscriptHeader) -> None: ...
 
-    def message(self, message: Message) -> None: ...
+    def message(self, message: Message | ExportRow) -> None: ...
 
     def end(self) -> None: ...
 
@@ -107,39 +107,34 @@ class Exports:
         return header
 
     async def export_all(self, sink: TranscriptSink) -> int:
-        """Write every dialog to `sink` in dialog-id order of their messages; return how many.
+        """Write every dialog to `sink` in dialog-id order, its messages in order; return
+        how many.
 
-        Dialogs are discovered from the message stream (one dialog's messages arrive
-        together); dialogs without a single message follow at the end.
+        Two walks up the dialog ids in step: the dialogs, a page of DIALOG_PAGE per query,
+        and one stream of every message as light `ExportRow`s (no Message built per row).
         """
-        exported: set[int] = set()
+        exported = 0
         async with self._uow_factory() as uow:
             phones = _Phones(uow)
-            current: int | None = None
-            async for message in uow.messages.stream_all(batch_size=self._batch_size):
-                if message.dialog_id != current:
-                    dialog = await uow.dialogs.get(message.dialog_id)
-                    if dialog is None:  # a message of a deleted dialog: nothing to head it
-                        continue
-                    if current is not None:
-                        sink.end()
-                    current = message.dialog_id
-                    exported.add(current)
-                    sink.begin(TranscriptHeader.of(dialog, await phones.of(dialog.account_id)))
-                if _exported(message):
-                    sink.message(message)
-            if current is not None:
-                sink.end()
-            offset = 0
+            rows = uow.messages.stream_export_rows(batch_size=self._batch_size)
+            row = await anext(rows, None)
+            after = 0
             while True:
-                page = await uow.dialogs.list(limit=DIALOG_PAGE, offset=offset)
-                offset += DIALOG_PAGE
-                for dialog in sorted(page, key=lambda d: d.id or 0):
-                    if dialog.id not in exported:
-                        exported.add(dialog.id or 0)
-                        sink.begin(TranscriptHeader.of(dialog, await phones.of(dialog.account_id)))
-                        sink.end()
+                page = await uow.dialogs.list_by_id(after_id=after, limit=DIALOG_PAGE)
+                for dialog in page:
+                    dialog_id = dialog.id or 0
+                    while row is not None and row.dialog_id < dialog_id:  # no dialog heads it
+                        row = await anext(rows, None)
+                    sink.begin(TranscriptHeader.of(dialog, await phones.of(dialog.account_id)))
+                    while row is not None and row.dialog_id == dialog_id:
+                        if row.delivery is not Delivery.CANCELLED:
+                            sink.message(row)
+                        row = await anext(rows, None)
+                    sink.end()
+                    exported += 1
                 if len(page) < DIALOG_PAGE:
                     break
-        log.info("exported %s dialogs", len(exported))
-        return len(exported)
+                after = page[-1].id or 0
+            await rows.aclose()
+        log.info("exported %s dialogs", exported)
+        return exported

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import Event
-from salesbot.domain.message import Delivery, Message
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
 
 # --- time and secrets --------------------------------------------------------------------
@@ -144,6 +144,11 @@ class DialogRepository(Protocol):
         """How many dialogs have each status, in one pass: every status, 0 when none."""
         ...
 
+    async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
+        """At most `limit` dialogs with an id above `after_id`, in id order: every dialog,
+        page after page, each page one query whatever the page before it."""
+        ...
+
     async def list_awaiting_follow_up(
         self, *, silent_since: datetime, max_follow_ups: int
     ) -> list[Dialog]:
@@ -156,6 +161,18 @@ class DialogRepository(Protocol):
         moves off a spam-limited account while the conversation has not started yet (the
         one change of account `update` never makes)."""
         ...
+
+
+class ExportRow(NamedTuple):
+    """What a transcript shows of a message: lighter than a Message to read by the million."""
+
+    dialog_id: int
+    direction: Direction
+    content: str
+    timestamp: datetime
+    sent_at: datetime | None
+    delivery: Delivery | None
+    kind: OutKind | None
 
 
 class MessageRepository(Protocol):
@@ -186,6 +203,10 @@ class MessageRepository(Protocol):
 
     def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
         """Every message ordered by dialog id then (timestamp, id), fetched in batches."""
+        ...
+
+    def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
+        """`stream_all`'s messages, in its order, as the export's light rows."""
         ...
 
     async def claim_next_due(

@@ -15,6 +15,7 @@ from typing import BinaryIO, cast
 
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.application.exports import TranscriptHeader
+from salesbot.application.ports import ExportRow
 from salesbot.domain.message import Message
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -49,7 +50,7 @@ class TranscriptRenderer:
         parts.append(self._f.t("transcript_exported", now=self._f.time(self._exported_at)))
         return "\n".join(parts) + "\n\n"
 
-    def line(self, message: Message, header: TranscriptHeader) -> str:
+    def line(self, message: Message | ExportRow, header: TranscriptHeader) -> str:
         return self._f.line(message, header.username) + "\n"
 
     def empty(self) -> str:
@@ -69,7 +70,7 @@ class TextFileSink:
         self._header, self._lines = header, 0
         self._stream.write(self._render.head(header).encode("utf-8"))
 
-    def message(self, message: Message) -> None:
+    def message(self, message: Message | ExportRow) -> None:
         assert self._header is not None
         self._stream.write(self._render.line(message, self._header).encode("utf-8"))
         self._lines += 1
@@ -113,7 +114,7 @@ class ZipPartsSink:
         self._open_member(transcript_filename(header))
         self._write(self._render.head(header))
 
-    def message(self, message: Message) -> None:
+    def message(self, message: Message | ExportRow) -> None:
         assert self._header is not None
         self._write(self._render.line(message, self._header))
         self._lines += 1

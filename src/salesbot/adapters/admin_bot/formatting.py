@@ -10,7 +10,7 @@ from typing import Any
 from salesbot.adapters.admin_bot.catalogue import COMMANDS, MESSAGES, Texts
 from salesbot.application.admin_views import DialogPage, DialogRow, PeriodStats, StatsReport
 from salesbot.application.exports import TranscriptHeader
-from salesbot.application.ports import AccountStats
+from salesbot.application.ports import AccountStats, ExportRow
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
@@ -42,7 +42,7 @@ class Formatter:
     def status(self, status: DialogStatus | str) -> str:
         return self.t.word("dialog_status", status)
 
-    def line(self, message: Message, username: str) -> str:
+    def line(self, message: Message | ExportRow, username: str) -> str:
         """One message: `[time] who (mark): text`."""
         if message.direction is Direction.OUT:
             who = self._us

@@ -24,6 +24,7 @@ from salesbot.adapters.persistence.repositories.statements import (
 )
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import RecordNotFound
+from salesbot.application.ports import ExportRow
 from salesbot.domain.message import Delivery, Message, OutKind
 
 _c = messages.c
@@ -36,6 +37,10 @@ _NEWEST_FOR_DIALOG = _FOR_DIALOG.order_by(_c.timestamp.desc(), _c.id.desc()).lim
     bindparam("last")
 )
 _ALL = select(messages).order_by(_c.dialog_id, *_IN_ORDER)
+# Only what a transcript shows, in ExportRow's order: no Message built per row.
+_EXPORT_ROWS = select(
+    _c.dialog_id, _c.direction, _c.content, _c.timestamp, _c.sent_at, _c.delivery, _c.kind
+).order_by(_c.dialog_id, *_IN_ORDER)
 # A message stored without its account takes the dialog's.
 _DIALOG_ACCOUNT = (
     select(dialogs.c.account_id).where(dialogs.c.id == bindparam("of_dialog")).scalar_subquery()
@@ -174,6 +179,10 @@ class SqlMessageRepository:
     async def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
         async for row in self._tx.stream(_ALL, None, batch_size):
             yield message_from_row(row)
+
+    async def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
+        async for row in self._tx.stream(_EXPORT_ROWS, None, batch_size):
+            yield ExportRow._make(row)
 
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True
