@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any, Protocol
+from urllib.parse import unquote
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
@@ -64,23 +65,52 @@ class AccountManager(Protocol):
     async def list_accounts(self) -> list[Any]: ...
 
 
+def _is_proxy(word: str) -> bool:
+    return "://" in word or "@" in word
+
+
 def split_phone_and_proxy(tail: str, t: Texts) -> tuple[str, str | None]:
     """`+7 900 123-45-67 socks5://u:p@host:1080` -> ("+79001234567", "socks5://...").
-    The phone may contain spaces; the proxy is the word holding `://`."""
+    The phone may contain spaces; the proxy is the word holding `://` (or credentials,
+    `user:pass@host:port` without a scheme, which is then refused as a proxy)."""
     if not tail:
         raise BadInput(t("add_account_missing"))
     words = tail.split()
-    at = next((i for i, w in enumerate(words) if "://" in w), None)
+    at = next((i for i, w in enumerate(words) if _is_proxy(w)), None)
     phone_words = words if at is None else words[:at]
     proxy = None if at is None else words[at]
     if at is not None and words[at + 1 :]:
-        raise BadInput(t("add_account_extra", extra=" ".join(words[at + 1 :])))
+        extra = " ".join(_redacted_proxy(w) if _is_proxy(w) else w for w in words[at + 1 :])
+        raise BadInput(t("add_account_extra", extra=extra))
     raw_phone = " ".join(phone_words)
     if not raw_phone:
         raise BadInput(t("add_account_missing"))
-    if proxy is not None:
-        secret_mask.add(proxy)  # it may hold the proxy's password
     return _phone(raw_phone, t), proxy
+
+
+def _credentials(proxy: str) -> str:
+    """`socks5://user:pass@host:1080` -> `user:pass` ("" when it holds none)."""
+    rest = proxy.split("://", 1)[-1]
+    return rest.rsplit("@", 1)[0] if "@" in rest else ""
+
+
+def _hide_proxy_credentials(proxy: str) -> None:
+    """Mask the proxy and its password in every log line from now on, as typed and
+    percent-decoded (the form the Telegram adapter hands its library)."""
+    credentials = _credentials(proxy)
+    password = credentials.split(":", 1)[-1]
+    secret_mask.add(proxy, credentials, password, unquote(password))
+
+
+def _redacted_proxy(proxy: str) -> str:
+    """The proxy as it may be shown: `socks5://***@host:1080`."""
+    credentials = _credentials(proxy)
+    return proxy.replace(credentials + "@", "***@", 1) if credentials else proxy
+
+
+def _holds_proxy_credentials(tail: str) -> bool:
+    """Whether an /add_account line carries a proxy login or password."""
+    return any(_is_proxy(word) and _credentials(word) for word in tail.split())
 
 
 def _phone(raw: str, t: Texts) -> str:
@@ -110,7 +140,7 @@ def explain_login_error(
     if isinstance(error, InvalidPhone):
         return t("invalid_phone", raw=error.raw, reason=t.reason(error.reason))
     if isinstance(error, InvalidProxy):
-        return t("invalid_proxy", raw=proxy or "")
+        return t("invalid_proxy", raw=_redacted_proxy(proxy or ""))
     if isinstance(error, RateLimited):
         return t("rate_limited", seconds=f"{error.retry_after:.0f}")
     if isinstance(error, TelegramUnavailable):
@@ -173,9 +203,16 @@ class AccountCommands:
 
     @answers_bad_input
     async def begin(self, update: Update, context: Context) -> int | None:
-        """/add_account <phone> [proxy]: Telegram sends a login code."""
+        """/add_account <phone> [proxy]: Telegram sends a login code. A message holding a
+        proxy password is deleted as soon as it is read, like the 2FA password's."""
         assert update.message is not None and context.user_data is not None
-        phone, proxy = split_phone_and_proxy(command_tail(update.message), self.t)
+        tail = command_tail(update.message)
+        for word in tail.split():
+            if _is_proxy(word):
+                _hide_proxy_credentials(word)
+        if _holds_proxy_credentials(tail):
+            await _delete_secret(update.message, "a proxy password")
+        phone, proxy = split_phone_and_proxy(tail, self.t)
         previous = context.user_data.pop(_PHONE_KEY, None)
         if previous is not None:
             await self._accounts.cancel_login(previous)
@@ -215,10 +252,7 @@ class AccountCommands:
             return ConversationHandler.END
         password = update.message.text or ""
         secret_mask.add(password)
-        try:
-            await update.message.delete()
-        except TelegramError as error:
-            log.warning("could not delete the message holding a 2FA password: %s", error)
+        await _delete_secret(update.message, "a 2FA password")
         try:
             result = await self._accounts.submit_password(phone, password)
         except Exception as error:
@@ -290,3 +324,11 @@ class AccountCommands:
     async def enable(self, update: Update, context: Context) -> None:
         """/enable_account <phone>: the account writes again."""
         await self._switch(update, context, "enable_account", "enable")
+
+
+async def _delete_secret(message: Message, holding: str) -> None:
+    """Best effort: a message that cannot be deleted never stops the login."""
+    try:
+        await message.delete()
+    except TelegramError as error:
+        log.warning("could not delete the message holding %s: %s", holding, error)
