@@ -8,7 +8,18 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from salesbot.adapters.persistence.models import (
@@ -25,7 +36,7 @@ from salesbot.adapters.persistence.repositories.statements import (
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import RecordNotFound
 from salesbot.application.ports import ExportRow
-from salesbot.domain.message import Delivery, Message, OutKind
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
 _c = messages.c
 _GET = select(messages).where(_c.id == bindparam("message_id"))
@@ -41,6 +52,21 @@ _ALL = select(messages).order_by(_c.dialog_id, *_IN_ORDER)
 _EXPORT_ROWS = select(
     _c.dialog_id, _c.direction, _c.content, _c.timestamp, _c.sent_at, _c.delivery, _c.kind
 ).order_by(_c.dialog_id, *_IN_ORDER)
+# PostgreSQL's driver already gives aware UTC datetimes: read the columns untyped and map
+# the enum strings with plain dicts, skipping SQLAlchemy's per-value processors (a third
+# of the export's time at a million rows). SQLite's text timestamps keep the typed read.
+_EXPORT_ROWS_RAW = select(
+    _c.dialog_id,
+    type_coerce(_c.direction, String),
+    _c.content,
+    type_coerce(_c.timestamp, DateTime(timezone=True)),
+    type_coerce(_c.sent_at, DateTime(timezone=True)),
+    type_coerce(_c.delivery, String),
+    type_coerce(_c.kind, String),
+).order_by(_c.dialog_id, *_IN_ORDER)
+_DIRECTIONS = {d.value: d for d in Direction}
+_DELIVERIES: dict[str | None, Delivery | None] = {d.value: d for d in Delivery} | {None: None}
+_KINDS: dict[str | None, OutKind | None] = {k.value: k for k in OutKind} | {None: None}
 # A message stored without its account takes the dialog's.
 _DIALOG_ACCOUNT = (
     select(dialogs.c.account_id).where(dialogs.c.id == bindparam("of_dialog")).scalar_subquery()
@@ -181,8 +207,22 @@ class SqlMessageRepository:
             yield message_from_row(row)
 
     async def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
-        async for row in self._tx.stream(_EXPORT_ROWS, None, batch_size):
-            yield ExportRow._make(row)
+        if self._tx.dialect != "postgresql":
+            async for row in self._tx.stream(_EXPORT_ROWS, None, batch_size):
+                yield ExportRow._make(row)
+            return
+        directions, deliveries, kinds = _DIRECTIONS, _DELIVERIES, _KINDS
+        async for row in self._tx.stream(_EXPORT_ROWS_RAW, None, batch_size):
+            dialog_id, direction, content, timestamp, sent_at, delivery, kind = row
+            yield ExportRow(
+                dialog_id,
+                directions[direction],
+                content,
+                timestamp,
+                sent_at,
+                deliveries[delivery],
+                kinds[kind],
+            )
 
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True
