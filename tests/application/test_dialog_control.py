@@ -7,12 +7,13 @@ from salesbot.application.dialog_control import (
     SayInDialog,
     StopDialog,
 )
-from salesbot.application.errors import DialogClosed, UnknownDialog
+from salesbot.application.errors import DatabaseUnavailable, DialogClosed, UnknownDialog
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.errors import IllegalTransition
 from salesbot.domain.message import Delivery, OutKind
 from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.application.admin_seed import Seed
+from tests.application.conversation_support import World, answer
 
 
 @pytest.fixture
@@ -142,3 +143,77 @@ async def test_pausing_a_paused_dialog_changes_nothing(store, seed, control):
     with pytest.raises(IllegalTransition):
         await control.pause(PauseDialog(dialog))
     assert (await _dialog(store, dialog)).status is DialogStatus.PAUSED
+
+
+# --- resuming answers what the prospect wrote meanwhile -------------------------------------
+
+
+@pytest.fixture
+async def talking(tmp_path):
+    """The conversation engine on fakes, with DialogControl wired to it as the container
+    wires them."""
+    world = World(tmp_path, debounce=20)
+    await world.add_account()
+    world.control = DialogControl(world.uow, world.clock, replies=world.incoming)
+    yield world
+    await world.incoming.aclose()
+
+
+async def test_resume_answers_what_the_prospect_wrote_while_paused(talking):
+    dialog_id = await talking.start()
+    await talking.control.pause(PauseDialog(dialog_id))
+    await talking.write("Алло, вы тут? Сколько стоит?")
+    await talking.clock.advance(3600)
+    assert talking.pending(dialog_id) == [], "the AI is off"
+
+    talking.llm.queue(answer("Да, я здесь! Тариф от 990 ₽ в месяц."))
+    await talking.control.resume(ResumeDialog(dialog_id))
+    await talking.incoming.drain()
+
+    assert talking.pending(dialog_id) == ["Да, я здесь! Тариф от 990 ₽ в месяц."]
+    assert talking.dialog(dialog_id).status is DialogStatus.ACTIVE
+
+
+async def test_resume_writes_nothing_when_the_last_word_is_ours(talking):
+    dialog_id = await talking.start()
+    await talking.write("Интересно")
+    talking.llm.queue(answer("Рад слышать!"))
+    await talking.clock.advance(20)
+    await talking.incoming.drain()
+    await talking.deliver_pending()
+    await talking.control.pause(PauseDialog(dialog_id))
+    calls = len(talking.llm.calls)
+
+    await talking.control.resume(ResumeDialog(dialog_id))
+    await talking.incoming.drain()
+
+    assert talking.pending(dialog_id) == []
+    assert len(talking.llm.calls) == calls
+
+
+async def test_resume_leaves_the_operators_own_queued_words_as_the_answer(talking):
+    dialog_id = await talking.start()
+    await talking.control.pause(PauseDialog(dialog_id))
+    await talking.write("А подробнее?")
+    await talking.control.say(SayInDialog(dialog_id, "Сейчас расскажу, это Иван."))
+
+    await talking.control.resume(ResumeDialog(dialog_id))
+    await talking.incoming.drain()
+
+    assert talking.pending(dialog_id) == ["Сейчас расскажу, это Иван."]
+
+
+async def test_a_resume_whose_reply_cannot_be_scheduled_still_resumes(talking):
+    dialog_id = await talking.start()
+    await talking.control.pause(PauseDialog(dialog_id))
+    await talking.write("Ау?")
+
+    class Broken:
+        async def answer_unanswered_in(self, dialog_id: int) -> bool:
+            raise DatabaseUnavailable("connection lost")
+
+    control = DialogControl(talking.uow, talking.clock, replies=Broken())
+    changed = await control.resume(ResumeDialog(dialog_id))
+
+    assert changed.status is DialogStatus.ACTIVE
+    assert talking.dialog(dialog_id).status is DialogStatus.ACTIVE

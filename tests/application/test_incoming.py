@@ -502,3 +502,28 @@ async def test_a_database_blip_while_replying_delays_the_reply_but_never_loses_i
     await world.incoming.drain()
 
     assert world.pending(dialog_id) == ["Ответ после сбоя базы"]
+
+
+async def test_answer_unanswered_in_one_dialog_keeps_a_reply_already_waiting(world):
+    dialog_id = await world.start()
+    await world.write("Здравствуйте")
+    world.llm.queue(answer("Добрый день!"))
+
+    assert await world.incoming.answer_unanswered_in(dialog_id) is True
+    await world.clock.advance(5)
+    assert world.pending(dialog_id) == [], "the debounce window still runs"
+    await world.clock.advance(20)
+    await world.incoming.drain()
+
+    assert world.pending(dialog_id) == ["Добрый день!"]
+    assert len(world.llm.calls) == 2  # the opener and this one reply
+    assert await world.incoming.answer_unanswered_in(dialog_id) is False, "answered"
+
+
+async def test_answer_unanswered_in_a_dialog_the_ai_may_not_talk_in_does_nothing(world):
+    dialog_id = await world.start()
+    await world.write("Здравствуйте")
+    await world.incoming.aclose()  # the waiting reply job is gone
+    world.dialog(dialog_id).pause("operator")
+    assert await world.incoming.answer_unanswered_in(dialog_id) is False
+    assert await world.incoming.answer_unanswered_in(987654) is False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from salesbot.application.errors import DialogClosed, UnknownDialog
 from salesbot.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -62,6 +63,14 @@ class ManualMessageQueued:
     send_after: datetime
 
 
+class UnansweredReplies(Protocol):
+    """The conversation engine's side of resuming (IncomingMessages implements it)."""
+
+    async def answer_unanswered_in(self, dialog_id: int) -> bool:
+        """Schedule a reply when the dialog's newest message is the prospect's."""
+        ...
+
+
 async def _load(uow: UnitOfWork, dialog_id: int) -> Dialog:
     dialog = await uow.dialogs.get(dialog_id)
     if dialog is None:
@@ -73,9 +82,16 @@ class DialogControl:
     """Stop, pause, resume and manual messages. Raises UnknownDialog, IllegalTransition
     (e.g. resuming a stopped dialog) and DialogClosed (writing in a closed one)."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        replies: UnansweredReplies | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
+        self._replies = replies
 
     async def stop(self, command: StopDialog) -> DialogChanged:
         """Close the dialog for good and cancel everything still queued in it."""
@@ -100,13 +116,21 @@ class DialogControl:
         return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status, cancelled)
 
     async def resume(self, command: ResumeDialog) -> DialogChanged:
-        """AI on again for a paused dialog."""
+        """AI on again for a paused dialog; what the prospect wrote meanwhile is answered
+        now rather than when they write again."""
         async with self._uow_factory() as uow:
             dialog = await _load(uow, command.dialog_id)
             dialog.resume()
             await uow.dialogs.update(dialog)
             await uow.commit()
         log.info("dialog %s resumed by the operator", dialog.id)
+        if self._replies is not None:
+            try:
+                await self._replies.answer_unanswered_in(command.dialog_id)
+            except Exception:
+                # The dialog is resumed all the same; the prospect's next message (or the
+                # next start's answer_unanswered) gets the answer.
+                log.exception("dialog %s: scheduling a reply after resuming failed", dialog.id)
         return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status)
 
     async def say(self, command: SayInDialog) -> ManualMessageQueued:

@@ -247,6 +247,23 @@ class IncomingMessages:
             logger.info("answering %d dialog(s) left unanswered at the last stop", len(found))
         return len(found)
 
+    async def answer_unanswered_in(self, dialog_id: int) -> bool:
+        """Schedule a reply for one dialog if the AI may talk in it and its newest message
+        is the prospect's (e.g. written while the dialog was paused); True when a reply is
+        scheduled. A reply job already waiting for the dialog is left to run as it is."""
+        async with self._uow_factory() as uow:
+            dialog = await uow.dialogs.get(dialog_id)
+            if dialog is None or not dialog.ai_enabled or dialog.target_user_id is None:
+                return False
+            recent = speakable(await uow.messages.list_for_dialog(dialog_id, last=8))
+        if not recent or recent[-1].direction is not Direction.IN:
+            return False
+        key: Key = (dialog.account_id, dialog.target_user_id)
+        if not self._jobs.is_scheduled(key):
+            self._jobs.replace(key, lambda: self._reply_job(key, dialog_id, 0))
+        logger.info("dialog %s: answering what the prospect wrote meanwhile", dialog_id)
+        return True
+
     # --- lifecycle -------------------------------------------------------------------------
 
     @property

@@ -209,10 +209,11 @@ def _account_service(uow_factory: Any, login: Any, clock: Any, quota: Any, pool:
     return AccountService(uow_factory, login, clock, quota, pool=pool)
 
 
-def _dialog_control(uow_factory: Any, clock: Any) -> Any:
+def _dialog_control(uow_factory: Any, clock: Any, conversation: Any) -> Any:
     from salesbot.application.dialog_control import DialogControl
 
-    return DialogControl(uow_factory, clock)
+    # Resuming a dialog answers what the prospect wrote while it was paused.
+    return DialogControl(uow_factory, clock, replies=conversation.incoming)
 
 
 def _admin_views(uow_factory: Any, clock: Any, settings: Settings) -> Any:
@@ -290,7 +291,7 @@ class Container(containers.DeclarativeContainer):
     accounts = providers.Singleton(
         _account_service, uow_factory, telegram_login, clock, quota, account_pool
     )
-    dialog_control = providers.Singleton(_dialog_control, uow_factory, clock)
+    dialog_control = providers.Singleton(_dialog_control, uow_factory, clock, conversation)
     admin_views = providers.Singleton(_admin_views, uow_factory, clock, settings)
     exports = providers.Singleton(_exports, uow_factory)
     admin_use_cases = providers.Singleton(
