@@ -210,6 +210,29 @@ async def test_claims_take_replies_then_follow_ups_then_openers_oldest_first(new
     assert order == [ids[3], ids[4], ids[2], ids[5], ids[1], ids[0]]
 
 
+async def test_a_claim_can_bring_the_claimed_messages_dialog_with_it(new_uow):
+    account, first = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        second = await add_dialog(uow, account.id, "bob_jones")
+        opener = outgoing(first, "hi", kind=OutKind.OPENER, send_after=at(0))
+        opener = await uow.messages.add(opener)
+        reply = await uow.messages.add(outgoing(second, "sure", send_after=at(1)))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.messages.claim_next_due_with_dialog(account.id, at(-1)) is None
+        message, dialog = await uow.messages.claim_next_due_with_dialog(
+            account.id, LATER, include_openers=False
+        )
+        assert (message.id, message.delivery) == (reply.id, Delivery.SENDING)
+        assert dialog == await uow.dialogs.get(second.id)
+        message, dialog = await uow.messages.claim_next_due_with_dialog(account.id, LATER)
+        assert (message.id, dialog) == (opener.id, await uow.dialogs.get(first.id))
+        assert await uow.messages.claim_next_due_with_dialog(account.id, LATER) is None
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.messages.get(reply.id)).delivery is Delivery.SENDING
+
+
 async def test_a_dialogs_messages_are_claimed_in_the_order_they_were_queued(new_uow):
     _, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:

@@ -223,6 +223,13 @@ class MessageRepository(Protocol):
         """
         ...
 
+    async def claim_next_due_with_dialog(
+        self, account_id: int, now: datetime, *, include_openers: bool = True
+    ) -> tuple[Message, Dialog | None] | None:
+        """`claim_next_due`, with the claimed message's dialog read with it (None when
+        the dialog is gone): one round trip where the database allows."""
+        ...
+
     async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
         """The earliest `send_after` among pending messages (of one account, or all)."""
         ...

@@ -381,6 +381,15 @@ class _Messages:
         chosen.delivery = Delivery.SENDING
         return chosen.copy()
 
+    async def claim_next_due_with_dialog(
+        self, account_id: int, now: datetime, *, include_openers: bool = True
+    ) -> tuple[Message, Dialog | None] | None:
+        message = await self.claim_next_due(account_id, now, include_openers=include_openers)
+        if message is None:
+            return None
+        dialog = self._t.dialogs.get(message.dialog_id)
+        return message, dialog.copy() if dialog else None
+
     async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
         moments = [
             m.send_after

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from salesbot.adapters.persistence.models import (
+    dialog_from_row,
     dialogs,
     message_from_row,
     message_values,
@@ -36,6 +37,7 @@ from salesbot.adapters.persistence.repositories.statements import (
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import RecordNotFound
 from salesbot.application.ports import ExportRow
+from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
 _c = messages.c
@@ -132,6 +134,28 @@ def _claim(include_openers: bool) -> Any:
 
 _CLAIM = {True: _claim(True), False: _claim(False)}
 
+
+def _claim_with_dialog(include_openers: bool) -> Any:
+    """PostgreSQL: the claim and the claimed message's dialog in one round trip (the
+    dialog's columns prefixed `d_`)."""
+    claimed = _claim(include_openers).cte("claimed")
+    return select(claimed, *(c.label(f"d_{c.name}") for c in dialogs.c)).select_from(
+        claimed.outerjoin(dialogs, dialogs.c.id == claimed.c.dialog_id)
+    )
+
+
+_CLAIM_WITH_DIALOG = {True: _claim_with_dialog(True), False: _claim_with_dialog(False)}
+
+
+class _Prefixed:
+    """A row's `d_`-prefixed columns, read as a dialog row."""
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, f"d_{name}")
+
 _NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
 _NEXT_PENDING_OF_ACCOUNT = _NEXT_PENDING.where(_c.account_id == bindparam("pending_of"))
 # Only pending rows: a message already `sending` is on its way and is never touched.
@@ -140,6 +164,7 @@ _CANCEL = (
     .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
     .values(delivery=Delivery.CANCELLED)
 )
+_GET_DIALOG = select(dialogs).where(dialogs.c.id == bindparam("claimed_of"))
 _CANCEL_KINDS = _CANCEL.where(_c.kind.in_(bindparam("kinds", expanding=True)))
 
 
@@ -230,6 +255,22 @@ class SqlMessageRepository:
         params = {"claimer": account_id, "due_by": now}
         row = (await self._tx.execute(_CLAIM[include_openers], params)).first()
         return message_from_row(row) if row else None
+
+    async def claim_next_due_with_dialog(
+        self, account_id: int, now: datetime, *, include_openers: bool = True
+    ) -> tuple[Message, Dialog | None] | None:
+        if self._tx.dialect != "postgresql":  # SQLite has no UPDATE inside WITH
+            message = await self.claim_next_due(account_id, now, include_openers=include_openers)
+            if message is None:
+                return None
+            row = (await self._tx.execute(_GET_DIALOG, {"claimed_of": message.dialog_id})).first()
+            return message, dialog_from_row(row) if row else None
+        params = {"claimer": account_id, "due_by": now}
+        row = (await self._tx.execute(_CLAIM_WITH_DIALOG[include_openers], params)).first()
+        if row is None:
+            return None
+        dialog = dialog_from_row(_Prefixed(row)) if row.d_id is not None else None  # type: ignore[arg-type]
+        return message_from_row(row), dialog
 
     async def next_pending_at(self, account_id: int | None = None) -> datetime | None:
         if account_id is None:
