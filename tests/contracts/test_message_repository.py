@@ -36,6 +36,28 @@ async def test_every_field_of_a_message_is_kept(new_uow):
     assert added == message
 
 
+async def test_an_update_can_move_the_dialogs_activity_in_the_same_write(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        message = await uow.messages.add(outgoing(dialog, "hello", send_after=at(1)))
+        await uow.commit()
+    message.delivery, message.telegram_message_id, message.sent_at = Delivery.SENT, 77, at(9)
+    message.attempts, message.error = 2, ""
+    async with new_uow() as uow:
+        await uow.messages.update(message, dialog_activity_at=at(9))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.messages.get(message.id) == message
+        touched = await uow.dialogs.get(dialog.id)
+        assert touched is not None and touched.last_activity_at == at(9)
+        missing = outgoing(dialog, "never stored")
+        missing.id = 987654
+        with pytest.raises(RecordNotFound):
+            await uow.messages.update(missing, dialog_activity_at=at(10))
+    dialog.last_activity_at = at(9)
+    assert touched == dialog
+
+
 async def test_a_message_without_an_account_takes_its_dialogs(new_uow):
     account, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:

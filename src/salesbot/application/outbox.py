@@ -25,8 +25,7 @@ class Outbox:
         message.sent_at = at
         message.error = ""
         async with self._uow() as uow:
-            await uow.messages.update(message)
-            await uow.dialogs.touch_activity(message.dialog_id, at)
+            await uow.messages.update(message, dialog_activity_at=at)
             await uow.commit()
 
     async def back_to_pending(self, message: Message, send_after: datetime, error: str) -> None:

@@ -187,8 +187,12 @@ class MessageRepository(Protocol):
 
     async def get(self, message_id: int) -> Message | None: ...
 
-    async def update(self, message: Message) -> None:
-        """Write every field but the dialog, the account and the direction."""
+    async def update(
+        self, message: Message, *, dialog_activity_at: datetime | None = None
+    ) -> None:
+        """Write every field but the dialog, the account and the direction; with
+        `dialog_activity_at`, the message's dialog's last activity moves to it as well (one
+        statement on PostgreSQL)."""
         ...
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:

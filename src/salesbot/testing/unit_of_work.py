@@ -315,7 +315,9 @@ class _Messages:
         found = self._t.messages.get(message_id)
         return found.copy() if found else None
 
-    async def update(self, message: Message) -> None:
+    async def update(
+        self, message: Message, *, dialog_activity_at: datetime | None = None
+    ) -> None:
         stored = self._t.messages.get(message.id)  # type: ignore[arg-type]
         if stored is None:
             raise RecordNotFound(f"no message {message.id}")
@@ -326,6 +328,9 @@ class _Messages:
             account_id=stored.account_id,
             direction=stored.direction,
         )
+        dialog = self._t.dialogs.get(stored.dialog_id)
+        if dialog_activity_at is not None and dialog is not None:
+            dialog.last_activity_at = dialog_activity_at
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         ordered = sorted(

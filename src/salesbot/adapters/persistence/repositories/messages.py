@@ -43,6 +43,31 @@ from salesbot.domain.message import Delivery, Direction, Message, OutKind
 _c = messages.c
 _GET = select(messages).where(_c.id == bindparam("message_id"))
 _UPDATE = update(messages).where(_c.id == bindparam("message_id"))
+
+
+@functools.cache
+def _update_and_touch(names: tuple[str, ...]) -> Any:
+    """PostgreSQL: write the message's `names` and its dialog's last activity in one
+    statement (the message's values bound as `m_<name>`)."""
+    written = (
+        update(messages)
+        .where(_c.id == bindparam("message_id"))
+        .values({name: bindparam(f"m_{name}", type_=_c[name].type) for name in names})
+        .returning(_c.dialog_id)
+        .cte("written")
+    )
+    return (
+        update(dialogs)
+        .where(dialogs.c.id == written.c.dialog_id)
+        .values(last_activity_at=bindparam("dialog_activity_at"))
+    )
+
+
+_TOUCH = (
+    update(dialogs)
+    .where(dialogs.c.id == bindparam("touched"))
+    .values(last_activity_at=bindparam("dialog_activity_at"))
+)
 _IN_ORDER = (_c.timestamp, _c.id)
 _FOR_DIALOG = select(messages).where(_c.dialog_id == bindparam("dialog_id"))
 _FOR_DIALOG_IN_ORDER = _FOR_DIALOG.order_by(*_IN_ORDER)
@@ -204,12 +229,23 @@ class SqlMessageRepository:
         row = (await self._tx.execute(_GET, {"message_id": message_id})).first()
         return message_from_row(row) if row else None
 
-    async def update(self, message: Message) -> None:
-        result = await self._tx.execute(
-            _UPDATE, {**message_values(message), "message_id": message.id}
-        )
+    async def update(
+        self, message: Message, *, dialog_activity_at: datetime | None = None
+    ) -> None:
+        values = message_values(message)
+        if dialog_activity_at is not None and self._tx.dialect == "postgresql":
+            params = {f"m_{name}": value for name, value in values.items()}
+            params.update(message_id=message.id, dialog_activity_at=dialog_activity_at)
+            result = await self._tx.execute(_update_and_touch(tuple(values)), params)
+            if result.rowcount == 0:
+                raise RecordNotFound(f"no message {message.id}")
+            return
+        result = await self._tx.execute(_UPDATE, {**values, "message_id": message.id})
         if result.rowcount == 0:
             raise RecordNotFound(f"no message {message.id}")
+        if dialog_activity_at is not None:
+            params = {"touched": message.dialog_id, "dialog_activity_at": dialog_activity_at}
+            await self._tx.execute(_TOUCH, params)
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         if last is None:
