@@ -190,13 +190,19 @@ class SqlDialogRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Dialog]:
-        statement = _filtered(select(dialogs), statuses, account_id).order_by(
-            _c.last_activity_at.desc(), _c.id.desc()
-        )
-        if limit is not None:
-            statement = statement.limit(limit)
+        newest_first = (_c.last_activity_at.desc(), _c.id.desc())
+        statement = _filtered(select(dialogs), statuses, account_id).order_by(*newest_first)
         if offset:
-            statement = statement.offset(offset)
+            # A deep page skips `offset` entries of the (last_activity_at, id) index alone
+            # and reads only the page's rows: skipping whole rows read each one of them.
+            page = _filtered(select(_c.id), statuses, account_id).order_by(*newest_first)
+            page = page.offset(offset)
+            if limit is not None:
+                page = page.limit(limit)
+            statement = select(dialogs).where(_c.id.in_(page.scalar_subquery()))
+            statement = statement.order_by(*newest_first)
+        elif limit is not None:
+            statement = statement.limit(limit)
         return [dialog_from_row(row) for row in await self._tx.execute(statement)]
 
     async def count(
