@@ -17,7 +17,6 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,17 +34,6 @@ ADMIN = 111111
 PHONE = "+79990000001"
 PROSPECT = "prospect_anna"
 SETTINGS_NAMES = {*Settings.model_fields, "SALESBOT_TELEGRAM_STANDIN", "SALESBOT_TIMING"}
-
-
-class ConfirmingBotApi(FakeBotApi):
-    """Like Telegram, forgets updates once getUpdates asks for a higher offset, so a
-    restarted salesbot is not handed the commands its predecessor already handled."""
-
-    async def _get_updates_method(self, params: Any, files: Any) -> Any:
-        offset = int(params.get("offset", 0))
-        if offset > 0:
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]
-        return await super()._get_updates_method(params, files)
 
 
 class Model:
@@ -151,7 +139,7 @@ class World:
     def __init__(self, tmp_path: Path, database_url: str) -> None:
         self.tmp_path = tmp_path
         self.database_url = database_url
-        self.bot = ConfirmingBotApi(secrets.BOT_TOKEN)
+        self.bot = FakeBotApi(secrets.BOT_TOKEN)
         self.model = Model()
         self.llm = FakeOpenAIServer(default=self.model)
         self.telegram = TelegramStandin()

@@ -353,6 +353,10 @@ class FakeBotApi:
 
     async def _get_updates_method(self, params: Params, files: Files) -> Any:
         offset = int(params.get("offset", 0))
+        if offset > 0:
+            # Like Telegram: an offset confirms every update below it, which is then gone for
+            # good, so a restarted bot is not handed what its predecessor already handled.
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
         timeout = min(float(params.get("timeout", 0)), MAX_HOLD)
         limit = int(params.get("limit", 100))
 
