@@ -34,6 +34,26 @@ async def test_the_database_holds_only_ciphertext(engine, uow_factory):
         assert (await uow.accounts.get(account.id)).session_string == SESSION_STRING
 
 
+async def test_a_proxy_with_its_password_is_stored_encrypted(engine, uow_factory):
+    proxy = "socks5://buyer:proxy-pass-123@10.0.0.1:1080"
+    async with uow_factory() as uow:
+        account = await add_account(uow)
+        account.proxy = proxy
+        await uow.accounts.update(account)
+        await uow.commit()
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT proxy FROM accounts WHERE id = :id"), {"id": account.id}
+            )
+        ).scalar_one()
+    assert stored.startswith("gAAAAA")
+    assert "proxy-pass-123" not in stored
+    async with uow_factory() as uow:
+        assert (await uow.accounts.get(account.id)).proxy == proxy
+        assert (await uow.accounts.get_by_phone(account.phone)).proxy == proxy
+
+
 async def test_a_wrong_session_secret_is_named_not_a_crash_later(engine, uow_factory):
     async with uow_factory() as uow:
         account = await add_account(uow)

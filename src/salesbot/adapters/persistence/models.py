@@ -270,7 +270,7 @@ OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 # Rows come from Core statements selecting a table's columns; values go into insert/update.
 
 
-def account_from_row(row: Row[Any], session_string: str) -> Account:
+def account_from_row(row: Row[Any], session_string: str, proxy: str | None) -> Account:
     return Account(
         id=row.id,
         phone=row.phone,
@@ -280,24 +280,28 @@ def account_from_row(row: Row[Any], session_string: str) -> Account:
         last_used=row.last_used,
         daily_messages=row.daily_messages,
         quota_day=row.quota_day,
-        proxy=row.proxy,
+        proxy=proxy,
         created_at=row.created_at,
     )
 
 
-def account_values(account: Account, encrypted_session: str) -> dict[str, Any]:
+def account_values(
+    account: Account, encrypted_session: str, encrypted_proxy: str | None
+) -> dict[str, Any]:
     """The columns `AccountRepository.update` writes (the quota counters are not among them)."""
     return {
         "status": account.status,
         "limited_until": account.limited_until,
         "session_string": encrypted_session,
-        "proxy": account.proxy,
+        "proxy": encrypted_proxy,
     }
 
 
-def new_account_values(account: Account, encrypted_session: str) -> dict[str, Any]:
+def new_account_values(
+    account: Account, encrypted_session: str, encrypted_proxy: str | None
+) -> dict[str, Any]:
     values = {
-        **account_values(account, encrypted_session),
+        **account_values(account, encrypted_session, encrypted_proxy),
         "phone": account.phone,
         "last_used": account.last_used,
         "daily_messages": account.daily_messages,

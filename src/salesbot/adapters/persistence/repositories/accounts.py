@@ -68,16 +68,23 @@ class SqlAccountRepository:
         self._cipher = cipher
 
     def _account(self, row: Row[Any]) -> Account:
-        return account_from_row(row, self._cipher.decrypt(row.session_string))
+        proxy = self._cipher.decrypt(row.proxy) if row.proxy else None
+        return account_from_row(row, self._cipher.decrypt(row.session_string), proxy)
+
+    def _encrypted(self, account: Account) -> tuple[str, str | None]:
+        """A proxy URL may carry the proxy's password: it is kept as a secret, like the
+        session string."""
+        proxy = self._cipher.encrypt(account.proxy) if account.proxy else None
+        return self._cipher.encrypt(account.session_string), proxy
 
     async def add(self, account: Account) -> Account:
-        values = new_account_values(account, self._cipher.encrypt(account.session_string))
+        values = new_account_values(account, *self._encrypted(account))
         dialect = self._tx.dialect
         statement = precompiled(insert_ignoring_duplicates(accounts)[dialect], dialect, values)
         row = (await self._tx.execute(statement, values)).first()
         if row is None:
             raise DuplicateAccount(account.phone)
-        return account_from_row(row, account.session_string)
+        return account_from_row(row, account.session_string, account.proxy)
 
     async def get(self, account_id: int) -> Account | None:
         row = (await self._tx.execute(_GET, {"account_id": account_id})).first()
@@ -95,7 +102,7 @@ class SqlAccountRepository:
         return [self._account(row) for row in rows]
 
     async def update(self, account: Account) -> None:
-        values = account_values(account, self._cipher.encrypt(account.session_string))
+        values = account_values(account, *self._encrypted(account))
         result = await self._tx.execute(_UPDATE, {**values, "account_id": account.id})
         if result.rowcount == 0:
             raise RecordNotFound(f"no account {account.id}")
