@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 T = TypeVar("T")
 Params = dict[str, str]
 Files = dict[str, "Upload"]
@@ -65,8 +67,12 @@ class ApiCall:
         return self.files["document"]
 
 
-class FakeBotApi:
+class FakeBotApi(LoopbackServer):
+    shutdown_timeout = 0.5
+    handler_cancellation = True
+
     def __init__(self, token: str, *, username: str = BOT_USERNAME) -> None:
+        super().__init__()
         self.token = token
         self.username = username
         self.calls: list[ApiCall] = []
@@ -78,36 +84,18 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server  # the bound socket tells the port the OS picked
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def close(self) -> None:
         self._closing.set()
         async with self._changed:
             self._changed.notify_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def base_url(self) -> str:
-        """The server's root, as BOT_API_BASE_URL takes it."""
-        return f"http://127.0.0.1:{self.port}"
+        await self.stop()
 
     # --- feeding updates -------------------------------------------------------------------
 

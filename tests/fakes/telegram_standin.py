@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 LOGIN_CODE = "12345"
 
 
@@ -41,8 +43,9 @@ class Refusal(Exception):
         self.args_ = args
 
 
-class TelegramStandin:
+class TelegramStandin(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.users: dict[str, int] = {}
         self.passwords: dict[str, str] = {}
         self.connected: dict[int, str] = {}
@@ -59,12 +62,6 @@ class TelegramStandin:
         )
         self._update_ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- the test's side -----------------------------------------------------------------
 
@@ -119,29 +116,8 @@ class TelegramStandin:
 
     # --- the server ----------------------------------------------------------------------
 
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> TelegramStandin:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
