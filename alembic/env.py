@@ -76,5 +76,9 @@ def run_migrations_offline() -> None:
 
 if context.is_offline_mode():
     run_migrations_offline()
+elif config.attributes.get("connection") is not None:
+    # A caller's connection, inside its transaction (adopting the seed's database runs the
+    # migrations and the copy of the seed's rows as one transaction).
+    do_run_migrations(config.attributes["connection"])
 else:
     asyncio.run(run_async_migrations())

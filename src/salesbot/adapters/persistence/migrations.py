@@ -22,8 +22,27 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from salesbot.adapters.persistence.engine import async_url, ensure_sqlite_directory, sqlite_file
+from salesbot.adapters.persistence.seed_adoption import (
+    AdoptionReport,
+    NotASeedDatabase,
+    adopt_seed_database,
+    detect_seed,
+)
+from salesbot.application.ports import SessionCipher
 
 T = TypeVar("T")
+
+__all__ = [
+    "AdoptionReport",
+    "NotASeedDatabase",
+    "SeedNotAdopted",
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "is_migrated",
+    "run_migrations",
+]
 
 # src/salesbot/adapters/persistence/migrations.py -> the project root holding alembic.ini
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
@@ -53,12 +72,50 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
         return executor.submit(work).result()
 
 
-def run_migrations(url: str, revision: str = "head") -> None:
+def run_migrations(
+    url: str,
+    revision: str = "head",
+    *,
+    cipher_factory: Callable[[], SessionCipher] | None = None,
+) -> AdoptionReport | None:
     """Bring the database at `url` to `revision` (alembic upgrade), creating a SQLite
-    database's folder first."""
+    database's folder first.
+
+    A database the seed bot created (its tables, no alembic_version) is adopted instead, in
+    one transaction, when `cipher_factory` gives the cipher for its session strings: the
+    report says what was moved. Without one, it raises SeedNotAdopted; tables that are
+    neither the seed's nor ours raise NotASeedDatabase. Both change nothing.
+    """
     ensure_sqlite_directory(url)
     config = alembic_config(url)
+    if revision == "head" and sqlite_file(async_url(url)) is None:
+        report = _outside_event_loop(lambda: asyncio.run(_adopt(url, config, cipher_factory)))
+        if report is not None:
+            return report
     _outside_event_loop(lambda: command.upgrade(config, revision))
+    return None
+
+
+class SeedNotAdopted(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the database holds the seed bot's tables: run `salesbot migrate` to adopt them"
+        )
+
+
+async def _adopt(
+    url: str, config: Config, cipher_factory: Callable[[], SessionCipher] | None
+) -> AdoptionReport | None:
+    engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            if await detect_seed(connection) is None:
+                return None
+            if cipher_factory is None:
+                raise SeedNotAdopted()
+            return await adopt_seed_database(connection, config, cipher_factory)
+    finally:
+        await engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -2,13 +2,16 @@
 
 Works with DATABASE_URL as the seed wrote it (`postgresql://user:pass@host:5432/db`) and,
 when it is unset, with the embedded SQLite database, creating DATA_DIR on a first run.
-Running it again on a migrated database changes nothing.
+Running it again on a migrated database changes nothing. A database the seed bot created
+(its three tables, no alembic_version) is adopted: its rows move into the schema in one
+transaction, and one line says what was adopted and which rows had to change.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from salesbot.entrypoints.settings import ConfigError, Settings, load_settings
 
@@ -32,6 +35,16 @@ def describe_database(settings: Settings) -> str:
     return f"PostgreSQL {where}"
 
 
+def session_cipher(settings: Settings) -> Any:
+    """The cipher `salesbot run` will read session strings with (as the container builds
+    it): adopting the seed's database encrypts its session strings with it."""
+    from salesbot.adapters.persistence import FernetSessionCipher, load_or_create_session_secret
+
+    if settings.SESSION_SECRET is not None and settings.SESSION_SECRET.get_secret_value():
+        return FernetSessionCipher(settings.SESSION_SECRET.get_secret_value())
+    return FernetSessionCipher(load_or_create_session_secret(settings.DATA_DIR / "session_secret"))
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(env_file=args.env_file)
@@ -41,6 +54,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     from salesbot.adapters.persistence.migrations import (
+        NotASeedDatabase,
         current_revision,
         head_revision,
         run_migrations,
@@ -63,7 +77,10 @@ def main(args: argparse.Namespace) -> int:
         if before == head:
             print(f"{database} already has the newest schema ({head}).")
             return 0
-        run_migrations(url)
+        adopted = run_migrations(url, cipher_factory=lambda: session_cipher(settings))
+    except NotASeedDatabase as error:
+        print(f"Cannot migrate {database}: {error}.", file=sys.stderr)
+        return 1
     except Exception as error:  # one clear line at the command's edge, no traceback
         reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
         print(
@@ -72,5 +89,8 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if adopted is not None:
+        print(f"{adopted.line()} {database} now has the newest schema ({head}).")
+        return 0
     print(f"Migrated {database} from {before or 'an empty database'} to {head}.")
     return 0
