@@ -343,19 +343,6 @@ async def test_reassigning_needs_a_stored_dialog_and_account(new_uow):
             await uow.dialogs.reassign(dialog.id, 987654)
 
 
-async def test_touching_a_dialog_moves_its_activity_and_nothing_else(new_uow):
-    _, dialog = await account_and_dialog(new_uow)
-    async with new_uow() as uow:
-        await uow.dialogs.touch_activity(dialog.id, at(30))
-        await uow.dialogs.touch_activity(987654, at(30))  # no such dialog: nothing happens
-        await uow.commit()
-    async with new_uow() as uow:
-        touched = await uow.dialogs.get(dialog.id)
-    assert touched is not None and touched.last_activity_at == at(30)
-    dialog.last_activity_at = at(30)
-    assert touched == dialog
-
-
 async def test_a_dialog_comes_with_its_newest_message_the_prospect_saw_or_will_see(new_uow):
     _, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:

@@ -107,11 +107,6 @@ class DialogRepository(Protocol):
         None when it has none; None when there is no such dialog."""
         ...
 
-    async def touch_activity(self, dialog_id: int, at: datetime) -> None:
-        """Set the dialog's last activity to `at`, writing nothing else (one write, no
-        read); nothing happens when there is no such dialog."""
-        ...
-
     async def update(self, dialog: Dialog) -> None:
         """Write every field but the account and created_at; DialogAlreadyOpen when it would
         give the prospect a second open dialog (the unit of work can only roll back then)."""

@@ -180,11 +180,6 @@ class _Dialogs:
         newest = max(seen, key=_sort_key) if seen else None
         return found.copy(), newest.id if newest else None
 
-    async def touch_activity(self, dialog_id: int, at: datetime) -> None:
-        found = self._t.dialogs.get(dialog_id)
-        if found is not None:
-            found.last_activity_at = at
-
     async def update(self, dialog: Dialog) -> None:
         stored = self._t.dialogs.get(dialog.id)  # type: ignore[arg-type]
         if stored is None:

@@ -90,7 +90,6 @@ _BY_ID = (
     select(dialogs).where(_c.id > bindparam("after_id")).order_by(_c.id).limit(bindparam("page"))
 )
 
-_TOUCH = update(dialogs).where(_c.id == bindparam("dialog_id"))
 # The newest message the prospect saw or will see: theirs, and ours unless cancelled or
 # failed (the application's `speakable`), with the dialog in the same round trip.
 _newest_speakable_id = (
@@ -157,9 +156,6 @@ class SqlDialogRepository:
         if row is None:
             return None
         return dialog_from_row(row), row.newest_speakable_id
-
-    async def touch_activity(self, dialog_id: int, at: datetime) -> None:
-        await self._tx.execute(_TOUCH, {"dialog_id": dialog_id, "last_activity_at": at})
 
     async def update(self, dialog: Dialog) -> None:
         try:
