@@ -198,6 +198,7 @@ class World:
         user_id: int = 5001,
         account_id: int | None = None,
         message_id: int | None = None,
+        username: str | None = None,
     ) -> IncomingMessage:
         """The prospect writes; the handler runs as Pyrogram would call it."""
         if account_id is None:
@@ -206,7 +207,7 @@ class World:
         msg = IncomingMessage(
             account_id=account_id,
             user_id=user_id,
-            username=None,
+            username=username,
             text=text,
             telegram_message_id=message_id if message_id is not None else self._ids,
             date=self.clock.now(),

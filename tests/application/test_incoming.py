@@ -71,6 +71,27 @@ async def test_people_without_a_dialog_are_stored_nowhere_and_never_answered(wor
     assert len(world.llm.calls) == 1
 
 
+async def test_a_dialog_adopted_without_a_user_id_takes_the_prospects_first_message(world):
+    """The seed's database never stored user ids: the username finds the dialog once, and
+    from then on the user id does."""
+    dialog_id = await world.start(username="salon_owner", user_id=5001)
+    world.store.tables.dialogs[dialog_id].target_user_id = None
+    world.llm.queue(answer("Рада, что ответили!"), answer("Конечно."))
+
+    await world.write("Добрый день", user_id=5001, username="Salon_Owner")
+    await world.clock.advance(20)
+    await world.incoming.drain()
+    assert await world.deliver_pending() == ["Рада, что ответили!"]
+    await world.write("А цены?", user_id=5001)
+    await world.clock.advance(20)
+    await world.incoming.drain()
+
+    assert world.dialog(dialog_id).target_user_id == 5001
+    incoming = [m.content for m in world.messages(dialog_id) if m.direction.value == "in"]
+    assert incoming == ["Добрый день", "А цены?"]
+    assert world.pending(dialog_id) == ["Конечно."]
+
+
 async def test_a_message_delivered_twice_is_stored_and_answered_once(world):
     dialog_id = await world.start()
     world.llm.queue(answer("Отлично!"))

@@ -171,6 +171,23 @@ async def test_an_incoming_message_finds_the_newest_dialog_of_that_account_and_u
         assert await uow.dialogs.find_for_incoming(first.id, 43) is None
 
 
+async def test_a_dialog_without_a_user_id_is_found_by_its_username(new_uow):
+    async with new_uow() as uow:
+        first = await add_account(uow, "+79001111111")
+        second = await add_account(uow, "+79002222222")
+        adopted = await add_dialog(uow, first.id, "carol_white", target_user_id=None)
+        await add_dialog(
+            uow, second.id, "carol_white", target_user_id=None, status=DialogStatus.STOPPED
+        )
+        known = await add_dialog(uow, first.id, "dave_brown", target_user_id=77)
+        found = await uow.dialogs.find_for_incoming(first.id, 55, username="carol_white")
+        assert found == adopted
+        # A user id, once known, wins; a known user id is never taken over by a username.
+        assert await uow.dialogs.find_for_incoming(first.id, 77, username="carol_white") == known
+        assert await uow.dialogs.find_for_incoming(first.id, 55, username="dave_brown") is None
+        assert await uow.dialogs.find_for_incoming(first.id, 55) is None
+
+
 async def test_the_list_shows_newest_activity_first_then_higher_ids(new_uow):
     async with new_uow() as uow:
         first = await add_account(uow, "+79001111111")

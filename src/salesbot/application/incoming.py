@@ -101,10 +101,18 @@ class IncomingMessages:
         events: list[Event] = []
         async with self._jobs.lock(key):
             async with self._uow_factory() as uow:
-                dialog = await uow.dialogs.find_for_incoming(msg.account_id, msg.user_id)
+                dialog = await uow.dialogs.find_for_incoming(
+                    msg.account_id,
+                    msg.user_id,
+                    username=msg.username.lower() if msg.username else None,
+                )
                 if dialog is None:
                     return
                 assert dialog.id is not None
+                if dialog.target_user_id is None:
+                    # Adopted from the seed's database, which never stored user ids.
+                    dialog.target_user_id = msg.user_id
+                    await uow.dialogs.update(dialog)
                 now = self._clock.now()
                 stored = await uow.messages.add_incoming(
                     Message.incoming(

@@ -116,8 +116,14 @@ class DialogRepository(Protocol):
         """The prospect's active or paused dialog, from any account."""
         ...
 
-    async def find_for_incoming(self, account_id: int, user_id: int) -> Dialog | None:
-        """The newest dialog this account has with this Telegram user, in any status."""
+    async def find_for_incoming(
+        self, account_id: int, user_id: int, *, username: str | None = None
+    ) -> Dialog | None:
+        """The newest dialog this account has with this Telegram user, in any status.
+
+        When there is none and `username` (canonical, lower case) is given: the newest dialog
+        of this account with that username whose user id was never learned (dialogs adopted
+        from the seed's database), so the prospect's first message there is not dropped."""
         ...
 
     async def list(

@@ -200,12 +200,15 @@ class _Dialogs:
                 return dialog.copy()
         return None
 
-    async def find_for_incoming(self, account_id: int, user_id: int) -> Dialog | None:
-        matches = [
-            d
-            for d in self._t.dialogs.values()
-            if d.account_id == account_id and d.target_user_id == user_id
-        ]
+    async def find_for_incoming(
+        self, account_id: int, user_id: int, *, username: str | None = None
+    ) -> Dialog | None:
+        mine = [d for d in self._t.dialogs.values() if d.account_id == account_id]
+        matches = [d for d in mine if d.target_user_id == user_id]
+        if not matches and username is not None:
+            matches = [
+                d for d in mine if d.target_user_id is None and d.target_username == username
+            ]
         return max(matches, key=lambda d: d.id or 0).copy() if matches else None
 
     def _select(

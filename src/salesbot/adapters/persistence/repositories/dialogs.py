@@ -54,6 +54,16 @@ _FOR_INCOMING = (
     .order_by(_c.id.desc())
     .limit(1)
 )
+_FOR_INCOMING_BY_NAME = (
+    select(dialogs)
+    .where(
+        _c.account_id == bindparam("account_id"),
+        _c.target_user_id.is_(None),
+        _c.target_username == bindparam("username"),
+    )
+    .order_by(_c.id.desc())
+    .limit(1)
+)
 
 # The newest message either side actually said (ours only once sent), per dialog.
 _last_spoken_id = (
@@ -173,9 +183,14 @@ class SqlDialogRepository:
         row = (await self._tx.execute(_OPEN_BY_USERNAME, {"username": username})).first()
         return dialog_from_row(row) if row else None
 
-    async def find_for_incoming(self, account_id: int, user_id: int) -> Dialog | None:
+    async def find_for_incoming(
+        self, account_id: int, user_id: int, *, username: str | None = None
+    ) -> Dialog | None:
         params = {"account_id": account_id, "user_id": user_id}
         row = (await self._tx.execute(_FOR_INCOMING, params)).first()
+        if row is None and username is not None:
+            params = {"account_id": account_id, "username": username}
+            row = (await self._tx.execute(_FOR_INCOMING_BY_NAME, params)).first()
         return dialog_from_row(row) if row else None
 
     async def list(
