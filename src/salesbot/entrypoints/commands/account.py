@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import TELEGRAM_REQUIRED, ConfigError, Settings, load_settings
 
 Ask = Callable[[str], Awaitable[str]]
@@ -54,10 +55,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(required, env_file=args.env_file)
     except ConfigError as error:
-        print("The configuration has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+        return report_config_error(error)
 
     from salesbot.adapters.logging import configure_logging
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, load_settings
 
 
@@ -16,10 +16,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(RUN_REQUIRED, env_file=args.env_file)
     except ConfigError as error:
-        print("The configuration has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+        return report_config_error(error)
     database = "PostgreSQL" if settings.DATABASE_URL is not None else (
         f"embedded SQLite at {settings.sqlite_path}"
     )

@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any
 
+from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import ConfigError, Settings, load_settings
 
 
@@ -49,10 +50,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(env_file=args.env_file)
     except ConfigError as error:
-        print("The configuration has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+        return report_config_error(error)
     from salesbot.adapters.persistence.migrations import (
         NotASeedDatabase,
         current_revision,

@@ -44,6 +44,7 @@ from salesbot.domain.events import (
 from salesbot.domain.message import Delivery
 from salesbot.domain.peer import Peer
 from salesbot.domain.username import normalize_username
+from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import LLM_REQUIRED, ConfigError, Settings, load_settings
 
 log = logging.getLogger("salesbot.rehearse")
@@ -92,12 +93,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(LLM_REQUIRED, env_file=args.env_file)
     except ConfigError as error:
-        print("The configuration has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        code = report_config_error(error)
         if any(p.startswith("OPENROUTER_API_KEY") for p in error.problems):
             print(KEY_HELP, file=sys.stderr)
-        return 2
+        return code
     lines: list[str] | None = None
     if args.script is not None:
         try:

@@ -18,8 +18,8 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 
+from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, Settings, load_settings
 
 log = logging.getLogger("salesbot.run")
@@ -37,10 +37,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(RUN_REQUIRED, env_file=args.env_file)
     except ConfigError as error:
-        print("The configuration has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+        return report_config_error(error)
 
     from salesbot.adapters.logging import configure_logging
 
