@@ -181,6 +181,19 @@ async def test_an_unusable_opener_twice_stores_nothing(world):
     assert len(world.llm.calls) == 2
 
 
+async def test_a_failed_opener_keeps_the_resolved_peer_so_a_retry_resolves_nothing(world):
+    account = await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue("", answer(""), answer("Здравствуйте!"))
+
+    with pytest.raises(LlmUnavailable):
+        await world.conversation.start_dialog(StartDialog("salon_owner"))
+    await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert world.telegram.resolves == [(account.id, "salon_owner")]
+    assert len(world.store.tables.dialogs) == 1
+
+
 async def test_a_model_that_rejects_us_reaches_the_operator_and_the_admin_once(world):
     await world.add_account()
     world.telegram.add_user("salon_owner", 5001)

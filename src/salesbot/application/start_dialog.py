@@ -4,8 +4,9 @@ Refused when the prospect is on the do-not-contact list or already in an open di
 account is the connected, active one with the most quota left today (SendQuota with the
 warm-up ramp, minus the messages it already has queued). The username is resolved through
 that account only when its peer cache does not know it yet. The model writes the opener
-(outside any transaction); the dialog, the peer and the pending opener are stored in one
-unit of work. Only the Dispatcher sends it.
+(outside any transaction); the dialog and the pending opener are stored in one unit of
+work. A resolved peer is kept at once, even when the opener then fails. Only the Dispatcher
+sends the opener.
 """
 
 from __future__ import annotations
@@ -102,7 +103,6 @@ class StartDialogHandler:
             if peer is not None and await uow.do_not_contact.contains(user_id=peer.user_id):
                 raise OnDoNotContact(username)
             script = await self._script.read(uow)
-        known_peer = peer is not None
         if peer is None:
             try:
                 peer = await self._messenger.resolve_username(account.id, username)
@@ -113,6 +113,10 @@ class StartDialogHandler:
             async with self._uow_factory() as uow:
                 if await uow.do_not_contact.contains(user_id=peer.user_id):
                     raise OnDoNotContact(username)
+                # Kept at once: an opener the model fails to write must not cost another
+                # resolveUsername, which Telegram punishes with long flood waits.
+                await uow.peers.put(_peer_for(peer, account.id, username))
+                await uow.commit()
         dialog = Dialog(
             account_id=account.id,
             target_username=username,
@@ -144,8 +148,6 @@ class StartDialogHandler:
                 found = await uow.dialogs.find_open_by_username(username)
                 raise AlreadyInDialog(username, found.id if found and found.id else 0) from None
             assert stored.id is not None
-            if not known_peer:
-                await uow.peers.put(_peer_for(peer, account.id, username))
             await uow.messages.add(
                 Message.outgoing(stored.id, account.id, opener, now, OutKind.OPENER)
             )
