@@ -243,8 +243,7 @@ class IncomingMessages:
             for dialog in await uow.dialogs.list(statuses=[DialogStatus.ACTIVE]):
                 if dialog.id is None or dialog.target_user_id is None:
                     continue
-                recent = speakable(await uow.messages.list_for_dialog(dialog.id, last=8))
-                if recent and recent[-1].direction is Direction.IN:
+                if await _awaits_answer(uow, dialog.id):
                     found.append(dialog)
         for dialog in found:
             key: Key = (dialog.account_id, dialog.target_user_id)  # type: ignore[assignment]
@@ -263,9 +262,8 @@ class IncomingMessages:
             dialog = await uow.dialogs.get(dialog_id)
             if dialog is None or not dialog.ai_enabled or dialog.target_user_id is None:
                 return False
-            recent = speakable(await uow.messages.list_for_dialog(dialog_id, last=8))
-        if not recent or recent[-1].direction is not Direction.IN:
-            return False
+            if not await _awaits_answer(uow, dialog_id):
+                return False
         key: Key = (dialog.account_id, dialog.target_user_id)
         if not self._jobs.is_scheduled(key):
             self._jobs.replace(key, lambda: self._reply_job(key, dialog_id, 0))
@@ -311,3 +309,9 @@ class _Lru(Generic[K, V]):
 
 def _other_incoming(messages: Collection[Message], stored: Message) -> bool:
     return any(m.direction is Direction.IN and m.id != stored.id for m in messages)
+
+
+async def _awaits_answer(uow: UnitOfWork, dialog_id: int) -> bool:
+    """Whether the newest message the prospect saw or wrote is theirs."""
+    recent = speakable(await uow.messages.list_for_dialog(dialog_id, last=8))
+    return bool(recent) and recent[-1].direction is Direction.IN
