@@ -90,6 +90,26 @@ async def test_an_account_another_process_lets_go_is_taken_over_on_refresh():
     assert registry[account_id] is other.locks
 
 
+async def test_an_account_whose_lock_another_process_took_is_stopped_here_on_refresh(caplog):
+    registry: dict[int, FakeLocks] = {}
+    world = World(locks=FakeLocks(registry))
+    account_id = await world.add_account()
+    other = await world.restart(locks=FakeLocks(registry))
+    await world.pool.start_all()
+
+    # This process's lock connection died and the other process took the lock meanwhile.
+    registry[account_id] = other.locks
+    await world.pool.refresh()
+
+    assert world.pool.owned() == frozenset()
+    assert account_id not in world.tg.connected(), "one session must never run twice"
+    assert registry[account_id] is other.locks, "the other process keeps its lock"
+    assert "another process took its lock" in caplog.text
+    await other.pool.refresh()
+    assert other.pool.owned() == {account_id}
+    assert account_id in world.tg.connected()
+
+
 async def test_a_network_failure_is_retried_with_backoff_on_refresh():
     world = World()
     account_id = await world.add_account(session="session-offline")

@@ -234,6 +234,7 @@ class AccountPool:
         for account_id in self._owned - wanted:
             log.info("account %s is no longer active; stopping it", account_id)
             await self.stop(account_id)
+        await self._give_up_lost_locks()
         live = self._connections.connected()
         for account_id in self._owned - live:
             log.warning("account %s lost its connection; reconnecting", account_id)
@@ -246,6 +247,29 @@ class AccountPool:
         ]
         if due:
             await self._start_many(due)
+
+    async def _give_up_lost_locks(self) -> None:
+        """Stop running accounts whose lock this process no longer holds.
+
+        A lock lives as long as its database connection: when that connection dies (a
+        server restart, a network cut) another process may take the lock before this one
+        reconnects. Both would then run one session, which Telegram answers by revoking
+        it, so the client here stops at once and the account is left to the other process.
+        """
+        for account_id in sorted(self._owned):
+            if await self._locks.try_acquire(account_id):
+                continue
+            async with self._guard(account_id):
+                if account_id not in self._owned:
+                    continue
+                self._owned.discard(account_id)
+                self._held_elsewhere.add(account_id)
+                await self._connections.disconnect(account_id)
+            log.error(
+                "account %s: another process took its lock while this one was cut off from "
+                "the database; its client here is stopped so the session never runs twice",
+                account_id,
+            )
 
     async def run_forever(self, interval: float = 60.0) -> None:
         while True:

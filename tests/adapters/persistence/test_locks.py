@@ -63,6 +63,22 @@ async def test_locks_come_back_after_the_connection_was_killed(
         await theirs.close()
 
 
+async def test_a_lock_another_process_took_while_the_connection_was_down_is_reported_lost(
+    engine, other_process_engine, database_url
+):
+    mine, theirs = PgAccountLocks(engine), PgAccountLocks(other_process_engine)
+    try:
+        assert await mine.try_acquire(6)
+        await terminate_backends(database_url)
+        assert await theirs.try_acquire(6)  # the other process got there first
+        assert not await mine.try_acquire(6)  # so the pool stops its client here
+        await theirs.release(6)
+        assert await mine.try_acquire(6)
+    finally:
+        await mine.close()
+        await theirs.close()
+
+
 async def test_sqlite_gets_in_process_locks(sqlite_engine, engine):
     assert isinstance(account_locks_for(sqlite_engine), InProcessAccountLocks)
     assert isinstance(account_locks_for(engine), PgAccountLocks)
