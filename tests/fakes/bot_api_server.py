@@ -80,6 +80,9 @@ class FakeBotApi(LoopbackServer):
         self.deleted: set[tuple[int, int]] = set()
         self._files: dict[str, tuple[str, bytes]] = {}
         self._failures: dict[str, list[tuple[int, str, float | None]]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
+        self.held: list[str] = []
+        """Methods whose call is waiting for `hold`'s event right now."""
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -201,6 +204,10 @@ class FakeBotApi(LoopbackServer):
         """The next call of `method` answers with this error instead."""
         self._failures.setdefault(method, []).append((error_code, description, retry_after))
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of `method` wait (as a slow upload would) until the returned event is set."""
+        return self._holds.setdefault(method, asyncio.Event())
+
     # --- observing -------------------------------------------------------------------------
 
     def mark(self) -> int:
@@ -276,6 +283,8 @@ class FakeBotApi(LoopbackServer):
             await self._record(ApiCall(method, params, files, ok=False))
             return _error(code, description, retry_after)
         call = ApiCall(method, params, files)
+        if method in self._holds:
+            await self._wait_until_released(method)
         handler = self._methods().get(method)
         if handler is None:
             call.ok = False
@@ -288,6 +297,15 @@ class FakeBotApi(LoopbackServer):
             call.result = await handler(params, files)
             await self._record(call)
         return web.json_response({"ok": True, "result": call.result})
+
+    async def _wait_until_released(self, method: str) -> None:
+        self.held.append(method)
+        async with self._changed:
+            self._changed.notify_all()
+        try:
+            await self._holds[method].wait()
+        finally:
+            self.held.remove(method)
 
     async def _download(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -25,7 +25,7 @@ from salesbot.adapters.admin_bot import (
     build_bot,
     build_notifier,
 )
-from salesbot.adapters.admin_bot.bot import AdminBot
+from salesbot.adapters.admin_bot.bot import AdminBot, Alongside
 from salesbot.application.accounts import AccountService
 from salesbot.application.admin_views import AdminViews
 from salesbot.application.dialog_control import DialogControl
@@ -68,25 +68,36 @@ class Chat:
 
     The bot handles one update after the other, so after each message the chat sends an
     unknown command as a sentinel: everything the bot answered before the sentinel's answer
-    is the whole answer to the message, however many pieces it took."""
+    is the whole answer to the message, however many pieces it took. Exports run beside
+    the next updates: their answers are complete once the bot's `alongside` is idle."""
 
-    def __init__(self, api: FakeBotApi, user_id: int) -> None:
+    def __init__(
+        self, api: FakeBotApi, user_id: int, alongside: Alongside | None = None
+    ) -> None:
         self.api = api
         self.user_id = user_id
+        self.alongside = alongside
 
     async def settle(self, mark: int) -> list[ApiCall]:
         """Every answer (message or document) to this chat since `mark`."""
         await self.api.send_message(self.user_id, SENTINEL)
 
-        def answered() -> list[ApiCall] | None:
-            calls = [c for c in self.api.since(mark, REPLIES) if c.chat_id == self.user_id and c.ok]
+        def answers() -> list[ApiCall]:
+            return [c for c in self.api.since(mark, REPLIES) if c.chat_id == self.user_id and c.ok]
+
+        def answered() -> tuple[list[ApiCall]] | None:
+            calls = answers()
             done = [i for i, c in enumerate(calls) if SENTINEL in (c.text or "")]
-            return calls[: done[0]] if done else None
+            return (calls[: done[0]],) if done else None
 
         try:
-            return await self.api.wait_for(answered)
+            (before_sentinel,) = await self.api.wait_for(answered)
         except asyncio.TimeoutError:
             return []  # the sentinel is answered only for admins
+        if self.alongside is None:
+            return before_sentinel
+        await asyncio.wait_for(self.alongside.wait(), 5.0)
+        return [c for c in answers() if SENTINEL not in (c.text or "")]
 
     async def calls(self, text: str) -> list[ApiCall]:
         mark = self.api.mark()
@@ -120,8 +131,6 @@ class World:
     def __post_init__(self) -> None:
         self.telegram = FakeTelegram(self.clock)
         self.seed = Seed(self.store, self.clock)
-        self.admin = Chat(self.api, ADMIN)
-        self.stranger = Chat(self.api, STRANGER)
         script_file = self.tmp_path / "script.md"
         script_file.write_text(SCRIPT, encoding="utf-8")
         quota = SendQuota(max_daily=20, min_delay=timedelta(seconds=30), tz=timezone.utc)
@@ -162,6 +171,8 @@ class World:
             poll_timeout=5,
             **extra,
         )
+        self.admin = Chat(self.api, ADMIN, self.bot.alongside)
+        self.stranger = Chat(self.api, STRANGER, self.bot.alongside)
 
     def uow(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)

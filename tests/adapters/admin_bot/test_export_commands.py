@@ -8,6 +8,7 @@ import zipfile
 
 from salesbot.domain.dialog import DialogStatus, Stage
 from salesbot.domain.message import OutKind
+from tests.adapters.admin_bot.conftest import Chat
 
 EXPORTED_AT = "Экспорт: 2026-01-05 12:00"
 
@@ -120,3 +121,23 @@ async def test_a_large_export_comes_as_several_zips_each_within_the_upload_limit
 
 async def test_export_all_with_no_dialogs_says_so(world):
     assert await world.admin.reply("/export_all") == "Диалогов пока нет — экспортировать нечего."
+
+
+async def test_a_slow_export_all_does_not_hold_up_the_next_command(world):
+    await _two_dialogs(world)
+    release = world.api.hold("sendDocument")  # the upload of the archive takes its time
+    mark = world.api.mark()
+    await world.api.send_message(world.admin.user_id, "/export_all")
+    await world.api.wait_for(lambda: "sendDocument" in world.api.held)
+
+    try:
+        # Answered while the upload still hangs (a chat that does not wait for exports).
+        listing = await Chat(world.api, world.admin.user_id).reply("/list")
+    finally:
+        release.set()
+
+    assert "@ivan_petrov" in listing
+    [upload] = await world.api.wait_replies(
+        world.admin.user_id, 1, since=mark, methods=("sendDocument",)
+    )
+    assert upload.document.filename.endswith(".zip")

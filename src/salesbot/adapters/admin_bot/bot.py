@@ -8,10 +8,11 @@ stopped in reverse; `run_polling()` is never used.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import ssl
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -37,6 +38,7 @@ from salesbot.adapters.admin_bot.error_reporting import ErrorReporter
 from salesbot.adapters.admin_bot.export_files import UPLOAD_LIMIT
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.adapters.admin_bot.handlers.accounts import AccountCommands, AccountManager
+from salesbot.adapters.admin_bot.handlers.common import Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
 from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
 from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
@@ -102,6 +104,34 @@ class AdminUseCases:
     script: ScriptStore
 
 
+Command = Callable[[Update, Context], Awaitable[None]]
+
+
+class Alongside:
+    """Runs slow commands as tasks beside the next updates instead of holding them.
+
+    Exports read the whole database and upload for minutes; every other command runs one
+    at a time, in order, which the /add_account conversation needs. The tasks are the
+    library's (`create_task` with the update): their errors reach the error handler and
+    stopping the bot waits for them."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+
+    def __call__(self, command: Command) -> Command:
+        async def start(update: Update, context: Context) -> None:
+            task = context.application.create_task(command(update, context), update=update)
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+        return start
+
+    async def wait(self) -> None:
+        """Return once no command started alongside is running."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+
+
 class AdminBot:
     """The running admin bot: `await start()` then, at shutdown, `await stop()`."""
 
@@ -112,8 +142,10 @@ class AdminBot:
         *,
         poll_timeout: float,
         notifier: BotNotifier | None = None,
+        alongside: Alongside | None = None,
     ) -> None:
         self.application = application
+        self.alongside = alongside or Alongside()
         self._menu = menu
         self._poll_timeout = poll_timeout
         self._notifier = notifier
@@ -171,6 +203,8 @@ def build_admin_bot(
     script = ScriptCommands(texts, use_cases.script)
     general = GeneralCommands(texts, formatter, getattr(tz, "key", str(tz)))
 
+    alongside = Alongside()
+
     # Group -1 sees every update first and drops those not from an admin.
     application.add_handler(TypeHandler(Update, gate.check), group=-1)
     commands = {
@@ -185,8 +219,8 @@ def build_admin_bot(
         "list": views.list,
         "view": views.view,
         "stats": views.stats,
-        "export": exports.export,
-        "export_all": exports.export_all,
+        "export": alongside(exports.export),
+        "export_all": alongside(exports.export_all),
         "prompt": script.show,
         "help": general.help,
         "cancel": general.nothing_to_cancel,
@@ -204,7 +238,9 @@ def build_admin_bot(
     application.add_error_handler(ErrorReporter(texts, gate.admin_ids))
 
     menu = [BotCommand(c.name, c.about[language]) for c in COMMANDS]
-    return AdminBot(application, menu, poll_timeout=poll_timeout, notifier=notifier)
+    return AdminBot(
+        application, menu, poll_timeout=poll_timeout, notifier=notifier, alongside=alongside
+    )
 
 
 def build_notifier(
