@@ -119,13 +119,20 @@ class FakeBotApi(LoopbackServer):
         async with self._changed:
             self._changed.notify_all()
 
-    async def send_message(self, user_id: int, text: str, *, username: str | None = None) -> int:
+    async def send_message(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        username: str | None = None,
+        seconds_ago: int = 0,
+    ) -> int:
         """The user writes `text` to the bot (a leading /command becomes a bot_command
         entity, as Telegram's clients do); returns the message id."""
         message_id = next(self._message_ids)
         message: dict[str, Any] = {
             "message_id": message_id,
-            "date": int(time.time()),
+            "date": int(time.time()) - seconds_ago,
             "chat": self._chat(user_id),
             "from": self._user(user_id, username),
             "text": text,

@@ -175,3 +175,23 @@ async def test_an_add_account_message_without_a_password_stays(world, api):
     mark = api.mark()
     await world.admin.reply(f"/add_account {PHONE} socks5://10.0.0.1:1080")
     assert api.since(mark, ["deleteMessage"]) == []
+
+
+async def test_text_written_while_the_bot_was_down_is_deleted_it_may_be_a_password(
+    api, make_world
+):
+    # /add_account was under way when the service restarted: the password arrives to a bot
+    # that no longer knows about the conversation.
+    password_message = await api.send_message(ADMIN, "correct horse battery", seconds_ago=30)
+    world = await make_world()
+
+    [answer] = await api.wait_replies(ADMIN, 1)
+
+    assert (ADMIN, password_message) in api.deleted
+    assert "удалил" in answer.text and "/add_account" in answer.text
+    mark = api.mark()
+    assert await world.admin.reply("просто текст") == (
+        "Я понимаю только команды. Все команды: /help"
+    ), "text written while the bot runs is not a lost secret"
+    assert not {m for _, m in api.deleted} - {password_message}
+    assert api.since(mark, ["deleteMessage"]) == []

@@ -14,7 +14,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, timezone, tzinfo
 
 import httpx
 from telegram import BotCommand, Update
@@ -38,7 +38,7 @@ from salesbot.adapters.admin_bot.error_reporting import ErrorReporter
 from salesbot.adapters.admin_bot.export_files import UPLOAD_LIMIT
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.adapters.admin_bot.handlers.accounts import AccountCommands, AccountManager
-from salesbot.adapters.admin_bot.handlers.common import Context
+from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
 from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
 from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
@@ -157,6 +157,7 @@ class AdminBot:
             await app.bot.set_my_commands(self._menu)
         except TelegramError as error:
             log.warning("could not register the command menu: %s", error)
+        app.bot_data[ONLINE_SINCE] = datetime.now(timezone.utc)  # Telegram's dates are wall time
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(

@@ -28,6 +28,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Я понимаю только команды. Все команды: /help",
         "en": "I understand commands only. Every command: /help",
     },
+    "sent_while_offline": {
+        "ru": "Это сообщение пришло, пока бот был остановлен, и я его удалил: вдруг в нём "
+        "пароль или код. Перезапуск прерывает команды — если вы были посреди команды "
+        "(например, /add_account), начните её заново.",
+        "en": "This message arrived while the bot was stopped, so I deleted it in case it "
+        "held a password or a code. A restart ends every command under way: if you were in "
+        "the middle of one (say /add_account), start it again.",
+    },
     "cancelled": {"ru": "Отменено.", "en": "Cancelled."},
     "nothing_to_cancel": {"ru": "Отменять нечего.", "en": "There is nothing to cancel."},
     "n_missing": {

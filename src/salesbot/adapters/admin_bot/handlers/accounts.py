@@ -8,8 +8,7 @@ import re
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from salesbot.adapters.admin_bot.catalogue import Texts
@@ -19,6 +18,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     Context,
     answers_bad_input,
     command_tail,
+    delete_secret,
     reply,
 )
 from salesbot.adapters.logging import secret_mask
@@ -211,7 +211,7 @@ class AccountCommands:
             if _is_proxy(word):
                 _hide_proxy_credentials(word)
         if _holds_proxy_credentials(tail):
-            await _delete_secret(update.message, "a proxy password")
+            await delete_secret(update.message, "a proxy password")
         phone, proxy = split_phone_and_proxy(tail, self.t)
         previous = context.user_data.pop(_PHONE_KEY, None)
         if previous is not None:
@@ -252,7 +252,7 @@ class AccountCommands:
             return ConversationHandler.END
         password = update.message.text or ""
         secret_mask.add(password)
-        await _delete_secret(update.message, "a 2FA password")
+        await delete_secret(update.message, "a 2FA password")
         try:
             result = await self._accounts.submit_password(phone, password)
         except Exception as error:
@@ -325,10 +325,3 @@ class AccountCommands:
         """/enable_account <phone>: the account writes again."""
         await self._switch(update, context, "enable_account", "enable")
 
-
-async def _delete_secret(message: Message, holding: str) -> None:
-    """Best effort: a message that cannot be deleted never stops the login."""
-    try:
-        await message.delete()
-    except TelegramError as error:
-        log.warning("could not delete the message holding %s: %s", holding, error)

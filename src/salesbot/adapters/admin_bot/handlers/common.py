@@ -4,17 +4,24 @@ what was expected, replying in order."""
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.replies import send_text
 
+log = logging.getLogger(__name__)
+
 Context = ContextTypes.DEFAULT_TYPE
+ONLINE_SINCE = "online_since"
+"""The `bot_data` key of the moment the bot started taking updates (UTC)."""
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 _NUMBER = re.compile(r"^#?(\d{1,18})$")
@@ -99,3 +106,18 @@ def dialog_number(
     if rest and not rest_allowed:
         raise BadInput(t("n_extra", extra=rest, usage=usage, example=example))
     return int(match.group(1)), rest
+
+
+async def delete_secret(message: Message, holding: str) -> None:
+    """Best effort: a message that cannot be deleted never stops what is under way."""
+    try:
+        await message.delete()
+    except TelegramError as error:
+        log.warning("could not delete the message holding %s: %s", holding, error)
+
+
+def sent_while_offline(message: Message, context: Context) -> bool:
+    """The message was written before this run of the bot started taking updates.
+    Telegram dates messages to the second, so the same second counts as online."""
+    online_since: datetime | None = context.bot_data.get(ONLINE_SINCE)
+    return online_since is not None and message.date < online_since.replace(microsecond=0)

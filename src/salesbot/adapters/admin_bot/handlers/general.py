@@ -7,7 +7,13 @@ from telegram import Update
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.adapters.admin_bot.handlers.common import Context, command_name, reply
+from salesbot.adapters.admin_bot.handlers.common import (
+    Context,
+    command_name,
+    delete_secret,
+    reply,
+    sent_while_offline,
+)
 
 
 class GeneralCommands:
@@ -27,6 +33,14 @@ class GeneralCommands:
         )
 
     async def not_a_command(self, update: Update, context: Context) -> None:
+        """Plain text outside a conversation. Text written while the bot was down is
+        deleted: a restart ends every conversation, so a 2FA password or a proxy password
+        meant for /add_account would otherwise stay in the chat."""
+        assert update.message is not None
+        if sent_while_offline(update.message, context):
+            await delete_secret(update.message, "text sent while the bot was down")
+            await reply(update, context, self.t("sent_while_offline"))
+            return
         await reply(update, context, self.t("not_a_command"))
 
     async def nothing_to_cancel(self, update: Update, context: Context) -> None:
