@@ -143,10 +143,11 @@ class World:
             clock=self.clock,
             config=ConversationConfig(prompt_file=script_file, quota=quota),
         )
+        self.conversation = conversation
         self.use_cases = AdminUseCases(
             accounts=AccountService(self.uow, self.telegram, self.clock, quota),
             start_dialog=conversation.start_dialog,
-            control=DialogControl(self.uow, self.clock),
+            control=DialogControl(self.uow, self.clock, replies=conversation.incoming),
             views=AdminViews(self.uow, self.clock, MOSCOW, page_size=3),
             exports=Exports(self.uow, batch_size=2),
             script=conversation.script,
@@ -209,6 +210,7 @@ async def make_world(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Any]:
     yield make
     for world in started:
         await world.bot.stop()
+        await world.conversation.incoming.aclose()
 
 
 @pytest.fixture

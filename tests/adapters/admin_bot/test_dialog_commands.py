@@ -55,6 +55,26 @@ async def test_stop_pause_resume_and_say_steer_one_dialog(world):
     assert world.store.tables.dialogs[n].status is DialogStatus.STOPPED
 
 
+async def test_resume_answers_what_the_prospect_wrote_during_the_pause(world):
+    account = await world.connected_account()
+    n = await world.seed.dialog(
+        account, "ivan_petrov", status=DialogStatus.PAUSED, user_id=5001, minutes_ago=90
+    )
+    await world.seed.sent(n, account, "Здравствуйте!", kind=OutKind.OPENER, minutes_ago=90)
+    await world.seed.received(n, account, "Алло, вы тут? Сколько стоит?", minutes_ago=30)
+    world.llm.queue(model_answer("Да, я здесь! Тариф от 990 ₽ в месяц."))
+
+    assert await world.admin.reply(f"/resume {n}") == f"ИИ снова ведёт диалог {n} с @ivan_petrov."
+    await world.conversation.incoming.drain()
+
+    queued = [
+        m.content
+        for m in world.store.tables.messages.values()
+        if m.kind is OutKind.REPLY and m.delivery is Delivery.PENDING
+    ]
+    assert queued == ["Да, я здесь! Тариф от 990 ₽ в месяц."]
+
+
 def _buttons(call: ApiCall) -> list[tuple[str, str]]:
     markup = call.json("reply_markup") or {"inline_keyboard": []}
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
