@@ -144,3 +144,35 @@ def test_a_follow_up_says_how_long_and_which_one():
     assert "follow-up 2 of 2" in prompt.system
     assert "last one" in prompt.system
     assert prompt.turns[-1].role == "user"
+
+
+def _windowed():
+    return build_prompt(SCRIPT, dialog(), conversation(500), Task.REPLY, token_budget=3000)
+
+
+def _from_the_newest_with_the_opener():
+    history = conversation(500)
+    return build_prompt(
+        SCRIPT, dialog(), history[-100:], Task.REPLY, token_budget=3000, opener=history[0]
+    )
+
+
+def _with_a_huge_latest_message():
+    history = conversation(3)
+    history[-1].content = "огромное сообщение " * 5000
+    return build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=1500)
+
+
+def _an_opener():
+    return build_prompt(SCRIPT, dialog(), [], Task.OPENER, token_budget=6000)
+
+
+def test_the_prompts_estimate_and_counts_are_those_of_the_turns_it_sends():
+    for prompt, messages in (
+        (_windowed(), 500),
+        (_from_the_newest_with_the_opener(), 101),
+        (_with_a_huge_latest_message(), 3),
+        (_an_opener(), 0),
+    ):
+        assert prompt.tokens == sum(turn_tokens(t) for t in prompt.turns)
+        assert prompt.shown_messages + prompt.omitted_messages == messages

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine, Hashable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,37 @@ class _Slot:
         self.lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
         self.users = 0
+
+
+class _Held(AbstractAsyncContextManager[None]):
+    """One `async with` of a key's lock; the slot is dropped once nobody needs it. A class,
+    not a generator: it is entered twice per incoming message."""
+
+    __slots__ = ("_jobs", "_key", "_slot")
+
+    def __init__(self, jobs: KeyedJobs, key: Hashable) -> None:
+        self._jobs = jobs
+        self._key = key
+        self._slot: _Slot | None = None
+
+    async def __aenter__(self) -> None:
+        slot = self._jobs._slot(self._key)
+        slot.users += 1
+        try:
+            await slot.lock.acquire()
+        except BaseException:
+            slot.users -= 1
+            self._jobs._release(self._key, slot)
+            raise
+        self._slot = slot
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        slot = self._slot
+        assert slot is not None
+        self._slot = None
+        slot.lock.release()
+        slot.users -= 1
+        self._jobs._release(self._key, slot)
 
 
 class KeyedJobs:
@@ -50,16 +81,9 @@ class KeyedJobs:
         if idle and self._slots.get(key) is slot:
             del self._slots[key]
 
-    @asynccontextmanager
-    async def lock(self, key: Hashable) -> AsyncIterator[None]:
-        slot = self._slot(key)
-        slot.users += 1
-        try:
-            async with slot.lock:
-                yield
-        finally:
-            slot.users -= 1
-            self._release(key, slot)
+    def lock(self, key: Hashable) -> AbstractAsyncContextManager[None]:
+        """The key's lock, held for an `async with` block."""
+        return _Held(self, key)
 
     def replace(self, key: Hashable, job: JobFactory) -> None:
         """Cancel the key's job, if any, and start `job()` in its place."""

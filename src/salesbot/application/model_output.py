@@ -34,6 +34,10 @@ _BARE_OUTCOME = re.compile(
     r"|<<\s*(goal|handoff|opt_out)\s*>>",
     re.IGNORECASE,
 )
+_TRAILING_BLANKS = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SEPARATORS = re.compile(r"[\s-]+")
+_DECODER = json.JSONDecoder()  # stateless: one for every answer
 _REPLY_STRING = re.compile(r'"(?:reply|message|text|answer)"\s*:\s*"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _FIELD_STRING = re.compile(rf'"({_FIELDS})"\s*:\s*"?([^",}}\n]*)"?', re.IGNORECASE)
 
@@ -92,14 +96,20 @@ def strip_markers(text: str) -> tuple[str, dict[str, str]]:
         said.setdefault(key.lower(), value.strip())
         return ""
 
-    text = _BRACKET_MARKER.sub(
-        lambda m: take(m.group(1) or m.group(3), m.group(2) or m.group(4) or ""), text
-    )
-    text = _TAG_MARKER.sub(lambda m: take(m.group(1), m.group(2)), text)
-    text = _LINE_MARKER.sub(lambda m: take(m.group(1), m.group(2)), text)
-    text = _BARE_OUTCOME.sub(lambda m: take("outcome", m.group(1) or m.group(2)), text)
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    # Each marker shape opens with a character most replies lack; a substitution only
+    # removes text, so a character absent now cannot appear for a later one.
+    if "[" in text or "{" in text:
+        text = _BRACKET_MARKER.sub(
+            lambda m: take(m.group(1) or m.group(3), m.group(2) or m.group(4) or ""), text
+        )
+    if "<" in text:
+        text = _TAG_MARKER.sub(lambda m: take(m.group(1), m.group(2)), text)
+    if ":" in text or "=" in text:
+        text = _LINE_MARKER.sub(lambda m: take(m.group(1), m.group(2)), text)
+    if "[" in text or "<" in text:
+        text = _BARE_OUTCOME.sub(lambda m: take("outcome", m.group(1) or m.group(2)), text)
+    text = _TRAILING_BLANKS.sub("\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip(), said
 
 
@@ -116,7 +126,7 @@ def _unfence(text: str) -> str:
 
 
 def _first_object(text: str) -> dict[str, object] | None:
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     start = text.find("{")
     tries = 0
     while start != -1 and tries < 5:
@@ -196,7 +206,7 @@ def _from_plain_text(text: str) -> ModelAnswer:
 def parse_outcome(value: object) -> Outcome | None:
     if not isinstance(value, str):
         return None
-    key = re.sub(r"[\s-]+", "_", value.strip().strip("\"'").lower())
+    key = _SEPARATORS.sub("_", value.strip().strip("\"'").lower())
     return _OUTCOMES.get(key)
 
 

@@ -13,10 +13,13 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from salesbot.application.ports import ChatTurn
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message
+
+Role = Literal["user", "assistant"]
 
 CHARS_PER_TOKEN = 2.5  # conservative for Cyrillic; Latin text runs ~4 chars per token
 TURN_OVERHEAD_TOKENS = 4
@@ -129,14 +132,26 @@ def turn_tokens(turn: ChatTurn) -> int:
     return estimate_tokens(turn.content) + TURN_OVERHEAD_TOKENS
 
 
+_IN = Direction.IN
+_SEEN_DELIVERIES = (Delivery.SENT, Delivery.SENDING, Delivery.PENDING, None)
+
+
+def is_speakable(message: Message) -> bool:
+    """Whether the prospect saw or will see it: incoming, or ours unless cancelled or failed."""
+    return message.direction is _IN or message.delivery in _SEEN_DELIVERIES
+
+
 def speakable(messages: Sequence[Message]) -> list[Message]:
     """What the prospect saw or will see: incoming, and ours unless cancelled or failed."""
-    return [
-        m
-        for m in messages
-        if m.direction is Direction.IN
-        or m.delivery in (Delivery.SENT, Delivery.SENDING, Delivery.PENDING, None)
-    ]
+    return [m for m in messages if m.direction is _IN or m.delivery in _SEEN_DELIVERIES]
+
+
+def last_speakable(messages: Sequence[Message]) -> Message | None:
+    """The newest of `messages` the prospect saw or will see (read from the end)."""
+    for message in reversed(messages):
+        if message.direction is _IN or message.delivery in _SEEN_DELIVERIES:
+            return message
+    return None
 
 
 def _clip(text: str) -> str:
@@ -144,18 +159,25 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS].rstrip() + " […]"
 
 
-def _turns_of(messages: Sequence[Message]) -> list[tuple[ChatTurn, int]]:
-    """Consecutive messages of one side become one turn; each with its message count."""
-    turns: list[tuple[ChatTurn, int]] = []
+Run = tuple[Role, list[Message]]
+
+
+def _runs(messages: Sequence[Message]) -> list[Run]:
+    """Consecutive messages of one side, grouped: each group becomes one turn."""
+    runs: list[Run] = []
     for message in messages:
-        role = "user" if message.direction is Direction.IN else "assistant"
-        content = _clip(message.content)
-        if turns and turns[-1][0].role == role:
-            previous, count = turns[-1]
-            turns[-1] = (ChatTurn(role, previous.content + "\n" + content), count + 1)
+        role: Role = "user" if message.direction is _IN else "assistant"
+        if runs and runs[-1][0] == role:
+            runs[-1][1].append(message)
         else:
-            turns.append((ChatTurn(role, content), 1))
-    return turns
+            runs.append((role, [message]))
+    return runs
+
+
+def _turn(run: Run) -> tuple[ChatTurn, int]:
+    """A group's turn, with its message count. Made only for the turns the window shows."""
+    role, messages = run
+    return ChatTurn(role, "\n".join(_clip(m.content) for m in messages)), len(messages)
 
 
 def system_prompt(
@@ -215,37 +237,44 @@ def build_prompt(
     messages = speakable(history)
     gap = opener is not None and (not messages or messages[0].id != opener.id)
     if gap:
-        head = _turns_of([opener])  # type: ignore[list-item]
-        body = _turns_of(messages)
+        head = [_turn(run) for run in _runs([opener])]  # type: ignore[list-item]
+        body = _runs(messages)
     else:
-        turns = _turns_of(messages)
-        has_opener = bool(turns) and turns[0][0].role == "assistant"
-        head, body = (turns[:1], turns[1:]) if has_opener else ([], turns)
+        runs = _runs(messages)
+        has_opener = bool(runs) and runs[0][0] == "assistant"
+        head = [_turn(runs[0])] if has_opener else []
+        body = runs[1:] if has_opener else runs
     nudge = [ChatTurn("user", _NUDGE[task])] if task in _NUDGE else []
 
-    def assemble(kept: list[tuple[ChatTurn, int]], shows_gap: bool) -> list[ChatTurn]:
-        system = system_prompt(script, dialog, task, gap=shows_gap, follow_up=follow_up, note=note)
-        return [ChatTurn("system", system), *(t for t, _ in head), *(t for t, _ in kept), *nudge]
+    def system(shows_gap: bool) -> ChatTurn:
+        text = system_prompt(script, dialog, task, gap=shows_gap, follow_up=follow_up, note=note)
+        return ChatTurn("system", text)
 
-    fixed = sum(turn_tokens(t) for t in assemble([], True))
-    room = token_budget - fixed
+    # Every turn's estimate is taken once: the budget loop's figures make the total.
+    around = sum(turn_tokens(t) for t, _ in head) + sum(turn_tokens(t) for t in nudge)
+    room = token_budget - turn_tokens(system(True)) - around
     kept: list[tuple[ChatTurn, int]] = []
-    for turn, count in reversed(body):
+    kept_tokens = 0
+    for run in reversed(body):  # newest first, until the budget is spent
+        turn, count = _turn(run)
         cost = turn_tokens(turn)
         if cost > room:
             if not kept:  # never drop the newest turn: keep its end instead
                 chars = max(0, int((room - TURN_OVERHEAD_TOKENS) * CHARS_PER_TOKEN))
-                kept.append((ChatTurn(turn.role, "[…] " + turn.content[-chars:]), count))
+                turn = ChatTurn(turn.role, "[…] " + turn.content[-chars:])
+                kept.append((turn, count))
+                kept_tokens += turn_tokens(turn)
             break
         kept.append((turn, count))
+        kept_tokens += cost
         room -= cost
     kept.reverse()
     shown = sum(c for _, c in head) + sum(c for _, c in kept)
-    omitted = sum(c for _, c in body) - sum(c for _, c in kept)
-    turns = assemble(kept, gap or omitted > 0)
+    omitted = sum(len(group) for _, group in body) - sum(c for _, c in kept)
+    first = system(gap or omitted > 0)
     return Prompt(
-        turns=turns,
-        tokens=sum(turn_tokens(t) for t in turns),
+        turns=[first, *(t for t, _ in head), *(t for t, _ in kept), *nudge],
+        tokens=turn_tokens(first) + around + kept_tokens,
         shown_messages=shown,
         omitted_messages=omitted,
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from salesbot.application.outcomes import apply_composed, pause_for_refusal
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWork, UnitOfWorkFactory
-from salesbot.application.prompting import Task, speakable
+from salesbot.application.prompting import Task, is_speakable, last_speakable
 from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
 from salesbot.application.sales_script import SalesScript
 from salesbot.domain.dialog import Dialog
@@ -34,8 +34,7 @@ class History:
 
     @property
     def last_spoken(self) -> Message | None:
-        spoken = speakable(self.messages)
-        return spoken[-1] if spoken else None
+        return last_speakable(self.messages)
 
 
 def history_limit(token_budget: int) -> int:
@@ -51,7 +50,7 @@ async def load_history(uow: UnitOfWork, dialog_id: int, limit: int) -> History:
     stream = uow.messages.stream_for_dialog(dialog_id, batch_size=4)
     try:
         async for message in stream:
-            if speakable([message]):
+            if is_speakable(message):
                 opener = message
                 break
     finally:
@@ -62,8 +61,7 @@ async def load_history(uow: UnitOfWork, dialog_id: int, limit: int) -> History:
 
 
 async def newest_spoken(uow: UnitOfWork, dialog_id: int) -> Message | None:
-    recent = speakable(await uow.messages.list_for_dialog(dialog_id, last=8))
-    return recent[-1] if recent else None
+    return last_speakable(await uow.messages.list_for_dialog(dialog_id, last=8))
 
 
 @dataclass(frozen=True)
@@ -172,7 +170,9 @@ class DialogReplier:
 def _unanswered_text(messages: list[Message]) -> str:
     """The prospect's messages after our last one, joined."""
     tail: list[str] = []
-    for message in reversed(speakable(messages)):
+    for message in reversed(messages):
+        if not is_speakable(message):
+            continue
         if message.direction is not Direction.IN:
             break
         tail.append(message.content)

@@ -84,13 +84,14 @@ class SalesScript:
         try:
             modified = self._path.stat().st_mtime
             if self._cached is None or self._cached[0] != modified:
-                self._cached = (modified, self._path.read_text(encoding="utf-8"))
+                # Kept stripped: every reply gets this very string, its hash computed once.
+                self._cached = (modified, self._path.read_text(encoding="utf-8").strip())
         except OSError as error:
             raise SalesScriptUnavailable(
                 f"cannot read the sales script SALES_PROMPT_FILE={self._path}: "
                 f"{error.strerror or error}"
             ) from None
-        text = self._cached[1].strip()
+        text = self._cached[1]
         if not text:
             raise SalesScriptUnavailable(f"the sales script {self._path} is empty")
         return text

@@ -47,9 +47,12 @@ _PATTERN = re.compile(r"(?<!\w)(?:" + "|".join(_RU + _EN) + r")(?!\w)", re.IGNOR
 _BARE_STOP = re.compile(r"^\W*(?:please\s+|пожалуйста\s+)?(?:stop|стоп)(?:\W*$|\s*[.!,;])")
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _normalize(text: str) -> str:
     text = text.lower().replace("ё", "е").replace("’", "'")
-    return re.sub(r"\s+", " ", text)
+    return _SPACES.sub(" ", text)
 
 
 class KeywordOptOutDetector:

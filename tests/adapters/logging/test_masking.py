@@ -63,3 +63,27 @@ def test_standard_library_records_name_the_module_that_logged_them():
     assert len(lines) == 2
     for line in lines:
         assert f"| {__name__}:" in line, line
+
+
+SHAPES_IN_SHORT_LINES = {
+    "bot token": f"token {BOT_TOKEN} rejected",
+    "bot token in a URL": f"POST /bot{BOT_TOKEN}/getUpdates: 200",
+    "OpenRouter key": "auth with sk-or-v1-0123456789abcdef0123 failed",
+    "OpenAI-style key": "auth with sk-proj_0123456789abcdefghij failed",
+    "Fernet token": "stored gAAAAABnQx0123456789abcdefghijklmnopqrstuvwxyzAB for account 3",
+}
+
+
+def test_every_secret_shape_is_masked_in_a_short_line_too():
+    mask = SecretMask()
+    for name, line in SHAPES_IN_SHORT_LINES.items():
+        masked = mask(line)
+        assert "***" in masked, name
+        assert len(masked) < len(line) - 10, name
+
+
+def test_a_line_with_no_secret_is_left_as_it_is():
+    mask = SecretMask()
+    mask.add("hunter2-password")
+    line = "dialog 12: message 345 sent at 10:15:02, 2300 prompt tokens"
+    assert mask(line) == line

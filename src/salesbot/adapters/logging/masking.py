@@ -23,6 +23,20 @@ _SHAPES = re.compile(
 )
 
 
+def _may_hold_a_shape(text: str) -> bool:
+    """False only when no shape above can match: each needs 200 characters, a literal
+    prefix, or six digits before a colon. Most lines hold none of these, and scanning one
+    for the five shapes costs more than everything else masking does."""
+    if len(text) >= 200 or "sk-" in text or "gAAAAA" in text:
+        return True
+    colon = text.find(":", 6)
+    while colon != -1:
+        if text[colon - 6 : colon].isdigit():  # isdigit accepts all that \d does, and more
+            return True
+        colon = text.find(":", colon + 1)
+    return False
+
+
 class SecretMask:
     def __init__(self) -> None:
         self._values: set[str] = set()
@@ -47,7 +61,7 @@ class SecretMask:
         pattern = self._compiled()
         if pattern is not None:
             text = pattern.sub(MASK, text)
-        return _SHAPES.sub(MASK, text)
+        return _SHAPES.sub(MASK, text) if _may_hold_a_shape(text) else text
 
 
 secret_mask = SecretMask()

@@ -54,7 +54,7 @@ def _masking_patcher(mask: SecretMask) -> Any:
             exc_type, exc, tb = record["exception"]
             trace = "\n" + "".join(traceback.format_exception(exc_type, exc, tb)).rstrip()
             record["exception"] = None
-        record["extra"]["trace"] = mask(trace)
+        record["extra"]["trace"] = mask(trace) if trace else ""
 
     return patch
 
