@@ -136,7 +136,7 @@ async def main(quick: bool, show: bool, profile: str) -> None:
                     cpu_ms,
                 )
                 counter.reset()
-                profiler = cProfile.Profile() if profile else None
+                profiler = cProfile.Profile(time.process_time) if profile else None
                 if profiler:
                     profiler.enable()
                 cpu_ms = await _pass(pipeline, workers, per_worker)

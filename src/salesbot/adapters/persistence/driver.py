@@ -31,9 +31,11 @@ from typing import Any, TypeVar
 import asyncpg
 from asyncpg.exceptions import InternalClientError
 from sqlalchemy import CursorResult, Executable
-from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from salesbot.adapters.persistence.transaction import first_line, translated_errors
 from salesbot.application.errors import DatabaseUnavailable
@@ -203,6 +205,10 @@ class DriverTransaction:
         """`engine`: the engine with `isolation_level="AUTOCOMMIT"` (see `autocommit`)."""
         self._engine = engine
         self._sql_dialect = engine.dialect
+        self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+        # The pool's connection; SQLAlchemy's Connection on it only once a statement that
+        # is not Hot needs one (creating it for every unit of work costs ~0.05 ms).
+        self._pooled: PoolProxiedConnection | None = None
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
         self._xact: Any = None
@@ -215,15 +221,27 @@ class DriverTransaction:
     # --- the transaction -----------------------------------------------------------------
 
     async def _checkout(self) -> None:
-        with translated_errors():
-            self._connection = await self._engine.connect()
+        try:
+            with translated_errors():
+                self._pooled = await self._engine.raw_connection()
+        except self._dbapi_error as exc:  # the pool hands the driver's errors on as they are
+            raise DatabaseUnavailable(first_line(exc)) from exc
+
+    def _sqlalchemy(self) -> AsyncConnection:
+        """SQLAlchemy's connection on the pooled one (its engine's AUTOCOMMIT applied as it
+        is made, and undone when it gives the pooled connection back)."""
+        if self._connection is None:
+            assert self._pooled is not None
+            sync_connection = Connection(self._engine.sync_engine, self._pooled)
+            self._connection = AsyncConnection(self._engine, sync_connection)
+        return self._connection
 
     async def _start(self) -> None:
         """BEGIN on the checked-out connection."""
-        connection, driver = self._connection, None
-        assert connection is not None
+        assert self._pooled is not None
+        driver = None
         try:
-            driver = (await connection.get_raw_connection()).driver_connection
+            driver = self._pooled.driver_connection
             if driver.is_in_transaction():
                 # Never expected: a connection returned mid-transaction must not lend
                 # that transaction to this unit of work.
@@ -239,10 +257,25 @@ class DriverTransaction:
         self._driver, self._xact = driver, xact
 
     async def _end(self, *, invalidate: bool = False) -> None:
-        connection = self._connection
-        self._connection = self._driver = self._xact = None
-        if connection is not None:
-            await _release(connection, invalidate=invalidate)
+        connection, pooled = self._connection, self._pooled
+        self._connection = self._pooled = self._driver = self._xact = None
+        try:
+            if connection is not None:  # it gives the pooled connection back itself
+                if invalidate:
+                    await connection.invalidate()
+                await connection.close()
+            elif pooled is not None:
+                # Invalidating gives it back too (closed for good).
+                await greenlet_spawn(pooled.invalidate if invalidate else pooled.close)
+        except (DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            pass
+        except self._dbapi_error:
+            pass
+        except asyncio.CancelledError:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.invalidate()
+            raise
 
     async def _run(self, work: Callable[[], Awaitable[T]]) -> T:
         """`work` in the transaction, begun if it was not. The first statement of a
@@ -322,8 +355,7 @@ class DriverTransaction:
             return await self._run(lambda: self._on_driver(compiled, arguments))
 
         async def through_sqlalchemy() -> CursorResult[Any]:
-            assert self._connection is not None
-            return await self._connection.execute(statement, params)
+            return await self._sqlalchemy().execute(statement, params)
 
         return await self._run(through_sqlalchemy)
 
@@ -347,8 +379,7 @@ class DriverTransaction:
         batched = statement.execution_options(yield_per=batch_size)
 
         async def open_stream() -> Any:
-            assert self._connection is not None
-            return await self._connection.stream(batched, params)
+            return await self._sqlalchemy().stream(batched, params)
 
         result = await self._run(open_stream)
         try:
@@ -360,17 +391,3 @@ class DriverTransaction:
                     yield row
         finally:
             await result.close()
-
-
-async def _release(connection: AsyncConnection, *, invalidate: bool) -> None:
-    """Back to the pool, or (`invalidate`) closed for good."""
-    try:
-        if invalidate:
-            await connection.invalidate()
-        await connection.close()
-    except (DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        pass
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await connection.invalidate()
-        raise
