@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from salesbot.application.errors import DatabaseUnavailable
+from salesbot.domain.dialog import Dialog
 from tests.adapters.persistence.test_reconnect import (
     terminate_backends,
     use_two_pooled_connections,
@@ -71,3 +73,10 @@ async def test_driver_and_sqlalchemy_statements_share_one_transaction(uow_factor
         assert await uow.messages.list_by_delivery(queued.delivery) == [queued]
         await uow.rollback()
         assert await uow.messages.list_by_delivery(queued.delivery) == []
+
+
+async def test_a_value_the_column_cannot_hold_fails_as_sqlalchemy_would_say(uow_factory):
+    account, _ = await account_and_dialog(uow_factory)
+    async with uow_factory() as uow:
+        with pytest.raises(DBAPIError):
+            await uow.dialogs.add(Dialog(account_id=account.id, target_username="x" * 65))

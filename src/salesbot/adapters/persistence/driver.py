@@ -307,7 +307,8 @@ class DriverTransaction:
         except (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError) as exc:
             if _is_lost(exc, self._driver):
                 raise DatabaseUnavailable(first_line(exc)) from exc
-            raise
+            # As SQLAlchemy would have raised it (e.g. a value too long for its column).
+            raise DBAPIError(getattr(exc, "query", None), None, exc) from exc
 
     async def commit(self) -> None:
         xact = self._xact
