@@ -83,13 +83,18 @@ async def _pass(pipeline: Pipeline, workers: list[_Worker], per_worker: int) -> 
     """Every worker's first `per_worker` dialogs get one message, one at a time; the CPU
     this process spent per message, in ms."""
     done = 0
+    walls = []
     cpu = time.process_time()
     for worker in workers:
         for index in range(per_worker):
             dialog_id, user_id = worker.users[index % len(worker.users)]
-            await pipeline.one(worker.account_id, dialog_id, user_id, TEXTS[index % len(TEXTS)])
+            text = TEXTS[index % len(TEXTS)]
+            walls.append(await pipeline.one(worker.account_id, dialog_id, user_id, text))
             done += 1
-    return (time.process_time() - cpu) / done * 1000
+    cpu_ms = (time.process_time() - cpu) / done * 1000
+    walls.sort()
+    print(f"wall per message: p50 {walls[len(walls) // 2] * 1000:.2f} ms")
+    return cpu_ms
 
 
 def _report(label: str, counter: StatementCounter, messages: int, cpu_ms: float) -> dict:
