@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from salesbot.application.errors import RecordNotFound
+from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
+from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from tests.contracts.seeding import (
     T0,
@@ -429,3 +430,96 @@ async def test_cancelling_by_kind_takes_enum_members_too(new_uow):
         assert cancelled == 2
         left = await uow.messages.list_by_delivery(Delivery.PENDING)
         assert [m.kind for m in left] == [OutKind.MANUAL]
+
+
+async def test_a_stored_incoming_message_cancels_its_dialogs_pending_kinds_with_it(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        other = await add_dialog(uow, dialog.account_id, "bob_jones")
+        being_sent = await uow.messages.add(outgoing(dialog, "going", send_after=at(0)))
+        await claim(uow, dialog.account_id)
+        reply = await uow.messages.add(outgoing(dialog, "reply", send_after=at(200)))
+        nudge = await uow.messages.add(
+            outgoing(dialog, "nudge", kind=OutKind.FOLLOW_UP, send_after=at(200))
+        )
+        manual = await uow.messages.add(
+            outgoing(dialog, "operator", kind=OutKind.MANUAL, send_after=at(200))
+        )
+        theirs = await uow.messages.add(outgoing(other, "other dialog", send_after=at(200)))
+        stored = await uow.messages.add_incoming(
+            incoming(dialog, "hello", 501), cancel_pending=("reply", OutKind.FOLLOW_UP)
+        )
+        await uow.commit()
+    assert stored is not None and stored.content == "hello"
+    async with new_uow() as uow:
+        mine = {m.id: m.delivery for m in await uow.messages.list_for_dialog(dialog.id)}
+        other_dialogs = (await uow.messages.get(theirs.id)).delivery
+    assert mine == {
+        being_sent.id: Delivery.SENDING,
+        reply.id: Delivery.CANCELLED,
+        nudge.id: Delivery.CANCELLED,
+        manual.id: Delivery.PENDING,
+        stored.id: None,
+    }
+    assert other_dialogs is Delivery.PENDING
+
+
+async def test_an_incoming_message_delivered_twice_cancels_nothing_the_second_time(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        first = await uow.messages.add_incoming(incoming(dialog, "hello", 1001))
+        reply = await uow.messages.add(outgoing(dialog, "the answer to hello"))
+        again = await uow.messages.add_incoming(
+            incoming(dialog, "hello", 1001), cancel_pending=["reply"]
+        )
+        await uow.commit()
+    assert first is not None and again is None
+    async with new_uow() as uow:
+        assert (await uow.messages.get(reply.id)).delivery is Delivery.PENDING
+        assert len(await uow.messages.list_for_dialog(dialog.id)) == 2
+
+
+async def test_an_incoming_message_for_no_dialog_cancels_nothing_and_is_an_error(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        orphan = Message.incoming(987654, account.id, "hi", T0, 1)
+        with pytest.raises(RecordNotFound):
+            await uow.messages.add_incoming(orphan, cancel_pending=["reply"])
+
+
+async def test_a_message_can_be_queued_with_its_dialogs_new_state(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    dialog.summary, dialog.warmth, dialog.last_activity_at = "wants a call", 70, at(3)
+    dialog.record_usage(100, 20, 0.5)
+    async with new_uow() as uow:
+        queued = await uow.messages.add(outgoing(dialog, "Call on Thursday?"), dialog=dialog)
+        await uow.commit()
+    assert queued.id is not None and queued.delivery is Delivery.PENDING
+    async with new_uow() as uow:
+        assert await uow.dialogs.get(dialog.id) == dialog
+        assert await uow.messages.list_for_dialog(dialog.id) == [queued]
+
+
+async def test_a_message_queued_with_a_missing_dialog_is_not_stored(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    gone = Dialog(account_id=dialog.account_id, target_username="ghost", id=987654)
+    async with new_uow() as uow:
+        with pytest.raises(RecordNotFound):
+            await uow.messages.add(outgoing(gone, "to nobody"), dialog=gone)
+    async with new_uow() as uow:
+        assert await uow.messages.list_by_delivery(Delivery.PENDING) == []
+
+
+async def test_a_message_queued_with_a_dialog_reopened_twice_is_refused(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        dialog.stop("operator")
+        await uow.dialogs.update(dialog)
+        await add_dialog(uow, dialog.account_id, dialog.target_username)
+        await uow.commit()
+    dialog.status = DialogStatus.ACTIVE
+    async with new_uow() as uow:
+        with pytest.raises(DialogAlreadyOpen):
+            await uow.messages.add(outgoing(dialog, "hello again"), dialog=dialog)
+    async with new_uow() as uow:
+        assert await uow.messages.list_for_dialog(dialog.id) == []

@@ -114,17 +114,22 @@ class IncomingMessages:
                     dialog.target_user_id = msg.user_id
                     await uow.dialogs.update(dialog)
                 now = self._clock.now()
+                opt_out = self._detector.is_opt_out(msg.text)
+                # What a new message makes obsolete goes with storing it, in one write;
+                # a message delivered twice cancels nothing.
+                answerable = _answerable(dialog, opt_out)
                 stored = await uow.messages.add_incoming(
                     Message.incoming(
                         dialog.id, msg.account_id, msg.text, now, msg.telegram_message_id
-                    )
+                    ),
+                    cancel_pending=_CANCELLED_BY_NEW_MESSAGE if answerable else (),
                 )
                 if stored is None:
                     logger.debug(
                         "dialog %s: message %s seen before", dialog.id, msg.telegram_message_id
                     )
                     return
-                answer = await self._take(uow, dialog, stored, msg, events)
+                answer = await self._take(uow, dialog, stored, msg, events, opt_out=opt_out)
                 context = None
                 if answer and self._debounce <= 0:
                     # Answered at once: what the model needs is read in this transaction.
@@ -156,12 +161,15 @@ class IncomingMessages:
         stored: Message,
         msg: IncomingMessage,
         events: list[Event],
+        *,
+        opt_out: bool,
     ) -> bool:
-        """Apply the message to the dialog; True when the AI should answer it."""
+        """Apply the message to the dialog; True when the AI should answer it (its queued
+        replies and follow-ups were cancelled as it was stored)."""
         assert dialog.id is not None
         if dialog.status is DialogStatus.OPTED_OUT:
             return False
-        if self._detector.is_opt_out(msg.text):
+        if opt_out:
             logger.info("dialog %s: the prospect asked to stop writing", dialog.id)
             if dialog.target_user_id is None:
                 dialog.target_user_id = msg.user_id
@@ -171,10 +179,7 @@ class IncomingMessages:
             return False
         if dialog.is_open and await self._is_first_reply(uow, dialog.id, stored):
             events.append(ProspectReplied(dialog.id, dialog.target_username, msg.text))
-        if not dialog.ai_enabled:
-            return False
-        await uow.messages.cancel_pending(dialog.id, kinds=_CANCELLED_BY_NEW_MESSAGE)
-        return True
+        return _answerable(dialog, opt_out)
 
     async def _is_first_reply(self, uow: UnitOfWork, dialog_id: int, stored: Message) -> bool:
         if self._replied.get(dialog_id):
@@ -305,6 +310,11 @@ class _Lru(Generic[K, V]):
         self._items.move_to_end(key)
         if len(self._items) > self._size:
             self._items.popitem(last=False)
+
+
+def _answerable(dialog: Dialog, opt_out: bool) -> bool:
+    """Whether the AI answers a new message of the prospect in this dialog."""
+    return dialog.status is not DialogStatus.OPTED_OUT and not opt_out and dialog.ai_enabled
 
 
 def _other_incoming(messages: Collection[Message], stored: Message) -> bool:

@@ -56,17 +56,23 @@ async def apply_composed(
         events += await close_for_opt_out(
             uow, dialog, now=now, reason="the model read a request to stop writing"
         )
+        await uow.dialogs.update(dialog)
+        return events
+    if answer.outcome in (Outcome.GOAL, Outcome.HANDOFF):
+        goal = answer.outcome is Outcome.GOAL
+        dialog.outcome = answer.outcome
+        dialog.pause(GOAL_REASON if goal else HANDOFF_REASON)
+        summary = two_line_summary(answer.summary, dialog, prospect_text)
+        event_type = GoalReached if goal else HandoffRequested
+        events.append(event_type(dialog.id, dialog.target_username, summary))
+    queued = [Message.outgoing(dialog.id, dialog.account_id, p, now, kind) for p in composed.parts]
+    for message in queued[:-1]:
+        await uow.messages.add(message)
+    if queued:
+        # The last part and the dialog's new state in one write.
+        await uow.messages.add(queued[-1], dialog=dialog)
     else:
-        for part in composed.parts:
-            await uow.messages.add(Message.outgoing(dialog.id, dialog.account_id, part, now, kind))
-        if answer.outcome in (Outcome.GOAL, Outcome.HANDOFF):
-            goal = answer.outcome is Outcome.GOAL
-            dialog.outcome = answer.outcome
-            dialog.pause(GOAL_REASON if goal else HANDOFF_REASON)
-            summary = two_line_summary(answer.summary, dialog, prospect_text)
-            event_type = GoalReached if goal else HandoffRequested
-            events.append(event_type(dialog.id, dialog.target_username, summary))
-    await uow.dialogs.update(dialog)
+        await uow.dialogs.update(dialog)
     return events
 
 

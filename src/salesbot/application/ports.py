@@ -177,13 +177,20 @@ class ExportRow(NamedTuple):
 
 
 class MessageRepository(Protocol):
-    async def add(self, message: Message) -> Message:
-        """Store a message; without `account_id` it takes its dialog's."""
+    async def add(self, message: Message, *, dialog: Dialog | None = None) -> Message:
+        """Store a message; without `account_id` it takes its dialog's. With `dialog` (the
+        message's own), the dialog is written too, as `DialogRepository.update` does, and
+        the message only with it (one statement on PostgreSQL): what queuing an answer
+        changes in its dialog lands with it or not at all."""
         ...
 
-    async def add_incoming(self, message: Message) -> Message | None:
+    async def add_incoming(
+        self, message: Message, *, cancel_pending: Collection[str] = ()
+    ) -> Message | None:
         """Store an incoming message once: None when this account's Telegram message id is
-        already stored (Telegram delivered it twice)."""
+        already stored (Telegram delivered it twice). When it is stored, its dialog's
+        pending messages of the kinds in `cancel_pending` are cancelled with it (one
+        statement on PostgreSQL); a message delivered twice cancels nothing."""
         ...
 
     async def get(self, message_id: int) -> Message | None: ...

@@ -288,7 +288,13 @@ class _Messages:
     def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
         self._store, self._t = store, tables
 
-    async def add(self, message: Message) -> Message:
+    async def add(self, message: Message, *, dialog: Dialog | None = None) -> Message:
+        if dialog is not None:
+            assert dialog.id == message.dialog_id, "a message is written with its own dialog"
+            await _Dialogs(self._store, self._t).update(dialog)
+        return self._add(message)
+
+    def _add(self, message: Message) -> Message:
         dialog = self._t.dialogs.get(message.dialog_id)
         if dialog is None:
             raise RecordNotFound(f"no dialog {message.dialog_id}")
@@ -299,7 +305,9 @@ class _Messages:
         self._t.messages[stored.id] = stored
         return stored.copy()
 
-    async def add_incoming(self, message: Message) -> Message | None:
+    async def add_incoming(
+        self, message: Message, *, cancel_pending: Collection[str] = ()
+    ) -> Message | None:
         dialog = self._t.dialogs.get(message.dialog_id)
         account_id = message.account_id or (dialog.account_id if dialog else None)
         if message.telegram_message_id is not None and any(
@@ -307,7 +315,10 @@ class _Messages:
             for m in self._t.messages.values()
         ):
             return None
-        return await self.add(message)
+        stored = self._add(message)
+        if cancel_pending:
+            await self.cancel_pending(message.dialog_id, kinds=cancel_pending)
+        return stored
 
     async def get(self, message_id: int) -> Message | None:
         found = self._t.messages.get(message_id)

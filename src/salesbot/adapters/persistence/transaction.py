@@ -1,11 +1,14 @@
-"""The unit of work's transaction as the repositories see it: Core statements on the
-session's connection, with the driver's failures translated into the ports' errors."""
+"""The unit of work's transaction as the repositories see it: Core statements in one
+database transaction, with the driver's failures translated into the ports' errors.
+
+`SessionTransaction` runs them on an SQLAlchemy session's connection (SQLite);
+PostgreSQL's `DriverTransaction` (driver.py) runs the hot ones on asyncpg itself."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.engine import Row
@@ -14,6 +17,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from salesbot.application.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from salesbot.adapters.persistence.driver import Hot
 
 T = TypeVar("T")
 
@@ -32,13 +38,13 @@ def translated_errors() -> Iterator[None]:
         raise
     except DBAPIError as exc:
         if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
-            raise DatabaseUnavailable(_first_line(exc)) from exc
+            raise DatabaseUnavailable(first_line(exc)) from exc
         raise
     except (OSError, PoolTimeout) as exc:
-        raise DatabaseUnavailable(_first_line(exc)) from exc
+        raise DatabaseUnavailable(first_line(exc)) from exc
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
     return text.splitlines()[0]
 
@@ -59,7 +65,31 @@ def is_missing_reference(exc: IntegrityError) -> bool:
     )
 
 
-class Transaction:
+class Transaction(Protocol):
+    """What the repositories run their statements on; a statement wrapped in `Hot` may
+    skip SQLAlchemy's execution (PostgreSQL) and gives a result with the same reading
+    methods (`first`, `all`, iteration, `scalar_one`, `rowcount`)."""
+
+    dialect: str
+
+    async def execute(
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None = None
+    ) -> Any: ...
+
+    def stream(
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[Row[Any]]: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class SessionTransaction:
+    """Implements Transaction on an SQLAlchemy session (every statement through it)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._connection: AsyncConnection | None = None
@@ -94,15 +124,16 @@ class Transaction:
             return await work(connection)
 
     async def execute(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
-        return await self._run(lambda connection: connection.execute(statement, params))
+        core = _core(statement)
+        return await self._run(lambda connection: connection.execute(core, params))
 
     async def stream(
-        self, statement: Executable, params: Mapping[str, Any] | None, batch_size: int
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]:
         """Rows fetched `batch_size` at a time (a server-side cursor on PostgreSQL)."""
-        batched = statement.execution_options(yield_per=batch_size)
+        batched = _core(statement).execution_options(yield_per=batch_size)
         result = await self._run(lambda connection: connection.stream(batched, params))
         try:
             while True:
@@ -129,3 +160,7 @@ class Transaction:
         self._connection = None
         with contextlib.suppress(DBAPIError, OSError):
             await self._session.close()
+
+
+def _core(statement: Executable | Hot) -> Executable:
+    return statement if isinstance(statement, Executable) else statement.statement

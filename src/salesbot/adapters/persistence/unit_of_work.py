@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from salesbot.adapters.persistence.driver import DriverTransaction
 from salesbot.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlDialogRepository,
@@ -16,7 +17,7 @@ from salesbot.adapters.persistence.repositories import (
     SqlSettingRepository,
     SqlStatsQuery,
 )
-from salesbot.adapters.persistence.transaction import Transaction
+from salesbot.adapters.persistence.transaction import SessionTransaction, Transaction
 from salesbot.application.ports import SessionCipher
 
 
@@ -32,14 +33,16 @@ class SqlUnitOfWork:
     settings: SqlSettingRepository
     stats: SqlStatsQuery
 
-    def __init__(self, session_factory: Callable[[], AsyncSession], cipher: SessionCipher) -> None:
-        self._session_factory = session_factory
+    def __init__(
+        self, transaction_factory: Callable[[], Transaction], cipher: SessionCipher
+    ) -> None:
+        self._transaction_factory = transaction_factory
         self._cipher = cipher
         self._tx: Transaction | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         assert self._tx is None, "a unit of work is entered once at a time"
-        tx = self._tx = Transaction(self._session_factory())
+        tx = self._tx = self._transaction_factory()
         self.accounts = SqlAccountRepository(tx, self._cipher)
         self.dialogs = SqlDialogRepository(tx)
         self.messages = SqlMessageRepository(tx)
@@ -57,7 +60,7 @@ class SqlUnitOfWork:
     ) -> None:
         tx, self._tx = self._tx, None
         if tx is not None:
-            # Closing the session rolls back whatever was not committed.
+            # Closing rolls back whatever was not committed.
             await tx.close()
 
     def _current(self) -> Transaction:
@@ -72,10 +75,22 @@ class SqlUnitOfWork:
 
 
 def sql_uow_factory(engine: AsyncEngine, cipher: SessionCipher) -> Callable[[], SqlUnitOfWork]:
-    """A UnitOfWorkFactory: each call gives a fresh SqlUnitOfWork on `engine`."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    """A UnitOfWorkFactory: each call gives a fresh SqlUnitOfWork on `engine`. On
+    PostgreSQL the transaction is the driver's own (driver.py); elsewhere a session's."""
+    transactions: Callable[[], Transaction]
+    if engine.dialect.name == "postgresql":
+        autocommit = DriverTransaction.autocommit(engine)
+
+        def transactions() -> Transaction:
+            return DriverTransaction(autocommit)
+
+    else:
+        sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+        def transactions() -> Transaction:
+            return SessionTransaction(sessions())
 
     def new_unit_of_work() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions, cipher)
+        return SqlUnitOfWork(transactions, cipher)
 
     return new_unit_of_work

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.engine import Row
 
+from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     account_from_row,
     account_values,
@@ -25,7 +26,7 @@ from salesbot.application.ports import SessionCipher
 from salesbot.domain.account import Account, AccountStatus
 
 _c = accounts.c
-_GET = select(accounts).where(_c.id == bindparam("account_id"))
+_GET = Hot(select(accounts).where(_c.id == bindparam("account_id")))
 _GET_BY_PHONE = select(accounts).where(_c.phone == bindparam("account_phone"))
 _UPDATE = update(accounts).where(_c.id == bindparam("account_id"))
 _LIST = select(accounts).order_by(_c.id)
@@ -34,7 +35,7 @@ _LIST_IN = _LIST.where(_c.status.in_(bindparam("statuses", expanding=True)))
 _COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
 # The whole quota rule in one statement: PostgreSQL re-checks the WHERE clause on the
 # locked row when a concurrent reserver committed first, so the limit holds under races.
-_RESERVE = (
+_RESERVE = Hot(
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),
@@ -50,7 +51,7 @@ _RESERVE = (
     .returning(_c.id)
 )
 # Only a count still for that day, never below zero; last_used stays (see the port).
-_RELEASE = (
+_RELEASE = Hot(
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
+from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     OPEN_DIALOG_STATUSES,
     dialog_from_row,
@@ -32,8 +34,16 @@ from salesbot.domain.message import Delivery, Direction
 
 _c = dialogs.c
 _m = messages.c
-_GET = select(dialogs).where(_c.id == bindparam("dialog_id"))
-_UPDATE = update(dialogs).where(_c.id == bindparam("dialog_id"))
+_GET = Hot(select(dialogs).where(_c.id == bindparam("dialog_id")))
+
+
+@functools.cache
+def _update(names: tuple[str, ...]) -> Hot:
+    """Write the dialog's columns `names` (bound by their names)."""
+    values = {name: bindparam(name, type_=_c[name].type) for name in names}
+    return Hot(update(dialogs).where(_c.id == bindparam("dialog_id")).values(values))
+
+
 _REASSIGN = (
     update(dialogs)
     .where(_c.id == bindparam("moved_dialog"))
@@ -48,13 +58,13 @@ _REASSIGN_PENDING = (
 _OPEN_BY_USERNAME = select(dialogs).where(
     _c.target_username == bindparam("username"), _c.status.in_(OPEN_DIALOG_STATUSES)
 )
-_FOR_INCOMING = (
+_FOR_INCOMING = Hot(
     select(dialogs)
     .where(_c.account_id == bindparam("account_id"), _c.target_user_id == bindparam("user_id"))
     .order_by(_c.id.desc())
     .limit(1)
 )
-_FOR_INCOMING_BY_NAME = (
+_FOR_INCOMING_BY_NAME = Hot(
     select(dialogs)
     .where(
         _c.account_id == bindparam("account_id"),
@@ -109,7 +119,10 @@ _newest_speakable_id = (
         or_(
             _m.direction == Direction.IN,
             _m.delivery.is_(None),
-            _m.delivery.in_([Delivery.SENT, Delivery.SENDING, Delivery.PENDING]),
+            # Spelled out, not IN: a fixed statement for the driver (see Hot).
+            _m.delivery == Delivery.SENT,
+            _m.delivery == Delivery.SENDING,
+            _m.delivery == Delivery.PENDING,
         ),
     )
     .order_by(_m.timestamp.desc(), _m.id.desc())
@@ -117,9 +130,17 @@ _newest_speakable_id = (
     .correlate(dialogs)
     .scalar_subquery()
 )
-_GET_WITH_NEWEST = select(dialogs, _newest_speakable_id.label("newest_speakable_id")).where(
-    _c.id == bindparam("dialog_id")
+_GET_WITH_NEWEST = Hot(
+    select(dialogs, _newest_speakable_id.label("newest_speakable_id")).where(
+        _c.id == bindparam("dialog_id")
+    )
 )
+
+
+def reopens_a_second_dialog(dialog: Dialog, exc: IntegrityError) -> bool:
+    """Whether writing `dialog` broke the constraint because the prospect has another open
+    dialog (DialogAlreadyOpen)."""
+    return dialog.is_open and is_unique_violation(exc)
 
 
 def _filtered(
@@ -169,11 +190,12 @@ class SqlDialogRepository:
 
     async def update(self, dialog: Dialog) -> None:
         try:
+            values = dialog_values(dialog)
             result = await self._tx.execute(
-                _UPDATE, {**dialog_values(dialog), "dialog_id": dialog.id}
+                _update(tuple(values)), {**values, "dialog_id": dialog.id}
             )
         except IntegrityError as exc:
-            if dialog.is_open and is_unique_violation(exc):
+            if reopens_a_second_dialog(dialog, exc):
                 raise DialogAlreadyOpen(dialog.target_username) from exc
             raise
         if result.rowcount == 0:

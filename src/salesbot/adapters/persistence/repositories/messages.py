@@ -13,6 +13,8 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
+    exists,
+    false,
     func,
     insert,
     or_,
@@ -20,33 +22,46 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     dialog_from_row,
+    dialog_values,
     dialogs,
     message_from_row,
     message_values,
     messages,
     new_message_values,
 )
+from salesbot.adapters.persistence.repositories.dialogs import (
+    SqlDialogRepository,
+    reopens_a_second_dialog,
+)
 from salesbot.adapters.persistence.repositories.statements import (
     insert_ignoring_duplicates,
     precompiled,
 )
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
-from salesbot.application.errors import RecordNotFound
+from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
 from salesbot.application.ports import ExportRow
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
 _c = messages.c
-_GET = select(messages).where(_c.id == bindparam("message_id"))
-_UPDATE = update(messages).where(_c.id == bindparam("message_id"))
+_GET = Hot(select(messages).where(_c.id == bindparam("message_id")))
 
 
 @functools.cache
-def _update_and_touch(names: tuple[str, ...]) -> Any:
+def _update(names: tuple[str, ...]) -> Hot:
+    """Write the message's columns `names` (bound by their names)."""
+    values = {name: bindparam(name, type_=_c[name].type) for name in names}
+    return Hot(update(messages).where(_c.id == bindparam("message_id")).values(values))
+
+
+@functools.cache
+def _update_and_touch(names: tuple[str, ...]) -> Hot:
     """PostgreSQL: write the message's `names` and its dialog's last activity in one
     statement (the message's values bound as `m_<name>`)."""
     written = (
@@ -56,14 +71,14 @@ def _update_and_touch(names: tuple[str, ...]) -> Any:
         .returning(_c.dialog_id)
         .cte("written")
     )
-    return (
+    return Hot(
         update(dialogs)
         .where(dialogs.c.id == written.c.dialog_id)
         .values(last_activity_at=bindparam("dialog_activity_at"))
     )
 
 
-_TOUCH = (
+_TOUCH = Hot(
     update(dialogs)
     .where(dialogs.c.id == bindparam("touched"))
     .values(last_activity_at=bindparam("dialog_activity_at"))
@@ -71,8 +86,8 @@ _TOUCH = (
 _IN_ORDER = (_c.timestamp, _c.id)
 _FOR_DIALOG = select(messages).where(_c.dialog_id == bindparam("dialog_id"))
 _FOR_DIALOG_IN_ORDER = _FOR_DIALOG.order_by(*_IN_ORDER)
-_NEWEST_FOR_DIALOG = _FOR_DIALOG.order_by(_c.timestamp.desc(), _c.id.desc()).limit(
-    bindparam("last")
+_NEWEST_FOR_DIALOG = Hot(
+    _FOR_DIALOG.order_by(_c.timestamp.desc(), _c.id.desc()).limit(bindparam("last"))
 )
 _ALL = select(messages).order_by(_c.dialog_id, *_IN_ORDER)
 # Only what a transcript shows, in ExportRow's order: no Message built per row.
@@ -157,7 +172,7 @@ def _claim(include_openers: bool) -> Any:
     )
 
 
-_CLAIM = {True: _claim(True), False: _claim(False)}
+_CLAIM = {True: Hot(_claim(True)), False: Hot(_claim(False))}
 
 
 def _claim_with_dialog(include_openers: bool) -> Any:
@@ -169,7 +184,10 @@ def _claim_with_dialog(include_openers: bool) -> Any:
     )
 
 
-_CLAIM_WITH_DIALOG = {True: _claim_with_dialog(True), False: _claim_with_dialog(False)}
+_CLAIM_WITH_DIALOG = {
+    True: Hot(_claim_with_dialog(True)),
+    False: Hot(_claim_with_dialog(False)),
+}
 
 
 class _Prefixed:
@@ -182,15 +200,66 @@ class _Prefixed:
         return getattr(self._row, f"d_{name}")
 
 _NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
-_NEXT_PENDING_OF_ACCOUNT = _NEXT_PENDING.where(_c.account_id == bindparam("pending_of"))
+_NEXT_PENDING_OF_ACCOUNT = Hot(_NEXT_PENDING.where(_c.account_id == bindparam("pending_of")))
 # Only pending rows: a message already `sending` is on its way and is never touched.
 _CANCEL = (
     update(messages)
     .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
     .values(delivery=Delivery.CANCELLED)
 )
-_GET_DIALOG = select(dialogs).where(dialogs.c.id == bindparam("claimed_of"))
-_CANCEL_KINDS = _CANCEL.where(_c.kind.in_(bindparam("kinds", expanding=True)))
+_GET_DIALOG = Hot(select(dialogs).where(dialogs.c.id == bindparam("claimed_of")))
+
+
+@functools.cache
+def _cancel(kinds: frozenset[OutKind] | None) -> Hot:
+    """Cancel a dialog's pending messages (of `kinds` only, when given)."""
+    if kinds is None:
+        return Hot(_CANCEL)
+    # Spelled out, not IN: a fixed statement for the driver (see Hot).
+    return Hot(_CANCEL.where(or_(false(), *(_c.kind == kind for kind in sorted(kinds)))))
+
+
+@functools.cache
+def _add_incoming_cancelling(names: tuple[str, ...], kinds: frozenset[OutKind]) -> Hot:
+    """PostgreSQL: insert an incoming message unless it is stored already (columns `names`,
+    bound by their names) and, only if it went in, cancel its dialog's pending messages of
+    `kinds`; the stored row comes back (none for a duplicate)."""
+    stored = (
+        postgresql.insert(messages)
+        .values({name: bindparam(name, type_=_c[name].type) for name in names})
+        .on_conflict_do_nothing()
+        .returning(*messages.c)
+        .cte("stored")
+    )
+    cancelled = (
+        update(messages)
+        .where(
+            _c.dialog_id == bindparam("dialog_id"),
+            _c.delivery == Delivery.PENDING,
+            or_(false(), *(_c.kind == kind for kind in sorted(kinds))),
+            exists(select(stored.c.id)),
+        )
+        .values(delivery=Delivery.CANCELLED)
+        .cte("cancelled")
+    )
+    return Hot(select(stored).add_cte(cancelled))
+
+
+@functools.cache
+def _add_with_dialog(names: tuple[str, ...], dialog_names: tuple[str, ...]) -> Hot:
+    """PostgreSQL: write the dialog's columns `dialog_names` (bound as `d_<name>`) and, only
+    if the dialog is there, insert the message (columns `names`, bound by their names)."""
+    written = (
+        update(dialogs)
+        .where(dialogs.c.id == bindparam("written_dialog"))
+        .values({n: bindparam(f"d_{n}", type_=dialogs.c[n].type) for n in dialog_names})
+        .returning(dialogs.c.id)
+        .cte("written")
+    )
+    row = select(*(bindparam(name, type_=_c[name].type) for name in names)).select_from(written)
+    return Hot(
+        insert(messages).from_select(list(names), row).returning(*messages.c).add_cte(written)
+    )
 
 
 class SqlMessageRepository:
@@ -207,23 +276,58 @@ class SqlMessageRepository:
         statement = _insert_statement(
             dialect, ignore_duplicates=ignore_duplicates, take_dialog_account=take_dialog_account
         )
-        if ignore_duplicates:
-            statement = precompiled(statement, dialect, values)
         try:
-            row = (await self._tx.execute(statement, values)).first()
+            row = (await self._tx.execute(precompiled(statement, dialect, values), values)).first()
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no dialog {message.dialog_id}") from exc
             raise
         return message_from_row(row) if row else None
 
-    async def add(self, message: Message) -> Message:
+    async def add(self, message: Message, *, dialog: Dialog | None = None) -> Message:
+        if dialog is not None:
+            assert dialog.id == message.dialog_id, "a message is written with its own dialog"
+            if self._tx.dialect == "postgresql" and message.account_id is not None:
+                return await self._add_with_dialog(message, dialog)
+            await SqlDialogRepository(self._tx).update(dialog)
         stored = await self._insert(message, ignore_duplicates=False)
         assert stored is not None
         return stored
 
-    async def add_incoming(self, message: Message) -> Message | None:
-        return await self._insert(message, ignore_duplicates=True)
+    async def _add_with_dialog(self, message: Message, dialog: Dialog) -> Message:
+        values = new_message_values(message)
+        written = dialog_values(dialog)
+        params = {**values, **{f"d_{name}": value for name, value in written.items()}}
+        params["written_dialog"] = dialog.id
+        try:
+            result = await self._tx.execute(_add_with_dialog(tuple(values), tuple(written)), params)
+        except IntegrityError as exc:
+            if reopens_a_second_dialog(dialog, exc):
+                raise DialogAlreadyOpen(dialog.target_username) from exc
+            raise
+        row = result.first()
+        if row is None:
+            raise RecordNotFound(f"no dialog {dialog.id}")
+        return message_from_row(row)
+
+    async def add_incoming(
+        self, message: Message, *, cancel_pending: Collection[str] = ()
+    ) -> Message | None:
+        if not cancel_pending or self._tx.dialect != "postgresql" or message.account_id is None:
+            stored = await self._insert(message, ignore_duplicates=True)
+            if stored is not None and cancel_pending:
+                await self.cancel_pending(message.dialog_id, kinds=cancel_pending)
+            return stored
+        values = new_message_values(message)
+        kinds = frozenset(OutKind(kind) for kind in cancel_pending)
+        try:
+            result = await self._tx.execute(_add_incoming_cancelling(tuple(values), kinds), values)
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no dialog {message.dialog_id}") from exc
+            raise
+        row = result.first()
+        return message_from_row(row) if row else None
 
     async def get(self, message_id: int) -> Message | None:
         row = (await self._tx.execute(_GET, {"message_id": message_id})).first()
@@ -240,7 +344,8 @@ class SqlMessageRepository:
             if result.rowcount == 0:
                 raise RecordNotFound(f"no message {message.id}")
             return
-        result = await self._tx.execute(_UPDATE, {**values, "message_id": message.id})
+        params = {**values, "message_id": message.id}
+        result = await self._tx.execute(_update(tuple(values)), params)
         if result.rowcount == 0:
             raise RecordNotFound(f"no message {message.id}")
         if dialog_activity_at is not None:
@@ -325,9 +430,6 @@ class SqlMessageRepository:
         return [message_from_row(row) for row in await self._tx.execute(statement)]
 
     async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
-        if kinds is None:
-            result = await self._tx.execute(_CANCEL, {"cancel_in": dialog_id})
-        else:
-            params = {"cancel_in": dialog_id, "kinds": [OutKind(kind) for kind in kinds]}
-            result = await self._tx.execute(_CANCEL_KINDS, params)
+        wanted = None if kinds is None else frozenset(OutKind(kind) for kind in kinds)
+        result = await self._tx.execute(_cancel(wanted), {"cancel_in": dialog_id})
         return result.rowcount

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     do_not_contact,
     do_not_contact_values,
@@ -24,17 +25,17 @@ from salesbot.domain.peer import Peer
 
 _p = peers.c
 _PEER = select(peers).where(_p.account_id == bindparam("account_id"))
-_PEER_BY_USERNAME = _PEER.where(_p.username == bindparam("username"))
+_PEER_BY_USERNAME = Hot(_PEER.where(_p.username == bindparam("username")))
 # Usernames sort by their bytes, as in Python, whatever the database's collation.
 _BY_USERNAME = {"postgresql": _p.username.collate("C"), "sqlite": _p.username}
 # A renamed prospect may be cached under both names: either entry reaches them.
 _PEER_BY_USER_ID = {
-    dialect: _PEER.where(_p.user_id == bindparam("user_id")).order_by(order).limit(1)
+    dialect: Hot(_PEER.where(_p.user_id == bindparam("user_id")).order_by(order).limit(1))
     for dialect, order in _BY_USERNAME.items()
 }
 _PEERS_OF_ACCOUNT = {dialect: _PEER.order_by(order) for dialect, order in _BY_USERNAME.items()}
 _PUT_PEER = upsert(peers, ("account_id", "username"), ("user_id", "access_hash"))
-_SETTING = select(settings.c.value).where(settings.c.key == bindparam("setting_key"))
+_SETTING = Hot(select(settings.c.value).where(settings.c.key == bindparam("setting_key")))
 _SET_SETTING = upsert(settings, ("key",), ("value",))
 
 

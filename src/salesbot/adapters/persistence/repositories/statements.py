@@ -17,7 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.elements import TextClause
+
+from salesbot.adapters.persistence.driver import Hot
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 # The base dialects, rendering plain `:name` parameters that `text()` reads back (a driver's
@@ -51,17 +52,18 @@ def upsert(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> dict
     return statements
 
 
-def precompiled(statement: Insert, dialect: str, keys: Iterable[str]) -> TextClause:
+def precompiled(statement: Insert, dialect: str, keys: Iterable[str]) -> Hot:
     """`statement` for `dialect`, inserting the columns named by `keys` (the parameters it
-    will be executed with), as a cacheable `text()` with the same types in and out."""
+    will be executed with), as a cacheable `text()` with the same types in and out (and run
+    on the driver on PostgreSQL)."""
     return _precompiled(statement, dialect, tuple(keys))
 
 
 @functools.cache
-def _precompiled(statement: Insert, dialect: str, keys: tuple[str, ...]) -> TextClause:
+def _precompiled(statement: Insert, dialect: str, keys: tuple[str, ...]) -> Hot:
     compiled = statement.compile(dialect=_NAMED[dialect], column_keys=list(keys))
     clause = text(compiled.string).bindparams(
         *(bindparam(name, type_=bind.type) for name, bind in compiled.binds.items())
     )
     returning = statement._returning  # the columns it returns (no public accessor)
-    return clause.columns(*returning) if returning else clause
+    return Hot(clause.columns(*returning) if returning else clause)
