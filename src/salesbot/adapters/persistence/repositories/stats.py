@@ -1,7 +1,9 @@
 """Per-account counts for the admin's /stats, in one query.
 
-The messages are read once (sent and received counted side by side). For a period the
-rows are found through indexes: received messages by `timestamp`, sent ones by `sent_at`
+All time, the dialogs' counters are summed (`counters.py`: kept by the statements that
+store and send messages), so /stats never reads every message ever stored. For a period
+the period's messages are read once (sent and received counted side by side), found through
+indexes: received messages by `timestamp`, sent ones by `sent_at`
 (`ix_messages_timestamp`, `ix_messages_sent_sent_at`): the precise condition (a sent
 message counts at `sent_at`, or at `timestamp` when that is missing) then applies to the
 few rows found instead of to every message ever stored. A dialog that replied is counted
@@ -104,6 +106,40 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
     )
 
 
+def _all_time() -> Select[Any]:
+    """All time: the dialogs' counters (`counters.py`) and outcomes, summed per account in
+    one pass over the dialogs; no message is read."""
+    per_account = (
+        select(
+            _d.account_id,
+            func.sum(_d.openers_sent).label("openers_sent"),
+            func.sum(_d.messages_sent).label("messages_sent"),
+            func.sum(_d.messages_received).label("messages_received"),
+            _count_if(_d.messages_received > 0).label("dialogs_replied"),
+            _count_if(_d.outcome == Outcome.GOAL).label("goals"),
+            _count_if(_d.status == DialogStatus.OPTED_OUT).label("opt_outs"),
+        )
+        .group_by(_d.account_id)
+        .subquery("per_account")
+    )
+    a, c = accounts.c, per_account.c
+    return (
+        select(
+            a.id,
+            a.phone,
+            func.coalesce(c.openers_sent, 0),
+            func.coalesce(c.messages_sent, 0),
+            func.coalesce(c.messages_received, 0),
+            func.coalesce(c.dialogs_replied, 0),
+            func.coalesce(c.goals, 0),
+            func.coalesce(c.opt_outs, 0),
+        )
+        .outerjoin(per_account, c.account_id == a.id)
+        .order_by(a.id)
+    )
+
+
+_ALL_TIME = _all_time()
 _NO_JIT = text("SET LOCAL jit = off")
 
 
@@ -116,7 +152,8 @@ class SqlStatsQuery:
     ) -> list[AccountStats]:
         if self._tx.dialect == "postgresql":
             await self._tx.execute(_NO_JIT)
-        rows = await self._tx.execute(_statement(since, until))
+        all_time = since is None and until is None
+        rows = await self._tx.execute(_ALL_TIME if all_time else _statement(since, until))
         return [
             AccountStats(
                 account_id=row[0],
