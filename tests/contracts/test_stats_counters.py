@@ -225,3 +225,4 @@ async def test_all_time_figures_equal_a_recount_of_the_messages(
         assert [s for s in all_time if s.account_id in accounts] == expected
         ever = await uow.stats.per_account(since=EVER[0], until=EVER[1])
         assert [s for s in ever if s.account_id in accounts] == expected
+        assert (await uow.stats.all_time()).per_account == all_time

@@ -15,6 +15,7 @@ than the period's query takes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
 from salesbot.adapters.persistence.transaction import Transaction
-from salesbot.application.ports import AccountStats
+from salesbot.application.ports import AccountStats, AllTimeStats
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.message import Delivery, Direction, OutKind
 
@@ -107,34 +108,37 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
 
 
 def _all_time() -> Select[Any]:
-    """All time: the dialogs' counters (`counters.py`) and outcomes, summed per account in
-    one pass over the dialogs; no message is read."""
-    per_account = (
+    """All time: the dialogs' counters (`counters.py`) and outcomes summed per account and
+    status, in one pass over the dialogs (no message is read); an account without dialogs
+    comes with a row of NULLs."""
+    per_status = (
         select(
             _d.account_id,
+            _d.status,
+            func.count().label("dialogs"),
             func.sum(_d.openers_sent).label("openers_sent"),
             func.sum(_d.messages_sent).label("messages_sent"),
             func.sum(_d.messages_received).label("messages_received"),
             _count_if(_d.messages_received > 0).label("dialogs_replied"),
             _count_if(_d.outcome == Outcome.GOAL).label("goals"),
-            _count_if(_d.status == DialogStatus.OPTED_OUT).label("opt_outs"),
         )
-        .group_by(_d.account_id)
-        .subquery("per_account")
+        .group_by(_d.account_id, _d.status)
+        .subquery("per_status")
     )
-    a, c = accounts.c, per_account.c
+    a, c = accounts.c, per_status.c
     return (
         select(
             a.id,
             a.phone,
-            func.coalesce(c.openers_sent, 0),
-            func.coalesce(c.messages_sent, 0),
-            func.coalesce(c.messages_received, 0),
-            func.coalesce(c.dialogs_replied, 0),
-            func.coalesce(c.goals, 0),
-            func.coalesce(c.opt_outs, 0),
+            c.status,
+            c.dialogs,
+            c.openers_sent,
+            c.messages_sent,
+            c.messages_received,
+            c.dialogs_replied,
+            c.goals,
         )
-        .outerjoin(per_account, c.account_id == a.id)
+        .outerjoin(per_status, c.account_id == a.id)
         .order_by(a.id)
     )
 
@@ -150,10 +154,10 @@ class SqlStatsQuery:
     async def per_account(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[AccountStats]:
-        if self._tx.dialect == "postgresql":
-            await self._tx.execute(_NO_JIT)
-        all_time = since is None and until is None
-        rows = await self._tx.execute(_ALL_TIME if all_time else _statement(since, until))
+        if since is None and until is None:
+            return (await self.all_time()).per_account
+        await self._no_jit()
+        rows = await self._tx.execute(_statement(since, until))
         return [
             AccountStats(
                 account_id=row[0],
@@ -167,3 +171,32 @@ class SqlStatsQuery:
             )
             for row in rows
         ]
+
+    async def all_time(self) -> AllTimeStats:
+        await self._no_jit()
+        per_account: dict[int, AccountStats] = {}
+        by_status = dict.fromkeys(DialogStatus, 0)
+        for row in await self._tx.execute(_ALL_TIME):
+            account_id, phone, status, dialogs, *sums = row
+            before = per_account.get(account_id)
+            if before is None:
+                before = per_account[account_id] = AccountStats(account_id, phone, 0, 0, 0, 0, 0, 0)
+            if status is None:  # an account without dialogs
+                continue
+            status = DialogStatus(status)
+            openers, sent, received, replied, goals = (int(value) for value in sums)
+            by_status[status] += dialogs
+            per_account[account_id] = replace(
+                before,
+                openers_sent=before.openers_sent + openers,
+                messages_sent=before.messages_sent + sent,
+                messages_received=before.messages_received + received,
+                dialogs_replied=before.dialogs_replied + replied,
+                goals=before.goals + goals,
+                opt_outs=before.opt_outs + (dialogs if status is DialogStatus.OPTED_OUT else 0),
+            )
+        return AllTimeStats(list(per_account.values()), by_status)
+
+    async def _no_jit(self) -> None:
+        if self._tx.dialect == "postgresql":
+            await self._tx.execute(_NO_JIT)
