@@ -44,9 +44,7 @@ class Said(NamedTuple):
     received: int
 
     @classmethod
-    def of(
-        cls, direction: Direction, delivery: Delivery | None, kind: OutKind | None
-    ) -> Said:
+    def of(cls, direction: Direction, delivery: Delivery | None, kind: OutKind | None) -> Said:
         sent = direction is Direction.OUT and delivery is Delivery.SENT
         return cls(int(sent), int(sent and kind is OutKind.OPENER), int(direction is Direction.IN))
 

@@ -1,7 +1,8 @@
 """Per-account counts for the admin's /stats, in one query.
 
 All time, the dialogs' counters are summed (`counters.py`: kept by the statements that
-store and send messages), so /stats never reads every message ever stored. For a period
+store and send messages) per account and status, so /stats never reads every message ever
+stored and reads the dialogs once for both its figures and its dialogs per status. For a period
 the period's messages are read once (sent and received counted side by side), found through
 indexes: received messages by `timestamp`, sent ones by `sent_at`
 (`ix_messages_timestamp`, `ix_messages_sent_sent_at`): the precise condition (a sent
@@ -46,6 +47,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
+    """A period (at least one bound): the messages of the period, found through indexes."""
     sent = and_(
         _m.direction == Direction.OUT,
         _m.delivery == Delivery.SENT,
@@ -58,14 +60,13 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
         _count_if(and_(sent, _m.kind == OutKind.OPENER)).label("openers"),
         _count_if(received).label("received"),
     ).group_by(_m.account_id, _m.dialog_id)
-    if since is not None or until is not None:
-        # Indexable: a sent message whose sent_at is missing counts at its timestamp.
-        per_dialog = per_dialog.where(
-            or_(
-                _within(_m.timestamp, since, until),
-                and_(_m.delivery == Delivery.SENT, _within(_m.sent_at, since, until)),
-            )
+    # Indexable: a sent message whose sent_at is missing counts at its timestamp.
+    per_dialog = per_dialog.where(
+        or_(
+            _within(_m.timestamp, since, until),
+            and_(_m.delivery == Delivery.SENT, _within(_m.sent_at, since, until)),
         )
+    )
     d = per_dialog.subquery("per_dialog").c
     counted_messages = (
         select(
