@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salesbot.application.ports import AccountStats
+from salesbot.application.ports import AccountStats, AllTimeStats
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.message import Delivery, OutKind
 from tests.contracts.seeding import add_account, add_dialog, at, incoming, outgoing
@@ -57,6 +57,33 @@ async def test_counts_per_account_all_time_and_since_a_moment(new_uow):
         ]
 
 
+async def test_all_time_comes_with_the_dialogs_per_status(new_uow):
+    async with new_uow() as uow:
+        busy = await add_account(uow, "+79001111111")
+        idle = await add_account(uow, "+79002222222")
+        won = await add_dialog(uow, busy.id, "won_prospect", outcome=Outcome.GOAL)
+        await add_dialog(uow, busy.id, "gone_prospect", status=DialogStatus.OPTED_OUT)
+        await add_dialog(uow, busy.id, "quiet_prospect", status=DialogStatus.PAUSED)
+        await sent(uow, won, OutKind.OPENER, at(0))
+        await uow.messages.add(incoming(won, "yes", 1, at(30)))
+        await uow.commit()
+    async with new_uow() as uow:
+        all_time = await uow.stats.all_time()
+        assert all_time.per_account == await uow.stats.per_account()
+        assert all_time.per_account == [
+            AccountStats(busy.id, busy.phone, 1, 1, 1, 1, 1, 1),
+            AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
+        ]
+        assert all_time.dialogs_by_status == await uow.dialogs.count_by_status()
+        assert all_time.dialogs_by_status == {
+            **dict.fromkeys(DialogStatus, 0),
+            DialogStatus.ACTIVE: 1,
+            DialogStatus.OPTED_OUT: 1,
+            DialogStatus.PAUSED: 1,
+        }
+
+
 async def test_no_accounts_no_rows(new_uow):
     async with new_uow() as uow:
         assert await uow.stats.per_account() == []
+        assert await uow.stats.all_time() == AllTimeStats([], dict.fromkeys(DialogStatus, 0))

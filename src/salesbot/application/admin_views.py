@@ -153,11 +153,10 @@ class AdminViews:
         until = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self._tz)
         async with self._uow_factory() as uow:
             today = await uow.stats.per_account(since=since, until=until)
-            all_time = await uow.stats.per_account()
-            by_status = await uow.dialogs.count_by_status()
+            all_time = await uow.stats.all_time()
         return StatsReport(
             today_since=since,
             today=PeriodStats(today, _total(today)),
-            all_time=PeriodStats(all_time, _total(all_time)),
-            dialogs_by_status=by_status,
+            all_time=PeriodStats(all_time.per_account, _total(all_time.per_account)),
+            dialogs_by_status=all_time.dialogs_by_status,
         )

@@ -299,12 +299,23 @@ class AccountStats:
     opt_outs: int
 
 
+@dataclass(frozen=True)
+class AllTimeStats:
+    per_account: list[AccountStats]
+    dialogs_by_status: dict[DialogStatus, int]
+
+
 class StatsQuery(Protocol):
     async def per_account(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[AccountStats]:
         """Counts per account of what happened at or after `since` and before `until`
         (either bound left out when None; all time when both are)."""
+        ...
+
+    async def all_time(self) -> AllTimeStats:
+        """`per_account()` of all time, and how many dialogs have each status (every
+        status, 0 when none: `DialogRepository.count_by_status`), read in one pass."""
         ...
 
 

@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
-from salesbot.application.ports import AccountStats, Clock, ExportRow
+from salesbot.application.ports import AccountStats, AllTimeStats, Clock, ExportRow
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.do_not_contact import DoNotContact
@@ -538,6 +538,12 @@ class _Stats:
                 )
             )
         return result
+
+    async def all_time(self) -> AllTimeStats:
+        by_status = dict.fromkeys(DialogStatus, 0)
+        for dialog in self._t.dialogs.values():
+            by_status[dialog.status] += 1
+        return AllTimeStats(await self.per_account(), by_status)
 
 
 class FakeUnitOfWork:

@@ -23,6 +23,7 @@ from salesbot.adapters.persistence import (
     sql_uow_factory,
 )
 from salesbot.adapters.persistence.migrations import NotASeedDatabase, SeedNotAdopted
+from salesbot.application.ports import AccountStats
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction
@@ -174,6 +175,13 @@ async def test_migrate_adopts_the_seeds_rows(seed_database, tmp_path, monkeypatc
             assert history[0].sent_at == datetime(2026, 11, 20, 9, 0, 5, tzinfo=UTC)
             assert all(m.account_id == 1 for m in history)
             assert (await uow.messages.get(13)).account_id == 5
+
+            # /stats of all time counts the adopted messages (sent: the outgoing ones).
+            assert await uow.stats.per_account() == [
+                AccountStats(1, first.phone, 0, 3, 2, 2, 0, 0),
+                AccountStats(2, duplicate.phone, 0, 0, 0, 0, 0, 0),
+                AccountStats(5, unknown.phone, 0, 1, 0, 0, 0, 0),
+            ]
 
             # The sequences continue after the adopted ids.
             added = await uow.accounts.add(Account(phone="+15550001111", session_string="s"))

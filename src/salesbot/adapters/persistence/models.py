@@ -148,6 +148,12 @@ class DialogRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
     cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
+    # What was said in the dialog, kept by the statements that store or send its messages
+    # (`repositories/counters.py`): /stats of all time sums these instead of reading every
+    # message. Not part of the domain's Dialog: no dialog update writes them.
+    messages_sent: Mapped[int] = mapped_column(Integer, server_default="0")
+    openers_sent: Mapped[int] = mapped_column(Integer, server_default="0")
+    messages_received: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         CheckConstraint("warmth BETWEEN 0 AND 100", name="warmth_range"),

@@ -6,7 +6,8 @@ revision cannot create its tables over them. `adopt_seed_database` does it in ON
 transaction: the seed's tables (with their indexes and sequences) move aside into a
 schema of their own, the normal migrations run, the rows are copied — ids kept, session
 strings encrypted, phones and usernames normalised, statuses mapped conservatively,
-naive timestamps read as UTC, outgoing messages marked sent — the sequences are reset
+naive timestamps read as UTC, outgoing messages marked sent, the dialogs' counters of them
+set — the sequences are reset
 and the seed's tables dropped. Any row it had to change is reported; a row it cannot
 place (a dialog of a missing account, a message of an unknown direction) makes it
 refuse, as do tables that look like neither the seed's nor ours: nothing is changed then.
@@ -26,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from salesbot.adapters.persistence.repositories.counters import RECOUNT
 from salesbot.application.ports import SessionCipher
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.dialog import OPEN_STATUSES, DialogStatus
@@ -204,6 +206,8 @@ async def adopt_seed_database(
     }
     await _copy_dialogs(connection, dialog_rows, newest, report)
     report.messages = await _copy_messages(connection, seed)
+    # The messages arrived by INSERT ... SELECT, past the statements that count them.
+    await connection.execute(RECOUNT)
     for table in SEED_COLUMNS:
         await connection.execute(
             text(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
+    Integer,
     String,
     bindparam,
     case,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -35,11 +37,13 @@ from salesbot.adapters.persistence.models import (
     messages,
     new_message_values,
 )
+from salesbot.adapters.persistence.repositories import counters
 from salesbot.adapters.persistence.repositories.dialogs import (
     SqlDialogRepository,
     reopens_a_second_dialog,
 )
 from salesbot.adapters.persistence.repositories.statements import (
+    as_text,
     insert_ignoring_duplicates,
     precompiled,
 )
@@ -61,28 +65,43 @@ def _update(names: tuple[str, ...]) -> Hot:
 
 
 @functools.cache
-def _update_and_touch(names: tuple[str, ...]) -> Hot:
-    """PostgreSQL: write the message's `names` and its dialog's last activity in one
-    statement (the message's values bound as `m_<name>`)."""
+def _update_counting(names: tuple[str, ...], *, touch: bool) -> Hot:
+    """PostgreSQL: write the message's `names` (bound as `m_<name>`) and keep its dialog's
+    counters in one statement: the row is locked and read as it was (`was`), so a message
+    becoming `sent` counts once, whoever else writes it. With `touch` the dialog's last
+    activity moves to `dialog_activity_at` too (rowcount: 0 when there is no such message);
+    without, the dialog is written only when a counter changes (one row: how many messages
+    were written)."""
+    was = (
+        select(_c.id, _c.direction, _c.delivery, _c.kind)
+        .where(_c.id == bindparam("message_id"))
+        .with_for_update()
+        .cte("was")
+    )
     written = (
         update(messages)
-        .where(_c.id == bindparam("message_id"))
+        .where(_c.id == was.c.id)
         .values({name: bindparam(f"m_{name}", type_=_c[name].type) for name in names})
-        .returning(_c.dialog_id)
+        .returning(
+            _c.dialog_id,
+            (counters.sent(_c) - counters.sent(was.c)).label("sent"),
+            (counters.opener_sent(_c) - counters.opener_sent(was.c)).label("openers"),
+        )
         .cte("written")
     )
-    return Hot(
-        update(dialogs)
-        .where(dialogs.c.id == written.c.dialog_id)
-        .values(last_activity_at=bindparam("dialog_activity_at"))
-    )
+    w = written.c
+    counted = counters.add_to_dialog(w.dialog_id, w.sent, w.openers)
+    if touch:
+        return Hot(counted.values(last_activity_at=bindparam("dialog_activity_at")))
+    counted_cte = counted.where(or_(w.sent != 0, w.openers != 0)).cte("counted")
+    return Hot(select(func.count()).select_from(written).add_cte(counted_cte))
 
 
-_TOUCH = Hot(
-    update(dialogs)
-    .where(dialogs.c.id == bindparam("touched"))
-    .values(last_activity_at=bindparam("dialog_activity_at"))
+# SQLite: the message as it was, then the update, then its dialog's counters and activity.
+_WAS = select(_c.dialog_id, _c.direction, _c.delivery, _c.kind).where(
+    _c.id == bindparam("message_id")
 )
+_ADD_AND_TOUCH = counters.ADD.values(last_activity_at=bindparam("dialog_activity_at"))
 _IN_ORDER = (_c.timestamp, _c.id)
 _FOR_DIALOG = select(messages).where(_c.dialog_id == bindparam("dialog_id"))
 _FOR_DIALOG_IN_ORDER = _FOR_DIALOG.order_by(*_IN_ORDER)
@@ -123,6 +142,30 @@ def _insert_statement(dialect: str, *, ignore_duplicates: bool, take_dialog_acco
         else insert(messages).returning(*messages.c)
     )
     return statement.values(account_id=_DIALOG_ACCOUNT) if take_dialog_account else statement
+
+
+@functools.cache
+def _counted_insert(keys: tuple[str, ...], *, ignore_duplicates: bool) -> Hot:
+    """PostgreSQL: store a message that counts (incoming, or sent) and add it to its
+    dialog's counters in one statement; a duplicate that is not stored adds nothing.
+    Bound: the columns `keys` (`of_dialog` for the dialog's account), `add_sent`,
+    `add_openers`, `add_received`."""
+    values: dict[str, Any] = {
+        key: bindparam(key, type_=_c[key].type) for key in keys if key != "of_dialog"
+    }
+    if "of_dialog" in keys:
+        values["account_id"] = _DIALOG_ACCOUNT
+    statement = postgresql.insert(messages).values(values)
+    if ignore_duplicates:
+        statement = statement.on_conflict_do_nothing()
+    stored = statement.returning(*messages.c).cte("stored")
+    counted = counters.add_to_dialog(
+        stored.c.dialog_id,
+        bindparam("add_sent", type_=Integer()),
+        bindparam("add_openers", type_=Integer()),
+        bindparam("add_received", type_=Integer()),
+    ).cte("counted")
+    return Hot(as_text(select(stored).add_cte(counted), "postgresql", messages.c))
 
 
 def _priority(kind: Any) -> Any:
@@ -222,8 +265,8 @@ def _cancel(kinds: frozenset[OutKind] | None) -> Hot:
 @functools.cache
 def _add_incoming_cancelling(names: tuple[str, ...], kinds: frozenset[OutKind]) -> Hot:
     """PostgreSQL: insert an incoming message unless it is stored already (columns `names`,
-    bound by their names) and, only if it went in, cancel its dialog's pending messages of
-    `kinds`; the stored row comes back (none for a duplicate)."""
+    bound by their names) and, only if it went in, count it on its dialog and cancel the
+    dialog's pending messages of `kinds`; the stored row comes back (none for a duplicate)."""
     stored = (
         postgresql.insert(messages)
         .values({name: bindparam(name, type_=_c[name].type) for name in names})
@@ -242,7 +285,9 @@ def _add_incoming_cancelling(names: tuple[str, ...], kinds: frozenset[OutKind]) 
         .values(delivery=Delivery.CANCELLED)
         .cte("cancelled")
     )
-    return Hot(select(stored).add_cte(cancelled))
+    nothing, one = literal_column("0", Integer()), literal_column("1", Integer())
+    counted = counters.add_to_dialog(stored.c.dialog_id, nothing, nothing, one).cte("counted")
+    return Hot(select(stored).add_cte(cancelled).add_cte(counted))
 
 
 @functools.cache
@@ -267,27 +312,61 @@ class SqlMessageRepository:
         self._tx = tx
 
     async def _insert(self, message: Message, *, ignore_duplicates: bool) -> Message | None:
-        values = new_message_values(message)
+        values: dict[str, Any] = new_message_values(message)
         take_dialog_account = message.account_id is None
         if take_dialog_account:
             del values["account_id"]
             values["of_dialog"] = message.dialog_id
         dialect = self._tx.dialect
-        statement = _insert_statement(
-            dialect, ignore_duplicates=ignore_duplicates, take_dialog_account=take_dialog_account
-        )
+        said = counters.Said.of_message(message)
+        counted_here = said != counters.NOTHING and dialect == "postgresql"
+        if counted_here:
+            statement = _counted_insert(tuple(values), ignore_duplicates=ignore_duplicates)
+            values.update(add_sent=said.sent, add_openers=said.openers, add_received=said.received)
+        else:
+            statement = precompiled(
+                _insert_statement(
+                    dialect,
+                    ignore_duplicates=ignore_duplicates,
+                    take_dialog_account=take_dialog_account,
+                ),
+                dialect,
+                values,
+            )
         try:
-            row = (await self._tx.execute(precompiled(statement, dialect, values), values)).first()
+            row = (await self._tx.execute(statement, values)).first()
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no dialog {message.dialog_id}") from exc
             raise
-        return message_from_row(row) if row else None
+        if row is None:
+            return None
+        if said != counters.NOTHING and not counted_here:
+            await self._add_to_dialog(row.dialog_id, said)
+        return message_from_row(row)
+
+    async def _add_to_dialog(
+        self, dialog_id: int, said: counters.Said, *, activity_at: datetime | None = None
+    ) -> None:
+        params = {
+            "counted_dialog": dialog_id,
+            "add_sent": said.sent,
+            "add_openers": said.openers,
+            "add_received": said.received,
+        }
+        if activity_at is None:
+            await self._tx.execute(counters.ADD, params)
+        else:
+            await self._tx.execute(_ADD_AND_TOUCH, {**params, "dialog_activity_at": activity_at})
 
     async def add(self, message: Message, *, dialog: Dialog | None = None) -> Message:
         if dialog is not None:
             assert dialog.id == message.dialog_id, "a message is written with its own dialog"
-            if self._tx.dialect == "postgresql" and message.account_id is not None:
+            if (
+                self._tx.dialect == "postgresql"
+                and message.account_id is not None
+                and counters.Said.of_message(message) == counters.NOTHING
+            ):
                 return await self._add_with_dialog(message, dialog)
             await SqlDialogRepository(self._tx).update(dialog)
         stored = await self._insert(message, ignore_duplicates=False)
@@ -313,6 +392,7 @@ class SqlMessageRepository:
     async def add_incoming(
         self, message: Message, *, cancel_pending: Collection[str] = ()
     ) -> Message | None:
+        assert message.direction is Direction.IN, "add_incoming stores incoming messages"
         if not cancel_pending or self._tx.dialect != "postgresql" or message.account_id is None:
             stored = await self._insert(message, ignore_duplicates=True)
             if stored is not None and cancel_pending:
@@ -337,20 +417,26 @@ class SqlMessageRepository:
         self, message: Message, *, dialog_activity_at: datetime | None = None
     ) -> None:
         values = message_values(message)
-        if dialog_activity_at is not None and self._tx.dialect == "postgresql":
-            params = {f"m_{name}": value for name, value in values.items()}
-            params.update(message_id=message.id, dialog_activity_at=dialog_activity_at)
-            result = await self._tx.execute(_update_and_touch(tuple(values)), params)
-            if result.rowcount == 0:
+        if self._tx.dialect == "postgresql":
+            params: dict[str, Any] = {f"m_{name}": value for name, value in values.items()}
+            params["message_id"] = message.id
+            touch = dialog_activity_at is not None
+            if touch:
+                params["dialog_activity_at"] = dialog_activity_at
+            result = await self._tx.execute(_update_counting(tuple(values), touch=touch), params)
+            written = result.rowcount if touch else result.scalar_one()
+            if written == 0:
                 raise RecordNotFound(f"no message {message.id}")
             return
-        params = {**values, "message_id": message.id}
-        result = await self._tx.execute(_update(tuple(values)), params)
-        if result.rowcount == 0:
+        was = (await self._tx.execute(_WAS, {"message_id": message.id})).first()
+        if was is None:
             raise RecordNotFound(f"no message {message.id}")
-        if dialog_activity_at is not None:
-            params = {"touched": message.dialog_id, "dialog_activity_at": dialog_activity_at}
-            await self._tx.execute(_TOUCH, params)
+        await self._tx.execute(_update(tuple(values)), {**values, "message_id": message.id})
+        change = counters.Said.of(was.direction, message.delivery, message.kind).minus(
+            counters.Said.of(was.direction, was.delivery, was.kind)
+        )
+        if change != counters.NOTHING or dialog_activity_at is not None:
+            await self._add_to_dialog(was.dialog_id, change, activity_at=dialog_activity_at)
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         if last is None:

@@ -10,9 +10,10 @@ each into a typed `text()` once, which SQLAlchemy caches like any other statemen
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import ColumnElement, Executable, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
@@ -61,9 +62,25 @@ def precompiled(statement: Insert, dialect: str, keys: Iterable[str]) -> Hot:
 
 @functools.cache
 def _precompiled(statement: Insert, dialect: str, keys: tuple[str, ...]) -> Hot:
-    compiled = statement.compile(dialect=_NAMED[dialect], column_keys=list(keys))
+    returning = statement._returning  # the columns it returns (no public accessor)
+    return Hot(_as_text(statement, dialect, returning, column_keys=list(keys)))
+
+
+def as_text(statement: Executable, dialect: str, columns: Iterable[ColumnElement[Any]]) -> Any:
+    """`statement` (whose parameters are all named `bindparam`s) as a cacheable `text()`
+    for `dialect`, returning `columns`: for statements SQLAlchemy will not cache, such as
+    an INSERT ... ON CONFLICT inside a CTE. Call it once per statement and keep the result."""
+    return _as_text(statement, dialect, tuple(columns))
+
+
+def _as_text(
+    statement: Executable,
+    dialect: str,
+    returning: Sequence[ColumnElement[Any]],
+    column_keys: list[str] | None = None,
+) -> Any:
+    compiled = statement.compile(dialect=_NAMED[dialect], column_keys=column_keys)  # type: ignore[attr-defined]
     clause = text(compiled.string).bindparams(
         *(bindparam(name, type_=bind.type) for name, bind in compiled.binds.items())
     )
-    returning = statement._returning  # the columns it returns (no public accessor)
-    return Hot(clause.columns(*returning) if returning else clause)
+    return clause.columns(*returning) if returning else clause

@@ -1,7 +1,10 @@
 """Per-account counts for the admin's /stats, in one query.
 
-The messages are read once (sent and received counted side by side). For a period the
-rows are found through indexes: received messages by `timestamp`, sent ones by `sent_at`
+All time, the dialogs' counters are summed (`counters.py`: kept by the statements that
+store and send messages) per account and status, so /stats never reads every message ever
+stored and reads the dialogs once for both its figures and its dialogs per status. For a period
+the period's messages are read once (sent and received counted side by side), found through
+indexes: received messages by `timestamp`, sent ones by `sent_at`
 (`ix_messages_timestamp`, `ix_messages_sent_sent_at`): the precise condition (a sent
 message counts at `sent_at`, or at `timestamp` when that is missing) then applies to the
 few rows found instead of to every message ever stored. A dialog that replied is counted
@@ -13,6 +16,7 @@ than the period's query takes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +25,7 @@ from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
 from salesbot.adapters.persistence.transaction import Transaction
-from salesbot.application.ports import AccountStats
+from salesbot.application.ports import AccountStats, AllTimeStats
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.message import Delivery, Direction, OutKind
 
@@ -43,6 +47,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
+    """A period (at least one bound): the messages of the period, found through indexes."""
     sent = and_(
         _m.direction == Direction.OUT,
         _m.delivery == Delivery.SENT,
@@ -55,14 +60,13 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
         _count_if(and_(sent, _m.kind == OutKind.OPENER)).label("openers"),
         _count_if(received).label("received"),
     ).group_by(_m.account_id, _m.dialog_id)
-    if since is not None or until is not None:
-        # Indexable: a sent message whose sent_at is missing counts at its timestamp.
-        per_dialog = per_dialog.where(
-            or_(
-                _within(_m.timestamp, since, until),
-                and_(_m.delivery == Delivery.SENT, _within(_m.sent_at, since, until)),
-            )
+    # Indexable: a sent message whose sent_at is missing counts at its timestamp.
+    per_dialog = per_dialog.where(
+        or_(
+            _within(_m.timestamp, since, until),
+            and_(_m.delivery == Delivery.SENT, _within(_m.sent_at, since, until)),
         )
+    )
     d = per_dialog.subquery("per_dialog").c
     counted_messages = (
         select(
@@ -104,6 +108,43 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
     )
 
 
+def _all_time() -> Select[Any]:
+    """All time: the dialogs' counters (`counters.py`) and outcomes summed per account and
+    status, in one pass over the dialogs (no message is read); an account without dialogs
+    comes with a row of NULLs."""
+    per_status = (
+        select(
+            _d.account_id,
+            _d.status,
+            func.count().label("dialogs"),
+            func.sum(_d.openers_sent).label("openers_sent"),
+            func.sum(_d.messages_sent).label("messages_sent"),
+            func.sum(_d.messages_received).label("messages_received"),
+            _count_if(_d.messages_received > 0).label("dialogs_replied"),
+            _count_if(_d.outcome == Outcome.GOAL).label("goals"),
+        )
+        .group_by(_d.account_id, _d.status)
+        .subquery("per_status")
+    )
+    a, c = accounts.c, per_status.c
+    return (
+        select(
+            a.id,
+            a.phone,
+            c.status,
+            c.dialogs,
+            c.openers_sent,
+            c.messages_sent,
+            c.messages_received,
+            c.dialogs_replied,
+            c.goals,
+        )
+        .outerjoin(per_status, c.account_id == a.id)
+        .order_by(a.id)
+    )
+
+
+_ALL_TIME = _all_time()
 _NO_JIT = text("SET LOCAL jit = off")
 
 
@@ -114,8 +155,9 @@ class SqlStatsQuery:
     async def per_account(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[AccountStats]:
-        if self._tx.dialect == "postgresql":
-            await self._tx.execute(_NO_JIT)
+        if since is None and until is None:
+            return (await self.all_time()).per_account
+        await self._no_jit()
         rows = await self._tx.execute(_statement(since, until))
         return [
             AccountStats(
@@ -130,3 +172,32 @@ class SqlStatsQuery:
             )
             for row in rows
         ]
+
+    async def all_time(self) -> AllTimeStats:
+        await self._no_jit()
+        per_account: dict[int, AccountStats] = {}
+        by_status = dict.fromkeys(DialogStatus, 0)
+        for row in await self._tx.execute(_ALL_TIME):
+            account_id, phone, status, dialogs, *sums = row
+            before = per_account.get(account_id)
+            if before is None:
+                before = per_account[account_id] = AccountStats(account_id, phone, 0, 0, 0, 0, 0, 0)
+            if status is None:  # an account without dialogs
+                continue
+            status = DialogStatus(status)
+            openers, sent, received, replied, goals = (int(value) for value in sums)
+            by_status[status] += dialogs
+            per_account[account_id] = replace(
+                before,
+                openers_sent=before.openers_sent + openers,
+                messages_sent=before.messages_sent + sent,
+                messages_received=before.messages_received + received,
+                dialogs_replied=before.dialogs_replied + replied,
+                goals=before.goals + goals,
+                opt_outs=before.opt_outs + (dialogs if status is DialogStatus.OPTED_OUT else 0),
+            )
+        return AllTimeStats(list(per_account.values()), by_status)
+
+    async def _no_jit(self) -> None:
+        if self._tx.dialect == "postgresql":
+            await self._tx.execute(_NO_JIT)
