@@ -1,4 +1,5 @@
-"""A prospect goes quiet after our message: one follow-up, never more, never after a no."""
+"""A prospect goes quiet after our message: one follow-up per silence, never more, never
+after a no."""
 
 import pytest
 
@@ -95,6 +96,27 @@ async def test_a_new_message_cancels_a_queued_follow_up(world):
 
     assert world.cancelled(dialog_id) == ["Напоминаю о себе!"]
     assert world.pending(dialog_id) == ["Здравствуйте! Рада ответу."]
+
+
+async def test_each_new_silence_after_the_prospect_spoke_gets_its_own_follow_up(world):
+    dialog_id = await world.start()
+    world.llm.queue(answer("Напоминаю о себе!"), answer("Здравствуйте! Рада ответу."))
+    await world.clock.advance(hours=25)
+    await world.conversation.follow_ups.run_once()
+    await world.write("Ой, извините, пропустила. Интересно!")  # cancels the follow-up
+    await world.clock.advance(20)
+    await world.incoming.drain()
+    await world.deliver_pending()
+    assert world.dialog(dialog_id).follow_ups_sent == 0, "the cancelled one was never sent"
+
+    world.llm.queue(answer("Удалось посмотреть условия?"))
+    await world.clock.advance(hours=25)
+
+    assert await world.conversation.follow_ups.run_once() == 1
+    assert world.pending(dialog_id) == ["Удалось посмотреть условия?"]
+    await world.deliver_pending()
+    await world.clock.advance(hours=48)
+    assert await world.conversation.follow_ups.run_once() == 0, "still one per silence"
 
 
 async def test_the_model_being_down_skips_the_round_without_losing_the_follow_up(world):

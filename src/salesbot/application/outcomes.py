@@ -51,6 +51,10 @@ async def apply_composed(
     if answer.summary:
         dialog.summary = answer.summary
     dialog.last_activity_at = now
+    if kind is OutKind.REPLY:
+        # MAX_FOLLOW_UPS is per silence: the prospect spoke, a new silence may begin (and a
+        # follow-up that their message cancelled was never sent).
+        dialog.follow_ups_sent = 0
     events: list[Event] = []
     if answer.outcome is Outcome.OPT_OUT:
         events += await close_for_opt_out(
