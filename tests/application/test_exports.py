@@ -1,8 +1,11 @@
+from collections.abc import Sequence
+
 import pytest
 
 from salesbot.application.errors import UnknownDialog
 from salesbot.application.exports import Exports, TranscriptHeader
-from salesbot.domain.message import Message, OutKind
+from salesbot.application.ports import ExportRow
+from salesbot.domain.message import OutKind
 from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.application.admin_seed import Seed
 
@@ -17,9 +20,9 @@ class RecordingSink:
         self.open = True
         self.dialogs.append((header, []))
 
-    def message(self, message: Message) -> None:
-        assert self.open
-        self.dialogs[-1][1].append(message.content)
+    def messages(self, messages: Sequence[ExportRow]) -> None:
+        assert self.open and messages
+        self.dialogs[-1][1].extend(message.content for message in messages)
 
     def end(self) -> None:
         assert self.open

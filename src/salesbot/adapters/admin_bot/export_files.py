@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -16,7 +17,6 @@ from typing import BinaryIO, cast
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.application.exports import TranscriptHeader
 from salesbot.application.ports import ExportRow
-from salesbot.domain.message import Message
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 """The Bot API's limit for a document sent by a bot."""
@@ -50,8 +50,9 @@ class TranscriptRenderer:
         parts.append(self._f.t("transcript_exported", now=self._f.time(self._exported_at)))
         return "\n".join(parts) + "\n\n"
 
-    def line(self, message: Message | ExportRow, header: TranscriptHeader) -> str:
-        return self._f.line(message, header.username) + "\n"
+    def lines(self, messages: Sequence[ExportRow], header: TranscriptHeader) -> str:
+        """One line per message, each ending with a newline."""
+        return self._f.lines(messages, header.username)
 
     def empty(self) -> str:
         return self._f.t("transcript_empty") + "\n"
@@ -70,10 +71,10 @@ class TextFileSink:
         self._header, self._lines = header, 0
         self._stream.write(self._render.head(header).encode("utf-8"))
 
-    def message(self, message: Message | ExportRow) -> None:
+    def messages(self, messages: Sequence[ExportRow]) -> None:
         assert self._header is not None
-        self._stream.write(self._render.line(message, self._header).encode("utf-8"))
-        self._lines += 1
+        self._stream.write(self._render.lines(messages, self._header).encode("utf-8"))
+        self._lines += len(messages)
 
     def end(self) -> None:
         if not self._lines:
@@ -114,10 +115,10 @@ class ZipPartsSink:
         self._open_member(transcript_filename(header))
         self._write(self._render.head(header))
 
-    def message(self, message: Message | ExportRow) -> None:
+    def messages(self, messages: Sequence[ExportRow]) -> None:
         assert self._header is not None
-        self._write(self._render.line(message, self._header))
-        self._lines += 1
+        self._write(self._render.lines(messages, self._header))
+        self._lines += len(messages)
 
     def end(self) -> None:
         if not self._lines:
@@ -171,16 +172,21 @@ class ZipPartsSink:
             self._flush()
 
     def _flush(self) -> None:
-        """Write the buffered text; a dialog that would outgrow the part continues in the
-        next one."""
+        """Write the buffered text in chunks of whole lines; a dialog that would outgrow the
+        part continues in the next one."""
         if not self._buffer:
             return
         assert self._member is not None and self._header is not None
-        data = "".join(self._buffer).encode("utf-8")
+        text = "".join(self._buffer)
         self._buffer.clear()
         self._buffered = 0
-        if self._full():
-            self._close_member()
-            self._pieces += 1
-            self._open_member(transcript_filename(self._header, f".part{self._pieces}"))
-        self._member.write(data)
+        start = 0
+        while start < len(text):
+            stop = text.find("\n", start + _CHUNK_CHARS - 1) + 1 or len(text)
+            data = text[start:stop].encode("utf-8")
+            start = stop
+            if self._full():
+                self._close_member()
+                self._pieces += 1
+                self._open_member(transcript_filename(self._header, f".part{self._pieces}"))
+            self._member.write(data)

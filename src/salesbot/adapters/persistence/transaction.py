@@ -4,7 +4,7 @@ session's connection, with the driver's failures translated into the ports' erro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable
@@ -114,6 +114,30 @@ class Transaction:
                     yield row
         finally:
             await result.close()
+
+    async def stream_batches(
+        self, statement: Executable, params: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[Sequence[Row[Any]]]:
+        """`stream`'s rows, a list of up to `batch_size` at a time."""
+        batched = statement.execution_options(yield_per=batch_size)
+        result = await self._run(lambda connection: connection.stream(batched, params))
+        try:
+            while True:
+                with translated_errors():
+                    rows = await result.fetchmany(batch_size)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            await result.close()
+
+    async def driver_connection(self) -> Any:
+        """The driver's own connection under the transaction's (asyncpg's on PostgreSQL),
+        for what SQLAlchemy cannot do: COPY."""
+        connection = await self.connection()
+        with translated_errors():
+            fairy = await connection.get_raw_connection()
+        return fairy.driver_connection
 
     async def commit(self) -> None:
         with translated_errors():
