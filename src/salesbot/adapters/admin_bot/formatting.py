@@ -16,6 +16,7 @@ from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
 _MINUTES_KEPT = 100_000
 """Formatted minutes a Formatter remembers (~10 MB) before it starts over."""
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 # Stand-ins for the time and the text while a line's template is split around them.
 _TIME, _TEXT = "\x00", "\x01"
 
@@ -54,7 +55,11 @@ class Formatter:
         """The minute, formatted (by hand: strftime is slow) and remembered: every moment of
         a UTC minute shows the same local minute while the zone's offset is whole minutes."""
         t = moment.astimezone(self.tz)
-        text = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+        year, two = t.year, _TWO_DIGITS
+        text = (
+            f"{year if year >= 1000 else f'{year:04d}'}-{two[t.month]}-{two[t.day]} "
+            f"{two[t.hour]}:{two[t.minute]}"
+        )
         offset = t.utcoffset()
         if offset is not None and not offset.seconds % 60 and not offset.microseconds:
             if len(self._minutes) >= _MINUTES_KEPT:
