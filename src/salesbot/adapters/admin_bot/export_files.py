@@ -24,6 +24,9 @@ from salesbot.application.ports import ExportRow
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 """The Bot API's limit for a document sent by a bot."""
+COMPRESSLEVEL = 1
+"""zlib's fastest level: on chat text ~3x faster than the default 6 for ~10% larger parts
+(measured: 61 vs 20 MB/s, 0.51 vs 0.45 of the text's size)."""
 _CHUNK_CHARS = 16 * 1024
 """Text is buffered and handed to zlib in chunks this long (one call per message is slow)."""
 _LINE_SLACK_CHARS = 8 * 1024
@@ -106,7 +109,7 @@ class ZipPartsSink:
         renderer: TranscriptRenderer,
         *,
         part_limit: int = UPLOAD_LIMIT,
-        compresslevel: int = 6,
+        compresslevel: int = COMPRESSLEVEL,
     ) -> None:
         if part_limit <= _WRITE_SLACK + _END_RECORDS:
             raise ValueError("part_limit is too small to hold anything")

@@ -21,6 +21,15 @@ _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 _TIME, _TEXT = "\x00", "\x01"
 
 
+def _export_row(message: Message | ExportRow) -> ExportRow:
+    if isinstance(message, ExportRow):
+        return message
+    m = message
+    return ExportRow(
+        m.dialog_id, m.direction, m.content, m.timestamp, m.sent_at, m.delivery, m.kind
+    )
+
+
 class Formatter:
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
         self.t = texts
@@ -98,26 +107,27 @@ class Formatter:
 
     def line(self, message: Message | ExportRow, username: str) -> str:
         """One message: `[time] who (mark): text`."""
-        return self.lines((message,), username)[:-1]
+        return self.lines((_export_row(message),), username)[:-1]
 
-    def lines(self, messages: Iterable[Message | ExportRow], username: str) -> str:
-        """`line` of each message, each ending with a newline: one loop for a transcript's
-        thousands of lines."""
+    def lines(self, rows: Iterable[ExportRow], username: str) -> str:
+        """`line` of each message, each ending with a newline: one tight loop for a
+        transcript's thousands of lines."""
         theirs = self._pieces(f"@{username}", "")
         minutes, minute_of, time = self._minutes, self._minute, self.time
-        our_pieces, out, ours = self._our_pieces, Direction.OUT, self._ours
+        our_pieces, ours = self._our_pieces, self._ours
+        out, manual, sent = Direction.OUT, OutKind.MANUAL, Delivery.SENT
         lines: list[str] = []
         append = lines.append
-        for m in messages:
-            if m.direction is out:
-                moment = m.sent_at or m.timestamp
-                kind, delivery = m.kind, m.delivery
-                if kind is not OutKind.MANUAL and (delivery is Delivery.SENT or delivery is None):
+        for row in rows:
+            _, direction, content, timestamp, sent_at, delivery, kind = row
+            if direction is out:
+                moment = sent_at or timestamp
+                if kind is not manual and (delivery is sent or delivery is None):
                     pieces = ours
                 else:
                     pieces = our_pieces(kind, delivery)
             else:
-                moment = m.timestamp
+                moment = timestamp
                 pieces = theirs
             if moment is None:
                 shown = time(moment)
@@ -125,21 +135,20 @@ class Formatter:
                 minute = moment.timestamp() // 60
                 shown = minutes.get(minute) or minute_of(moment, minute)
             if pieces is None:
-                append(self._whole_line(m, username, shown) + "\n")
+                append(self._whole_line(row, username, shown) + "\n")
             else:
-                head, middle, tail = pieces
-                append(f"{head}{shown}{middle}{m.content}{tail}\n")
+                append(f"{pieces[0]}{shown}{pieces[1]}{content}{pieces[2]}\n")
         return "".join(lines)
 
-    def _whole_line(self, message: Message | ExportRow, username: str, shown: str) -> str:
-        if message.direction is Direction.OUT:
+    def _whole_line(self, row: ExportRow, username: str, shown: str) -> str:
+        if row.direction is Direction.OUT:
             who = self._us
-            mark = self._manual if message.kind is OutKind.MANUAL else ""
-            if message.delivery is not None:
-                mark += self._delivery_marks.get(message.delivery, "")
+            mark = self._manual if row.kind is OutKind.MANUAL else ""
+            if row.delivery is not None:
+                mark += self._delivery_marks.get(row.delivery, "")
         else:
             who, mark = f"@{username}", ""
-        return self._line.format(time=shown, who=who, mark=mark, text=message.content)
+        return self._line.format(time=shown, who=who, mark=mark, text=row.content)
 
     # --- dialogs ---------------------------------------------------------------------------
 
@@ -195,7 +204,7 @@ class Formatter:
         parts = [self.header(row, reason=reason, context=context)]
         if summary:
             parts.append(self.t("transcript_summary", summary=summary))
-        lines = self.lines(messages, row.username)
+        lines = self.lines(map(_export_row, messages), row.username)
         parts.append(lines[:-1] if lines else self.t("transcript_empty"))
         return "\n\n".join(parts)
 
