@@ -14,13 +14,14 @@ The text format is pinned down by the query: timestamps are converted to UTC `ti
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 
 from salesbot.adapters.persistence.models import messages
@@ -30,6 +31,7 @@ from salesbot.domain.message import Delivery, Direction, OutKind
 
 _c = messages.c
 _NULL = "\\N"
+_UTC = literal_column("'UTC'")
 _QUEUED_CHUNKS = 8
 """COPY data chunks (~64 KB each) read ahead of the parser: the server keeps producing rows
 while we parse, and memory stays bounded (the sink waits when the parser falls behind)."""
@@ -49,25 +51,28 @@ def fast_path_possible(driver: Any) -> bool:
     return str(getattr(settings, "DateStyle", "")).upper().startswith("ISO")
 
 
-def export_query(first_dialog_id: int | None, last_dialog_id: int | None) -> str:
+@functools.cache
+def _query_template(first: bool, last: bool) -> str:
     statement = select(
         _c.dialog_id,
         _c.direction,
         _c.content,
-        func.timezone("UTC", _c.timestamp),
-        func.timezone("UTC", _c.sent_at),
+        func.timezone(_UTC, _c.timestamp),
+        func.timezone(_UTC, _c.sent_at),
         _c.delivery,
         _c.kind,
     ).order_by(_c.dialog_id, _c.timestamp, _c.id)
-    if first_dialog_id is not None:
-        statement = statement.where(_c.dialog_id >= int(first_dialog_id))
-    if last_dialog_id is not None:
-        statement = statement.where(_c.dialog_id <= int(last_dialog_id))
-    # COPY takes no parameters: the two integers are written into the statement.
-    compiled = statement.compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-    )
-    return str(compiled)
+    if first:
+        statement = statement.where(_c.dialog_id >= bindparam("first"))
+    if last:
+        statement = statement.where(_c.dialog_id <= bindparam("last"))
+    return str(statement.compile(dialect=postgresql.dialect()))  # `%(first)s`, `%%`
+
+
+def export_query(first_dialog_id: int | None, last_dialog_id: int | None) -> str:
+    """The rows' SELECT; COPY takes no parameters, so the two integers are written in."""
+    template = _query_template(first_dialog_id is not None, last_dialog_id is not None)
+    return template % {"first": int(first_dialog_id or 0), "last": int(last_dialog_id or 0)}
 
 
 def _unescape(text: str) -> str:
