@@ -62,7 +62,7 @@ async def _seed(uow_factory) -> list[int]:
 async def _transcripts(uow_factory, dialog_ids: list[int], directory: Path) -> dict[str, bytes]:
     """Every member of /export_all's zip, and /export of each dialog."""
     renderer = TranscriptRenderer(Formatter(Texts("en"), ZoneInfo("Asia/Kolkata")), EXPORTED_AT)
-    exports = Exports(uow_factory, batch_size=3)
+    exports = Exports(uow_factory, batch_size=3, dialog_page=2)  # two pages, two COPYs
     directory.mkdir()
     sink = ZipPartsSink(directory, renderer)
     try:
