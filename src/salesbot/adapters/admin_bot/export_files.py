@@ -34,6 +34,8 @@ _LINE_SLACK_CHARS = 8 * 1024
 _WRITE_SLACK = 256 * 1024 + 4 * (_CHUNK_CHARS + _LINE_SLACK_CHARS)
 """What may still land in a part after the size check: compressed bytes zlib holds back,
 one chunk (UTF-8 takes up to 4 bytes a character), a member's local header."""
+_FILE_BUFFER = 1024 * 1024
+"""The zip thread writes a part through this much buffer: few system calls, few GIL waits."""
 _HANDOFF_BYTES = 64 * 1024
 """Encoded text handed to the zip thread at a time."""
 _QUEUED_HANDOFFS = 16
@@ -267,7 +269,7 @@ class _PartsWriter:
         self._close_part()
         path = self._directory / f"part{len(self.parts) + 1:03d}.zip"
         self.parts.append(path)
-        self._file = cast(BinaryIO, path.open("wb"))
+        self._file = cast(BinaryIO, path.open("wb", buffering=_FILE_BUFFER))
         self._zip = ZipStream(self._file, level=self._level)
 
     def _close_part(self) -> None:

@@ -8,10 +8,10 @@ their million messages. Here each member's data ends with a full flush, which ma
 next member independent of it (the way pigz compresses blocks apart), and an empty final
 block, so every member is an ordinary deflate stream that any unzip reads.
 
-Members are always written with a zip64 extra field in their local header (sizes are
-unknown until the member ends, like `zipfile`'s `force_zip64=True`); the central directory
-and the end records use zip64 only when a size, an offset or the number of members needs
-it.
+Nothing is written twice: like `zipfile` writing to a stream it cannot seek, each member's
+CRC and sizes follow its data in a (zip64) data descriptor, so the file is written front to
+back through one large buffer. The central directory and the end records use zip64 only
+when a size, an offset or the number of members needs it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _END = struct.Struct("<4s4H2LH")
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _LOCATOR64 = struct.Struct("<4sLQL")
+_DESCRIPTOR = struct.Struct("<4sLQQ")
+_DATA_DESCRIPTOR = 0x08
+"""General purpose flag: CRC and sizes follow the data."""
 _ZIP64_VERSION = 45
 _DEFLATED = 8
 _UNIX = 3
@@ -54,7 +57,7 @@ def _dos_time(moment: float) -> tuple[int, int]:
 
 
 class ZipStream:
-    """Deflated members written one at a time to a seekable binary file."""
+    """Deflated members written one at a time to a binary file, front to back."""
 
     def __init__(self, file: BinaryIO, *, level: int = zlib.Z_DEFAULT_COMPRESSION) -> None:
         self._file = file
@@ -74,7 +77,7 @@ class ZipStream:
         self.close_member()
         encoded = name.encode("utf-8")
         member = _Member(encoded, self._file.tell())
-        self._file.write(self._local_header(member) + encoded + self._local_zip64(member))
+        self._file.write(self._local_header(member) + encoded + _LOCAL_ZIP64.pack(1, 16, 0, 0))
         self._open = member
         self.central_size += _CENTRAL.size + len(encoded) + 28  # room for a zip64 extra
 
@@ -95,11 +98,8 @@ class ZipStream:
         self._open = None
         tail = self._deflate.flush(zlib.Z_FULL_FLUSH) + _FINAL_EMPTY_BLOCK
         member.compressed += len(tail)
-        self._file.write(tail)
-        end = self._file.tell()
-        self._file.seek(member.offset)
-        self._file.write(self._local_header(member) + member.name + self._local_zip64(member))
-        self._file.seek(end)
+        descriptor = _DESCRIPTOR.pack(b"PK\x07\x08", member.crc, member.compressed, member.size)
+        self._file.write(tail + descriptor)
         self._members.append(member)
 
     def close(self) -> None:
@@ -127,24 +127,21 @@ class ZipStream:
     # --- records -------------------------------------------------------------------------
 
     def _local_header(self, member: _Member) -> bytes:
+        """CRC and sizes come after the data (zip64 sizes: the extra field is there)."""
         return _LOCAL.pack(
             b"PK\x03\x04",
             _ZIP64_VERSION,
             0,
-            0,
+            _DATA_DESCRIPTOR,
             _DEFLATED,
             self._clock,
             self._date,
-            member.crc,
+            0,
             _LIMIT32,
             _LIMIT32,
             len(member.name),
             _LOCAL_ZIP64.size,
         )
-
-    @staticmethod
-    def _local_zip64(member: _Member) -> bytes:
-        return _LOCAL_ZIP64.pack(1, 16, member.size, member.compressed)
 
     def _central_entry(self, member: _Member) -> bytes:
         extra: list[int] = []
@@ -166,7 +163,7 @@ class ZipStream:
                 _UNIX,
                 _ZIP64_VERSION,
                 0,
-                0,
+                _DATA_DESCRIPTOR,
                 _DEFLATED,
                 self._clock,
                 self._date,
