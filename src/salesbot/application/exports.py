@@ -9,6 +9,7 @@ exporting every dialog keeps memory bounded however large the database grows.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,10 +156,13 @@ class Exports:
                 raise UnknownDialog(dialog_id)
             header = TranscriptHeader.of(dialog, await _Phones(uow).of(dialog.account_id))
             transcripts = _Transcripts(sink, [header])
-            async for batch in uow.messages.stream_export_batches(
+            batches = uow.messages.stream_export_batches(
                 first_dialog_id=dialog_id, last_dialog_id=dialog_id, batch_size=self._batch_size
-            ):
-                transcripts.rows(batch)
+            )
+            # A sink that fails leaves the stream open: it is closed before the unit of work.
+            async with contextlib.aclosing(batches):
+                async for batch in batches:
+                    transcripts.rows(batch)
             transcripts.finish()
         return header
 
@@ -183,12 +187,14 @@ class Exports:
                     for dialog in page
                 ]
                 transcripts = _Transcripts(sink, headers)
-                async for batch in uow.messages.stream_export_batches(
+                batches = uow.messages.stream_export_batches(
                     first_dialog_id=headers[0].dialog_id,
                     last_dialog_id=headers[-1].dialog_id,
                     batch_size=self._batch_size,
-                ):
-                    transcripts.rows(batch)
+                )
+                async with contextlib.aclosing(batches):
+                    async for batch in batches:
+                        transcripts.rows(batch)
                 transcripts.finish()
                 exported += len(page)
                 if len(page) < self._dialog_page:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from salesbot.adapters.admin_bot.catalogue import Texts
@@ -118,3 +119,30 @@ async def test_copy_and_the_generic_read_give_byte_identical_transcripts(
     assert "[2026-01-05 15:01] @every_kind: back\\slash\n" in every
     assert every.count("\n[") == len(OutKind) * (len(Delivery) - 1) + 1
     assert f"dialog_{dialog_ids[1]:05d}_silent.txt" in by_copy
+
+
+class _DiskFull(Exception):
+    pass
+
+
+class _FailingSink:
+    def begin(self, header) -> None:
+        pass
+
+    def messages(self, messages) -> None:
+        raise _DiskFull
+
+    def end(self) -> None:
+        pass
+
+
+async def test_a_failing_sink_stops_the_export_with_its_own_error(uow_factory):
+    dialog_ids = await _seed(uow_factory)
+
+    with pytest.raises(_DiskFull):
+        await Exports(uow_factory, batch_size=2).export_all(_FailingSink())
+    with pytest.raises(_DiskFull):
+        await Exports(uow_factory, batch_size=2).export_dialog(dialog_ids[0], _FailingSink())
+
+    async with uow_factory() as uow:  # the pooled connection is fine
+        assert (await uow.dialogs.get(dialog_ids[0])) is not None

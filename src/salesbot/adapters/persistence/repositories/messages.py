@@ -3,6 +3,7 @@ holds, so two dispatchers never send the same message."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime
@@ -302,28 +303,32 @@ class SqlMessageRepository:
             driver = await self._tx.driver_connection()
             if export_copy.fast_path_possible(driver):
                 query = export_copy.export_query(first_dialog_id, last_dialog_id)
-                async for batch in export_copy.copy_export_batches(driver, query, batch_size):
-                    yield batch
+                copied = export_copy.copy_export_batches(driver, query, batch_size)
+                async with contextlib.aclosing(copied):  # closed with us: the COPY ends first
+                    async for batch in copied:
+                        yield batch
                 return
         statement = _export_rows(postgresql, first_dialog_id, last_dialog_id)
-        if not postgresql:
-            async for rows in self._tx.stream_batches(statement, None, batch_size):
-                yield [ExportRow._make(row) for row in rows]
-            return
-        directions, deliveries, kinds = _DIRECTIONS, _DELIVERIES, _KINDS
-        async for rows in self._tx.stream_batches(statement, None, batch_size):
-            yield [
-                ExportRow(
-                    dialog_id,
-                    directions[direction],
-                    content,
-                    timestamp,
-                    sent_at,
-                    deliveries[delivery],
-                    kinds[kind],
-                )
-                for dialog_id, direction, content, timestamp, sent_at, delivery, kind in rows
-            ]
+        streamed = self._tx.stream_batches(statement, None, batch_size)
+        async with contextlib.aclosing(streamed):
+            if not postgresql:
+                async for rows in streamed:
+                    yield [ExportRow._make(row) for row in rows]
+                return
+            directions, deliveries, kinds = _DIRECTIONS, _DELIVERIES, _KINDS
+            async for rows in streamed:
+                yield [
+                    ExportRow(
+                        dialog_id,
+                        directions[direction],
+                        content,
+                        timestamp,
+                        sent_at,
+                        deliveries[delivery],
+                        kinds[kind],
+                    )
+                    for dialog_id, direction, content, timestamp, sent_at, delivery, kind in rows
+                ]
 
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True
