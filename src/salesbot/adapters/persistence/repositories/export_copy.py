@@ -160,6 +160,9 @@ class _Chunks:
         self.slots.release()  # wake a sink waiting for room
 
 
+_COPY_TIMEOUT = 24 * 3600.0
+"""asyncpg times a COPY as one command, by default with the engine's command timeout (60 s);
+this one lasts as long as its consumer takes to export a page of dialogs."""
 _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
@@ -168,7 +171,9 @@ async def copy_export_batches(
 ) -> AsyncIterator[list[ExportRow]]:
     """The rows of `query` (export_query's) in lists of at most `batch_size`."""
     chunks = _Chunks()
-    task = asyncio.ensure_future(driver.copy_from_query(query, output=chunks.sink))
+    task = asyncio.ensure_future(
+        driver.copy_from_query(query, output=chunks.sink, timeout=_COPY_TIMEOUT)
+    )
     task.add_done_callback(lambda _: chunks.queue.put_nowait(None))
     tail = b""
     finished = False
