@@ -163,6 +163,9 @@ async def test_a_stream_closed_early_leaves_the_unit_of_work_usable(new_uow):
         stream = uow.messages.stream_export_batches(batch_size=5)
         first = await anext(stream)
         await stream.aclose()
-        assert [r.content[:9] for r in first] == [f"message {k}"[:9] for k in range(5)]
+        assert 0 < len(first) <= 5
+        assert [r.content.split(" x")[0] for r in first] == [
+            f"message {k}" for k in range(len(first))
+        ]
         assert (await uow.dialogs.get(dialog.id)) is not None
         assert len(await _export_rows(uow)) == 50
