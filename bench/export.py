@@ -5,7 +5,9 @@ then in the same run times:
 - `/export_all`: the export use-case feeding the admin bot's zip writer (the real code path
   up to the upload), and `COPY (the same rows, same order) TO STDOUT` as the floor;
 - `/export N` of the 10,000-message dialog as a `.txt`, and COPY of that dialog's rows;
-- the process's peak RSS during each export (Linux VmHWM, reset before each).
+- the process's peak RSS during each export (Linux VmHWM, reset before each);
+- the process's CPU time for each export (all its threads): on a shared machine the wall
+  times swing with the other work, CPU per export much less.
 
 Targets: export_all <= 3x COPY; peak RSS <= 200 MB whatever the size.
 Run: `.venv/bin/python -m bench.export [--quick]`.
@@ -14,6 +16,7 @@ Run: `.venv/bin/python -m bench.export [--quick]`.
 from __future__ import annotations
 
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,32 +105,48 @@ async def stream_only(uow_factory: UnitOfWorkFactory) -> float:
     return sw.seconds
 
 
+async def export_rows_only(uow_factory: UnitOfWorkFactory) -> float:
+    """Seconds for the repository's `stream_export_batches` alone (the rows /export_all
+    reads: COPY parsed into ExportRows on PostgreSQL)."""
+    with Stopwatch() as sw:
+        async with uow_factory() as uow:
+            async for _ in uow.messages.stream_export_batches():
+                pass
+    return sw.seconds
+
+
 async def export_all(
     uow_factory: UnitOfWorkFactory, directory: Path
-) -> tuple[float, float, int, int]:
-    """Seconds, peak RSS (MB), dialogs, bytes of the zip parts."""
+) -> tuple[float, float, float, int, int]:
+    """Seconds, CPU seconds, peak RSS (MB), dialogs, bytes of the zip parts."""
     from salesbot.adapters.admin_bot.export_files import ZipPartsSink
     from salesbot.application.exports import Exports
 
     reset_peak_rss()
+    cpu = time.process_time()
     sink = ZipPartsSink(directory, _renderer())
     with Stopwatch() as sw:
         dialogs = await Exports(uow_factory).export_all(sink)
         parts = sink.close()
+    cpu = time.process_time() - cpu
     size = sum(part.stat().st_size for part in parts)
-    return sw.seconds, peak_rss_mb(), dialogs, size
+    return sw.seconds, cpu, peak_rss_mb(), dialogs, size
 
 
 async def export_one(
     uow_factory: UnitOfWorkFactory, dialog_id: int, path: Path
-) -> tuple[float, float, int]:
+) -> tuple[float, float, float, int]:
+    """Seconds, CPU seconds, peak RSS (MB), bytes of the .txt."""
     from salesbot.adapters.admin_bot.export_files import TextFileSink
     from salesbot.application.exports import Exports
 
     reset_peak_rss()
-    with path.open("wb") as stream, Stopwatch() as sw:
-        await Exports(uow_factory).export_dialog(dialog_id, TextFileSink(stream, _renderer()))
-    return sw.seconds, peak_rss_mb(), path.stat().st_size  # noqa: ASYNC240
+    with path.open("wb") as stream:
+        cpu = time.process_time()
+        with Stopwatch() as sw:
+            await Exports(uow_factory).export_dialog(dialog_id, TextFileSink(stream, _renderer()))
+        cpu = time.process_time() - cpu
+    return sw.seconds, cpu, peak_rss_mb(), path.stat().st_size  # noqa: ASYNC240
 
 
 async def main(quick: bool) -> None:
@@ -157,10 +176,13 @@ async def main(quick: bool) -> None:
             copy_one_s, _ = await copy_out(db.dsn, COPY_ONE, seeded.big_dialog_id)
             cursor_s = await cursor_read(db.dsn)
             stream_s = await stream_only(uow_factory)
+            rows_s = await export_rows_only(uow_factory)
             print(f"rss before the exports: {rss_mb():.0f} MB")
             with tempfile.TemporaryDirectory(prefix="salesbot-bench-") as tmp:
-                all_s, all_rss, exported, zip_bytes = await export_all(uow_factory, Path(tmp))
-                one_s, one_rss, one_bytes = await export_one(
+                all_s, all_cpu, all_rss, exported, zip_bytes = await export_all(
+                    uow_factory, Path(tmp)
+                )
+                one_s, one_cpu, one_rss, one_bytes = await export_one(
                     uow_factory, seeded.big_dialog_id, Path(tmp) / "one.txt"
                 )
         finally:
@@ -181,20 +203,24 @@ async def main(quick: bool) -> None:
     )
     print(f"export_all throughput: {total / all_s:,.0f} messages/s")
     print(
-        f"where the time goes: COPY {copy_all_s:.2f} s < asyncpg cursor into Python records "
-        f"{cursor_s:.2f} s < repository stream_all into Messages {stream_s:.2f} s "
-        f"< whole /export_all {all_s:.2f} s"
+        f"where the time goes: COPY {copy_all_s:.2f} s; asyncpg cursor into Python records "
+        f"{cursor_s:.2f} s; repository stream_all into Messages {stream_s:.2f} s; "
+        f"the export's rows (stream_export_batches) {rows_s:.2f} s; "
+        f"whole /export_all {all_s:.2f} s"
     )
     print_result(
         "export",
         messages=total,
         dialogs=exported,
         export_all_s=round(all_s, 2),
+        export_all_cpu_s=round(all_cpu, 2),
         copy_all_s=round(copy_all_s, 2),
         ratio_all=round(ratio_all, 2),
         cursor_s=round(cursor_s, 2),
         stream_s=round(stream_s, 2),
+        rows_s=round(rows_s, 2),
         export_one_ms=round(one_s * 1000, 1),
+        export_one_cpu_ms=round(one_cpu * 1000, 1),
         copy_one_ms=round(copy_one_s * 1000, 1),
         ratio_one=round(ratio_one, 2),
         peak_rss_mb=round(max(all_rss, one_rss)),

@@ -1,8 +1,11 @@
+from collections.abc import Sequence
+
 import pytest
 
 from salesbot.application.errors import UnknownDialog
 from salesbot.application.exports import Exports, TranscriptHeader
-from salesbot.domain.message import Message, OutKind
+from salesbot.application.ports import ExportRow
+from salesbot.domain.message import OutKind
 from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.application.admin_seed import Seed
 
@@ -17,9 +20,9 @@ class RecordingSink:
         self.open = True
         self.dialogs.append((header, []))
 
-    def message(self, message: Message) -> None:
-        assert self.open
-        self.dialogs[-1][1].append(message.content)
+    def messages(self, messages: Sequence[ExportRow]) -> None:
+        assert self.open and messages
+        self.dialogs[-1][1].extend(message.content for message in messages)
 
     def end(self) -> None:
         assert self.open
@@ -85,3 +88,23 @@ async def test_exporting_nothing_writes_nothing(store):
     sink = RecordingSink()
     assert await Exports(lambda: FakeUnitOfWork(store)).export_all(sink) == 0
     assert sink.dialogs == []
+
+
+async def test_every_dialog_is_exported_across_pages_with_its_own_messages(store, seed):
+    account = await seed.account()
+    dialogs = [await seed.dialog(account, f"lead_{n}") for n in range(7)]
+    talking = dialogs[1::2]  # pages of two: a silent dialog starts every page
+    for n, dialog in enumerate(talking):
+        await seed.sent(dialog, account, f"{n}: hello", kind=OutKind.OPENER, minutes_ago=9)
+        await seed.received(dialog, account, f"{n}: hi", minutes_ago=8)
+        await seed.sent(dialog, account, f"{n}: bye", minutes_ago=7)
+    sink = RecordingSink()
+
+    exports = Exports(lambda: FakeUnitOfWork(store), batch_size=4, dialog_page=2)
+    count = await exports.export_all(sink)
+
+    assert count == 7 and not sink.open
+    expected = {d: [] for d in dialogs}
+    for n, dialog in enumerate(talking):
+        expected[dialog] = [f"{n}: hello", f"{n}: hi", f"{n}: bye"]
+    assert [(h.dialog_id, texts) for h, texts in sink.dialogs] == list(expected.items())

@@ -8,7 +8,10 @@ exporting every dialog keeps memory bounded however large the database grows.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -16,11 +19,13 @@ from typing import Protocol
 from salesbot.application.errors import UnknownDialog
 from salesbot.application.ports import ExportRow, UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.dialog import Dialog, DialogStatus, Stage
-from salesbot.domain.message import Delivery, Message
+from salesbot.domain.message import Delivery
 
 log = logging.getLogger(__name__)
 
-DIALOG_PAGE = 500
+DIALOG_PAGE = 2000
+"""Dialogs read per query; their messages then come in one stream (a COPY on PostgreSQL,
+which costs a query start each: fewer, longer streams keep the server busy)."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,21 @@ class TranscriptSink(Protocol):
 
     def begin(self, header: TranscriptHeader) -> None: ...
 
-    def message(self, message: Message | ExportRow) -> None: ...
+    def messages(self, messages: Sequence[ExportRow]) -> None:
+        """The dialog's next messages, in order (never an empty batch)."""
+        ...
 
     def end(self) -> None: ...
 
 
-def _exported(message: Message) -> bool:
+def _exported(rows: list[ExportRow]) -> list[ExportRow]:
     """Cancelled outgoing messages never reached anyone: they are not part of the dialog."""
-    return message.delivery is not Delivery.CANCELLED
+    cancelled = Delivery.CANCELLED
+    return [row for row in rows if row.delivery is not cancelled]
+
+
+def _dialog_of(row: ExportRow) -> int:
+    return row.dialog_id
 
 
 class _Phones:
@@ -85,10 +97,56 @@ class _Phones:
         return self._known[account_id]
 
 
+class _Transcripts:
+    """Feeds a page of dialogs (in id order) and their messages (in stream order) to the
+    sink: every dialog begins and ends once, with or without messages."""
+
+    def __init__(self, sink: TranscriptSink, headers: list[TranscriptHeader]) -> None:
+        self._sink = sink
+        self._headers = headers
+        self._next = 0  # headers[:_next] have begun
+        self._open: int | None = None  # the dialog id begun and not ended yet
+
+    def _advance(self, dialog_id: int) -> None:
+        """End the open dialog and begin every one up to `dialog_id`."""
+        headers = self._headers
+        while self._next < len(headers) and headers[self._next].dialog_id <= dialog_id:
+            if self._open is not None:
+                self._sink.end()
+            self._open = headers[self._next].dialog_id
+            self._sink.begin(headers[self._next])
+            self._next += 1
+
+    def rows(self, batch: list[ExportRow]) -> None:
+        start = 0
+        while start < len(batch):
+            dialog_id = batch[start].dialog_id
+            stop = bisect.bisect_right(batch, dialog_id, lo=start, key=_dialog_of)
+            self._advance(dialog_id)
+            if self._open == dialog_id:  # else no dialog of this page heads these rows
+                shown = _exported(batch[start:stop] if start or stop < len(batch) else batch)
+                if shown:
+                    self._sink.messages(shown)
+            start = stop
+
+    def finish(self) -> None:
+        self._advance(self._headers[-1].dialog_id if self._headers else 0)
+        if self._open is not None:
+            self._sink.end()
+            self._open = None
+
+
 class Exports:
-    def __init__(self, uow_factory: UnitOfWorkFactory, *, batch_size: int = 1000) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        batch_size: int = 1000,
+        dialog_page: int = DIALOG_PAGE,
+    ) -> None:
         self._uow_factory = uow_factory
         self._batch_size = batch_size
+        self._dialog_page = dialog_page
 
     async def export_dialog(self, dialog_id: int, sink: TranscriptSink) -> TranscriptHeader:
         """Write one dialog to `sink`; UnknownDialog when there is none with that number."""
@@ -97,44 +155,50 @@ class Exports:
             if dialog is None:
                 raise UnknownDialog(dialog_id)
             header = TranscriptHeader.of(dialog, await _Phones(uow).of(dialog.account_id))
-            sink.begin(header)
-            async for message in uow.messages.stream_for_dialog(
-                dialog_id, batch_size=self._batch_size
-            ):
-                if _exported(message):
-                    sink.message(message)
-            sink.end()
+            transcripts = _Transcripts(sink, [header])
+            batches = uow.messages.stream_export_batches(
+                first_dialog_id=dialog_id, last_dialog_id=dialog_id, batch_size=self._batch_size
+            )
+            # A sink that fails leaves the stream open: it is closed before the unit of work.
+            async with contextlib.aclosing(batches):
+                async for batch in batches:
+                    transcripts.rows(batch)
+            transcripts.finish()
         return header
 
     async def export_all(self, sink: TranscriptSink) -> int:
         """Write every dialog to `sink` in dialog-id order, its messages in order; return
         how many.
 
-        Two walks up the dialog ids in step: the dialogs, a page of DIALOG_PAGE per query,
-        and one stream of every message as light `ExportRow`s (no Message built per row).
+        A page of `dialog_page` dialogs (and their accounts' phones) at a time, then one
+        stream of that page's messages as light `ExportRow`s, in batches: nothing else is
+        read while the stream runs, as the port asks.
         """
         exported = 0
         async with self._uow_factory() as uow:
             phones = _Phones(uow)
-            rows = uow.messages.stream_export_rows(batch_size=self._batch_size)
-            row = await anext(rows, None)
             after = 0
             while True:
-                page = await uow.dialogs.list_by_id(after_id=after, limit=DIALOG_PAGE)
-                for dialog in page:
-                    dialog_id = dialog.id or 0
-                    while row is not None and row.dialog_id < dialog_id:  # no dialog heads it
-                        row = await anext(rows, None)
-                    sink.begin(TranscriptHeader.of(dialog, await phones.of(dialog.account_id)))
-                    while row is not None and row.dialog_id == dialog_id:
-                        if row.delivery is not Delivery.CANCELLED:
-                            sink.message(row)
-                        row = await anext(rows, None)
-                    sink.end()
-                    exported += 1
-                if len(page) < DIALOG_PAGE:
+                page = await uow.dialogs.list_by_id(after_id=after, limit=self._dialog_page)
+                if not page:
+                    break
+                headers = [
+                    TranscriptHeader.of(dialog, await phones.of(dialog.account_id))
+                    for dialog in page
+                ]
+                transcripts = _Transcripts(sink, headers)
+                batches = uow.messages.stream_export_batches(
+                    first_dialog_id=headers[0].dialog_id,
+                    last_dialog_id=headers[-1].dialog_id,
+                    batch_size=self._batch_size,
+                )
+                async with contextlib.aclosing(batches):
+                    async for batch in batches:
+                        transcripts.rows(batch)
+                transcripts.finish()
+                exported += len(page)
+                if len(page) < self._dialog_page:
                     break
                 after = page[-1].id or 0
-            await rows.aclose()
         log.info("exported %s dialogs", exported)
         return exported

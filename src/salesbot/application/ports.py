@@ -217,8 +217,20 @@ class MessageRepository(Protocol):
         """Every message ordered by dialog id then (timestamp, id), fetched in batches."""
         ...
 
-    def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
-        """`stream_all`'s messages, in its order, as the export's light rows."""
+    def stream_export_batches(
+        self,
+        *,
+        first_dialog_id: int | None = None,
+        last_dialog_id: int | None = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[list[ExportRow]]:
+        """`stream_all`'s messages, in its order, as the export's light rows, in non-empty
+        lists of at most `batch_size` (one await per list, not per row); only the dialogs
+        with ids from `first_dialog_id` to `last_dialog_id` (both included) when given.
+
+        The stream may hold the unit of work's connection (PostgreSQL sends the rows by
+        COPY): run nothing else in the unit of work until it is read to its end or closed.
+        """
         ...
 
     async def claim_next_due(

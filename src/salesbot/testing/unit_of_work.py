@@ -362,11 +362,31 @@ class _Messages:
         for message in ordered:
             yield message.copy()
 
-    async def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
+    async def stream_export_batches(
+        self,
+        *,
+        first_dialog_id: int | None = None,
+        last_dialog_id: int | None = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[list[ExportRow]]:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        batch: list[ExportRow] = []
         async for m in self.stream_all(batch_size=batch_size):
-            yield ExportRow(
-                m.dialog_id, m.direction, m.content, m.timestamp, m.sent_at, m.delivery, m.kind
+            if first_dialog_id is not None and m.dialog_id < first_dialog_id:
+                continue
+            if last_dialog_id is not None and m.dialog_id > last_dialog_id:
+                break
+            batch.append(
+                ExportRow(
+                    m.dialog_id, m.direction, m.content, m.timestamp, m.sent_at, m.delivery, m.kind
+                )
             )
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True

@@ -1,4 +1,5 @@
-"""Exports stream: all of a big dialog's messages pass through in bounded memory."""
+"""Exports stream: all of a big dialog's messages pass through in bounded memory (also as
+export rows, which PostgreSQL sends by COPY)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,16 @@ async def test_streams_hold_one_batch_not_the_table(backend):
                 tracemalloc.stop()
             assert count == MESSAGES
             assert peak < 3_000_000, f"{peak / 1e6:.1f} MB held while streaming 10 MB"
+
+        count = 0
+        tracemalloc.start()
+        try:
+            async for batch in uow.messages.stream_export_batches(batch_size=200):
+                assert 0 < len(batch) <= 200
+                assert all(len(row.content) == TEXT_BYTES for row in batch)
+                count += len(batch)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert count == MESSAGES
+        assert peak < 3_000_000, f"{peak / 1e6:.1f} MB held while streaming 10 MB of rows"

@@ -14,6 +14,21 @@ from salesbot.application.ports import AccountStats, ExportRow
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
+_MINUTES_KEPT = 100_000
+"""Formatted minutes a Formatter remembers (~10 MB) before it starts over."""
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+# Stand-ins for the time and the text while a line's template is split around them.
+_TIME, _TEXT = "\x00", "\x01"
+
+
+def _export_row(message: Message | ExportRow) -> ExportRow:
+    if isinstance(message, ExportRow):
+        return message
+    m = message
+    return ExportRow(
+        m.dialog_id, m.direction, m.content, m.timestamp, m.sent_at, m.delivery, m.kind
+    )
+
 
 class Formatter:
     def __init__(self, texts: Texts, tz: tzinfo) -> None:
@@ -29,32 +44,111 @@ class Formatter:
             Delivery.FAILED: texts("mark_failed"),
         }
         self._line = MESSAGES["line"][texts.language]
+        self._minutes: dict[float, str] = {}
+        self._ours = self._pieces(self._us, "")
+        self._ours_marked: dict[tuple[bool, Delivery | None], tuple[str, str, str] | None] = {}
 
     # --- small pieces ----------------------------------------------------------------------
 
     def time(self, moment: datetime | None) -> str:
-        """`2026-01-05 12:00` in the configured zone (built by hand: strftime is slow)."""
+        """`2026-01-05 12:00` in the configured zone."""
         if moment is None:
             return self._never
+        minute = moment.timestamp() // 60
+        text = self._minutes.get(minute)
+        if text is None:
+            text = self._minute(moment, minute)
+        return text
+
+    def _minute(self, moment: datetime, minute: float) -> str:
+        """The minute, formatted (by hand: strftime is slow) and remembered: every moment of
+        a UTC minute shows the same local minute while the zone's offset is whole minutes."""
         t = moment.astimezone(self.tz)
-        return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+        year, two = t.year, _TWO_DIGITS
+        text = (
+            f"{year if year >= 1000 else f'{year:04d}'}-{two[t.month]}-{two[t.day]} "
+            f"{two[t.hour]}:{two[t.minute]}"
+        )
+        offset = t.utcoffset()
+        if offset is not None and not offset.seconds % 60 and not offset.microseconds:
+            if len(self._minutes) >= _MINUTES_KEPT:
+                self._minutes.clear()
+            self._minutes[minute] = text
+        return text
 
     def status(self, status: DialogStatus | str) -> str:
         return self.t.word("dialog_status", status)
 
+    def _pieces(self, who: str, mark: str) -> tuple[str, str, str] | None:
+        """The line template with `who` and `mark` filled in, split around the time and the
+        text (None if it cannot be: then each line is formatted whole)."""
+        if any(c in who or c in mark for c in (_TIME, _TEXT)):
+            return None
+        line = self._line.format(time=_TIME, who=who, mark=mark, text=_TEXT)
+        head, time, rest = line.partition(_TIME)
+        middle, text, tail = rest.partition(_TEXT)
+        if not (time and text) or _TIME in tail or _TEXT in head + tail:
+            return None
+        return head, middle, tail
+
+    def _our_pieces(
+        self, kind: OutKind | None, delivery: Delivery | None
+    ) -> tuple[str, str, str] | None:
+        manual = kind is OutKind.MANUAL
+        if not manual and (delivery is Delivery.SENT or delivery is None):
+            return self._ours
+        key = (manual, delivery)
+        if key not in self._ours_marked:
+            mark = self._manual if manual else ""
+            if delivery is not None:
+                mark += self._delivery_marks.get(delivery, "")
+            self._ours_marked[key] = self._pieces(self._us, mark)
+        return self._ours_marked[key]
+
     def line(self, message: Message | ExportRow, username: str) -> str:
         """One message: `[time] who (mark): text`."""
-        if message.direction is Direction.OUT:
+        return self.lines((_export_row(message),), username)[:-1]
+
+    def lines(self, rows: Iterable[ExportRow], username: str) -> str:
+        """`line` of each message, each ending with a newline: one tight loop for a
+        transcript's thousands of lines."""
+        theirs = self._pieces(f"@{username}", "")
+        minutes, minute_of, time = self._minutes, self._minute, self.time
+        our_pieces, ours = self._our_pieces, self._ours
+        out, manual, sent = Direction.OUT, OutKind.MANUAL, Delivery.SENT
+        lines: list[str] = []
+        append = lines.append
+        for row in rows:
+            _, direction, content, timestamp, sent_at, delivery, kind = row
+            if direction is out:
+                moment = sent_at or timestamp
+                if kind is not manual and (delivery is sent or delivery is None):
+                    pieces = ours
+                else:
+                    pieces = our_pieces(kind, delivery)
+            else:
+                moment = timestamp
+                pieces = theirs
+            if moment is None:
+                shown = time(moment)
+            else:
+                minute = moment.timestamp() // 60
+                shown = minutes.get(minute) or minute_of(moment, minute)
+            if pieces is None:
+                append(self._whole_line(row, username, shown) + "\n")
+            else:
+                append(f"{pieces[0]}{shown}{pieces[1]}{content}{pieces[2]}\n")
+        return "".join(lines)
+
+    def _whole_line(self, row: ExportRow, username: str, shown: str) -> str:
+        if row.direction is Direction.OUT:
             who = self._us
-            mark = self._manual if message.kind is OutKind.MANUAL else ""
-            if message.delivery is not None:
-                mark += self._delivery_marks.get(message.delivery, "")
-            moment = message.sent_at or message.timestamp
+            mark = self._manual if row.kind is OutKind.MANUAL else ""
+            if row.delivery is not None:
+                mark += self._delivery_marks.get(row.delivery, "")
         else:
-            who = f"@{username}"
-            mark = ""
-            moment = message.timestamp
-        return self._line.format(time=self.time(moment), who=who, mark=mark, text=message.content)
+            who, mark = f"@{username}", ""
+        return self._line.format(time=shown, who=who, mark=mark, text=row.content)
 
     # --- dialogs ---------------------------------------------------------------------------
 
@@ -110,8 +204,8 @@ class Formatter:
         parts = [self.header(row, reason=reason, context=context)]
         if summary:
             parts.append(self.t("transcript_summary", summary=summary))
-        lines = [self.line(m, row.username) for m in messages]
-        parts.append("\n".join(lines) if lines else self.t("transcript_empty"))
+        lines = self.lines(map(_export_row, messages), row.username)
+        parts.append(lines[:-1] if lines else self.t("transcript_empty"))
         return "\n\n".join(parts)
 
     # --- accounts --------------------------------------------------------------------------

@@ -371,10 +371,28 @@ class DriverTransaction:
             return DriverResult(rows, len(rows))
         return DriverResult([], _rowcount(await driver.execute(compiled.sql, *arguments)))
 
+    async def driver_connection(self) -> Any:
+        """asyncpg's connection under the transaction (begun if it was not), for COPY."""
+
+        async def driver() -> Any:
+            return self._driver
+
+        return await self._run(driver)
+
     async def stream(
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]:
         """Rows fetched `batch_size` at a time (a server-side cursor)."""
+        batches = self.stream_batches(statement, params, batch_size)
+        async with contextlib.aclosing(batches):
+            async for rows in batches:
+                for row in rows:
+                    yield row
+
+    async def stream_batches(
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[Sequence[Row[Any]]]:
+        """`stream`'s rows, a list of up to `batch_size` at a time."""
         if isinstance(statement, Hot):
             statement = statement.statement
         batched = statement.execution_options(yield_per=batch_size)
@@ -388,7 +406,6 @@ class DriverTransaction:
                 rows = await self._guarded(lambda: result.fetchmany(batch_size))
                 if not rows:
                     return
-                for row in rows:
-                    yield row
+                yield rows
         finally:
             await result.close()

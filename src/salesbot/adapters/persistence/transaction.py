@@ -7,7 +7,7 @@ PostgreSQL's `DriverTransaction` (driver.py) runs the hot ones on asyncpg itself
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import CursorResult, Executable
@@ -80,6 +80,14 @@ class Transaction(Protocol):
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]: ...
 
+    def stream_batches(
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[Sequence[Row[Any]]]: ...
+
+    async def driver_connection(self) -> Any:
+        """The driver's own connection under the transaction (begun if it was not), for
+        what SQLAlchemy cannot do: COPY."""
+
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...
@@ -133,6 +141,16 @@ class SessionTransaction:
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]:
         """Rows fetched `batch_size` at a time (a server-side cursor on PostgreSQL)."""
+        batches = self.stream_batches(statement, params, batch_size)
+        async with contextlib.aclosing(batches):
+            async for rows in batches:
+                for row in rows:
+                    yield row
+
+    async def stream_batches(
+        self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[Sequence[Row[Any]]]:
+        """`stream`'s rows, a list of up to `batch_size` at a time."""
         batched = _core(statement).execution_options(yield_per=batch_size)
         result = await self._run(lambda connection: connection.stream(batched, params))
         try:
@@ -141,10 +159,17 @@ class SessionTransaction:
                     rows = await result.fetchmany(batch_size)
                 if not rows:
                     return
-                for row in rows:
-                    yield row
+                yield rows
         finally:
             await result.close()
+
+    async def driver_connection(self) -> Any:
+        """The driver's own connection under the transaction's (asyncpg's on PostgreSQL),
+        for what SQLAlchemy cannot do: COPY."""
+        connection = await self.connection()
+        with translated_errors():
+            fairy = await connection.get_raw_connection()
+        return fairy.driver_connection
 
     async def commit(self) -> None:
         with translated_errors():

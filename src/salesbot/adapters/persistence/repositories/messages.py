@@ -3,6 +3,7 @@ holds, so two dispatchers never send the same message."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime
@@ -37,7 +38,7 @@ from salesbot.adapters.persistence.models import (
     messages,
     new_message_values,
 )
-from salesbot.adapters.persistence.repositories import counters
+from salesbot.adapters.persistence.repositories import counters, export_copy
 from salesbot.adapters.persistence.repositories.dialogs import (
     SqlDialogRepository,
     reopens_a_second_dialog,
@@ -110,13 +111,20 @@ _NEWEST_FOR_DIALOG = Hot(
 )
 _ALL = select(messages).order_by(_c.dialog_id, *_IN_ORDER)
 # Only what a transcript shows, in ExportRow's order: no Message built per row.
-_EXPORT_ROWS = select(
-    _c.dialog_id, _c.direction, _c.content, _c.timestamp, _c.sent_at, _c.delivery, _c.kind
-).order_by(_c.dialog_id, *_IN_ORDER)
+_EXPORT_COLUMNS = (
+    _c.dialog_id,
+    _c.direction,
+    _c.content,
+    _c.timestamp,
+    _c.sent_at,
+    _c.delivery,
+    _c.kind,
+)
 # PostgreSQL's driver already gives aware UTC datetimes: read the columns untyped and map
-# the enum strings with plain dicts, skipping SQLAlchemy's per-value processors (a third
-# of the export's time at a million rows). SQLite's text timestamps keep the typed read.
-_EXPORT_ROWS_RAW = select(
+# the enum strings with plain dicts, skipping SQLAlchemy's per-value processors. (Used
+# only where COPY is not: a session whose DateStyle is not ISO.) SQLite's text timestamps
+# keep the typed read.
+_EXPORT_COLUMNS_RAW = (
     _c.dialog_id,
     type_coerce(_c.direction, String),
     _c.content,
@@ -124,7 +132,20 @@ _EXPORT_ROWS_RAW = select(
     type_coerce(_c.sent_at, DateTime(timezone=True)),
     type_coerce(_c.delivery, String),
     type_coerce(_c.kind, String),
-).order_by(_c.dialog_id, *_IN_ORDER)
+)
+
+
+def _export_rows(raw: bool, first_dialog_id: int | None, last_dialog_id: int | None) -> Any:
+    statement = select(*(_EXPORT_COLUMNS_RAW if raw else _EXPORT_COLUMNS)).order_by(
+        _c.dialog_id, *_IN_ORDER
+    )
+    if first_dialog_id is not None:
+        statement = statement.where(_c.dialog_id >= first_dialog_id)
+    if last_dialog_id is not None:
+        statement = statement.where(_c.dialog_id <= last_dialog_id)
+    return statement
+
+
 _DIRECTIONS = {d.value: d for d in Direction}
 _DELIVERIES: dict[str | None, Delivery | None] = {d.value: d for d in Delivery} | {None: None}
 _KINDS: dict[str | None, OutKind | None] = {k.value: k for k in OutKind} | {None: None}
@@ -458,23 +479,46 @@ class SqlMessageRepository:
         async for row in self._tx.stream(_ALL, None, batch_size):
             yield message_from_row(row)
 
-    async def stream_export_rows(self, *, batch_size: int = 1000) -> AsyncIterator[ExportRow]:
-        if self._tx.dialect != "postgresql":
-            async for row in self._tx.stream(_EXPORT_ROWS, None, batch_size):
-                yield ExportRow._make(row)
-            return
-        directions, deliveries, kinds = _DIRECTIONS, _DELIVERIES, _KINDS
-        async for row in self._tx.stream(_EXPORT_ROWS_RAW, None, batch_size):
-            dialog_id, direction, content, timestamp, sent_at, delivery, kind = row
-            yield ExportRow(
-                dialog_id,
-                directions[direction],
-                content,
-                timestamp,
-                sent_at,
-                deliveries[delivery],
-                kinds[kind],
-            )
+    async def stream_export_batches(
+        self,
+        *,
+        first_dialog_id: int | None = None,
+        last_dialog_id: int | None = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[list[ExportRow]]:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        postgresql = self._tx.dialect == "postgresql"
+        if postgresql:
+            driver = await self._tx.driver_connection()
+            if export_copy.fast_path_possible(driver):
+                query = export_copy.export_query(first_dialog_id, last_dialog_id)
+                copied = export_copy.copy_export_batches(driver, query, batch_size)
+                async with contextlib.aclosing(copied):  # closed with us: the COPY ends first
+                    async for batch in copied:
+                        yield batch
+                return
+        statement = _export_rows(postgresql, first_dialog_id, last_dialog_id)
+        streamed = self._tx.stream_batches(statement, None, batch_size)
+        async with contextlib.aclosing(streamed):
+            if not postgresql:
+                async for rows in streamed:
+                    yield [ExportRow._make(row) for row in rows]
+                return
+            directions, deliveries, kinds = _DIRECTIONS, _DELIVERIES, _KINDS
+            async for rows in streamed:
+                yield [
+                    ExportRow(
+                        dialog_id,
+                        directions[direction],
+                        content,
+                        timestamp,
+                        sent_at,
+                        deliveries[delivery],
+                        kinds[kind],
+                    )
+                    for dialog_id, direction, content, timestamp, sent_at, delivery, kind in rows
+                ]
 
     async def claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool = True

@@ -1,0 +1,148 @@
+"""PostgreSQL sends the export's rows by COPY, parsed by hand; a session whose DateStyle is
+not ISO reads them through SQLAlchemy instead. Both give the same transcripts, byte for byte,
+whatever the messages hold."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.export_files import TextFileSink, TranscriptRenderer, ZipPartsSink
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.adapters.persistence import sql_uow_factory
+from salesbot.adapters.persistence.engine import async_url
+from salesbot.adapters.persistence.repositories.export_copy import fast_path_possible
+from salesbot.application.exports import Exports
+from salesbot.domain.message import Delivery, OutKind
+from tests.contracts.seeding import add_account, add_dialog, at, incoming, outgoing
+
+EXPORTED_AT = datetime(2026, 1, 6, 12, 0, tzinfo=timezone.utc)
+AWKWARD = [
+    "line one\nline two\r\nline three",
+    "tab\there, a backslash \\ and \\N and \\t as typed",
+    "emoji 😀👍🏽, кириллица, 中文",
+    "\\",
+    "\b\f\v control \x01 characters",
+    "  spaces around  ",
+    "",
+]
+
+
+async def _seed(uow_factory) -> list[int]:
+    async with uow_factory() as uow:
+        account = await add_account(uow)
+        awkward = await add_dialog(
+            uow, account.id, "awkward_one", target_user_id=42, context="a\tb"
+        )
+        silent = await add_dialog(uow, account.id, "silent")
+        every = await add_dialog(uow, account.id, "every_kind")
+        for n, content in enumerate(AWKWARD):
+            when = at(n) + timedelta(microseconds=[0, 500_000, 123_456, 1, 10][n % 5])
+            await uow.messages.add(incoming(awkward, content, 500 + n, when))
+        combinations = [(kind, delivery) for kind in OutKind for delivery in Delivery]
+        for n, (kind, delivery) in enumerate(combinations):
+            message = outgoing(every, f"{kind.value} {delivery.value}\\n", kind=kind)
+            message.timestamp = at(30 + 7 * n) + timedelta(seconds=n, microseconds=250_000 * n)
+            message.delivery = delivery
+            message.sent_at = [None, message.timestamp, message.timestamp + timedelta(hours=2)][
+                n % 3
+            ]
+            await uow.messages.add(message)
+        await uow.messages.add(incoming(every, "back\\slash", 900, at(31)))
+        await uow.commit()
+    return [awkward.id, silent.id, every.id]
+
+
+async def _transcripts(uow_factory, dialog_ids: list[int], directory: Path) -> dict[str, bytes]:
+    """Every member of /export_all's zip, and /export of each dialog."""
+    renderer = TranscriptRenderer(Formatter(Texts("en"), ZoneInfo("Asia/Kolkata")), EXPORTED_AT)
+    exports = Exports(uow_factory, batch_size=3, dialog_page=2)  # two pages, two COPYs
+    directory.mkdir()
+    sink = ZipPartsSink(directory, renderer)
+    try:
+        await exports.export_all(sink)
+    finally:
+        parts = sink.close()
+    files: dict[str, bytes] = {}
+    for part in parts:
+        with zipfile.ZipFile(part) as archive:
+            files.update({name: archive.read(name) for name in archive.namelist()})
+    for dialog_id in dialog_ids:
+        buffer = io.BytesIO()
+        await exports.export_dialog(dialog_id, TextFileSink(buffer, renderer))
+        files[f"/export {dialog_id}"] = buffer.getvalue()
+    return files
+
+
+async def _fast_path(engine) -> bool:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        return fast_path_possible(raw.driver_connection)
+
+
+async def test_copy_and_the_generic_read_give_byte_identical_transcripts(
+    engine, uow_factory, database_url, session_cipher, tmp_path
+):
+    dialog_ids = await _seed(uow_factory)
+    generic_engine = create_async_engine(
+        async_url(database_url), connect_args={"server_settings": {"DateStyle": "SQL, DMY"}}
+    )
+    try:
+        assert await _fast_path(engine) and not await _fast_path(generic_engine)
+        by_copy = await _transcripts(uow_factory, dialog_ids, tmp_path / "copy")
+        generic = await _transcripts(
+            sql_uow_factory(generic_engine, session_cipher), dialog_ids, tmp_path / "generic"
+        )
+    finally:
+        await generic_engine.dispose()
+
+    assert by_copy == generic
+    awkward = by_copy[f"/export {dialog_ids[0]}"].decode("utf-8")
+    assert awkward.endswith(
+        "[2026-01-05 14:30] @awkward_one: line one\nline two\r\nline three\n"
+        "[2026-01-05 14:31] @awkward_one: tab\there, a backslash \\ and \\N and \\t as typed\n"
+        "[2026-01-05 14:32] @awkward_one: emoji 😀👍🏽, кириллица, 中文\n"
+        "[2026-01-05 14:33] @awkward_one: \\\n"
+        "[2026-01-05 14:34] @awkward_one: \b\f\v control \x01 characters\n"
+        "[2026-01-05 14:35] @awkward_one:   spaces around  \n"
+        "[2026-01-05 14:36] @awkward_one: \n"
+    )
+    every = by_copy[f"/export {dialog_ids[2]}"].decode("utf-8")
+    assert "(cancelled)" not in every and "cancelled" not in every.split("\n\n", 1)[1]
+    assert "[2026-01-05 15:01] @every_kind: back\\slash\n" in every
+    assert every.count("\n[") == len(OutKind) * (len(Delivery) - 1) + 1
+    assert f"dialog_{dialog_ids[1]:05d}_silent.txt" in by_copy
+
+
+class _DiskFull(Exception):
+    pass
+
+
+class _FailingSink:
+    def begin(self, header) -> None:
+        pass
+
+    def messages(self, messages) -> None:
+        raise _DiskFull
+
+    def end(self) -> None:
+        pass
+
+
+async def test_a_failing_sink_stops_the_export_with_its_own_error(uow_factory):
+    dialog_ids = await _seed(uow_factory)
+
+    with pytest.raises(_DiskFull):
+        await Exports(uow_factory, batch_size=2).export_all(_FailingSink())
+    with pytest.raises(_DiskFull):
+        await Exports(uow_factory, batch_size=2).export_dialog(dialog_ids[0], _FailingSink())
+
+    async with uow_factory() as uow:  # the pooled connection is fine
+        assert (await uow.dialogs.get(dialog_ids[0])) is not None
