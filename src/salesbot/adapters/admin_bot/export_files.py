@@ -12,13 +12,13 @@ from __future__ import annotations
 import queue
 import re
 import threading
+import zipfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.adapters.admin_bot.zip_stream import ZipStream
 from salesbot.application.exports import TranscriptHeader
 from salesbot.application.ports import ExportRow
 
@@ -200,6 +200,58 @@ class ZipPartsSink:
         self._ops, self._pending = [], 0
 
 
+class _FrontToBack:
+    """A part's file as `zipfile` sees it: one it cannot seek in. So each member's CRC and
+    sizes follow its data in a data descriptor instead of `zipfile` seeking back to its
+    header (which would flush the buffer twice per dialog), and the bytes are counted."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self._file.write(data)
+        self.written += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+
+class _ZipPart:
+    """One part: deflated members written one after the other by `zipfile`."""
+
+    def __init__(self, file: BinaryIO, level: int) -> None:
+        self._out = _FrontToBack(file)
+        self._zip = zipfile.ZipFile(
+            self._out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level
+        )
+        self._member: BinaryIO | None = None
+        self.central_size = 0
+        """Bytes the central directory will take so far (an upper bound)."""
+
+    def tell(self) -> int:
+        return self._out.written
+
+    def open(self, name: str) -> None:
+        self.close_member()
+        self._member = cast(BinaryIO, self._zip.open(name, "w"))
+        self.central_size += _CENTRAL_ENTRY + len(name.encode("utf-8"))
+
+    def write(self, data: bytes) -> None:
+        assert self._member is not None, "write() outside a member"
+        self._member.write(data)
+
+    def close_member(self) -> None:
+        member, self._member = self._member, None
+        if member is not None:
+            member.close()
+
+    def close(self) -> None:
+        self.close_member()
+        self._zip.close()
+
+
 class _PartsWriter:
     """The zip thread: members into parts, each part within the limit."""
 
@@ -210,7 +262,7 @@ class _PartsWriter:
         self.parts: list[Path] = []
         self._error: BaseException | None = None
         self._file: BinaryIO | None = None
-        self._zip: ZipStream | None = None
+        self._zip: _ZipPart | None = None
         self._header: TranscriptHeader | None = None
         self._pieces = 0
 
@@ -270,7 +322,7 @@ class _PartsWriter:
         path = self._directory / f"part{len(self.parts) + 1:03d}.zip"
         self.parts.append(path)
         self._file = cast(BinaryIO, path.open("wb", buffering=_FILE_BUFFER))
-        self._zip = ZipStream(self._file, level=self._level)
+        self._zip = _ZipPart(self._file, self._level)
 
     def _close_part(self) -> None:
         try:
