@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg
@@ -26,7 +26,7 @@ from salesbot.adapters.persistence.migrations import NotASeedDatabase, SeedNotAd
 from salesbot.application.ports import AccountStats
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import DialogStatus
-from salesbot.domain.message import Delivery, Direction
+from salesbot.domain.message import Delivery, Direction, OutKind
 from salesbot.entrypoints.commands import migrate
 from tests.adapters.persistence.test_migrate_command import salesbot
 from tests.conftest import pg_admin, pg_url, unique_database_name
@@ -46,7 +46,8 @@ SEED_ROWS = """
 INSERT INTO accounts VALUES
     (1, '+7 900 123-45-67', '{first}', 'active', '2026-11-26 10:00:00', 5),
     (2, '79001234567', '{second}', 'disabled', NULL, 0),
-    (5, '+49 151 12345678', '{second}', 'frozen', NULL, NULL);
+    (5, '+49 151 12345678', '{second}', 'frozen', NULL, NULL),
+    (6, '+1 555 000 2222', '{second}', 'limited', '2026-11-26 11:00:00', 3);
 INSERT INTO dialogs VALUES
     (1, 1, '@Alice_Buyer', 'active', '2026-11-20 09:00:00'),
     (2, 5, 'https://t.me/alice_buyer', 'active', '2026-11-21 09:00:00'),
@@ -125,7 +126,8 @@ async def test_migrate_adopts_the_seeds_rows(seed_database, tmp_path, monkeypatc
     assert _migrate_command(tmp_path, monkeypatch, url) == 0
     said = capsys.readouterr().out
     assert said.count("\n") == 1
-    assert "Adopted the seed bot's database: 3 accounts, 4 dialogs, 6 messages" in said
+    assert "Adopted the seed bot's database: 4 accounts, 4 dialogs, 6 messages" in said
+    assert "account #6 is limited: its cool-down ends" in said
     assert "account #5 status 'frozen' unknown -> disabled" in said
     assert "account #2 has the phone of account #1" in said
     assert "dialog #7 status 'snoozed' unknown -> stopped" in said
@@ -157,6 +159,11 @@ async def test_migrate_adopts_the_seeds_rows(seed_database, tmp_path, monkeypatc
             assert unknown.phone == "+4915112345678"
             assert unknown.session_string == SECOND_SESSION_STRING
             assert unknown.status is AccountStatus.DISABLED
+            limited = await uow.accounts.get(6)
+            assert limited.status is AccountStatus.LIMITED
+            assert limited.limited_until is not None, "else its cool-down is never lifted"
+            cool_down = limited.limited_until - datetime.now(UTC)
+            assert timedelta(hours=23) < cool_down <= timedelta(hours=24)
 
             older, newer = await uow.dialogs.get(1), await uow.dialogs.get(2)
             assert older.target_username == newer.target_username == "alice_buyer"
@@ -172,20 +179,23 @@ async def test_migrate_adopts_the_seeds_rows(seed_database, tmp_path, monkeypatc
             assert [m.id for m in history] == [10, 11, 12]
             assert [m.direction for m in history] == [Direction.OUT, Direction.IN, Direction.OUT]
             assert [m.delivery for m in history] == [Delivery.SENT, None, Delivery.SENT]
+            assert [m.kind for m in history] == [OutKind.OPENER, None, OutKind.REPLY]
             assert history[0].sent_at == datetime(2026, 11, 20, 9, 0, 5, tzinfo=UTC)
             assert all(m.account_id == 1 for m in history)
             assert (await uow.messages.get(13)).account_id == 5
 
-            # /stats of all time counts the adopted messages (sent: the outgoing ones).
+            # /stats of all time counts the adopted messages (sent: the outgoing ones; the
+            # first of each dialog opened it).
             assert await uow.stats.per_account() == [
-                AccountStats(1, first.phone, 0, 3, 2, 2, 0, 0),
+                AccountStats(1, first.phone, 2, 3, 2, 2, 0, 0),
                 AccountStats(2, duplicate.phone, 0, 0, 0, 0, 0, 0),
-                AccountStats(5, unknown.phone, 0, 1, 0, 0, 0, 0),
+                AccountStats(5, unknown.phone, 1, 1, 0, 0, 0, 0),
+                AccountStats(6, limited.phone, 0, 0, 0, 0, 0, 0),
             ]
 
             # The sequences continue after the adopted ids.
             added = await uow.accounts.add(Account(phone="+15550001111", session_string="s"))
-            assert added.id == 6
+            assert added.id == 7
             await uow.rollback()
     finally:
         await engine.dispose()
@@ -203,7 +213,7 @@ async def test_migrate_as_a_process_adopts_and_a_second_run_changes_nothing(
     env = {"DATABASE_URL": url, "SESSION_SECRET": SESSION_SECRET, "DATA_DIR": str(tmp_path)}
     done = salesbot(tmp_path, "migrate", **env)
     assert done.returncode == 0, done.stderr
-    assert "Adopted the seed bot's database: 3 accounts, 4 dialogs, 6 messages" in done.stdout
+    assert "Adopted the seed bot's database: 4 accounts, 4 dialogs, 6 messages" in done.stdout
     engine = create_engine(url)
     try:
         async with sql_uow_factory(engine, _cipher())() as uow:

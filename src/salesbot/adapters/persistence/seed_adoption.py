@@ -6,8 +6,9 @@ revision cannot create its tables over them. `adopt_seed_database` does it in ON
 transaction: the seed's tables (with their indexes and sequences) move aside into a
 schema of their own, the normal migrations run, the rows are copied — ids kept, session
 strings encrypted, phones and usernames normalised, statuses mapped conservatively,
-naive timestamps read as UTC, outgoing messages marked sent, the dialogs' counters of them
-set — the sequences are reset
+naive timestamps read as UTC, outgoing messages marked sent (a dialog's first message, when
+ours, as its opener), the dialogs' counters of them set, a limited account given the end
+of its cool-down — the sequences are reset
 and the seed's tables dropped. Any row it had to change is reported; a row it cannot
 place (a dialog of a missing account, a message of an unknown direction) makes it
 refuse, as do tables that look like neither the seed's nor ours: nothing is changed then.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from alembic import command
@@ -49,6 +50,9 @@ ASIDE = "salesbot_seed_adoption"  # the schema the seed's tables wait in during 
 PHONE_LENGTH = 32
 USERNAME_LENGTH = 64
 UTC = timezone.utc
+ADOPTED_COOLDOWN = timedelta(hours=24)
+"""A limited account's cool-down from its adoption (the seed kept no end; 24 h is the
+default LIMITED_COOLDOWN_HOURS): without an end it would never be lifted."""
 
 
 class NotASeedDatabase(RuntimeError):
@@ -306,6 +310,7 @@ async def _copy_accounts(
     ):
         keeper.setdefault(normalised[account_id], account_id)
     values = []
+    cooled_down = datetime.now(UTC) + ADOPTED_COOLDOWN
     for row in rows:
         account = f"account #{row['id']}"
         phone, status = normalised[row["id"]], statuses[row["id"]]
@@ -323,6 +328,12 @@ async def _copy_accounts(
             report.changes.append(f"{account} has no session string -> logged_out")
             status = AccountStatus.LOGGED_OUT.value
         last_used = _utc(row["last_used"])
+        limited_until = None
+        if status == AccountStatus.LIMITED.value:
+            limited_until = cooled_down
+            report.changes.append(
+                f"{account} is limited: its cool-down ends {cooled_down:%Y-%m-%d %H:%M} UTC"
+            )
         values.append(
             {
                 "id": row["id"],
@@ -332,14 +343,16 @@ async def _copy_accounts(
                 "last_used": last_used,
                 "daily_messages": row["daily_messages"] or 0,
                 "quota_day": last_used.date() if last_used is not None else None,
+                "limited_until": limited_until,
             }
         )
     if values:
         await connection.execute(
             text(
                 "INSERT INTO accounts (id, phone, session_string, status, last_used, "
-                "daily_messages, quota_day) VALUES (:id, :phone, :session_string, :status, "
-                ":last_used, :daily_messages, :quota_day)"
+                "daily_messages, quota_day, limited_until) VALUES (:id, :phone, "
+                ":session_string, :status, :last_used, :daily_messages, :quota_day, "
+                ":limited_until)"
             ),
             values,
         )
@@ -434,14 +447,17 @@ async def _copy_messages(connection: AsyncConnection, seed: SeedTables) -> int:
         else 'm."timestamp"'
     )
     when = f"coalesce({moment}, d.created_at)"
+    first = f"row_number() OVER (PARTITION BY m.dialog_id ORDER BY {when}, m.id) = 1"
     result = await connection.execute(
         text(
             "INSERT INTO messages (id, dialog_id, account_id, direction, content, "  # noqa: S608
-            '"timestamp", delivery, sent_at) '
+            '"timestamp", delivery, sent_at, kind) '
             f"SELECT m.id, m.dialog_id, d.account_id, lower(trim(m.direction)), "
             f"coalesce(m.content, ''), {when}, "
             "CASE WHEN lower(trim(m.direction)) = 'out' THEN 'sent' END, "
-            f"CASE WHEN lower(trim(m.direction)) = 'out' THEN {when} END "
+            f"CASE WHEN lower(trim(m.direction)) = 'out' THEN {when} END, "
+            "CASE WHEN lower(trim(m.direction)) = 'out' "
+            f"THEN CASE WHEN {first} THEN 'opener' ELSE 'reply' END END "
             f'FROM "{ASIDE}".messages m JOIN dialogs d ON d.id = m.dialog_id ORDER BY m.id'
         )
     )
