@@ -268,15 +268,20 @@ class _Prefixed:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, f"d_{name}")
 
-_NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
+_NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == _PENDING)
 _NEXT_PENDING_OF_ACCOUNT = Hot(_NEXT_PENDING.where(_c.account_id == bindparam("pending_of")))
 # Only pending rows: a message already `sending` is on its way and is never touched.
 _CANCEL = (
     update(messages)
-    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
+    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == _PENDING)
     .values(delivery=Delivery.CANCELLED)
 )
 _GET_DIALOG = Hot(select(dialogs).where(dialogs.c.id == bindparam("claimed_of")))
+
+
+def _of_kinds(kinds: frozenset[OutKind]) -> Any:
+    """The message is of one of `kinds` (spelled out like `_PENDING`)."""
+    return or_(false(), *(_c.kind == spelled(kind.value) for kind in sorted(kinds)))
 
 
 @functools.cache
@@ -285,7 +290,7 @@ def _cancel(kinds: frozenset[OutKind] | None) -> Hot:
     if kinds is None:
         return Hot(_CANCEL)
     # Spelled out, not IN: a fixed statement for the driver (see Hot).
-    return Hot(_CANCEL.where(or_(false(), *(_c.kind == kind for kind in sorted(kinds)))))
+    return Hot(_CANCEL.where(_of_kinds(kinds)))
 
 
 @functools.cache
@@ -304,8 +309,8 @@ def _add_incoming_cancelling(names: tuple[str, ...], kinds: frozenset[OutKind]) 
         update(messages)
         .where(
             _c.dialog_id == bindparam("dialog_id"),
-            _c.delivery == Delivery.PENDING,
-            or_(false(), *(_c.kind == kind for kind in sorted(kinds))),
+            _c.delivery == _PENDING,
+            _of_kinds(kinds),
             exists(select(stored.c.id)),
         )
         .values(delivery=Delivery.CANCELLED)
