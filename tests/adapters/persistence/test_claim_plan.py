@@ -1,7 +1,7 @@
 """On PostgreSQL the outbox claim reads an account's due messages in its own order from
 ix_messages_outbox_order and checks each against ix_messages_unsent_by_dialog: should the
 index's expression drift from the claim's ORDER BY, every claim would sort every due
-message again (~15 ms with 500 due), with nothing else to tell."""
+message again (~6 ms with 750 due, bench/outbox_claim.py), with nothing else to tell."""
 
 from __future__ import annotations
 

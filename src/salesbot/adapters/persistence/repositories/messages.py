@@ -207,7 +207,7 @@ def _claim(include_openers: bool) -> Any:
     first one not held back is taken (the check looks its dialog up in
     ix_messages_unsent_by_dialog): a claim costs the same with ten or ten thousand messages
     due. Sorting every due message and checking each against its dialog's whole history
-    took ~15 ms per claim with 500 due."""
+    took ~6 ms per claim with 750 due (bench/outbox_claim.py; now ~0.3 ms)."""
     due, older = messages.alias("due"), messages.alias("older")
     held_back = (
         select(older.c.id)
