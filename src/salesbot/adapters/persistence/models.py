@@ -32,6 +32,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    case,
+    literal_column,
     text,
 )
 from sqlalchemy.engine import Row
@@ -84,6 +86,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def _values(enum_class: type[enum.Enum]) -> list[str]:
     return [member.value for member in enum_class]
+
+
+PENDING = "delivery = 'pending'"
+UNSENT = "delivery IN ('pending', 'sending')"
 
 
 def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
@@ -211,6 +217,15 @@ class MessageRow(Base):
             postgresql_where=text("delivery = 'pending'"),
             sqlite_where=text("delivery = 'pending'"),
         ),
+        # The claim's "no older message of this dialog is still unsent": the dialog's
+        # pending and sending rows only, not its whole history.
+        Index(
+            "ix_messages_unsent_by_dialog",
+            "dialog_id",
+            "id",
+            postgresql_where=text(UNSENT),
+            sqlite_where=text(UNSENT),
+        ),
         # Messages a crash may have left half-sent, for the start-up reconciliation.
         Index(
             "ix_messages_sending",
@@ -227,6 +242,45 @@ class MessageRow(Base):
             sqlite_where=text("delivery = 'sent'"),
         ),
     )
+
+
+def spelled(value: str | int) -> Any:
+    """`value` written into the SQL instead of bound. A statement that names a partial
+    index's predicate (`delivery = 'pending'`) or an indexed expression this way can use
+    the index in the plan PostgreSQL keeps for a prepared statement; with the value bound,
+    it plans the statement again at every execution."""
+    if isinstance(value, int):
+        return literal_column(str(int(value)), Integer())
+    assert value.isidentifier(), value  # our own enum values, never outside input
+    return literal_column(f"'{value}'", String())
+
+
+def outbox_priority(kind: Any) -> Any:
+    """The claim's order among due messages (OutKind.priority), as SQL on `kind`."""
+    return case(
+        (kind == spelled(OutKind.OPENER.value), spelled(OutKind.OPENER.priority)),
+        (kind == spelled(OutKind.FOLLOW_UP.value), spelled(OutKind.FOLLOW_UP.priority)),
+        else_=spelled(OutKind.REPLY.priority),
+    )
+
+
+# The outbox in the claim's order, per account: the claim reads due messages from the
+# front and stops at the first it may send, instead of sorting every due message. The
+# expression is `outbox_priority(kind)` as PostgreSQL prints it back (so that alembic's
+# comparison of the models with the database sees no difference); the planner compares
+# meanings, and tests/adapters/persistence/test_claim_plan.py checks the claim uses it.
+OUTBOX_PRIORITY_SQL = (
+    "\nCASE\n    WHEN kind = 'opener' THEN 2\n    WHEN kind = 'follow_up' THEN 1\n    ELSE 0\nEND"
+)
+Index(
+    "ix_messages_outbox_order",
+    MessageRow.__table__.c.account_id,
+    text(f"({OUTBOX_PRIORITY_SQL})"),
+    MessageRow.__table__.c.send_after,
+    MessageRow.__table__.c.id,
+    postgresql_where=text(PENDING),
+    sqlite_where=text(PENDING),
+)
 
 
 class DoNotContactRow(Base):

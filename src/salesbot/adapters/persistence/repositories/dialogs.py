@@ -18,6 +18,7 @@ from salesbot.adapters.persistence.models import (
     dialog_values,
     dialogs,
     messages,
+    spelled,
 )
 from salesbot.adapters.persistence.repositories.statements import (
     insert_ignoring_duplicates,
@@ -117,16 +118,17 @@ _newest_speakable_id = (
     .where(
         _m.dialog_id == _c.id,
         or_(
-            _m.direction == Direction.IN,
+            _m.direction == spelled(Direction.IN.value),
             _m.delivery.is_(None),
-            # Spelled out, not IN: a fixed statement for the driver (see Hot).
-            _m.delivery == Delivery.SENT,
-            _m.delivery == Delivery.SENDING,
-            _m.delivery == Delivery.PENDING,
+            # Spelled out, not IN and not bound: a fixed statement for the driver (see
+            # Hot) that PostgreSQL plans once (see `spelled`).
+            _m.delivery == spelled(Delivery.SENT.value),
+            _m.delivery == spelled(Delivery.SENDING.value),
+            _m.delivery == spelled(Delivery.PENDING.value),
         ),
     )
     .order_by(_m.timestamp.desc(), _m.id.desc())
-    .limit(1)
+    .limit(spelled(1))
     .correlate(dialogs)
     .scalar_subquery()
 )

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    case,
     exists,
     false,
     func,
@@ -37,6 +36,8 @@ from salesbot.adapters.persistence.models import (
     message_values,
     messages,
     new_message_values,
+    outbox_priority,
+    spelled,
 )
 from salesbot.adapters.persistence.repositories import counters, export_copy
 from salesbot.adapters.persistence.repositories.dialogs import (
@@ -189,12 +190,8 @@ def _counted_insert(keys: tuple[str, ...], *, ignore_duplicates: bool) -> Hot:
     return Hot(as_text(select(stored).add_cte(counted), "postgresql", messages.c))
 
 
-def _priority(kind: Any) -> Any:
-    return case(
-        (kind == OutKind.OPENER, OutKind.OPENER.priority),
-        (kind == OutKind.FOLLOW_UP, OutKind.FOLLOW_UP.priority),
-        else_=OutKind.REPLY.priority,
-    )
+# Spelled out, not bound: the partial indexes the claim reads serve its prepared plan.
+_PENDING, _SENDING = spelled(Delivery.PENDING.value), spelled(Delivery.SENDING.value)
 
 
 def _claim(include_openers: bool) -> Any:
@@ -204,33 +201,41 @@ def _claim(include_openers: bool) -> Any:
     A dialog's messages go in the order they were queued: a message is not due while an
     older one of its dialog is still pending or sending (a rescheduled or half-sent one
     holds the dialog's later messages back). A row another transaction is claiming still
-    reads as pending here, so it holds them back too."""
+    reads as pending here, so it holds them back too.
+
+    On PostgreSQL the due messages are read in order from ix_messages_outbox_order and the
+    first one not held back is taken (the check looks its dialog up in
+    ix_messages_unsent_by_dialog): a claim costs the same with ten or ten thousand messages
+    due. Sorting every due message and checking each against its dialog's whole history
+    took ~6 ms per claim with 750 due (bench/outbox_claim.py; now ~0.3 ms)."""
     due, older = messages.alias("due"), messages.alias("older")
     held_back = (
         select(older.c.id)
         .where(
             older.c.dialog_id == due.c.dialog_id,
             older.c.id < due.c.id,
-            or_(older.c.delivery == Delivery.PENDING, older.c.delivery == Delivery.SENDING),
+            older.c.delivery.in_([_PENDING, _SENDING]),
         )
         .exists()
     )
     candidate = select(due.c.id).where(
         due.c.account_id == bindparam("claimer"),
-        due.c.delivery == Delivery.PENDING,
+        due.c.delivery == _PENDING,
         due.c.send_after <= bindparam("due_by"),
         ~held_back,
     )
     if not include_openers:
-        candidate = candidate.where(or_(due.c.kind.is_(None), due.c.kind != OutKind.OPENER))
+        candidate = candidate.where(
+            or_(due.c.kind.is_(None), due.c.kind != spelled(OutKind.OPENER.value))
+        )
     candidate = (
-        candidate.order_by(_priority(due.c.kind), due.c.send_after, due.c.id)
-        .limit(1)
+        candidate.order_by(outbox_priority(due.c.kind), due.c.send_after, due.c.id)
+        .limit(spelled(1))  # bound, it left the prepared plan guessing how many rows
         .with_for_update(skip_locked=True)
     )
     return (
         update(messages)
-        .where(_c.id == candidate.scalar_subquery(), _c.delivery == Delivery.PENDING)
+        .where(_c.id == candidate.scalar_subquery(), _c.delivery == _PENDING)
         .values(delivery=Delivery.SENDING)
         .returning(*messages.c)
     )
@@ -263,15 +268,20 @@ class _Prefixed:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, f"d_{name}")
 
-_NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
+_NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == _PENDING)
 _NEXT_PENDING_OF_ACCOUNT = Hot(_NEXT_PENDING.where(_c.account_id == bindparam("pending_of")))
 # Only pending rows: a message already `sending` is on its way and is never touched.
 _CANCEL = (
     update(messages)
-    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
+    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == _PENDING)
     .values(delivery=Delivery.CANCELLED)
 )
 _GET_DIALOG = Hot(select(dialogs).where(dialogs.c.id == bindparam("claimed_of")))
+
+
+def _of_kinds(kinds: frozenset[OutKind]) -> Any:
+    """The message is of one of `kinds` (spelled out like `_PENDING`)."""
+    return or_(false(), *(_c.kind == spelled(kind.value) for kind in sorted(kinds)))
 
 
 @functools.cache
@@ -280,7 +290,7 @@ def _cancel(kinds: frozenset[OutKind] | None) -> Hot:
     if kinds is None:
         return Hot(_CANCEL)
     # Spelled out, not IN: a fixed statement for the driver (see Hot).
-    return Hot(_CANCEL.where(or_(false(), *(_c.kind == kind for kind in sorted(kinds)))))
+    return Hot(_CANCEL.where(_of_kinds(kinds)))
 
 
 @functools.cache
@@ -299,8 +309,8 @@ def _add_incoming_cancelling(names: tuple[str, ...], kinds: frozenset[OutKind]) 
         update(messages)
         .where(
             _c.dialog_id == bindparam("dialog_id"),
-            _c.delivery == Delivery.PENDING,
-            or_(false(), *(_c.kind == kind for kind in sorted(kinds))),
+            _c.delivery == _PENDING,
+            _of_kinds(kinds),
             exists(select(stored.c.id)),
         )
         .values(delivery=Delivery.CANCELLED)

@@ -1,0 +1,38 @@
+"""On PostgreSQL the outbox claim reads an account's due messages in its own order from
+ix_messages_outbox_order and checks each against ix_messages_unsent_by_dialog: should the
+index's expression drift from the claim's ORDER BY, every claim would sort every due
+message again (~6 ms with 750 due, bench/outbox_claim.py), with nothing else to tell."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from salesbot.adapters.persistence.repositories.messages import _CLAIM_WITH_DIALOG
+from salesbot.domain.message import OutKind
+from tests.contracts.seeding import T0, account_and_dialog, outgoing
+
+
+async def _plan(engine, include_openers: bool, params: dict) -> str:
+    compiled = _CLAIM_WITH_DIALOG[include_openers].compiled(engine.dialect)
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            # Only an ordered index read avoids a sort now, and a sequential scan is out
+            # whatever the table's size: what is left shows what the indexes can serve.
+            await driver.execute("SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off")
+            rows = await driver.fetch("EXPLAIN " + compiled.sql, *compiled.arguments(params))
+    return "\n".join(row[0] for row in rows)
+
+
+async def test_the_claim_reads_the_outbox_in_order_without_sorting_it(engine, uow_factory):
+    account, dialog = await account_and_dialog(uow_factory)
+    async with uow_factory() as uow:
+        await uow.messages.add(outgoing(dialog, "opener", kind=OutKind.OPENER))
+        await uow.messages.add(outgoing(dialog, "reply"))
+        await uow.commit()
+    params = {"claimer": account.id, "due_by": T0 + timedelta(minutes=1)}
+    for include_openers in (True, False):
+        plan = await _plan(engine, include_openers, params)
+        assert "ix_messages_outbox_order" in plan, plan
+        assert "ix_messages_unsent_by_dialog" in plan, plan
+        assert "Sort" not in plan, plan
