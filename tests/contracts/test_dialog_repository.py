@@ -216,22 +216,6 @@ async def test_the_list_shows_newest_activity_first_then_higher_ids(new_uow):
         assert await uow.dialogs.count(statuses=[]) == 0
 
 
-async def test_dialogs_are_counted_per_status_with_every_status_present(new_uow):
-    async with new_uow() as uow:
-        assert await uow.dialogs.count_by_status() == dict.fromkeys(DialogStatus, 0)
-        account = await add_account(uow)
-        await add_dialog(uow, account.id, "user_aaaaa")
-        await add_dialog(uow, account.id, "user_bbbbb", status=DialogStatus.PAUSED)
-        for name in ("user_ccccc", "user_ddddd"):
-            await add_dialog(uow, account.id, name, status=DialogStatus.OPTED_OUT)
-        await uow.commit()
-    async with new_uow() as uow:
-        counts = await uow.dialogs.count_by_status()
-    expected = dict.fromkeys(DialogStatus, 0)
-    expected.update({DialogStatus.ACTIVE: 1, DialogStatus.PAUSED: 1, DialogStatus.OPTED_OUT: 2})
-    assert counts == expected
-
-
 # --- list_awaiting_follow_up --------------------------------------------------------------
 
 

@@ -74,13 +74,28 @@ async def test_all_time_comes_with_the_dialogs_per_status(new_uow):
             AccountStats(busy.id, busy.phone, 1, 1, 1, 1, 1, 1),
             AccountStats(idle.id, idle.phone, 0, 0, 0, 0, 0, 0),
         ]
-        assert all_time.dialogs_by_status == await uow.dialogs.count_by_status()
         assert all_time.dialogs_by_status == {
             **dict.fromkeys(DialogStatus, 0),
             DialogStatus.ACTIVE: 1,
             DialogStatus.OPTED_OUT: 1,
             DialogStatus.PAUSED: 1,
         }
+
+
+async def test_dialogs_are_counted_per_status_with_every_status_present(new_uow):
+    async with new_uow() as uow:
+        assert (await uow.stats.all_time()).dialogs_by_status == dict.fromkeys(DialogStatus, 0)
+        account = await add_account(uow)
+        await add_dialog(uow, account.id, "user_aaaaa")
+        await add_dialog(uow, account.id, "user_bbbbb", status=DialogStatus.PAUSED)
+        for name in ("user_ccccc", "user_ddddd"):
+            await add_dialog(uow, account.id, name, status=DialogStatus.OPTED_OUT)
+        await uow.commit()
+    async with new_uow() as uow:
+        counts = (await uow.stats.all_time()).dialogs_by_status
+    expected = dict.fromkeys(DialogStatus, 0)
+    expected.update({DialogStatus.ACTIVE: 1, DialogStatus.PAUSED: 1, DialogStatus.OPTED_OUT: 2})
+    assert counts == expected
 
 
 async def test_no_accounts_no_rows(new_uow):

@@ -141,10 +141,6 @@ class DialogRepository(Protocol):
         self, *, statuses: Collection[DialogStatus] | None = None, account_id: int | None = None
     ) -> int: ...
 
-    async def count_by_status(self) -> dict[DialogStatus, int]:
-        """How many dialogs have each status, in one pass: every status, 0 when none."""
-        ...
-
     async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
         """At most `limit` dialogs with an id above `after_id`, in id order: every dialog,
         page after page, each page one query whatever the page before it."""
@@ -327,7 +323,7 @@ class StatsQuery(Protocol):
 
     async def all_time(self) -> AllTimeStats:
         """`per_account()` of all time, and how many dialogs have each status (every
-        status, 0 when none: `DialogRepository.count_by_status`), read in one pass."""
+        status, 0 when none), read in one pass."""
         ...
 
 

@@ -242,12 +242,6 @@ class _Dialogs:
     ) -> int:
         return len(self._select(statuses, account_id))
 
-    async def count_by_status(self) -> dict[DialogStatus, int]:
-        counts = dict.fromkeys(DialogStatus, 0)
-        for dialog in self._t.dialogs.values():
-            counts[dialog.status] += 1
-        return counts
-
     async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
         chosen = sorted(i for i in self._t.dialogs if i > after_id)[: max(0, limit)]
         return [self._t.dialogs[i].copy() for i in chosen]

@@ -106,7 +106,6 @@ _AWAITING_FOLLOW_UP = (
     .order_by(_c.id)
 )
 
-_COUNT_BY_STATUS = select(_c.status, func.count()).group_by(_c.status)
 _BY_ID = (
     select(dialogs).where(_c.id > bindparam("after_id")).order_by(_c.id).limit(bindparam("page"))
 )
@@ -245,12 +244,6 @@ class SqlDialogRepository:
     ) -> int:
         statement = _filtered(select(func.count()).select_from(dialogs), statuses, account_id)
         return (await self._tx.execute(statement)).scalar_one()
-
-    async def count_by_status(self) -> dict[DialogStatus, int]:
-        counts = dict.fromkeys(DialogStatus, 0)
-        for status, count in await self._tx.execute(_COUNT_BY_STATUS):
-            counts[DialogStatus(status)] = count
-        return counts
 
     async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
         if limit <= 0:
