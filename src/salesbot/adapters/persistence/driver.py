@@ -37,7 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from salesbot.adapters.persistence.transaction import first_line, translated_errors
+from salesbot.adapters.persistence.transaction import (
+    first_line,
+    one_by_one,
+    translated_errors,
+)
 from salesbot.application.errors import DatabaseUnavailable
 
 T = TypeVar("T")
@@ -379,15 +383,11 @@ class DriverTransaction:
 
         return await self._run(driver)
 
-    async def stream(
+    def stream(
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]:
         """Rows fetched `batch_size` at a time (a server-side cursor)."""
-        batches = self.stream_batches(statement, params, batch_size)
-        async with contextlib.aclosing(batches):
-            async for rows in batches:
-                for row in rows:
-                    yield row
+        return one_by_one(self.stream_batches(statement, params, batch_size))
 
     async def stream_batches(
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int

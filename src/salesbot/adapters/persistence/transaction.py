@@ -65,6 +65,14 @@ def is_missing_reference(exc: IntegrityError) -> bool:
     )
 
 
+async def one_by_one(batches: AsyncIterator[Sequence[T]]) -> AsyncIterator[T]:
+    """The items of `batches`, closing them however the caller stops reading."""
+    async with contextlib.aclosing(batches):  # type: ignore[type-var]
+        async for batch in batches:
+            for item in batch:
+                yield item
+
+
 class Transaction(Protocol):
     """What the repositories run their statements on; a statement wrapped in `Hot` may
     skip SQLAlchemy's execution (PostgreSQL) and gives a result with the same reading
@@ -137,15 +145,11 @@ class SessionTransaction:
         core = _core(statement)
         return await self._run(lambda connection: connection.execute(core, params))
 
-    async def stream(
+    def stream(
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Row[Any]]:
         """Rows fetched `batch_size` at a time (a server-side cursor on PostgreSQL)."""
-        batches = self.stream_batches(statement, params, batch_size)
-        async with contextlib.aclosing(batches):
-            async for rows in batches:
-                for row in rows:
-                    yield row
+        return one_by_one(self.stream_batches(statement, params, batch_size))
 
     async def stream_batches(
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
