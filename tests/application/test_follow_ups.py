@@ -1,7 +1,6 @@
 """A prospect goes quiet after our message: one follow-up per silence, never more, never
 after a no."""
 
-import pytest
 
 from salesbot.application.errors import LlmUnavailable
 from salesbot.domain.dialog import DialogStatus
@@ -9,14 +8,6 @@ from salesbot.domain.events import DialogPaused
 from salesbot.domain.message import OutKind
 from salesbot.testing import FakeUnitOfWork
 from tests.application.conversation_support import World, answer
-
-
-@pytest.fixture
-async def world(tmp_path):
-    w = World(tmp_path)
-    await w.add_account()
-    yield w
-    await w.incoming.aclose()
 
 
 def follow_ups(world, dialog_id):

@@ -27,14 +27,6 @@ from salesbot.testing import FakeUnitOfWork
 from tests.application.conversation_support import World, answer
 
 
-@pytest.fixture
-async def world(tmp_path):
-    w = World(tmp_path)
-    await w.add_account()
-    yield w
-    await w.incoming.aclose()
-
-
 async def test_debounce_joins_three_quick_messages_into_one_reply(world):
     dialog_id = await world.start()
     world.llm.queue(answer("Спасибо! Сколько у вас мастеров?"))

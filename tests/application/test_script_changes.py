@@ -1,9 +1,8 @@
 """The operator's new sales script is what the very next reply is written and checked with,
 however much of the old one was remembered to save work per message."""
 
-import pytest
 
-from tests.application.conversation_support import World, answer
+from tests.application.conversation_support import answer
 
 BOOTS = (
     "# Sales script: Bootshop\n"
@@ -15,14 +14,6 @@ BOOTS_QUOTE = (
     "a workshop that resoles and repairs leather boots within three days and collects them "
     "from the customer's door for free. Goal: book a pick-up day"
 )
-
-
-@pytest.fixture
-async def world(tmp_path):
-    w = World(tmp_path)
-    await w.add_account()
-    yield w
-    await w.incoming.aclose()
 
 
 async def test_a_script_set_by_the_operator_writes_and_checks_the_next_reply(world):

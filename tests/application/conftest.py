@@ -1,0 +1,14 @@
+"""`world`: the conversation engine on fakes with one account, closed after the test (a
+module may define its own `world` instead)."""
+
+import pytest
+
+from tests.application.conversation_support import World
+
+
+@pytest.fixture
+async def world(tmp_path):
+    w = World(tmp_path)
+    await w.add_account()
+    yield w
+    await w.incoming.aclose()
