@@ -35,6 +35,7 @@ from bench.seed import seed_accounts, seed_peers
 from salesbot.application.ports import IncomingHandler
 from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
+from salesbot.entrypoints import event_loop
 
 SIZES = (1, 10, 50, 200)
 CONNECT_LATENCY = 0.5
@@ -213,6 +214,6 @@ if __name__ == "__main__":
     cli.add_argument("--dsn", help=argparse.SUPPRESS)
     args = cli.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(child(args.dsn, args.child))))
+        print(json.dumps(event_loop.run(child(args.dsn, args.child))))
     else:
         run(main(args.quick))

@@ -30,6 +30,8 @@ from typing import Any
 
 import asyncpg
 
+from salesbot.entrypoints import event_loop
+
 SERVER_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -273,14 +275,14 @@ def print_result(name: str, **figures: Any) -> None:
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:
-    """`asyncio.run(main)`, with SIGTERM (e.g. `timeout`) unwinding like Ctrl-C, so the
-    throwaway database is still dropped."""
+    """`main` on the event loop `salesbot run` uses (uvloop), with SIGTERM (e.g.
+    `timeout`) unwinding like Ctrl-C, so the throwaway database is still dropped."""
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    asyncio.run(main)
+    event_loop.run(main)
 
 
 def quiet_logging() -> None:

@@ -32,6 +32,7 @@ from salesbot.adapters.persistence import (
     sql_uow_factory,
 )
 from salesbot.adapters.persistence.models import Base
+from salesbot.entrypoints import event_loop
 from tests.secrets import SESSION_SECRET
 
 pytest_plugins = ("tests.log_leak_guard",)
@@ -127,3 +128,10 @@ def sqlite_uow_factory(
     sqlite_engine: AsyncEngine, session_cipher: FernetSessionCipher
 ) -> Callable[[], SqlUnitOfWork]:
     return sql_uow_factory(sqlite_engine, session_cipher)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on the loop `salesbot run` runs on (uvloop)."""
+    return {"uvloop": event_loop.new_event_loop}

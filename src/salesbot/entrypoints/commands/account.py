@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import TELEGRAM_REQUIRED, ConfigError, Settings, load_settings
 
@@ -64,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     level = settings.LOG_LEVEL if settings.LOG_LEVEL in ("TRACE", "DEBUG") else "WARNING"
     configure_logging(level, settings.LOG_FILE, settings.secret_values())
     try:
-        return asyncio.run(run(args, settings))
+        return event_loop.run(run(args, settings))
     except (KeyboardInterrupt, EOFError):
         print("\nStopped.", file=sys.stderr)
         return 130

@@ -44,6 +44,7 @@ from salesbot.domain.events import (
 from salesbot.domain.message import Delivery
 from salesbot.domain.peer import Peer
 from salesbot.domain.username import normalize_username
+from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import LLM_REQUIRED, ConfigError, Settings, load_settings
 
@@ -116,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
     configure_logging(level, settings.LOG_FILE, settings.secret_values())
     rehearsal = Rehearsal(settings, username=username, context=args.context, timeout=args.timeout)
     try:
-        return asyncio.run(rehearsal.run(lines))
+        return event_loop.run(rehearsal.run(lines))
     except KeyboardInterrupt:
         return 130
 

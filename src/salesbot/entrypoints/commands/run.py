@@ -15,10 +15,10 @@ typing pauses and the health checks so that test runs in seconds.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 
+from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, Settings, load_settings
 
@@ -43,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
 
     configure_logging(settings.LOG_LEVEL, settings.LOG_FILE, settings.secret_values())
     try:
-        return asyncio.run(run(settings))
+        return event_loop.run(run(settings))
     except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were installed
         return 0
 
