@@ -22,7 +22,7 @@ import itertools
 import json
 import pstats
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -167,6 +167,9 @@ class Pipeline:
 class _NoLocks:
     async def try_acquire(self, account_id: int) -> bool:
         return True
+
+    async def still_held(self, account_ids: Collection[int]) -> set[int]:
+        return set(account_ids)
 
     async def release(self, account_id: int) -> None:
         pass

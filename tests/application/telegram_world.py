@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -34,6 +34,9 @@ class FakeLocks:
     async def try_acquire(self, account_id: int) -> bool:
         holder = self.registry.setdefault(account_id, self)
         return holder is self
+
+    async def still_held(self, account_ids: Collection[int]) -> set[int]:
+        return {a for a in account_ids if self.registry.get(a) is self}
 
     async def release(self, account_id: int) -> None:
         if self.registry.get(account_id) is self:

@@ -256,9 +256,10 @@ class AccountPool:
         reconnects. Both would then run one session, which Telegram answers by revoking
         it, so the client here stops at once and the account is left to the other process.
         """
-        for account_id in sorted(self._owned):
-            if await self._locks.try_acquire(account_id):
-                continue
+        owned = set(self._owned)
+        if not owned:
+            return
+        for account_id in sorted(owned - await self._locks.still_held(owned)):
             async with self._guard(account_id):
                 if account_id not in self._owned:
                     continue

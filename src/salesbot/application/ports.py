@@ -363,6 +363,12 @@ class AccountLocks(Protocol):
 
     async def try_acquire(self, account_id: int) -> bool: ...
 
+    async def still_held(self, account_ids: Collection[int]) -> set[int]:
+        """Which of `account_ids` this process still holds, checked with one round trip
+        however many (a lock dies with its database connection, and another process may
+        take it before this one reconnects)."""
+        ...
+
     async def release(self, account_id: int) -> None: ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from salesbot.adapters.persistence import (
     InProcessAccountLocks,
@@ -79,10 +80,50 @@ async def test_a_lock_another_process_took_while_the_connection_was_down_is_repo
         await theirs.close()
 
 
+async def test_still_held_names_the_locks_another_process_took_while_cut_off(
+    engine, other_process_engine, database_url
+):
+    mine, theirs = PgAccountLocks(engine), PgAccountLocks(other_process_engine)
+    try:
+        for account_id in (5, 6, 7):
+            assert await mine.try_acquire(account_id)
+        await terminate_backends(database_url)
+        assert await theirs.try_acquire(6)
+
+        assert await mine.still_held({5, 6, 7, 8}) == {5, 7}  # 8 was never its own
+        assert not await theirs.try_acquire(5), "the locks it kept are taken back"
+        assert await mine.try_acquire(9), "and the lock connection works again"
+    finally:
+        await mine.close()
+        await theirs.close()
+
+
+async def test_still_held_asks_the_database_once_however_many_locks(engine):
+    mine = PgAccountLocks(engine)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    try:
+        for account_id in range(1, 201):
+            assert await mine.try_acquire(account_id)
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            assert await mine.still_held(range(1, 201)) == set(range(1, 201))
+            assert await mine.still_held({500}) == set()  # none of them: nothing to ask
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert len(statements) == 1
+    finally:
+        await mine.close()
+
+
 async def test_sqlite_gets_in_process_locks(sqlite_engine, engine):
     assert isinstance(account_locks_for(sqlite_engine), InProcessAccountLocks)
     assert isinstance(account_locks_for(engine), PgAccountLocks)
     locks = InProcessAccountLocks()
     assert await locks.try_acquire(1) and await locks.try_acquire(1)
+    assert await locks.still_held({1, 2}) == {1, 2}
     await locks.release(1)
     await locks.close()

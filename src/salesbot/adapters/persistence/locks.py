@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import text
@@ -124,6 +125,15 @@ class PgAccountLocks:
                 self._held.add(account_id)
             return acquired
 
+    async def still_held(self, account_ids: Collection[int]) -> set[int]:
+        async with self._mutex:
+            if not self._held.intersection(account_ids):
+                return set()
+            # One ping: a dead connection is replaced and its locks taken back, and any
+            # another process took meanwhile leave `_held`.
+            await self._ask(_PING, {})
+            return self._held.intersection(account_ids)
+
     async def release(self, account_id: int) -> None:
         key = _key(account_id)
         async with self._mutex:
@@ -150,6 +160,9 @@ class InProcessAccountLocks:
     async def try_acquire(self, account_id: int) -> bool:
         _key(account_id)
         return True
+
+    async def still_held(self, account_ids: Collection[int]) -> set[int]:
+        return set(account_ids)
 
     async def release(self, account_id: int) -> None:
         return None
