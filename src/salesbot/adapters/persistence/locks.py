@@ -129,7 +129,7 @@ class PgAccountLocks:
         async with self._mutex:
             if not self._held.intersection(account_ids):
                 return set()
-            # One ping: a dead connection is replaced and its locks taken back, and any
+            # One ping: a dead connection is replaced and its locks are taken back; those
             # another process took meanwhile leave `_held`.
             await self._ask(_PING, {})
             return self._held.intersection(account_ids)
