@@ -1,10 +1,15 @@
-"""What one message of `bench.pipeline` costs the database client: statements, transactions,
-and this process's CPU, counted where every statement ends up (asyncpg's connection and
-prepared statements), so statements run through SQLAlchemy and straight on the driver both
-count.
+"""What one message of `bench.pipeline` costs: statements, transactions, this process's CPU
+and the server's, counted where every statement ends up (asyncpg's connection and prepared
+statements), so statements run through SQLAlchemy and straight on the driver both count.
 
 The same Pipeline as `bench.pipeline` (real use-cases, real PostgreSQL, zero-latency fakes),
-one worker at a time, so the CPU figure is per message and not queueing. `--show` lists
+one worker at a time, so the CPU figures are per message and not queueing; then the raw
+asyncpg baseline's message, measured the same way. The server's CPU per statement is read
+from its backend process's scheduler statistics (`/proc/<pid>/schedstat`, nanoseconds), so
+it is shown only when PostgreSQL runs on this machine. The database runs with
+`synchronous_commit=off`, so a COMMIT's figure leaves out the WAL flush, which the WAL
+writer does. This process's CPU includes the counting's own (reading /proc twice per
+statement: ~1.5 ms per message); `bench.pipeline` measures it without. `--show` lists
 every statement of one message.
 Run: `.venv/bin/python -m bench.pipeline_sql [--quick] [--show]`.
 """
@@ -23,7 +28,7 @@ import asyncpg
 from asyncpg.prepared_stmt import PreparedStatement
 
 from bench.common import machine, parser, print_result, quiet_logging, run, throwaway_database
-from bench.pipeline import TEXTS, Pipeline, _prepare, _Worker
+from bench.pipeline import TEXTS, Pipeline, RawBaseline, _prepare, _Worker
 
 
 class StatementCounter:
@@ -31,7 +36,19 @@ class StatementCounter:
 
     def __init__(self) -> None:
         self.statements: collections.Counter[str] = collections.Counter()
+        self.server_ns: collections.Counter[str] = collections.Counter()
+        self.server_visible = True  # False once a backend's /proc entry could not be read
         self.log: list[str] = []
+
+    def _server_ns(self, pid: int) -> int:
+        """The backend's CPU time so far, or 0 when it cannot be seen from here."""
+        if self.server_visible:
+            try:
+                with open(f"/proc/{pid}/schedstat") as stats:
+                    return int(stats.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                self.server_visible = False
+        return 0
 
     def _seen(self, query: str) -> None:
         text = " ".join(query.split())
@@ -48,9 +65,16 @@ class StatementCounter:
 
             async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
                 query = query_of(self, args)
-                if query is not None:
-                    counter._seen(query)
-                return await original(self, *args, **kwargs)
+                if query is None:
+                    return await original(self, *args, **kwargs)
+                counter._seen(query)
+                connection = getattr(self, "_connection", self)
+                pid = connection.get_server_pid()
+                before = counter._server_ns(pid)
+                try:
+                    return await original(self, *args, **kwargs)
+                finally:
+                    counter.server_ns[counter.log[-1]] += counter._server_ns(pid) - before
 
             patched.append((owner, name, original))
             setattr(owner, name, counted)
@@ -69,6 +93,7 @@ class StatementCounter:
 
     def reset(self) -> None:
         self.statements.clear()
+        self.server_ns.clear()
         self.log.clear()
 
     @property
@@ -79,7 +104,9 @@ class StatementCounter:
         return sum(n for q, n in self.statements.items() if q.upper().startswith(starts))
 
 
-async def _pass(pipeline: Pipeline, workers: list[_Worker], per_worker: int) -> float:
+async def _pass(
+    pipeline: Pipeline | RawBaseline, workers: list[_Worker], per_worker: int
+) -> float:
     """Every worker's first `per_worker` dialogs get one message, one at a time; the CPU
     this process spent per message, in ms."""
     done = 0
@@ -106,10 +133,19 @@ def _report(label: str, counter: StatementCounter, messages: int, cpu_ms: float)
         f"{transactions / messages:.2f} transactions ({counter.total / messages:.2f} round "
         f"trips with BEGIN and COMMIT); this process's CPU: {cpu_ms:.2f} ms"
     )
+    server_ms = sum(counter.server_ns.values()) / messages / 1e6
+    if counter.server_visible:
+        print(
+            f"PostgreSQL's CPU per message: {server_ms:.2f} ms; per statement: times run per "
+            "message, server CPU per message"
+        )
     for query, n in counter.statements.most_common():
-        if not query.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            print(f"  {n / messages:5.2f}  {query[:130]}")
+        server = ""
+        if counter.server_visible:
+            server = f"{counter.server_ns[query] / messages / 1e3:6.0f} us"
+        print(f"  {n / messages:5.2f}  {server} {query[:120]}")
     return {
+        "server_ms": round(server_ms, 2) if counter.server_visible else None,
         "statements": round(statements / messages, 2),
         "transactions": round(transactions / messages, 2),
         "cpu_ms": round(cpu_ms, 2),
@@ -151,6 +187,18 @@ async def main(quick: bool, show: bool, profile: str) -> None:
                 later = _report(
                     "the same dialogs again", counter, per_worker * len(workers), cpu_ms
                 )
+                counter.reset()
+                raw = RawBaseline(db.dsn, pool_size=accounts)
+                await raw.open()
+                try:
+                    await _pass(raw, workers, 3)  # warm-up: prepared statements
+                    counter.reset()
+                    cpu_ms = await _pass(raw, workers, per_worker)
+                finally:
+                    await raw.close()
+                baseline = _report(
+                    "the raw asyncpg baseline", counter, per_worker * len(workers), cpu_ms
+                )
                 if show:
                     counter.reset()
                     worker = workers[0]
@@ -169,6 +217,10 @@ async def main(quick: bool, show: bool, profile: str) -> None:
         statements_per_msg=later["statements"],
         transactions_per_msg=later["transactions"],
         cpu_ms_per_msg=later["cpu_ms"],
+        server_cpu_ms_per_msg=later["server_ms"],
+        raw_statements_per_msg=baseline["statements"],
+        raw_cpu_ms_per_msg=baseline["cpu_ms"],
+        raw_server_cpu_ms_per_msg=baseline["server_ms"],
     )
 
 
