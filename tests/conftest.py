@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -59,16 +60,23 @@ def unique_database_name(label: str = "test") -> str:
     return f"salesbot_{label}_{os.getpid()}_{secrets.token_hex(4)}"
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    name = unique_database_name()
+@contextlib.contextmanager
+def throwaway_database(label: str = "test") -> Iterator[str]:
+    """A new empty database's name, dropped on the way out (also when the test fails)."""
+    name = unique_database_name(label)
     asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     try:
+        yield name
+    finally:
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with throwaway_database() as name:
         url = pg_url(name)
         run_migrations(url)
         yield url
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _empty_all_tables(engine: AsyncEngine) -> None:

@@ -13,7 +13,7 @@ from salesbot.adapters.persistence import create_engine, run_migrations, sql_uow
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
 from salesbot.application.ports import AccountStats
 from salesbot.domain.message import Message
-from tests.conftest import pg_admin, pg_url, unique_database_name
+from tests.conftest import pg_url, throwaway_database
 from tests.secrets import SESSION_STRING
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
@@ -74,12 +74,8 @@ EXPECTED = [
 
 @pytest.fixture
 def empty_pg_url():
-    name = unique_database_name("backfill")
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with throwaway_database("backfill") as name:
         yield pg_url(name)
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _fill_at_0002(url: str) -> None:

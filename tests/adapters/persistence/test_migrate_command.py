@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from salesbot.adapters.persistence import is_migrated
-from tests.conftest import pg_admin, pg_url, unique_database_name
+from tests.conftest import pg_url, throwaway_database
 
 SALESBOT = Path(sys.executable).parent / "salesbot"
 SEED_COLUMNS = ["id", "phone", "session_string", "status", "last_used", "daily_messages"]
@@ -33,12 +32,8 @@ def salesbot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 @pytest.fixture
 def empty_database():
-    name = unique_database_name("migrate_cmd")
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with throwaway_database("migrate_cmd") as name:
         yield name
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_migrate_on_an_empty_database_gives_the_seeds_accounts_table(empty_database, tmp_path):

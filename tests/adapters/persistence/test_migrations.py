@@ -13,19 +13,15 @@ from sqlalchemy import inspect
 from salesbot.adapters.persistence import create_engine, is_migrated, run_migrations
 from salesbot.adapters.persistence.migrations import current_revision, downgrade, head_revision
 from salesbot.adapters.persistence.models import Base
-from tests.conftest import pg_admin, pg_url, unique_database_name
+from tests.conftest import pg_url, throwaway_database
 
 TABLES = {"accounts", "dialogs", "messages", "do_not_contact", "peers", "settings"}
 
 
 @pytest.fixture
 def empty_pg_url():
-    name = unique_database_name("migrations")
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with throwaway_database("migrations") as name:
         yield pg_url(name)
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def schema_of(url: str) -> tuple[set[str], list]:

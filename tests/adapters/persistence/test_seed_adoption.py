@@ -29,7 +29,7 @@ from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction, OutKind
 from salesbot.entrypoints.commands import migrate
 from tests.adapters.persistence.test_migrate_command import salesbot
-from tests.conftest import pg_admin, pg_url, unique_database_name
+from tests.conftest import pg_admin, pg_url, throwaway_database, unique_database_name
 from tests.secrets import SECOND_SESSION_STRING, SESSION_SECRET, SESSION_STRING
 
 UTC = timezone.utc
@@ -96,9 +96,7 @@ async def _snapshot(database: str) -> dict[str, list[tuple]]:
 
 @pytest.fixture
 def seed_database():
-    name = unique_database_name("seed")
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with throwaway_database("seed") as name:
         asyncio.run(
             _run_sql(
                 name,
@@ -106,8 +104,6 @@ def seed_database():
             )
         )
         yield name
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _cipher() -> FernetSessionCipher:
