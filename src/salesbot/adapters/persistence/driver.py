@@ -40,6 +40,7 @@ from sqlalchemy.util import greenlet_spawn
 from salesbot.adapters.persistence.transaction import (
     first_line,
     one_by_one,
+    plain_statement,
     translated_errors,
 )
 from salesbot.application.errors import DatabaseUnavailable
@@ -315,22 +316,19 @@ class DriverTransaction:
             raise DBAPIError(getattr(exc, "query", None), None, exc) from exc
 
     async def commit(self) -> None:
-        xact = self._xact
-        if xact is None:
-            return
-        try:
-            await self._guarded(xact.commit)
-        except BaseException:
-            await self._end(invalidate=True)
-            raise
-        await self._end()
+        await self._finish(lambda xact: xact.commit())
 
     async def rollback(self) -> None:
+        await self._finish(lambda xact: xact.rollback())
+
+    async def _finish(self, end: Callable[[Any], Awaitable[None]]) -> None:
+        """End the transaction with `end` (its COMMIT or ROLLBACK) and give the connection
+        back; thrown away instead when that fails, since its state is then unknown."""
         xact = self._xact
         if xact is None:
             return
         try:
-            await self._guarded(xact.rollback)
+            await self._guarded(lambda: end(xact))
         except BaseException:
             await self._end(invalidate=True)
             raise
@@ -393,9 +391,7 @@ class DriverTransaction:
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Sequence[Row[Any]]]:
         """`stream`'s rows, a list of up to `batch_size` at a time."""
-        if isinstance(statement, Hot):
-            statement = statement.statement
-        batched = statement.execution_options(yield_per=batch_size)
+        batched = plain_statement(statement).execution_options(yield_per=batch_size)
 
         async def open_stream() -> Any:
             return await self._sqlalchemy().stream(batched, params)

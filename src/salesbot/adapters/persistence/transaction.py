@@ -142,7 +142,7 @@ class SessionTransaction:
     async def execute(
         self, statement: Executable | Hot, params: Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
-        core = _core(statement)
+        core = plain_statement(statement)
         return await self._run(lambda connection: connection.execute(core, params))
 
     def stream(
@@ -155,7 +155,7 @@ class SessionTransaction:
         self, statement: Executable | Hot, params: Mapping[str, Any] | None, batch_size: int
     ) -> AsyncIterator[Sequence[Row[Any]]]:
         """`stream`'s rows, a list of up to `batch_size` at a time."""
-        batched = _core(statement).execution_options(yield_per=batch_size)
+        batched = plain_statement(statement).execution_options(yield_per=batch_size)
         result = await self._run(lambda connection: connection.stream(batched, params))
         try:
             while True:
@@ -191,5 +191,6 @@ class SessionTransaction:
             await self._session.close()
 
 
-def _core(statement: Executable | Hot) -> Executable:
+def plain_statement(statement: Executable | Hot) -> Executable:
+    """The SQLAlchemy statement, unwrapped from `Hot` when it is wrapped."""
     return statement if isinstance(statement, Executable) else statement.statement
