@@ -26,6 +26,7 @@ async def test_every_field_of_a_message_is_kept(new_uow):
     message.sent_at = at(6)
     message.attempts = 3
     message.error = "privacy"
+    message.last_word = True
     async with new_uow() as uow:
         added = await uow.messages.add(message)
         await uow.commit()
@@ -491,10 +492,13 @@ async def test_a_message_can_be_queued_with_its_dialogs_new_state(new_uow):
     _, dialog = await account_and_dialog(new_uow)
     dialog.summary, dialog.warmth, dialog.last_activity_at = "wants a call", 70, at(3)
     dialog.record_usage(100, 20, 0.5)
+    dialog.pause("goal reached")  # the confirmation pauses the dialog as it is queued
+    confirmation = outgoing(dialog, "Call on Thursday?")
+    confirmation.last_word = True
     async with new_uow() as uow:
-        queued = await uow.messages.add(outgoing(dialog, "Call on Thursday?"), dialog=dialog)
+        queued = await uow.messages.add(confirmation, dialog=dialog)
         await uow.commit()
-    assert queued.id is not None and queued.delivery is Delivery.PENDING
+    assert queued.id is not None and queued.delivery is Delivery.PENDING and queued.last_word
     async with new_uow() as uow:
         assert await uow.dialogs.get(dialog.id) == dialog
         assert await uow.messages.list_for_dialog(dialog.id) == [queued]

@@ -1,9 +1,11 @@
 import itertools
+from datetime import datetime, timezone
 
 import pytest
 
-from salesbot.domain.dialog import Dialog, DialogStatus, Outcome, Stage
+from salesbot.domain.dialog import CLOSED_STATUSES, Dialog, DialogStatus, Outcome, Stage
 from salesbot.domain.errors import IllegalTransition
+from salesbot.domain.message import Message, OutKind
 
 MOVES = {
     DialogStatus.ACTIVE: "resume",
@@ -77,6 +79,38 @@ def test_only_an_active_dialog_lets_the_model_write():
         DialogStatus.ACTIVE,
         DialogStatus.PAUSED,
     }
+
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+def queued(kind: OutKind, *, last_word: bool = False) -> Message:
+    return Message.outgoing(7, 1, "text", T0, kind, last_word=last_word)
+
+
+def test_an_active_dialog_sends_everything_queued_in_it():
+    dialog = dialog_in(DialogStatus.ACTIVE)
+    assert all(dialog.may_send(queued(kind)) for kind in OutKind)
+
+
+def test_a_paused_dialog_sends_the_operators_words_and_the_ais_last_word_only():
+    dialog = dialog_in(DialogStatus.PAUSED)
+    assert dialog.may_send(queued(OutKind.MANUAL))
+    assert dialog.may_send(queued(OutKind.REPLY, last_word=True))
+    assert dialog.may_send(queued(OutKind.FOLLOW_UP, last_word=True))
+    assert not any(
+        dialog.may_send(queued(kind)) for kind in OutKind if kind is not OutKind.MANUAL
+    )
+
+
+@pytest.mark.parametrize("status", sorted(CLOSED_STATUSES))
+def test_a_closed_dialog_sends_nothing_not_even_a_last_word(status):
+    dialog = dialog_in(status)
+    assert not any(
+        dialog.may_send(queued(kind, last_word=last))
+        for kind in OutKind
+        for last in (False, True)
+    )
 
 
 def test_progress_clamps_warmth_and_keeps_the_stage_when_none_given():

@@ -43,7 +43,7 @@ from salesbot.application.ports import (
 from salesbot.application.spam_limits import SpamLimits
 from salesbot.application.typing_pace import NO_TYPING, TypingPace
 from salesbot.domain.account import AccountStatus
-from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import WaitingForQuota
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
@@ -265,7 +265,7 @@ class Dispatcher:
                 self._wake_at[account_id] = wake
                 return None
             message, dialog = claimed
-            if dialog is None or not _may_talk(dialog, message):
+            if dialog is None or not dialog.may_send(message):
                 message.delivery = Delivery.CANCELLED
                 message.error = f"dialog is {dialog.status.value if dialog else 'gone'}"
                 await uow.messages.update(message)
@@ -443,9 +443,3 @@ class Dispatcher:
             self._wake_at[account_id] = now + self._retry
             await outbox.back_to_pending(message, now + self._retry, repr(error))
 
-
-def _may_talk(dialog: Dialog, message: Message) -> bool:
-    """A closed dialog never talks; a paused one only through the operator's own words."""
-    if dialog.status is DialogStatus.ACTIVE:
-        return True
-    return dialog.status is DialogStatus.PAUSED and message.kind is OutKind.MANUAL

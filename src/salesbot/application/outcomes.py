@@ -1,9 +1,10 @@
 """What an answer does to a dialog, inside the caller's unit of work.
 
-continue: the parts are queued. goal / handoff: the parts (a short confirmation) are queued,
-the AI is paused in this dialog and the admin gets a two-line summary. opt_out (from the
-model or the keyword detector): the dialog is closed, the prospect goes on the
-do-not-contact list and nothing more is sent. Stage, warmth, summary and usage are kept on
+continue: the parts are queued. goal / handoff: the parts (a short confirmation) are queued
+as the AI's last word, which still goes although the same write pauses the AI in this
+dialog, and the admin gets a two-line summary. opt_out (from the model or the keyword
+detector): the dialog is closed, the prospect goes on the do-not-contact list and nothing
+more is sent. Stage, warmth, summary and usage are kept on
 the dialog either way. Events are returned, to be told after the commit.
 """
 
@@ -62,14 +63,18 @@ async def apply_composed(
         )
         await uow.dialogs.update(dialog)
         return events
-    if answer.outcome in (Outcome.GOAL, Outcome.HANDOFF):
+    steps_aside = answer.outcome in (Outcome.GOAL, Outcome.HANDOFF)
+    if steps_aside:
         goal = answer.outcome is Outcome.GOAL
         dialog.outcome = answer.outcome
         dialog.pause(GOAL_REASON if goal else HANDOFF_REASON)
         summary = two_line_summary(answer.summary, dialog, prospect_text)
         event_type = GoalReached if goal else HandoffRequested
         events.append(event_type(dialog.id, dialog.target_username, summary))
-    queued = [Message.outgoing(dialog.id, dialog.account_id, p, now, kind) for p in composed.parts]
+    queued = [
+        Message.outgoing(dialog.id, dialog.account_id, part, now, kind, last_word=steps_aside)
+        for part in composed.parts
+    ]
     for message in queued[:-1]:
         await uow.messages.add(message)
     if queued:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from salesbot.domain.errors import IllegalTransition
+from salesbot.domain.message import Message, OutKind
 
 
 class DialogStatus(str, enum.Enum):
@@ -99,6 +100,19 @@ class Dialog:
     def ai_enabled(self) -> bool:
         """Whether the model may write in this dialog now."""
         return self.status is DialogStatus.ACTIVE
+
+    def may_send(self, message: Message) -> bool:
+        """Whether a message queued in this dialog may go now.
+
+        An active dialog sends what is queued. A paused one sends the operator's own words,
+        and the AI's last words queued with the pause itself (a goal's or a hand-off's
+        confirmation to the prospect); whatever else the AI queued is held back (pausing by
+        hand cancels it). A closed dialog never talks again."""
+        if self.status is DialogStatus.ACTIVE:
+            return True
+        if self.status is not DialogStatus.PAUSED:
+            return False
+        return message.kind is OutKind.MANUAL or message.last_word
 
     def _move(self, target: DialogStatus, reason: str = "") -> None:
         if target not in _ALLOWED[self.status]:

@@ -59,6 +59,10 @@ class Message:
     sent_at: datetime | None = None
     attempts: int = 0
     error: str = ""
+    last_word: bool = False
+    """The AI's last words as it steps aside (the confirmation of a reached goal or a
+    hand-off), queued in the same write that paused its dialog: they still go, once;
+    anything the AI would write after them does not."""
 
     @classmethod
     def incoming(
@@ -87,6 +91,8 @@ class Message:
         now: datetime,
         kind: OutKind,
         send_after: datetime | None = None,
+        *,
+        last_word: bool = False,
     ) -> Message:
         return cls(
             dialog_id=dialog_id,
@@ -97,6 +103,7 @@ class Message:
             delivery=Delivery.PENDING,
             kind=kind,
             send_after=send_after or now,
+            last_word=last_word,
         )
 
     @property

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     case,
+    false,
     literal_column,
     text,
 )
@@ -203,6 +205,7 @@ class MessageRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    last_word: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Telegram may deliver one message twice: it is stored once.
@@ -429,6 +432,7 @@ def message_from_row(row: Row[Any]) -> Message:
         sent_at=row.sent_at,
         attempts=row.attempts,
         error=row.error,
+        last_word=row.last_word,
     )
 
 
@@ -445,6 +449,7 @@ def message_values(message: Message) -> dict[str, Any]:
         "sent_at": message.sent_at,
         "attempts": message.attempts,
         "error": message.error,
+        "last_word": message.last_word,
     }
 
 

@@ -1,0 +1,40 @@
+"""messages.last_word: the AI's last words as it steps aside still go.
+
+A reached goal or a hand-off pauses the dialog in the same write that queues the AI's
+confirmation to the prospect; the dispatcher sends nothing else of the AI in a paused
+dialog, and so it cancelled the confirmation too. The message now says it is that
+confirmation, and the dispatcher lets it go.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+# Never by copying the table on SQLite (batch mode copies it to add this column): the
+# copy would lose the expression index of revision 0004, which SQLAlchemy cannot reflect.
+# SQLite adds and drops such a column in place.
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages", recreate="never") as batch:
+        batch.add_column(
+            sa.Column("last_word", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages", recreate="never") as batch:
+        batch.drop_column("last_word")
