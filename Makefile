@@ -18,8 +18,8 @@ run: setup
 		cp deploy/salesbot.env.example .env; \
 		echo "Wrote .env from deploy/salesbot.env.example. Fill in API_ID, API_HASH (my.telegram.org),"; \
 		echo "BOT_TOKEN (@BotFather), ADMIN_TELEGRAM_ID (your Telegram user id) and OPENROUTER_API_KEY."; \
-		echo "DATABASE_URL: point it at your PostgreSQL, or delete that line to use an embedded"; \
-		echo "SQLite file (~/.local/share/salesbot). Then run 'make run' again."; \
+		echo "DATABASE_URL: point it at your PostgreSQL, or delete that line to use the embedded"; \
+		echo "PostgreSQL server in DATA_DIR (~/.local/share/salesbot). Then run 'make run' again."; \
 		exit 1; \
 	fi
 	$(BIN)/salesbot check

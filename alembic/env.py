@@ -1,9 +1,8 @@
 """alembic's entry: migrations run on the async engine salesbot itself uses.
 
 The URL is the one `salesbot.adapters.persistence.migrations.run_migrations(url)` passes
-in, else DATABASE_URL (its async driver picked by `to_async_url`), else the embedded SQLite
-database of the settings (DATA_DIR). SQLite gets batch mode: it cannot ALTER most things
-in place.
+in, else DATABASE_URL (run the `alembic` command with it set, or use `salesbot migrate`,
+which also knows the embedded server).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from salesbot.adapters.persistence.engine import ensure_sqlite_directory
 from salesbot.adapters.persistence.models import Base
 
 config = context.config
@@ -33,18 +31,18 @@ def database_url() -> str:
     url = config.attributes.get("url")
     if url:
         return str(url)
-    from salesbot.entrypoints.settings import load_settings, to_async_url
+    from salesbot.adapters.persistence.engine import async_url
 
-    if os.environ.get("DATABASE_URL", "").strip():
-        return to_async_url(os.environ["DATABASE_URL"].strip())
-    return load_settings().async_database_url
+    configured = os.environ.get("DATABASE_URL", "").strip()
+    if not configured:
+        raise SystemExit("DATABASE_URL is not set: use `salesbot migrate` for the embedded server")
+    return async_url(configured).render_as_string(hide_password=False)
 
 
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
     )
@@ -54,7 +52,6 @@ def do_run_migrations(connection: Connection) -> None:
 
 async def run_async_migrations() -> None:
     url = database_url()
-    ensure_sqlite_directory(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:

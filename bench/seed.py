@@ -160,18 +160,10 @@ async def seed_messages(
     return total
 
 
-async def count_messages(conn: asyncpg.Connection) -> None:
-    """The dialogs' counters of what was said, as the statements the COPY bypassed keep them.
-
-    Rewriting every dialog leaves a dead copy of each: VACUUM FULL packs the table again,
-    as the COPY left it, so the admin's reads meet the table they met before the counters.
-    """
-    from sqlalchemy.dialects import postgresql
-
-    from salesbot.adapters.persistence.repositories.counters import RECOUNT
-
-    sql = RECOUNT.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-    await conn.execute(str(sql))
+async def pack_dialogs(conn: asyncpg.Connection) -> None:
+    """The COPY's trigger rewrote every dialog's counters, leaving a dead copy of each:
+    VACUUM FULL packs the table again, so the admin's reads meet a table as compact as one
+    that grew message by message."""
     await conn.execute("VACUUM FULL dialogs")
 
 
@@ -191,7 +183,7 @@ async def seed(
         await seed_peers(conn, dialog_rows)
         if messages:
             await seed_messages(conn, dialog_rows, messages, big_dialog=big_dialog)
-            await count_messages(conn)
+            await pack_dialogs(conn)
         # What autovacuum would have done by the time anyone queries this much data.
         await conn.execute("VACUUM ANALYZE")
     finally:

@@ -1,28 +1,31 @@
 """Fixtures every test may use: the real databases.
 
-- `database_url`: a fresh PostgreSQL database for the whole test session, on the machine's
-  server (127.0.0.1:5432, user postgres, trust auth), named `salesbot_test_<pid>_<random>`
-  so parallel runs never meet, migrated with alembic and dropped at the end, also when
-  tests fail or the run is interrupted.
-- `engine`: an AsyncEngine on it for one test, with every table emptied first.
+- `database_url`: a fresh PostgreSQL database for the whole test session, on the test
+  server (`database_server`: TEST_DATABASE_URL, else 127.0.0.1:5432, else an embedded one),
+  named `salesbot_test_<pid>_<random>` so parallel runs never meet, migrated with alembic
+  and dropped at the end, also when tests fail or the run is interrupted.
+- `engine`: an AsyncEngine on it for one test, with every table emptied first;
+  `migrated_url`: its URL, for a test that runs salesbot itself on it.
+- `empty_pg_url`: a database of the test's own with no tables (migrations, adoption).
 - `session_cipher`, `uow_factory`: the SQL unit of work on `engine`.
-- `sqlite_url`: a migrated SQLite file of the test's own; `sqlite_engine`,
-  `sqlite_uow_factory` on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
-import shutil
+import socket
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesbot.adapters.persistence import (
@@ -38,17 +41,52 @@ from tests.secrets import SESSION_SECRET
 
 pytest_plugins = ("tests.log_leak_guard",)
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+EMBEDDED_FOLDER = Path(tempfile.gettempdir()) / f"salesbot-tests-postgres-{os.getuid()}"
+
+
+@functools.cache
+def database_server() -> str:
+    """The URL of a database on the PostgreSQL server the tests use, whose role may create
+    databases: TEST_DATABASE_URL, else the machine's own server (127.0.0.1:5432, user
+    postgres, trust auth), else an embedded server of the tests' own in the temp folder.
+    The session stops with one clear line when there is none."""
+    configured = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if configured:
+        return configured
+    if _listening("127.0.0.1", 5432):
+        return LOCAL_SERVER
+    from salesbot.adapters.persistence.embedded import (
+        EmbeddedPostgresError,
+        embedded_test_server,
+    )
+
+    try:
+        return embedded_test_server(EMBEDDED_FOLDER)
+    except EmbeddedPostgresError as error:
+        pytest.exit(
+            "The tests need PostgreSQL: set TEST_DATABASE_URL (a role that may create "
+            f"databases), run one on 127.0.0.1:5432, or fix the embedded one: {error}",
+            returncode=3,
+        )
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
 
 
 def pg_url(database: str) -> str:
     """The test server's URL for `database` (the form of the seed's DATABASE_URL)."""
-    return f"{PG_SERVER}/{database}"
+    return make_url(database_server()).set(database=database).render_as_string(hide_password=False)
 
 
 async def pg_admin(*statements: str) -> None:
     """Run statements on the server's maintenance database (CREATE/DROP DATABASE)."""
-    connection = await asyncpg.connect(pg_url("postgres"))
+    connection = await asyncpg.connect(database_server())
     try:
         for statement in statements:
             await connection.execute(statement)
@@ -80,9 +118,10 @@ def database_url() -> Iterator[str]:
 
 
 async def _empty_all_tables(engine: AsyncEngine) -> None:
+    """Every table emptied, its ids starting at 1 again."""
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(delete(table))
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
 
 
 @pytest.fixture
@@ -95,6 +134,19 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+@pytest.fixture
+def migrated_url(engine: AsyncEngine, database_url: str) -> str:
+    """The session database's URL, its tables emptied for this test."""
+    return database_url
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """A new database of this test's own, with no tables at all."""
+    with throwaway_database("empty") as name:
+        yield pg_url(name)
+
+
 @pytest.fixture(scope="session")
 def session_cipher() -> FernetSessionCipher:
     return FernetSessionCipher(SESSION_SECRET)
@@ -105,37 +157,6 @@ def uow_factory(
     engine: AsyncEngine, session_cipher: FernetSessionCipher
 ) -> Callable[[], SqlUnitOfWork]:
     return sql_uow_factory(engine, session_cipher)
-
-
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file per session; each test gets a copy (migrating is slower)."""
-    path = tmp_path_factory.mktemp("sqlite-template") / "salesbot.sqlite3"
-    run_migrations(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "salesbot.sqlite3"
-    shutil.copyfile(_sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
-
-
-@pytest.fixture
-async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(sqlite_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def sqlite_uow_factory(
-    sqlite_engine: AsyncEngine, session_cipher: FernetSessionCipher
-) -> Callable[[], SqlUnitOfWork]:
-    return sql_uow_factory(sqlite_engine, session_cipher)
 
 
 def pytest_asyncio_loop_factories(

@@ -23,7 +23,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+ID = sa.BigInteger()
 NOW = sa.text("CURRENT_TIMESTAMP")
 EMPTY = sa.text("''")
 
@@ -118,7 +118,6 @@ def upgrade() -> None:
         ["target_username"],
         unique=True,
         postgresql_where=open_dialog,
-        sqlite_where=open_dialog,
     )
     op.create_table(
         "peers",
@@ -191,7 +190,6 @@ def upgrade() -> None:
         "messages",
         ["account_id", "send_after"],
         postgresql_where=pending,
-        sqlite_where=pending,
     )
     sending = sa.text("delivery = 'sending'")
     op.create_index(
@@ -199,7 +197,6 @@ def upgrade() -> None:
         "messages",
         ["account_id"],
         postgresql_where=sending,
-        sqlite_where=sending,
     )
 
 

@@ -32,7 +32,6 @@ def upgrade() -> None:
         "dialogs",
         ["last_activity_at", "id"],
         postgresql_where=open_dialog,
-        sqlite_where=open_dialog,
     )
     op.create_index("ix_dialogs_status", "dialogs", ["status"])
     op.create_index("ix_messages_timestamp", "messages", ["timestamp"])
@@ -42,7 +41,6 @@ def upgrade() -> None:
         "messages",
         ["sent_at"],
         postgresql_where=sent,
-        sqlite_where=sent,
     )
 
 

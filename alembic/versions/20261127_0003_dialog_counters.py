@@ -28,7 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 COUNTERS = ("messages_sent", "openers_sent", "messages_received")
 
-# UPDATE ... FROM: PostgreSQL, and SQLite since 3.33 (salesbot needs 3.35 for RETURNING).
+# One pass over the messages (UPDATE ... FROM).
 BACKFILL = """
 UPDATE dialogs
 SET messages_sent = said.sent, openers_sent = said.openers, messages_received = said.received

@@ -41,7 +41,6 @@ def upgrade() -> None:
         "messages",
         ["account_id", sa.text(f"({PRIORITY})"), "send_after", "id"],
         postgresql_where=pending,
-        sqlite_where=pending,
     )
     unsent = sa.text("delivery IN ('pending', 'sending')")
     op.create_index(
@@ -49,7 +48,6 @@ def upgrade() -> None:
         "messages",
         ["dialog_id", "id"],
         postgresql_where=unsent,
-        sqlite_where=unsent,
     )
 
 

@@ -23,18 +23,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# Never by copying the table on SQLite (batch mode copies it to add this column): the
-# copy would lose the expression index of revision 0004, which SQLAlchemy cannot reflect.
-# SQLite adds and drops such a column in place.
-
-
 def upgrade() -> None:
-    with op.batch_alter_table("messages", recreate="never") as batch:
-        batch.add_column(
-            sa.Column("last_word", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    op.add_column(
+        "messages",
+        sa.Column("last_word", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages", recreate="never") as batch:
-        batch.drop_column("last_word")
+    op.drop_column("messages", "last_word")

@@ -4,14 +4,12 @@ two processes' pools, and the dispatcher's claim + quota reservation in SQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesbot.adapters.persistence import (
-    InProcessAccountLocks,
     PgAccountLocks,
     create_engine,
     sql_uow_factory,
@@ -86,16 +84,8 @@ async def test_a_crashed_process_lets_go_of_its_accounts(
         await locks_b.close()
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database(request, uow_factory, sqlite_uow_factory) -> tuple[Callable[[], Any], Any]:
-    if request.param == "postgresql":
-        return uow_factory, None
-    return sqlite_uow_factory, InProcessAccountLocks()
-
-
-async def test_the_dispatcher_sends_keeps_the_daily_limit_across_a_restart(database):
-    uow, locks = database
-    world = World(sql_uow=uow, max_daily=3, min_delay=0, **({"locks": locks} if locks else {}))
+async def test_the_dispatcher_sends_keeps_the_daily_limit_across_a_restart(uow_factory):
+    world = World(sql_uow=uow_factory, max_daily=3, min_delay=0)
     account = await world.add_account()
     dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
     for n in range(5):
@@ -111,9 +101,8 @@ async def test_the_dispatcher_sends_keeps_the_daily_limit_across_a_restart(datab
     assert [m.telegram_message_id for m in sent] == [s.telegram_message_id for s in world.tg.sent]
 
 
-async def test_the_dispatcher_reconciles_a_crash_on_the_database(database):
-    uow, locks = database
-    world = World(sql_uow=uow, min_delay=0, **({"locks": locks} if locks else {}))
+async def test_the_dispatcher_reconciles_a_crash_on_the_database(uow_factory):
+    world = World(sql_uow=uow_factory, min_delay=0)
     account = await world.add_account()
     _, sent_before_crash = await world.open_dialog(account, "prospect_one", 501)
     _, not_sent = await world.open_dialog(account, "prospect_two", 502)

@@ -1,5 +1,5 @@
-"""The persistence contract suites run each test on three backends: the in-memory fake,
-PostgreSQL and SQLite. What passes on one and not on another is drift to fix."""
+"""The persistence contract suites run each test on both backends: the in-memory fake and
+PostgreSQL. What passes on one and not on the other is drift to fix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from salesbot.application.ports import UnitOfWorkFactory
 from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 
-BACKENDS = ["fake", "postgresql", "sqlite"]
+BACKENDS = ["fake", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -17,6 +17,4 @@ def new_uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "fake":
         store = InMemoryStore(clock=FakeClock())
         return lambda: FakeUnitOfWork(store)
-    if request.param == "postgresql":
-        return request.getfixturevalue("uow_factory")
-    return request.getfixturevalue("sqlite_uow_factory")
+    return request.getfixturevalue("uow_factory")

@@ -49,3 +49,22 @@ def incoming(
     dialog: Dialog, content: str, telegram_message_id: int, when: datetime = T0
 ) -> Message:
     return Message.incoming(dialog.id, dialog.account_id, content, when, telegram_message_id)
+
+
+async def claim(
+    uow: UnitOfWork, account_id: int, now: datetime, *, include_openers: bool = True
+) -> Message | None:
+    """The claimed message alone (the claim brings its dialog too)."""
+    claimed = await uow.messages.claim_next_due_with_dialog(
+        account_id, now, include_openers=include_openers
+    )
+    return None if claimed is None else claimed[0]
+
+
+async def every_message(uow: UnitOfWork) -> list[Message]:
+    """Every stored message, ordered by dialog then (timestamp, id)."""
+    found: list[Message] = []
+    for dialog in await uow.dialogs.list_by_id(limit=1_000_000):
+        assert dialog.id is not None
+        found += await uow.messages.list_for_dialog(dialog.id)
+    return found

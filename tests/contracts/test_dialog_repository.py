@@ -13,6 +13,7 @@ from tests.contracts.seeding import (
     add_account,
     add_dialog,
     at,
+    claim,
     incoming,
     outgoing,
 )
@@ -330,7 +331,7 @@ async def test_reassigning_moves_the_dialog_and_only_its_pending_messages(new_uo
         assert (await uow.messages.get(heard.id)).account_id == limited.id
         assert (await uow.messages.get(untouched.id)).account_id == limited.id
         assert (await uow.dialogs.find_for_incoming(fresh.id, 42)).id == dialog.id
-        claimed = await uow.messages.claim_next_due(fresh.id, at(100))
+        claimed = await claim(uow, fresh.id, at(100))
         assert claimed is not None and claimed.id == opener.id
 
 

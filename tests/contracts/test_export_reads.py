@@ -7,7 +7,14 @@ from datetime import timedelta
 
 from salesbot.application.ports import ExportRow
 from salesbot.domain.message import Delivery, Direction, OutKind
-from tests.contracts.seeding import add_account, add_dialog, at, incoming, outgoing
+from tests.contracts.seeding import (
+    add_account,
+    add_dialog,
+    at,
+    every_message,
+    incoming,
+    outgoing,
+)
 
 
 async def _export_rows(uow, **options) -> list[ExportRow]:
@@ -53,7 +60,7 @@ async def test_export_rows_are_every_message_in_stream_order_with_what_a_transcr
         await uow.commit()
     async with new_uow() as uow:
         batches = [batch async for batch in uow.messages.stream_export_batches(batch_size=2)]
-        messages = [m async for m in uow.messages.stream_all()]
+        messages = await every_message(uow)
     assert batches and all(0 < len(batch) <= 2 for batch in batches)
     rows = [row for batch in batches for row in batch]
     assert all(isinstance(row, ExportRow) for row in rows)
@@ -141,7 +148,7 @@ async def test_export_rows_carry_awkward_content_and_every_kind_of_message_uncha
         await uow.commit()
     async with new_uow() as uow:
         rows = await _export_rows(uow, batch_size=3)
-        expected = _as_export_rows([m async for m in uow.messages.stream_all()])
+        expected = _as_export_rows(await every_message(uow))
     assert rows == expected
     assert len(rows) == len(AWKWARD) + len(OutKind) * len(Delivery) + 1
     assert [r.content for r in rows[: len(AWKWARD)]] == AWKWARD

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from salesbot.application.ports import AccountStats, UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
-from tests.contracts.seeding import add_account, at, outgoing
+from tests.contracts.seeding import add_account, at, claim, every_message, outgoing
 
 _numbers = itertools.count(1)
 EVER = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
@@ -120,10 +120,10 @@ class Scenario:
             message.delivery, message.sent_at = Delivery.SENT, message.timestamp
             await self.uow.messages.add(message)
         elif name == "claim":  # and then a crash: the message stays `sending`
-            await self.uow.messages.claim_next_due(_choose(self.accounts, pick), at(10_000))
+            await claim(self.uow, _choose(self.accounts, pick), at(10_000))
         elif name == "send":  # the Dispatcher: claim, send, Outbox.record_sent
             account_id = _choose(self.accounts, pick)
-            message = await self.uow.messages.claim_next_due(account_id, at(10_000))
+            message = await claim(self.uow, account_id, at(10_000))
             if message is not None:
                 await self.record_sent(message)
         elif name == "settle":  # InterruptedSends: found in the chat, or not, or unreachable
@@ -177,7 +177,7 @@ async def recount(uow: UnitOfWork) -> list[AccountStats]:
     """The figures from the stored rows, counted one by one."""
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     replied: dict[int, set[int]] = defaultdict(set)
-    async for m in uow.messages.stream_all():
+    for m in await every_message(uow):
         mine = counts[m.account_id]
         if m.direction is Direction.IN:
             mine["received"] += 1

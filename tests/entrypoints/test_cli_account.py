@@ -35,15 +35,15 @@ def salesbot(*args: str, database: str, tmp_path) -> subprocess.CompletedProcess
     )
 
 
-def test_import_then_list_shows_the_account_and_never_the_session(sqlite_url, tmp_path):
+def test_import_then_list_shows_the_account_and_never_the_session(migrated_url, tmp_path):
     imported = salesbot(
         "account", "import", "--phone", "+7 900 111-22-33", "--session-string", SESSION,
-        database=sqlite_url, tmp_path=tmp_path,
+        database=migrated_url, tmp_path=tmp_path,
     )
     assert imported.returncode == 0, imported.stderr
     assert "Account 1 (+79001112233) is stored and active" in imported.stdout
 
-    listed = salesbot("account", "list", database=sqlite_url, tmp_path=tmp_path)
+    listed = salesbot("account", "list", database=migrated_url, tmp_path=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr == ""
     header, row = listed.stdout.splitlines()[:2]
@@ -54,29 +54,27 @@ def test_import_then_list_shows_the_account_and_never_the_session(sqlite_url, tm
         assert leaks(result.stdout + result.stderr) == []
 
 
-def test_a_string_that_is_no_pyrogram_session_is_refused(sqlite_url, tmp_path):
+def test_a_string_that_is_no_pyrogram_session_is_refused(migrated_url, tmp_path):
     result = salesbot(
         "account", "import", "--phone", "+79001112233", "--session-string", "1BVtsOKABu0...",
-        database=sqlite_url, tmp_path=tmp_path,
+        database=migrated_url, tmp_path=tmp_path,
     )
     assert result.returncode == 2
     assert "not a Pyrogram session string" in result.stdout
 
 
-def test_an_unmigrated_database_is_named(tmp_path):
-    result = salesbot(
-        "account", "list", database=f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path=tmp_path
-    )
+def test_an_unmigrated_database_is_named(empty_pg_url, tmp_path):
+    result = salesbot("account", "list", database=empty_pg_url, tmp_path=tmp_path)
     assert result.returncode == 1
     assert "salesbot migrate" in result.stderr
 
 
-def test_login_needs_the_api_credentials(sqlite_url, tmp_path):
+def test_login_needs_the_api_credentials(migrated_url, tmp_path):
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
     result = salesbot(
         "--env-file", str(env_file), "account", "login", "--phone", "+79001112233",
-        database=sqlite_url, tmp_path=tmp_path,
+        database=migrated_url, tmp_path=tmp_path,
     )
     assert result.returncode == 2
     assert "API_ID: is required but not set" in result.stderr
@@ -95,16 +93,16 @@ def scripted(*answers: str):
 
 
 async def test_login_asks_for_the_code_then_the_password_and_stores_the_account(
-    sqlite_url, sqlite_uow_factory
+    migrated_url, uow_factory
 ):
     telegram = StandInTelegram()
     telegram.account_ids["+79001112233"] = 8080
     telegram.passwords["+79001112233"] = TWO_FA_PASSWORD
     settings = load_settings(
-        env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=sqlite_url
+        env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=migrated_url
     )
     container = Container(settings=providers.Object(settings))
-    container.uow_factory.override(providers.Object(sqlite_uow_factory))
+    container.uow_factory.override(providers.Object(uow_factory))
     container.telegram_login.override(
         providers.Object(PyrogramLogin(API_ID, API_HASH, client_factory=telegram.factory))
     )
@@ -125,13 +123,13 @@ async def test_login_asks_for_the_code_then_the_password_and_stores_the_account(
     assert "the code is wrong" in text and "password is wrong" in text
     assert "Account 1 (+79001112233) is logged in and active" in text
     assert TWO_FA_PASSWORD not in text
-    async with sqlite_uow_factory() as uow:
+    async with uow_factory() as uow:
         stored = await uow.accounts.get_by_phone("+79001112233")
     assert stored is not None and stored.status is AccountStatus.ACTIVE
     assert stored.session_string.startswith("A")  # a kurigram session string, decrypted
 
 
-async def test_a_banned_number_ends_the_login_with_one_clear_line(sqlite_url, sqlite_uow_factory):
+async def test_a_banned_number_ends_the_login_with_one_clear_line(migrated_url, uow_factory):
     from pyrogram import errors as tg
 
     telegram = StandInTelegram()
@@ -142,10 +140,10 @@ async def test_a_banned_number_ends_the_login_with_one_clear_line(sqlite_url, sq
         return client
 
     settings = load_settings(
-        env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=sqlite_url
+        env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=migrated_url
     )
     container = Container(settings=providers.Object(settings))
-    container.uow_factory.override(providers.Object(sqlite_uow_factory))
+    container.uow_factory.override(providers.Object(uow_factory))
     container.telegram_login.override(
         providers.Object(PyrogramLogin(API_ID, API_HASH, client_factory=banned))
     )

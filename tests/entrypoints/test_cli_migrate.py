@@ -5,15 +5,21 @@ from __future__ import annotations
 import pytest
 
 from salesbot.adapters.persistence import is_migrated
+from salesbot.adapters.persistence.embedded import start_embedded_postgres
 from salesbot.entrypoints.cli import main
 
 
 @pytest.fixture
 def embedded(monkeypatch, tmp_path):
-    """No DATABASE_URL: the embedded SQLite database in a DATA_DIR that does not exist yet."""
+    """No DATABASE_URL: the embedded PostgreSQL in a DATA_DIR that does not exist yet."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data" / "salesbot.sqlite3"
+    return tmp_path / "data"
+
+
+def embedded_is_migrated(data_dir) -> bool:
+    with start_embedded_postgres(data_dir) as server:
+        return is_migrated(server.url)
 
 
 def migrate(tmp_path, *args):
@@ -27,7 +33,7 @@ def test_check_tells_whether_a_migration_is_due(embedded, tmp_path, capsys):
 
     assert migrate(tmp_path) == 0
     assert "from an empty database to" in capsys.readouterr().out
-    assert is_migrated(f"sqlite:///{embedded}")
+    assert embedded_is_migrated(embedded)
 
     assert migrate(tmp_path, "--check") == 0
     assert "has the newest schema" in capsys.readouterr().out

@@ -1,5 +1,6 @@
 import pytest
 
+from salesbot.entrypoints.database import describe_database
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, load_settings
 
 SEED = {
@@ -34,7 +35,9 @@ def test_the_seed_environment_is_enough(env):
     settings = load_settings(RUN_REQUIRED, env_file=None)
     assert settings.API_ID == 123456
     assert settings.ADMIN_TELEGRAM_ID == (111111111,)
-    assert settings.async_database_url == "postgresql+asyncpg://user:pass@localhost:5432/sales_bot"
+    assert settings.DATABASE_URL.get_secret_value() == (
+        "postgresql://user:pass@localhost:5432/sales_bot"
+    )
     assert settings.TIMEZONE == "UTC"
     assert settings.ADMIN_LANGUAGE == "ru"
 
@@ -82,10 +85,11 @@ def test_a_malformed_secret_is_never_echoed(env):
     assert raised.value.problems[0].startswith("DATABASE_URL: expected postgresql://")
 
 
-def test_without_database_url_the_embedded_sqlite_file_is_used(env, tmp_path):
+def test_without_database_url_the_embedded_server_in_data_dir_is_used(env, tmp_path):
     env({**SEED, "DATA_DIR": str(tmp_path)})
     settings = load_settings(RUN_REQUIRED, env_file=None, DATABASE_URL=None)
-    assert settings.async_database_url == f"sqlite+aiosqlite:///{tmp_path}/salesbot.sqlite3"
+    assert settings.DATABASE_URL is None
+    assert describe_database(settings) == f"embedded PostgreSQL in {tmp_path}"
 
 
 def test_a_dotenv_file_is_read(env, tmp_path):

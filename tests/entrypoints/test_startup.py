@@ -21,21 +21,21 @@ def settings_for(database_url: str, **more: str):
 
 async def test_a_database_that_never_answers_is_refused_after_the_wait():
     clock = FakeClock()
-    settings = settings_for("postgresql://postgres@127.0.0.1:1/nowhere")
     with pytest.raises(StartupRefused, match="does not answer after 10 s") as refused:
-        await check_database(settings, clock, wait=10, retry_every=2)
+        await check_database(
+            "postgresql://postgres@127.0.0.1:1/nowhere", clock, wait=10, retry_every=2
+        )
     assert refused.value.exit_code == 1
     assert clock.slept == [2, 2, 2, 2, 2]
 
 
-async def test_an_empty_database_is_refused_with_the_command_that_fixes_it(tmp_path):
-    settings = settings_for(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+async def test_an_empty_database_is_refused_with_the_command_that_fixes_it(empty_pg_url):
     with pytest.raises(StartupRefused, match=r"empty.*run `salesbot migrate`"):
-        await check_database(settings, FakeClock(), wait=0)
+        await check_database(empty_pg_url, FakeClock(), wait=0)
 
 
-async def test_a_migrated_database_passes(sqlite_url):
-    await check_database(settings_for(sqlite_url), FakeClock(), wait=0)
+async def test_a_migrated_database_passes(migrated_url):
+    await check_database(migrated_url, FakeClock(), wait=0)
 
 
 async def test_sessions_stored_under_another_session_secret_are_refused_naming_it(

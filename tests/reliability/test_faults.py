@@ -28,6 +28,7 @@ from salesbot.testing import FakeClock, FakeTelegram
 from tests.application.conversation_support import World as ConversationWorld
 from tests.application.conversation_support import answer
 from tests.application.telegram_world import World as DispatchWorld
+from tests.conftest import database_server
 
 # --- the language model down for ten minutes --------------------------------------------
 
@@ -171,7 +172,7 @@ class ChaosUow:
         return _ChaosUnit(self, self.real())
 
     async def terminate_backends(self) -> None:
-        admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        admin = await asyncpg.connect(database_server())
         try:
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

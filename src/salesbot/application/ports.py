@@ -209,10 +209,6 @@ class MessageRepository(Protocol):
         """The dialog's messages in order, fetched in batches (bounded memory)."""
         ...
 
-    def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
-        """Every message ordered by dialog id then (timestamp, id), fetched in batches."""
-        ...
-
     def stream_export_batches(
         self,
         *,
@@ -220,19 +216,21 @@ class MessageRepository(Protocol):
         last_dialog_id: int | None = None,
         batch_size: int = 1000,
     ) -> AsyncIterator[list[ExportRow]]:
-        """`stream_all`'s messages, in its order, as the export's light rows, in non-empty
-        lists of at most `batch_size` (one await per list, not per row); only the dialogs
-        with ids from `first_dialog_id` to `last_dialog_id` (both included) when given.
+        """Every message ordered by dialog id then (timestamp, id), as the export's light
+        rows, in non-empty lists of at most `batch_size` (one await per list, not per row);
+        only the dialogs with ids from `first_dialog_id` to `last_dialog_id` (both
+        included) when given.
 
         The stream may hold the unit of work's connection (PostgreSQL sends the rows by
         COPY): run nothing else in the unit of work until it is read to its end or closed.
         """
         ...
 
-    async def claim_next_due(
+    async def claim_next_due_with_dialog(
         self, account_id: int, now: datetime, *, include_openers: bool = True
-    ) -> Message | None:
-        """Mark the account's next due pending message `sending` and return it.
+    ) -> tuple[Message, Dialog | None] | None:
+        """Mark the account's next due pending message `sending` and return it, with its
+        dialog (None when the dialog is gone).
 
         Due: `send_after <= now`. Replies and manual messages go before follow-ups, which go
         before openers; then oldest `send_after`, then id. A message another transaction is
@@ -241,13 +239,6 @@ class MessageRepository(Protocol):
         A dialog's messages go in the order they were queued (id): none is claimed while an
         older one of its dialog is still pending (even if due later) or sending.
         """
-        ...
-
-    async def claim_next_due_with_dialog(
-        self, account_id: int, now: datetime, *, include_openers: bool = True
-    ) -> tuple[Message, Dialog | None] | None:
-        """`claim_next_due`, with the claimed message's dialog read with it (None when
-        the dialog is gone): one round trip where the database allows."""
         ...
 
     async def next_pending_at(self, account_id: int | None = None) -> datetime | None:

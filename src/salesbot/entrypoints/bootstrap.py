@@ -93,6 +93,7 @@ def _closer_of(thing: Any) -> Any | None:
 def bootstrap(
     settings: Settings,
     *,
+    database_url: str | None = None,
     uow: UnitOfWorkFactory | None = None,
     telegram: Any | None = None,
     login: Any | None = None,
@@ -105,11 +106,14 @@ def bootstrap(
 ) -> App:
     """Assemble the app from the container, each given fake replacing its adapter.
 
+    `database_url`: the database's (`entrypoints.database` opens it); not needed with `uow`.
     `telegram` serves as the login too unless `login` is given (the fakes implement both).
     With `uow` given no database engine is created, and the accounts' locks are
     in-process unless `locks` is given.
     """
     container = Container(settings=providers.Object(settings))
+    if database_url is not None:
+        container.database_url.override(providers.Object(database_url))
     overrides: dict[str, Any] = {
         "uow_factory": uow,
         "telegram": telegram,

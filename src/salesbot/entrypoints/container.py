@@ -27,10 +27,10 @@ def _session_secret(settings: Settings) -> str:
     return load_or_create_session_secret(settings.DATA_DIR / "session_secret")
 
 
-def _engine(settings: Settings) -> Any:
+def _engine(database_url: str) -> Any:
     from salesbot.adapters.persistence import create_engine
 
-    return create_engine(settings.async_database_url)
+    return create_engine(database_url)
 
 
 def _cipher(secret: str) -> Any:
@@ -245,12 +245,13 @@ def _admin_use_cases(
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency()
+    database_url = providers.Dependency(instance_of=str)
     timing = providers.Object(Timing())
 
     clock = providers.Singleton(SystemClock)
 
     # --- persistence (issue 3) ---
-    engine = providers.Singleton(_engine, settings)
+    engine = providers.Singleton(_engine, database_url)
     session_secret = providers.Singleton(_session_secret, settings)
     cipher = providers.Singleton(_cipher, session_secret)
     uow_factory = providers.Singleton(_uow_factory, engine, cipher)

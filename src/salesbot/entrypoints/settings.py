@@ -187,9 +187,10 @@ class Settings(BaseSettings):
     def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
-        if not re.match(r"^(postgres|postgresql|sqlite)(\+\w+)?://", value.get_secret_value()):
+        if not re.match(r"^(postgres|postgresql)(\+\w+)?://", value.get_secret_value()):
             raise ValueError(
-                "expected postgresql://user:password@host:5432/dbname or sqlite:///path/file.db"
+                "expected postgresql://user:password@host:5432/dbname (or leave it unset for "
+                "the embedded PostgreSQL in DATA_DIR)"
             )
         return value
 
@@ -198,18 +199,6 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.TIMEZONE)
-
-    @property
-    def sqlite_path(self) -> Path:
-        """Where the embedded database lives when DATABASE_URL is unset."""
-        return self.DATA_DIR / "salesbot.sqlite3"
-
-    @property
-    def async_database_url(self) -> str:
-        """DATABASE_URL with the async driver picked (`postgresql://` -> `+asyncpg`)."""
-        if self.DATABASE_URL is None:
-            return f"sqlite+aiosqlite:///{self.sqlite_path}"
-        return to_async_url(self.DATABASE_URL.get_secret_value())
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log filter to mask."""
@@ -229,16 +218,6 @@ class Settings(BaseSettings):
             ):
                 problems.append(f"{name}: is required but not set")
         return problems
-
-
-def to_async_url(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    base = scheme.split("+", 1)[0]
-    if base in ("postgres", "postgresql"):
-        return f"postgresql+asyncpg://{rest}"
-    if base == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
-    return url
 
 
 _EXPECTED = {

@@ -7,7 +7,6 @@ import asyncio
 import logging
 
 from salesbot.application.ports import Clock
-from salesbot.entrypoints.settings import Settings
 
 log = logging.getLogger("salesbot.startup")
 
@@ -24,7 +23,7 @@ def _describe(error: BaseException) -> str:
 
 
 async def check_database(
-    settings: Settings,
+    url: str,
     clock: Clock,
     *,
     wait: float = 60.0,
@@ -37,7 +36,6 @@ async def check_database(
 
     # alembic announces its plugins and DDL mode at INFO on every check: noise in the journal.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    url = settings.async_database_url
     started = clock.now()
     told = False
     while True:

@@ -349,12 +349,10 @@ class _Messages:
         for message in await self.list_for_dialog(dialog_id):
             yield message
 
-    async def stream_all(self, *, batch_size: int = 1000) -> AsyncIterator[Message]:
-        ordered = sorted(
+    def _every_message(self) -> list[Message]:
+        return sorted(
             self._t.messages.values(), key=lambda m: (m.dialog_id, m.timestamp, m.id or 0)
         )
-        for message in ordered:
-            yield message.copy()
 
     async def stream_export_batches(
         self,
@@ -366,7 +364,7 @@ class _Messages:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         batch: list[ExportRow] = []
-        async for m in self.stream_all(batch_size=batch_size):
+        for m in self._every_message():
             if first_dialog_id is not None and m.dialog_id < first_dialog_id:
                 continue
             if last_dialog_id is not None and m.dialog_id > last_dialog_id:
@@ -382,8 +380,8 @@ class _Messages:
         if batch:
             yield batch
 
-    async def claim_next_due(
-        self, account_id: int, now: datetime, *, include_openers: bool = True
+    def _claim_next_due(
+        self, account_id: int, now: datetime, *, include_openers: bool
     ) -> Message | None:
         # A dialog's messages go in the order they were queued (id): the oldest one still
         # waiting or on its way holds back the dialog's later ones.
@@ -412,7 +410,7 @@ class _Messages:
     async def claim_next_due_with_dialog(
         self, account_id: int, now: datetime, *, include_openers: bool = True
     ) -> tuple[Message, Dialog | None] | None:
-        message = await self.claim_next_due(account_id, now, include_openers=include_openers)
+        message = self._claim_next_due(account_id, now, include_openers=include_openers)
         if message is None:
             return None
         dialog = self._t.dialogs.get(message.dialog_id)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import insert
 
 from salesbot.adapters.persistence import create_engine, run_migrations, sql_uow_factory
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
 from salesbot.application.ports import AccountStats
 from salesbot.domain.message import Message
-from tests.conftest import pg_url, throwaway_database
 from tests.secrets import SESSION_STRING
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
@@ -72,12 +70,6 @@ EXPECTED = [
 ]
 
 
-@pytest.fixture
-def empty_pg_url():
-    with throwaway_database("backfill") as name:
-        yield pg_url(name)
-
-
 async def _fill_at_0002(url: str) -> None:
     engine = create_engine(url)
     try:
@@ -116,7 +108,3 @@ def _backfill(url: str, cipher) -> None:
 
 def test_postgresql_upgrade_counts_the_messages_already_stored(empty_pg_url, session_cipher):
     _backfill(empty_pg_url, session_cipher)
-
-
-def test_sqlite_upgrade_counts_the_messages_already_stored(tmp_path, session_cipher):
-    _backfill(f"sqlite+aiosqlite:///{tmp_path}/salesbot.sqlite3", session_cipher)

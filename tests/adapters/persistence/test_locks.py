@@ -6,9 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from salesbot.adapters.persistence import (
-    InProcessAccountLocks,
     PgAccountLocks,
-    account_locks_for,
     create_engine,
 )
 from tests.adapters.persistence.test_reconnect import terminate_backends
@@ -107,13 +105,3 @@ async def test_still_held_asks_the_database_once_however_many_locks(engine, mine
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert len(statements) == 1
-
-
-async def test_sqlite_gets_in_process_locks(sqlite_engine, engine):
-    assert isinstance(account_locks_for(sqlite_engine), InProcessAccountLocks)
-    assert isinstance(account_locks_for(engine), PgAccountLocks)
-    locks = InProcessAccountLocks()
-    assert await locks.try_acquire(1) and await locks.try_acquire(1)
-    assert await locks.still_held({1, 2}) == {1, 2}
-    await locks.release(1)
-    await locks.close()

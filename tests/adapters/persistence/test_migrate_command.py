@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import asyncpg
+from sqlalchemy.engine import make_url
 
 from salesbot.adapters.persistence import is_migrated
-from tests.conftest import pg_url, throwaway_database
+from salesbot.adapters.persistence.embedded import start_embedded_postgres
 
 SALESBOT = Path(sys.executable).parent / "salesbot"
 SEED_COLUMNS = ["id", "phone", "session_string", "status", "last_used", "daily_messages"]
@@ -30,41 +32,38 @@ def salesbot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
     )
 
 
-@pytest.fixture
-def empty_database():
-    with throwaway_database("migrate_cmd") as name:
-        yield name
-
-
-def test_migrate_on_an_empty_database_gives_the_seeds_accounts_table(empty_database, tmp_path):
-    url = pg_url(empty_database)  # postgresql://..., as in the seed's .env
-    done = salesbot(tmp_path, "migrate", DATABASE_URL=url)
+def test_migrate_on_an_empty_database_gives_the_seeds_accounts_table(empty_pg_url, tmp_path):
+    done = salesbot(tmp_path, "migrate", DATABASE_URL=empty_pg_url)  # as in the seed's .env
     assert done.returncode == 0, done.stderr
-    assert "Migrated PostgreSQL 127.0.0.1:5432/" in done.stdout
+    url = make_url(empty_pg_url)
+    assert f"Migrated PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/" in done.stdout
 
-    described = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", empty_database, "-c", r"\d accounts"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout
-    columns = [
-        line.split("|")[0].strip()
-        for line in described.splitlines()
-        if line.count("|") >= 2 and not line.lstrip().startswith("Column")
-    ]
+    async def described() -> tuple[list[str], list[str]]:
+        connection = await asyncpg.connect(empty_pg_url)
+        try:
+            columns = await connection.fetch(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'accounts' ORDER BY ordinal_position"
+            )
+            indexes = await connection.fetch(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'accounts'"
+            )
+        finally:
+            await connection.close()
+        return [row[0] for row in columns], [row[0] for row in indexes]
+
+    columns, indexes = asyncio.run(described())
     assert columns[: len(SEED_COLUMNS)] == SEED_COLUMNS
-    assert "uq_accounts_phone" in described
+    assert "uq_accounts_phone" in indexes
 
 
 def test_without_database_url_the_embedded_database_is_created_in_data_dir(tmp_path):
     data_dir = tmp_path / "fresh" / "salesbot-data"
     done = salesbot(tmp_path, "migrate", DATA_DIR=str(data_dir))
     assert done.returncode == 0, done.stderr
-    database = data_dir / "salesbot.sqlite3"
-    assert f"embedded SQLite at {database}" in done.stdout
-    assert is_migrated(f"sqlite:///{database}")
+    assert f"embedded PostgreSQL in {data_dir}" in done.stdout
+    with start_embedded_postgres(data_dir) as server:  # the command let go of it
+        assert is_migrated(server.url)
 
 
 def test_an_unreachable_server_is_one_clear_line_without_the_password(tmp_path):

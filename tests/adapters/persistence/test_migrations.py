@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -13,15 +12,8 @@ from sqlalchemy import inspect
 from salesbot.adapters.persistence import create_engine, is_migrated, run_migrations
 from salesbot.adapters.persistence.migrations import current_revision, downgrade, head_revision
 from salesbot.adapters.persistence.models import Base
-from tests.conftest import pg_url, throwaway_database
 
 TABLES = {"accounts", "dialogs", "messages", "do_not_contact", "peers", "settings"}
-
-
-@pytest.fixture
-def empty_pg_url():
-    with throwaway_database("migrations") as name:
-        yield pg_url(name)
 
 
 async def schema_of(url: str) -> tuple[set[str], list]:
@@ -63,15 +55,6 @@ def test_postgresql_migrates_up_down_and_up_and_matches_the_models(empty_pg_url)
     assert differences == []
 
 
-def test_sqlite_migrates_up_down_and_up_and_matches_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path}/not/yet/there/salesbot.sqlite3"
-    up_down_up(url)
-    tables, differences = asyncio.run(schema_of(url))
-    assert tables == TABLES
-    assert differences == []
-
-
-async def test_migrating_from_inside_a_running_event_loop_works(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path}/salesbot.sqlite3"
-    run_migrations(url)
-    assert is_migrated(url)
+async def test_migrating_from_inside_a_running_event_loop_works(empty_pg_url):
+    run_migrations(empty_pg_url)
+    assert is_migrated(empty_pg_url)

@@ -7,7 +7,7 @@ import asyncio
 import random
 
 from salesbot.domain.message import Delivery
-from tests.contracts.seeding import account_and_dialog, add_dialog, at, outgoing
+from tests.contracts.seeding import account_and_dialog, add_dialog, at, claim, outgoing
 
 NOW = at(100)
 
@@ -21,13 +21,13 @@ async def test_a_second_transaction_skips_the_message_the_first_is_claiming(uow_
         await uow.commit()
 
     async with uow_factory() as one, uow_factory() as two, uow_factory() as three:
-        claimed_by_one = await one.messages.claim_next_due(dialog.account_id, NOW)
+        claimed_by_one = await claim(one, dialog.account_id, NOW)
         # `one` holds its row locked and uncommitted: `two` must not wait for it or take it.
         claimed_by_two = await asyncio.wait_for(
-            two.messages.claim_next_due(dialog.account_id, NOW), 5
+            claim(two, dialog.account_id, NOW), 5
         )
         nothing_left = await asyncio.wait_for(
-            three.messages.claim_next_due(dialog.account_id, NOW), 5
+            claim(three, dialog.account_id, NOW), 5
         )
         assert claimed_by_one.id == first.id
         assert claimed_by_two.id == second.id
@@ -36,9 +36,9 @@ async def test_a_second_transaction_skips_the_message_the_first_is_claiming(uow_
         await one.rollback()  # a dispatcher that died before committing gives its claim back
 
     async with uow_factory() as uow:
-        again = await uow.messages.claim_next_due(dialog.account_id, NOW)
+        again = await claim(uow, dialog.account_id, NOW)
         assert again.id == first.id
-        assert await uow.messages.claim_next_due(dialog.account_id, NOW) is None
+        assert await claim(uow, dialog.account_id, NOW) is None
 
 
 async def test_a_claim_in_progress_holds_its_dialogs_later_messages_back(uow_factory):
@@ -49,9 +49,9 @@ async def test_a_claim_in_progress_holds_its_dialogs_later_messages_back(uow_fac
         await uow.commit()
 
     async with uow_factory() as one, uow_factory() as two:
-        assert (await one.messages.claim_next_due(dialog.account_id, NOW)).id == first.id
+        assert (await claim(one, dialog.account_id, NOW)).id == first.id
         # `first` is locked and still reads as pending to `two`: `second` must wait for it.
-        held_back = await asyncio.wait_for(two.messages.claim_next_due(dialog.account_id, NOW), 5)
+        held_back = await asyncio.wait_for(claim(two, dialog.account_id, NOW), 5)
         assert held_back is None
         await one.commit()
 
@@ -75,7 +75,7 @@ async def test_concurrent_dispatchers_drain_the_outbox_exactly_once_and_in_order
         taken = []
         while True:
             async with uow_factory() as uow:
-                message = await uow.messages.claim_next_due(account.id, NOW)
+                message = await claim(uow, account.id, NOW)
                 if message is None:
                     if await uow.messages.list_by_delivery(Delivery.PENDING):
                         await asyncio.sleep(0.001)  # held back by a claim still open

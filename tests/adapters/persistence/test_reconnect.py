@@ -60,7 +60,7 @@ async def test_after_a_restart_the_next_unit_of_work_succeeds(database_url, uow_
 async def test_a_pinging_pool_recovers_even_while_the_server_is_still_closing(
     database_url, engine, session_cipher
 ):
-    pinging = create_engine(database_url, ping_after_idle=0)
+    pinging = create_engine(database_url)
     uow_factory = sql_uow_factory(pinging, session_cipher)
     try:
         await use_two_pooled_connections(uow_factory)

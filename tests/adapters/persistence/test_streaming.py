@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tracemalloc
 
-import pytest
 from sqlalchemy import text
 
 from tests.contracts.seeding import account_and_dialog
@@ -13,65 +12,36 @@ from tests.contracts.seeding import account_and_dialog
 MESSAGES = 4_000
 TEXT_BYTES = 2_500  # 10 MB of text in all
 
-_FILL = {
-    "postgresql": (
-        "INSERT INTO messages (dialog_id, account_id, direction, content, timestamp) "
-        "SELECT :dialog, :account, 'in', repeat('x', :size), "
-        "TIMESTAMPTZ '2026-01-05 09:00:00+00' + g * INTERVAL '1 second' "
-        "FROM generate_series(1, :count) AS g"
-    ),
-    "sqlite": (
-        "INSERT INTO messages (dialog_id, account_id, direction, content, timestamp) "
-        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :count) "
-        "SELECT :dialog, :account, 'in', printf('%.*c', :size, 'x'), "
-        "strftime('%Y-%m-%d %H:%M:%f', '2026-01-05 09:00:00', '+' || n || ' seconds') "
-        "FROM g"
-    ),
-}
+_FILL = (
+    "INSERT INTO messages (dialog_id, account_id, direction, content, timestamp) "
+    "SELECT :dialog, :account, 'in', repeat('x', :size), "
+    "TIMESTAMPTZ '2026-01-05 09:00:00+00' + g * INTERVAL '1 second' "
+    "FROM generate_series(1, :count) AS g"
+)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def backend(request):
-    if request.param == "postgresql":
-        return (
-            request.param,
-            request.getfixturevalue("engine"),
-            request.getfixturevalue("uow_factory"),
-        )
-    return (
-        request.param,
-        request.getfixturevalue("sqlite_engine"),
-        request.getfixturevalue("sqlite_uow_factory"),
-    )
-
-
-async def test_streams_hold_one_batch_not_the_table(backend):
-    dialect, engine, uow_factory = backend
+async def test_streams_hold_one_batch_not_the_table(engine, uow_factory):
     account, dialog = await account_and_dialog(uow_factory)
     async with engine.begin() as connection:
         await connection.execute(
-            text(_FILL[dialect]),
+            text(_FILL),
             {"dialog": dialog.id, "account": account.id, "size": TEXT_BYTES, "count": MESSAGES},
         )
 
     async with uow_factory() as uow:
-        for stream in (
-            uow.messages.stream_for_dialog(dialog.id, batch_size=200),
-            uow.messages.stream_all(batch_size=200),
-        ):
-            count, previous = 0, None
-            tracemalloc.start()
-            try:
-                async for message in stream:
-                    assert len(message.content) == TEXT_BYTES
-                    assert previous is None or message.timestamp > previous
-                    previous = message.timestamp
-                    count += 1
-                _, peak = tracemalloc.get_traced_memory()
-            finally:
-                tracemalloc.stop()
-            assert count == MESSAGES
-            assert peak < 3_000_000, f"{peak / 1e6:.1f} MB held while streaming 10 MB"
+        count, previous = 0, None
+        tracemalloc.start()
+        try:
+            async for message in uow.messages.stream_for_dialog(dialog.id, batch_size=200):
+                assert len(message.content) == TEXT_BYTES
+                assert previous is None or message.timestamp > previous
+                previous = message.timestamp
+                count += 1
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert count == MESSAGES
+        assert peak < 3_000_000, f"{peak / 1e6:.1f} MB held while streaming 10 MB"
 
         count = 0
         tracemalloc.start()

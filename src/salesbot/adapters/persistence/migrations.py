@@ -21,7 +21,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from salesbot.adapters.persistence.engine import async_url, ensure_sqlite_directory, sqlite_file
+from salesbot.adapters.persistence.engine import async_url
 from salesbot.adapters.persistence.seed_adoption import (
     AdoptionReport,
     NotASeedDatabase,
@@ -78,17 +78,15 @@ def run_migrations(
     *,
     cipher_factory: Callable[[], SessionCipher] | None = None,
 ) -> AdoptionReport | None:
-    """Bring the database at `url` to `revision` (alembic upgrade), creating a SQLite
-    database's folder first.
+    """Bring the database at `url` to `revision` (alembic upgrade).
 
     A database the seed bot created (its tables, no alembic_version) is adopted instead, in
     one transaction, when `cipher_factory` gives the cipher for its session strings: the
     report says what was moved. Without one, it raises SeedNotAdopted; tables that are
     neither the seed's nor ours raise NotASeedDatabase. Both change nothing.
     """
-    ensure_sqlite_directory(url)
     config = alembic_config(url)
-    if revision == "head" and sqlite_file(async_url(url)) is None:
+    if revision == "head":
         report = _outside_event_loop(lambda: asyncio.run(_adopt(url, config, cipher_factory)))
         if report is not None:
             return report
@@ -129,10 +127,6 @@ def head_revision() -> str | None:
 
 def current_revision(url: str) -> str | None:
     """The revision the database at `url` is at (None: never migrated)."""
-    database_file = sqlite_file(async_url(url))
-    if database_file is not None and not database_file.exists():
-        return None
-
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 

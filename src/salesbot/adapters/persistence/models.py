@@ -5,9 +5,9 @@ produce (a test compares them). The repositories run Core statements against the
 tables and build the domain dataclasses themselves: no ORM object ever leaves this package.
 
 The seed's three tables keep their names and columns (`accounts`, `dialogs`, `messages`);
-everything else grew around them. Portable across PostgreSQL and SQLite: `BigInteger` ids
-(plain INTEGER on SQLite so they autoincrement), aware-UTC datetimes, enums stored as
-checked strings, `CURRENT_TIMESTAMP` server defaults.
+everything else grew around them: `BigInteger` ids, aware-UTC datetimes, enums stored as
+checked strings (no native enum type: adding a value stays a plain migration),
+`CURRENT_TIMESTAMP` server defaults.
 """
 
 from __future__ import annotations
@@ -55,18 +55,14 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-Id = BigInteger().with_variant(Integer(), "sqlite")
+Id = BigInteger()
 NOW = text("CURRENT_TIMESTAMP")
-EMPTY = text("''")  # spelled as SQL: SQLite reflects a bare "" default wrongly
+EMPTY = text("''")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """`TIMESTAMP WITH TIME ZONE` that only takes and only gives aware UTC datetimes.
-
-    PostgreSQL returns aware values, SQLite naive ones (its text format has no offset):
-    both come back aware in UTC, and both are written in UTC so SQLite's text comparisons
-    order them correctly.
-    """
+    """`TIMESTAMP WITH TIME ZONE` that only takes and only gives aware UTC datetimes: a naive
+    one is refused (it would be read in the server's time zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -79,11 +75,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        return None if value is None else value.astimezone(timezone.utc)
 
 
 def _values(enum_class: type[enum.Enum]) -> list[str]:
@@ -156,9 +148,9 @@ class DialogRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
     cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
-    # What was said in the dialog, kept by the statements that store or send its messages
-    # (`repositories/counters.py`): /stats of all time sums these instead of reading every
-    # message. Not part of the domain's Dialog: no dialog update writes them.
+    # What was said in the dialog, kept by the database's triggers on `messages` (revision
+    # 0006): /stats of all time sums these instead of reading every message. Not part of
+    # the domain's Dialog: no dialog update writes them.
     messages_sent: Mapped[int] = mapped_column(Integer, server_default="0")
     openers_sent: Mapped[int] = mapped_column(Integer, server_default="0")
     messages_received: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -171,7 +163,6 @@ class DialogRow(Base):
             "target_username",
             unique=True,
             postgresql_where=text("status IN ('active', 'paused')"),
-            sqlite_where=text("status IN ('active', 'paused')"),
         ),
         # An incoming message finds its dialog by (account, Telegram user).
         Index(None, "account_id", "target_user_id"),
@@ -183,7 +174,6 @@ class DialogRow(Base):
             "last_activity_at",
             "id",
             postgresql_where=text("status IN ('active', 'paused')"),
-            sqlite_where=text("status IN ('active', 'paused')"),
         ),
         Index(None, "status"),
     )
@@ -218,7 +208,6 @@ class MessageRow(Base):
             "account_id",
             "send_after",
             postgresql_where=text("delivery = 'pending'"),
-            sqlite_where=text("delivery = 'pending'"),
         ),
         # The claim's "no older message of this dialog is still unsent": the dialog's
         # pending and sending rows only, not its whole history.
@@ -227,14 +216,12 @@ class MessageRow(Base):
             "dialog_id",
             "id",
             postgresql_where=text(UNSENT),
-            sqlite_where=text(UNSENT),
         ),
         # Messages a crash may have left half-sent, for the start-up reconciliation.
         Index(
             "ix_messages_sending",
             "account_id",
             postgresql_where=text("delivery = 'sending'"),
-            sqlite_where=text("delivery = 'sending'"),
         ),
         # /stats of today: received by timestamp, sent by sent_at.
         Index(None, "timestamp"),
@@ -242,7 +229,6 @@ class MessageRow(Base):
             "ix_messages_sent_sent_at",
             "sent_at",
             postgresql_where=text("delivery = 'sent'"),
-            sqlite_where=text("delivery = 'sent'"),
         ),
     )
 
@@ -282,7 +268,6 @@ Index(
     MessageRow.__table__.c.send_after,
     MessageRow.__table__.c.id,
     postgresql_where=text(PENDING),
-    sqlite_where=text(PENDING),
 )
 
 
@@ -393,7 +378,7 @@ def dialog_from_row(row: Row[Any]) -> Dialog:
         follow_ups_sent=row.follow_ups_sent,
         prompt_tokens=row.prompt_tokens,
         completion_tokens=row.completion_tokens,
-        cost_usd=float(row.cost_usd),  # SQLite may hand back an integral REAL as int
+        cost_usd=row.cost_usd,
     )
 
 

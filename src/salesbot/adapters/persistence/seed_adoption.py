@@ -28,7 +28,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from salesbot.adapters.persistence.repositories.counters import RECOUNT
 from salesbot.application.ports import SessionCipher
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.dialog import OPEN_STATUSES, DialogStatus
@@ -98,8 +97,6 @@ async def detect_seed(connection: AsyncConnection) -> SeedTables | None:
 
     Raises NotASeedDatabase when tables named like ours are there but are not the seed's.
     """
-    if connection.dialect.name != "postgresql":
-        return None  # the seed only ever ran on PostgreSQL
     columns: dict[str, dict[str, str]] = defaultdict(dict)
     for table, column, data_type in (await connection.execute(_COLUMNS)).all():
         columns[table][column] = data_type
@@ -210,8 +207,6 @@ async def adopt_seed_database(
     }
     await _copy_dialogs(connection, dialog_rows, newest, report)
     report.messages = await _copy_messages(connection, seed)
-    # The messages arrived by INSERT ... SELECT, past the statements that count them.
-    await connection.execute(RECOUNT)
     for table in SEED_COLUMNS:
         await connection.execute(
             text(

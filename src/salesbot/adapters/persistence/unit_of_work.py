@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from salesbot.adapters.persistence.driver import DriverTransaction
 from salesbot.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlDialogRepository,
@@ -17,7 +16,7 @@ from salesbot.adapters.persistence.repositories import (
     SqlSettingRepository,
     SqlStatsQuery,
 )
-from salesbot.adapters.persistence.transaction import SessionTransaction, Transaction
+from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.ports import SessionCipher
 
 
@@ -75,22 +74,9 @@ class SqlUnitOfWork:
 
 
 def sql_uow_factory(engine: AsyncEngine, cipher: SessionCipher) -> Callable[[], SqlUnitOfWork]:
-    """A UnitOfWorkFactory: each call gives a fresh SqlUnitOfWork on `engine`. On
-    PostgreSQL the transaction is the driver's own (driver.py); elsewhere a session's."""
-    transactions: Callable[[], Transaction]
-    if engine.dialect.name == "postgresql":
-        autocommit = DriverTransaction.autocommit(engine)
-
-        def transactions() -> Transaction:
-            return DriverTransaction(autocommit)
-
-    else:
-        sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-        def transactions() -> Transaction:
-            return SessionTransaction(sessions())
+    """A UnitOfWorkFactory: each call gives a fresh SqlUnitOfWork on `engine`."""
 
     def new_unit_of_work() -> SqlUnitOfWork:
-        return SqlUnitOfWork(transactions, cipher)
+        return SqlUnitOfWork(lambda: Transaction(engine), cipher)
 
     return new_unit_of_work

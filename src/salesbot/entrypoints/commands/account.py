@@ -84,19 +84,42 @@ async def run(
     answers in place of the terminal."""
     from dependency_injector import providers
 
-    from salesbot.application.accounts import AccountService
     from salesbot.entrypoints.container import Container
+    from salesbot.entrypoints.database import DatabaseNotStarted, open_database
     from salesbot.entrypoints.startup import StartupRefused, check_database
 
     out = out or sys.stdout
-    owns_container = container is None
-    if container is None:
-        container = Container(settings=providers.Object(settings))
-        try:
-            await check_database(settings, container.clock(), wait=0)
-        except StartupRefused as refusal:
-            print(refusal, file=sys.stderr)
-            return refusal.exit_code
+    if container is not None:
+        return await _run(args, settings, container, ask, ask_secret, out)
+    try:
+        async with open_database(settings) as url:
+            container = Container(
+                settings=providers.Object(settings), database_url=providers.Object(url)
+            )
+            try:
+                await check_database(url, container.clock(), wait=0)
+            except StartupRefused as refusal:
+                print(refusal, file=sys.stderr)
+                return refusal.exit_code
+            try:
+                return await _run(args, settings, container, ask, ask_secret, out)
+            finally:
+                await container.engine().dispose()
+    except DatabaseNotStarted as error:
+        print(f"The embedded PostgreSQL could not start: {error}", file=sys.stderr)
+        return 1
+
+
+async def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    container: Any,
+    ask: Ask | None,
+    ask_secret: Ask | None,
+    out: TextIO,
+) -> int:
+    from salesbot.application.accounts import AccountService
+
     login = container.telegram_login() if args.action == "login" else _NoLogin()
     service = AccountService(
         container.uow_factory(), login, container.clock(), container.quota()
@@ -127,8 +150,6 @@ async def run(
         return await list_accounts(service, settings, out)
     finally:
         await _close(login)
-        if owns_container:
-            await container.engine().dispose()
 
 
 async def login_interactively(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from salesbot.entrypoints.commands import report_config_error
+from salesbot.entrypoints.database import describe_database
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, load_settings
 
 
@@ -17,9 +18,7 @@ def main(args: argparse.Namespace) -> int:
         settings = load_settings(RUN_REQUIRED, env_file=args.env_file)
     except ConfigError as error:
         return report_config_error(error)
-    database = "PostgreSQL" if settings.DATABASE_URL is not None else (
-        f"embedded SQLite at {settings.sqlite_path}"
-    )
+    database = describe_database(settings)
     print(
         f"Configuration OK: {len(settings.ADMIN_TELEGRAM_ID)} admin(s), database {database}, "
         f"model {settings.OPENROUTER_MODEL}, time zone {settings.TIMEZONE}, "

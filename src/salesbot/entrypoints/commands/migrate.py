@@ -1,7 +1,7 @@
 """`salesbot migrate`: bring the database to the newest schema (alembic upgrade head).
 
 Works with DATABASE_URL as the seed wrote it (`postgresql://user:pass@host:5432/db`) and,
-when it is unset, with the embedded SQLite database, creating DATA_DIR on a first run.
+when it is unset, with the embedded PostgreSQL server in DATA_DIR (created on a first run).
 Running it again on a migrated database changes nothing. A database the seed bot created
 (its three tables, no alembic_version) is adopted: its rows move into the schema in one
 transaction, and one line says what was adopted and which rows had to change.
@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from salesbot.entrypoints.commands import report_config_error
+from salesbot.entrypoints.database import database_url, describe_database, has_database
 from salesbot.entrypoints.settings import ConfigError, Settings, load_settings
 
 
@@ -23,17 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only tell whether the database has the newest schema (exit 1 when it has not)",
     )
-
-
-def describe_database(settings: Settings) -> str:
-    """Where the data lives, without the password."""
-    if settings.DATABASE_URL is None:
-        return f"embedded SQLite at {settings.sqlite_path}"
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.DATABASE_URL.get_secret_value())
-    where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
-    return f"PostgreSQL {where}"
 
 
 def session_cipher(settings: Settings) -> Any:
@@ -51,31 +41,15 @@ def main(args: argparse.Namespace) -> int:
         settings = load_settings(env_file=args.env_file)
     except ConfigError as error:
         return report_config_error(error)
-    from salesbot.adapters.persistence.migrations import (
-        NotASeedDatabase,
-        current_revision,
-        head_revision,
-        run_migrations,
-    )
+    from salesbot.adapters.persistence.migrations import NotASeedDatabase
 
-    url = settings.async_database_url
     database = describe_database(settings)
-    head = head_revision()
+    if args.check and not has_database(settings):  # looking sets nothing up
+        print(f"{database} has no schema yet: run `salesbot migrate`.")
+        return 1
     try:
-        before = current_revision(url)
-        if args.check:
-            if before == head:
-                print(f"{database} has the newest schema ({head}).")
-                return 0
-            print(
-                f"{database} is at {before or 'no schema'}; the newest is {head}: "
-                "run `salesbot migrate`."
-            )
-            return 1
-        if before == head:
-            print(f"{database} already has the newest schema ({head}).")
-            return 0
-        adopted = run_migrations(url, cipher_factory=lambda: session_cipher(settings))
+        with database_url(settings) as url:
+            return _migrate(url, database, settings, check=args.check)
     except NotASeedDatabase as error:
         print(f"Cannot migrate {database}: {error}.", file=sys.stderr)
         return 1
@@ -87,6 +61,28 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _migrate(url: str, database: str, settings: Settings, *, check: bool) -> int:
+    from salesbot.adapters.persistence.migrations import (
+        current_revision,
+        head_revision,
+        run_migrations,
+    )
+
+    head = head_revision()
+    before = current_revision(url)
+    if check:
+        if before == head:
+            print(f"{database} has the newest schema ({head}).")
+            return 0
+        current = before or "no schema"
+        print(f"{database} is at {current}; the newest is {head}: run `salesbot migrate`.")
+        return 1
+    if before == head:
+        print(f"{database} already has the newest schema ({head}).")
+        return 0
+    adopted = run_migrations(url, cipher_factory=lambda: session_cipher(settings))
     if adopted is not None:
         print(f"{adopted.line()} {database} now has the newest schema ({head}).")
         return 0

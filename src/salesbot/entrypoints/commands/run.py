@@ -17,10 +17,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from typing import TYPE_CHECKING, Any
 
 from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from salesbot.adapters.system_clock import SystemClock
+    from salesbot.entrypoints.supervisor import Supervisor
+    from salesbot.entrypoints.timing import Timing
 
 log = logging.getLogger("salesbot.run")
 
@@ -50,10 +56,9 @@ def main(args: argparse.Namespace) -> int:
 
 async def run(settings: Settings) -> int:
     from salesbot.adapters.system_clock import SystemClock
-    from salesbot.entrypoints.bootstrap import Timing, bootstrap
-    from salesbot.entrypoints.run import serve
-    from salesbot.entrypoints.startup import StartupRefused, check_database
+    from salesbot.entrypoints.database import DatabaseNotStarted, open_database
     from salesbot.entrypoints.supervisor import Supervisor
+    from salesbot.entrypoints.timing import Timing
 
     clock = SystemClock()
     supervisor = Supervisor(clock)
@@ -73,8 +78,28 @@ async def run(settings: Settings) -> int:
         telegram = StandinTelegram(standin, poll_timeout=timing.standin_poll)
 
     try:
+        async with open_database(settings) as url:
+            return await _serve(settings, url, clock, supervisor, telegram, timing)
+    except DatabaseNotStarted as error:
+        log.critical("The embedded PostgreSQL could not start: %s", error)
+        return 1
+
+
+async def _serve(
+    settings: Settings,
+    url: str,
+    clock: SystemClock,
+    supervisor: Supervisor,
+    telegram: Any,
+    timing: Timing,
+) -> int:
+    from salesbot.entrypoints.bootstrap import bootstrap
+    from salesbot.entrypoints.run import serve
+    from salesbot.entrypoints.startup import StartupRefused, check_database
+
+    try:
         await check_database(
-            settings, clock, wait=DATABASE_WAIT_SECONDS, stopping=supervisor.stopping_event
+            url, clock, wait=DATABASE_WAIT_SECONDS, stopping=supervisor.stopping_event
         )
     except StartupRefused as refusal:
         log.critical("%s", refusal)
@@ -82,7 +107,7 @@ async def run(settings: Settings) -> int:
     if supervisor.stopping:
         return 0
 
-    app = bootstrap(settings, clock=clock, telegram=telegram, timing=timing)
+    app = bootstrap(settings, database_url=url, clock=clock, telegram=telegram, timing=timing)
     try:
         try:
             await app.check_sessions()

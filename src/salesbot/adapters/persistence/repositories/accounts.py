@@ -9,24 +9,21 @@ from typing import Any
 from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.engine import Row
 
-from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     account_from_row,
     account_values,
     accounts,
     new_account_values,
 )
-from salesbot.adapters.persistence.repositories.statements import (
-    insert_ignoring_duplicates,
-    precompiled,
-)
+from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
 from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.errors import DuplicateAccount, RecordNotFound
 from salesbot.application.ports import SessionCipher
 from salesbot.domain.account import Account, AccountStatus
 
 _c = accounts.c
-_GET = Hot(select(accounts).where(_c.id == bindparam("account_id")))
+_GET = select(accounts).where(_c.id == bindparam("account_id"))
+_ADD = insert_ignoring_duplicates(accounts)
 _GET_BY_PHONE = select(accounts).where(_c.phone == bindparam("account_phone"))
 _UPDATE = update(accounts).where(_c.id == bindparam("account_id"))
 _LIST = select(accounts).order_by(_c.id)
@@ -35,7 +32,7 @@ _LIST_IN = _LIST.where(_c.status.in_(bindparam("statuses", expanding=True)))
 _COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
 # The whole quota rule in one statement: PostgreSQL re-checks the WHERE clause on the
 # locked row when a concurrent reserver committed first, so the limit holds under races.
-_RESERVE = Hot(
+_RESERVE = (
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),
@@ -51,7 +48,7 @@ _RESERVE = Hot(
     .returning(_c.id)
 )
 # Only a count still for that day, never below zero; last_used stays (see the port).
-_RELEASE = Hot(
+_RELEASE = (
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),
@@ -80,9 +77,7 @@ class SqlAccountRepository:
 
     async def add(self, account: Account) -> Account:
         values = new_account_values(account, *self._encrypted(account))
-        dialect = self._tx.dialect
-        statement = precompiled(insert_ignoring_duplicates(accounts)[dialect], dialect, values)
-        row = (await self._tx.execute(statement, values)).first()
+        row = (await self._tx.execute(_ADD, values)).first()
         if row is None:
             raise DuplicateAccount(account.phone)
         return account_from_row(row, account.session_string, account.proxy)

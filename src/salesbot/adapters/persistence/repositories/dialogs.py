@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -11,19 +10,14 @@ from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
-from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     OPEN_DIALOG_STATUSES,
     dialog_from_row,
     dialog_values,
     dialogs,
     messages,
-    spelled,
 )
-from salesbot.adapters.persistence.repositories.statements import (
-    insert_ignoring_duplicates,
-    precompiled,
-)
+from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
 from salesbot.adapters.persistence.transaction import (
     Transaction,
     is_missing_reference,
@@ -35,14 +29,9 @@ from salesbot.domain.message import Delivery, Direction
 
 _c = dialogs.c
 _m = messages.c
-_GET = Hot(select(dialogs).where(_c.id == bindparam("dialog_id")))
-
-
-@functools.cache
-def _update(names: tuple[str, ...]) -> Hot:
-    """Write the dialog's columns `names` (bound by their names)."""
-    values = {name: bindparam(name, type_=_c[name].type) for name in names}
-    return Hot(update(dialogs).where(_c.id == bindparam("dialog_id")).values(values))
+_GET = select(dialogs).where(_c.id == bindparam("dialog_id"))
+_ADD = insert_ignoring_duplicates(dialogs)
+_UPDATE = update(dialogs).where(_c.id == bindparam("dialog_id"))
 
 
 _REASSIGN = (
@@ -59,13 +48,13 @@ _REASSIGN_PENDING = (
 _OPEN_BY_USERNAME = select(dialogs).where(
     _c.target_username == bindparam("username"), _c.status.in_(OPEN_DIALOG_STATUSES)
 )
-_FOR_INCOMING = Hot(
+_FOR_INCOMING = (
     select(dialogs)
     .where(_c.account_id == bindparam("account_id"), _c.target_user_id == bindparam("user_id"))
     .order_by(_c.id.desc())
     .limit(1)
 )
-_FOR_INCOMING_BY_NAME = Hot(
+_FOR_INCOMING_BY_NAME = (
     select(dialogs)
     .where(
         _c.account_id == bindparam("account_id"),
@@ -117,24 +106,18 @@ _newest_speakable_id = (
     .where(
         _m.dialog_id == _c.id,
         or_(
-            _m.direction == spelled(Direction.IN.value),
+            _m.direction == Direction.IN,
             _m.delivery.is_(None),
-            # Spelled out, not IN and not bound: a fixed statement for the driver (see
-            # Hot) that PostgreSQL plans once (see `spelled`).
-            _m.delivery == spelled(Delivery.SENT.value),
-            _m.delivery == spelled(Delivery.SENDING.value),
-            _m.delivery == spelled(Delivery.PENDING.value),
+            _m.delivery.in_([Delivery.SENT, Delivery.SENDING, Delivery.PENDING]),
         ),
     )
     .order_by(_m.timestamp.desc(), _m.id.desc())
-    .limit(spelled(1))
+    .limit(1)
     .correlate(dialogs)
     .scalar_subquery()
 )
-_GET_WITH_NEWEST = Hot(
-    select(dialogs, _newest_speakable_id.label("newest_speakable_id")).where(
-        _c.id == bindparam("dialog_id")
-    )
+_GET_WITH_NEWEST = select(dialogs, _newest_speakable_id.label("newest_speakable_id")).where(
+    _c.id == bindparam("dialog_id")
 )
 
 
@@ -167,10 +150,8 @@ class SqlDialogRepository:
             values.pop("last_activity_at")
             if dialog.created_at is not None:
                 values["last_activity_at"] = dialog.created_at
-        dialect = self._tx.dialect
-        statement = precompiled(insert_ignoring_duplicates(dialogs)[dialect], dialect, values)
         try:
-            row = (await self._tx.execute(statement, values)).first()
+            row = (await self._tx.execute(_ADD, values)).first()
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no account {dialog.account_id}") from exc
@@ -191,10 +172,8 @@ class SqlDialogRepository:
 
     async def update(self, dialog: Dialog) -> None:
         try:
-            values = dialog_values(dialog)
-            result = await self._tx.execute(
-                _update(tuple(values)), {**values, "dialog_id": dialog.id}
-            )
+            params = {**dialog_values(dialog), "dialog_id": dialog.id}
+            result = await self._tx.execute(_UPDATE, params)
         except IntegrityError as exc:
             if reopens_a_second_dialog(dialog, exc):
                 raise DialogAlreadyOpen(dialog.target_username) from exc

@@ -7,8 +7,8 @@ its text format splits with one `str.split` per row. It needs the transaction's 
 to itself until it ends: the port tells its callers to run nothing else meanwhile.
 
 The text format is pinned down by the query: timestamps are converted to UTC `timestamp`
-(no zone suffix) and read back as UTC, and only with `DateStyle` ISO (the default;
-`fast_path_possible` says when it is not and the caller reads the generic way).
+(no zone suffix) and read back as UTC, written as ISO (the caller sets `DateStyle` for its
+transaction).
 """
 
 from __future__ import annotations
@@ -44,12 +44,6 @@ _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _fromisoformat = datetime.fromisoformat
 _new_row = tuple.__new__
-
-
-def fast_path_possible(driver: Any) -> bool:
-    """COPY's timestamps are read as ISO text: only when the session writes them so."""
-    settings = driver.get_settings()
-    return str(getattr(settings, "DateStyle", "")).upper().startswith("ISO")
 
 
 @functools.cache

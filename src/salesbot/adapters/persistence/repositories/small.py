@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from salesbot.adapters.persistence.driver import Hot
 from salesbot.adapters.persistence.models import (
     do_not_contact,
     do_not_contact_values,
@@ -15,7 +14,6 @@ from salesbot.adapters.persistence.models import (
 )
 from salesbot.adapters.persistence.repositories.statements import (
     insert_ignoring_duplicates,
-    precompiled,
     upsert,
 )
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
@@ -25,18 +23,16 @@ from salesbot.domain.peer import Peer
 
 _p = peers.c
 _PEER = select(peers).where(_p.account_id == bindparam("account_id"))
-_PEER_BY_USERNAME = Hot(_PEER.where(_p.username == bindparam("username")))
+_PEER_BY_USERNAME = _PEER.where(_p.username == bindparam("username"))
 # Usernames sort by their bytes, as in Python, whatever the database's collation.
-_BY_USERNAME = {"postgresql": _p.username.collate("C"), "sqlite": _p.username}
+_BY_USERNAME = _p.username.collate("C")
 # A renamed prospect may be cached under both names: either entry reaches them.
-_PEER_BY_USER_ID = {
-    dialect: Hot(_PEER.where(_p.user_id == bindparam("user_id")).order_by(order).limit(1))
-    for dialect, order in _BY_USERNAME.items()
-}
-_PEERS_OF_ACCOUNT = {dialect: _PEER.order_by(order) for dialect, order in _BY_USERNAME.items()}
+_PEER_BY_USER_ID = _PEER.where(_p.user_id == bindparam("user_id")).order_by(_BY_USERNAME).limit(1)
+_PEERS_OF_ACCOUNT = _PEER.order_by(_BY_USERNAME)
 _PUT_PEER = upsert(peers, ("account_id", "username"), ("user_id", "access_hash"))
-_SETTING = Hot(select(settings.c.value).where(settings.c.key == bindparam("setting_key")))
+_SETTING = select(settings.c.value).where(settings.c.key == bindparam("setting_key"))
 _SET_SETTING = upsert(settings, ("key",), ("value",))
+_ADD_DO_NOT_CONTACT = insert_ignoring_duplicates(do_not_contact)
 
 
 class SqlDoNotContactRepository:
@@ -44,13 +40,8 @@ class SqlDoNotContactRepository:
         self._tx = tx
 
     async def add(self, entry: DoNotContact) -> None:
-        values = do_not_contact_values(entry)
-        dialect = self._tx.dialect
-        statement = precompiled(
-            insert_ignoring_duplicates(do_not_contact)[dialect], dialect, values
-        )
         try:
-            await self._tx.execute(statement, values)
+            await self._tx.execute(_ADD_DO_NOT_CONTACT, do_not_contact_values(entry))
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no dialog {entry.dialog_id}") from exc
@@ -79,7 +70,7 @@ class SqlPeerRepository:
 
     async def get_by_user_id(self, account_id: int, user_id: int) -> Peer | None:
         params = {"account_id": account_id, "user_id": user_id}
-        row = (await self._tx.execute(_PEER_BY_USER_ID[self._tx.dialect], params)).first()
+        row = (await self._tx.execute(_PEER_BY_USER_ID, params)).first()
         return peer_from_row(row) if row else None
 
     async def put(self, peer: Peer) -> None:
@@ -90,17 +81,14 @@ class SqlPeerRepository:
             "access_hash": peer.access_hash,
         }
         try:
-            dialect = self._tx.dialect
-            await self._tx.execute(precompiled(_PUT_PEER[dialect], dialect, values), values)
+            await self._tx.execute(_PUT_PEER, values)
         except IntegrityError as exc:
             if is_missing_reference(exc):
                 raise RecordNotFound(f"no account {peer.account_id}") from exc
             raise
 
     async def list_for_account(self, account_id: int) -> list[Peer]:
-        rows = await self._tx.execute(
-            _PEERS_OF_ACCOUNT[self._tx.dialect], {"account_id": account_id}
-        )
+        rows = await self._tx.execute(_PEERS_OF_ACCOUNT, {"account_id": account_id})
         return [peer_from_row(row) for row in rows]
 
 
@@ -112,6 +100,4 @@ class SqlSettingRepository:
         return (await self._tx.execute(_SETTING, {"setting_key": key})).scalar_one_or_none()
 
     async def set(self, key: str, value: str) -> None:
-        values = {"key": key, "value": value}
-        dialect = self._tx.dialect
-        await self._tx.execute(precompiled(_SET_SETTING[dialect], dialect, values), values)
+        await self._tx.execute(_SET_SETTING, {"key": key, "value": value})

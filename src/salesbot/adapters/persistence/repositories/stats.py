@@ -1,7 +1,7 @@
 """Per-account counts for the admin's /stats, in one query.
 
-All time, the dialogs' counters are summed (`counters.py`: kept by the statements that
-store and send messages) per account and status, so /stats never reads every message ever
+All time, the dialogs' counters are summed (kept by the database's triggers on `messages`,
+revision 0006) per account and status, so /stats never reads every message ever
 stored and reads the dialogs once for both its figures and its dialogs per status. For a period
 the period's messages are read once (sent and received counted side by side), found through
 indexes: received messages by `timestamp`, sent ones by `sent_at`
@@ -10,7 +10,7 @@ message counts at `sent_at`, or at `timestamp` when that is missing) then applie
 few rows found instead of to every message ever stored. A dialog that replied is counted
 from a first grouping per (account, dialog), so no DISTINCT forces a sort of every row.
 
-On PostgreSQL the query runs without JIT: it compiles for 50-120 ms on every call, longer
+The query runs without JIT: it compiles for 50-120 ms on every call, longer
 than the period's query takes.
 """
 
@@ -109,7 +109,7 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
 
 
 def _all_time() -> Select[Any]:
-    """All time: the dialogs' counters (`counters.py`) and outcomes summed per account and
+    """All time: the dialogs' counters (revision 0006) and outcomes summed per account and
     status, in one pass over the dialogs (no message is read); an account without dialogs
     comes with a row of NULLs."""
     per_status = (
@@ -199,5 +199,4 @@ class SqlStatsQuery:
         return AllTimeStats(list(per_account.values()), by_status)
 
     async def _no_jit(self) -> None:
-        if self._tx.dialect == "postgresql":
-            await self._tx.execute(_NO_JIT)
+        await self._tx.execute(_NO_JIT)
