@@ -1,15 +1,24 @@
-"""`salesbot rehearse` as the operator runs it: a real subprocess, the embedded database,
-and a fake OpenAI-compatible server on 127.0.0.1 in place of OpenRouter."""
+"""`salesbot rehearse` as the operator runs it: a real subprocess beside the operator's own
+database (which it must leave exactly as it was), and a fake OpenAI-compatible server on
+127.0.0.1 in place of OpenRouter."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+
+from salesbot.adapters.persistence.models import Base
+from salesbot.application.sales_script import SETTING_KEY
+from salesbot.domain.account import Account
+from salesbot.domain.dialog import Dialog
+from salesbot.domain.do_not_contact import DoNotContact
+from tests.contracts.seeding import T0
 from tests.fakes.openai_server import FakeOpenAIServer, RecordedRequest, Scripted, completion, error
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -78,12 +87,44 @@ async def rehearse(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[int
     return process.returncode, out.decode(), err.decode()
 
 
-def rows(tmp_path: Path, query: str) -> list[tuple]:
-    with sqlite3.connect(tmp_path / "data" / "salesbot.sqlite3") as db:
-        return db.execute(query).fetchall()
+async def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of every table of the operator's database, and where each id sequence is."""
+    found: dict[str, list[tuple]] = {}
+    async with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            result = await connection.execute(text(f"SELECT * FROM {table.name} ORDER BY 1"))
+            found[table.name] = [tuple(row) for row in result]
+        sequences = await connection.execute(
+            text("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
+        )
+        found["sequences"] = [tuple(row) for row in sequences]
+    return found
 
 
-async def test_a_scripted_rehearsal_prints_the_conversation_and_its_outcome(tmp_path):
+@pytest.fixture
+async def operators_database(migrated_url, engine, uow_factory) -> dict[str, str]:
+    """The operator's database with a real account, a real lead in an open dialog, someone
+    on the do-not-contact list and an edited sales script; DATABASE_URL points at it."""
+    async with uow_factory() as uow:
+        account = await uow.accounts.add(Account(phone="+79001112233", session_string="live"))
+        await uow.dialogs.add(
+            Dialog(account_id=account.id, target_username="real_lead", created_at=T0)
+        )
+        await uow.do_not_contact.add(
+            DoNotContact(username="someone_else", user_id=None, reason="asked", created_at=T0)
+        )
+        await uow.settings.set(SETTING_KEY, EDITED_SCRIPT)
+        await uow.commit()
+    return {"DATABASE_URL": migrated_url}
+
+
+EDITED_SCRIPT = "# Script edited in the admin bot\nYou write for Zapis+ (edited in the bot)."
+
+
+async def test_a_scripted_rehearsal_prints_the_conversation_and_its_outcome(
+    tmp_path, operators_database, engine
+):
+    before = await snapshot(engine)
     async with FakeOpenAIServer(default=prospect) as server:
         code, out, err = await rehearse(
             tmp_path,
@@ -91,7 +132,11 @@ async def test_a_scripted_rehearsal_prints_the_conversation_and_its_outcome(tmp_
             str(DATA / "rehearsal_goal.txt"),
             "--context",
             "Владелица салона в Казани",
-            env={"OPENROUTER_API_KEY": KEY, "OPENROUTER_BASE_URL": server.base_url},
+            env={
+                **operators_database,
+                "OPENROUTER_API_KEY": KEY,
+                "OPENROUTER_BASE_URL": server.base_url,
+            },
         )
 
     assert code == 0, err
@@ -115,21 +160,26 @@ async def test_a_scripted_rehearsal_prints_the_conversation_and_its_outcome(tmp_
     assert first.headers["Authorization"] == f"Bearer {KEY}"
     assert first.body["response_format"] == {"type": "json_object"}
     system = first.messages[0]["content"]
-    assert "Запись+" in system and "Honesty rules" in system
+    assert "edited in the bot" in system and "Honesty rules" in system  # the operator's
     assert "Владелица салона в Казани" in system
     assert len(server.requests) == 4  # opener + three answers; the AI is silent after the goal
-    # Nothing is left for the real service: the account is disabled, the dialog closed,
-    # nothing queued.
-    assert rows(tmp_path, "select status from accounts") == [("disabled",)]
-    assert rows(tmp_path, "select status from dialogs") == [("stopped",)]
-    assert rows(tmp_path, "select count(*) from messages where delivery = 'pending'") == [(0,)]
+    assert await snapshot(engine) == before  # the operator's database, untouched
 
 
-async def test_an_opt_out_ends_the_rehearsal_and_a_second_run_starts_clean(tmp_path):
+async def test_an_opt_out_leaves_the_real_do_not_contact_list_alone_and_runs_again(
+    tmp_path, operators_database, engine
+):
+    before = await snapshot(engine)
     async with FakeOpenAIServer(default=prospect) as server:
-        env = {"OPENROUTER_API_KEY": KEY, "OPENROUTER_BASE_URL": server.base_url}
+        env = {
+            **operators_database,
+            "OPENROUTER_API_KEY": KEY,
+            "OPENROUTER_BASE_URL": server.base_url,
+        }
+        rehearsing_the_real_lead = ("--username", "real_lead")
         code, out, err = await rehearse(
-            tmp_path, "--script", str(DATA / "rehearsal_opt_out.txt"), env=env
+            tmp_path, "--script", str(DATA / "rehearsal_opt_out.txt"),
+            *rehearsing_the_real_lead, env=env,
         )
         assert code == 0, err
         assert out.strip().splitlines()[-1] == "outcome: opt_out"
@@ -137,15 +187,30 @@ async def test_an_opt_out_ends_the_rehearsal_and_a_second_run_starts_clean(tmp_p
         assert len(server.requests) == 2  # the keyword detector needs no model
 
         code, out, err = await rehearse(
-            tmp_path, "--script", str(DATA / "rehearsal_goal.txt"), env=env
+            tmp_path, "--script", str(DATA / "rehearsal_goal.txt"),
+            *rehearsing_the_real_lead, env=env,
         )
         assert code == 0, err
         assert out.strip().splitlines()[-1] == "outcome: goal"
-    assert rows(tmp_path, "select count(*) from accounts") == [(1,)]
-    assert rows(tmp_path, "select status from dialogs order by id") == [
-        ("opted_out",),
-        ("stopped",),
-    ]
+        transcript = [line for line in out.splitlines() if line.startswith("bot: ")]
+        assert len(transcript) == 4  # every line of the prospect was heard and answered
+    assert await snapshot(engine) == before
+
+
+async def test_with_no_database_of_the_operators_nothing_is_created_and_the_file_is_used(
+    tmp_path,
+):
+    async with FakeOpenAIServer(default=prospect) as server:
+        code, out, err = await rehearse(
+            tmp_path,
+            "--script",
+            str(DATA / "rehearsal_goal.txt"),
+            env={"OPENROUTER_API_KEY": KEY, "OPENROUTER_BASE_URL": server.base_url},
+        )
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == "outcome: goal"
+    assert "Запись+" in server.requests[0].messages[0]["content"]  # the shipped script
+    assert not (tmp_path / "data" / "postgres").exists()
 
 
 async def test_a_rejected_key_is_said_clearly_and_exits_non_zero(tmp_path):
@@ -160,7 +225,6 @@ async def test_a_rejected_key_is_said_clearly_and_exits_non_zero(tmp_path):
     assert code == 1
     assert "OPENROUTER_API_KEY" in out
     assert out.strip().splitlines()[-1] == "outcome: continue"
-    assert rows(tmp_path, "select count(*) from dialogs") == [(0,)]
 
 
 async def test_without_a_key_it_says_what_to_set(tmp_path):
@@ -168,4 +232,4 @@ async def test_without_a_key_it_says_what_to_set(tmp_path):
     assert code != 0
     assert "OPENROUTER_API_KEY: is required but not set" in err
     assert "https://openrouter.ai/keys" in err
-    assert not (tmp_path / "data" / "salesbot.sqlite3").exists()
+    assert not (tmp_path / "data").exists()

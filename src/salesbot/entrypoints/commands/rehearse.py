@@ -2,16 +2,18 @@
 
 The conversation runs through the very objects `salesbot run` builds (the container's
 `conversation`: same sales script, prompt, checks, opt-out detector and outcome handling,
-same model, same database), with two stand-ins: a Telegram that only this process sees
+same model), with two stand-ins: a Telegram that only this process sees
 (nothing reaches Telegram), and an admin notifier that prints. Each line the operator types
 (or each line of `--script FILE`) is one incoming message; the queued answer is printed
 and marked sent at once, as the Dispatcher would after its pauses. Replies are not
 debounced: each line is answered before the next is read.
 
-Nothing is left for the real service to act on: the dialog belongs to a stand-in account
-(`+00000000000`) that stays disabled, so no process ever connects it, and at the end its
-queued messages are cancelled and the dialog is closed. The last line printed is always
-`outcome: <continue|goal|handoff|opt_out>`.
+It never touches the operator's data: the rehearsal runs on a database of its own, on an
+embedded PostgreSQL server in a temporary folder that is removed at the end (the script the
+operator edited in the admin bot is read from their database and copied in, nothing more).
+So a rehearsed "не пишите мне" puts nobody on the real do-not-contact list and counts in no
+/stats. The dialog belongs to a stand-in account (`+00000000000`) that stays disabled. The
+last line printed is always `outcome: <continue|goal|handoff|opt_out>`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, TextIO
 
 from salesbot.application.ports import ChatHistoryItem, IncomingMessage, SentMessage
 from salesbot.domain.account import Account, AccountStatus
-from salesbot.domain.dialog import OPEN_STATUSES, Dialog, Outcome
+from salesbot.domain.dialog import Dialog, Outcome
 from salesbot.domain.errors import DomainError
 from salesbot.domain.events import (
     DialogPaused,
@@ -52,7 +54,6 @@ log = logging.getLogger("salesbot.rehearse")
 
 REHEARSAL_PHONE = "+00000000000"
 REHEARSAL_SESSION = "rehearsal stand-in: never connects"
-ENDED = "rehearsal ended"
 
 KEY_HELP = (
     "salesbot rehearse needs a language model: set OPENROUTER_API_KEY to your OpenRouter key "
@@ -264,13 +265,49 @@ class Rehearsal:
         self._dialog_id: int | None = None
 
     async def run(self, lines: list[str] | None) -> int:
+        from salesbot.entrypoints.database import DatabaseNotStarted, open_throwaway_database
+
+        try:
+            script = await self._operators_script()
+            async with open_throwaway_database() as url:
+                return await self._rehearse(url, script, lines)
+        except DatabaseNotStarted as error:
+            self._out.say("error", f"the rehearsal's own database could not start: {error}")
+            return 1
+
+    async def _operators_script(self) -> str | None:
+        """The script edited in the admin bot, when there is one: read, never written."""
+        from salesbot.adapters.persistence import create_engine
+        from salesbot.adapters.persistence.repositories import SqlSettingRepository
+        from salesbot.adapters.persistence.transaction import Transaction
+        from salesbot.application.sales_script import SETTING_KEY
+        from salesbot.entrypoints.database import has_database, open_database
+
+        if not has_database(self._settings):
+            return None
+        try:
+            async with open_database(self._settings) as url:
+                engine = create_engine(url)
+                transaction = Transaction(engine)
+                try:
+                    return await SqlSettingRepository(transaction).get(SETTING_KEY)
+                finally:
+                    await transaction.close()
+                    await engine.dispose()
+        except Exception as error:  # the shipped script will do: say so, go on
+            self._out.line(f"   (the operator's database cannot be read, {error}: "
+                           "rehearsing with SALES_PROMPT_FILE)")
+            return None
+
+    async def _rehearse(self, url: str, script: str | None, lines: list[str] | None) -> int:
         from dependency_injector import providers
 
+        from salesbot.application.sales_script import SETTING_KEY
         from salesbot.entrypoints.container import Container
 
-        if not await self._migrated():
-            return 1
-        container = Container(settings=providers.Object(self._settings))
+        container = Container(
+            settings=providers.Object(self._settings), database_url=providers.Object(url)
+        )
         container.telegram.override(providers.Object(self._telegram))
         container.notifier.override(providers.Object(self._notifier))
         self._uow_factory = container.uow_factory()
@@ -280,6 +317,10 @@ class Rehearsal:
         code = 0
         conversation: Any = None
         try:
+            if script:
+                async with self._uow_factory() as uow:
+                    await uow.settings.set(SETTING_KEY, script)
+                    await uow.commit()
             account = await self._stand_in_account()
             assert account.id is not None
             self._telegram.account_id = account.id
@@ -302,7 +343,7 @@ class Rehearsal:
             if conversation is not None:
                 await conversation.incoming.aclose()
             try:
-                outcome = await self._close_dialog()
+                outcome = await self._outcome()
             finally:
                 for close in closers:
                     try:
@@ -422,61 +463,24 @@ class Rehearsal:
 
     # --- leaving nothing behind -------------------------------------------------------
 
-    async def _migrated(self) -> bool:
-        from salesbot.adapters.persistence import is_migrated, run_migrations
-
-        url = self._settings.async_database_url
-        if self._settings.DATABASE_URL is None:  # the embedded database: set it up here
-            await asyncio.to_thread(run_migrations, url)
-            return True
-        if await asyncio.to_thread(is_migrated, url):
-            return True
-        self._out.say("error", "the database is not migrated: run `salesbot migrate` first")
-        self._out.line(f"outcome: {Outcome.CONTINUE.value}")
-        return False
-
     async def _stand_in_account(self) -> Account:
-        """The disabled account rehearsals talk from; leftovers of an interrupted run are
-        closed first."""
+        """The account the rehearsal talks from: disabled, so nothing would ever connect it."""
         async with self._uow_factory() as uow:
-            account = await uow.accounts.get_by_phone(REHEARSAL_PHONE)
-            if account is None:
-                account = await uow.accounts.add(
-                    Account(
-                        phone=REHEARSAL_PHONE,
-                        session_string=REHEARSAL_SESSION,
-                        status=AccountStatus.DISABLED,
-                        created_at=self._clock.now(),
-                    )
+            account = await uow.accounts.add(
+                Account(
+                    phone=REHEARSAL_PHONE,
+                    session_string=REHEARSAL_SESSION,
+                    status=AccountStatus.DISABLED,
+                    created_at=self._clock.now(),
                 )
-            elif account.status in (
-                AccountStatus.ACTIVE,
-                AccountStatus.LIMITED,
-                AccountStatus.LOGGED_OUT,
-            ):
-                account.disable()
-                await uow.accounts.update(account)
-            assert account.id is not None
-            for dialog in await uow.dialogs.list(statuses=OPEN_STATUSES, account_id=account.id):
-                assert dialog.id is not None
-                await uow.messages.cancel_pending(dialog.id)
-                dialog.stop(ENDED)
-                await uow.dialogs.update(dialog)
+            )
             await uow.commit()
         return account
 
-    async def _close_dialog(self) -> Outcome:
+    async def _outcome(self) -> Outcome:
         if self._dialog_id is None:
             return Outcome.CONTINUE
-        async with self._uow_factory() as uow:
-            dialog = await uow.dialogs.get(self._dialog_id)
-            assert dialog is not None
-            await uow.messages.cancel_pending(self._dialog_id)
-            if dialog.is_open:
-                dialog.stop(ENDED)
-                await uow.dialogs.update(dialog)
-            await uow.commit()
-        return dialog.outcome
+        return (await self._dialog()).outcome
 
 
 class _ScriptLines:
