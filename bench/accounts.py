@@ -89,6 +89,7 @@ async def prepare(dsn: str, accounts: int) -> None:
 async def child(dsn: str, accounts: int) -> dict[str, float]:
     """One measurement, in its own process: start `accounts` accounts, then stop them."""
     from sqlalchemy import text
+    from tests.fakes import FakeClock, FakeNotifier
 
     from salesbot.adapters.persistence import (
         FernetSessionCipher,
@@ -97,7 +98,6 @@ async def child(dsn: str, accounts: int) -> dict[str, float]:
         sql_uow_factory,
     )
     from salesbot.application.account_pool import AccountPool
-    from salesbot.testing import FakeClock, FakeNotifier
 
     quiet_logging()
     engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1))

@@ -79,6 +79,8 @@ class Pipeline:
         self.replied: dict[int, asyncio.Event] = {}
 
     async def open(self) -> None:
+        from tests.fakes import FakeLanguageModel, FakeNotifier, FakeTelegram
+
         from salesbot.adapters.persistence import (
             FernetSessionCipher,
             create_engine,
@@ -90,7 +92,6 @@ class Pipeline:
         from salesbot.application.engine import ConversationConfig, build_conversation
         from salesbot.application.incoming import IncomingMessages
         from salesbot.domain.quota import SendQuota
-        from salesbot.testing import FakeLanguageModel, FakeNotifier, FakeTelegram
 
         self.engine = create_engine(
             self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1),

@@ -9,7 +9,7 @@ from datetime import timedelta
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog, DialogStatus, Stage
 from salesbot.domain.message import Delivery, Message, OutKind
-from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.secrets import SHORT_SESSION_STRING
 
 

@@ -17,7 +17,7 @@ from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message
 from salesbot.domain.quota import SendQuota
-from salesbot.testing import (
+from tests.fakes import (
     FakeLanguageModel,
     FakeNotifier,
     FakeTelegram,

@@ -17,7 +17,7 @@ from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.quota import SendQuota
-from salesbot.testing import FakeClock, FakeNotifier, FakeTelegram, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeClock, FakeNotifier, FakeTelegram, FakeUnitOfWork, InMemoryStore
 from tests.secrets import SECOND_SESSION_STRING, SESSION_STRING, SHORT_SESSION_STRING
 
 SESSIONS = [SESSION_STRING, SECOND_SESSION_STRING, SHORT_SESSION_STRING]

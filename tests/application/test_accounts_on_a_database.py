@@ -15,9 +15,9 @@ from salesbot.adapters.persistence import (
     sql_uow_factory,
 )
 from salesbot.domain.message import Delivery
-from salesbot.testing import FakeTelegram
-from salesbot.testing.telegram import SimulatedCrash
 from tests.application.telegram_world import World
+from tests.fakes import FakeTelegram
+from tests.fakes.telegram import SimulatedCrash
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from salesbot.application.admin_views import AdminViews
 from salesbot.application.errors import UnknownDialog
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Direction, OutKind
-from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.application.admin_seed import Seed
+from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

@@ -11,9 +11,9 @@ from salesbot.application.errors import DatabaseUnavailable, DialogClosed, Unkno
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.errors import IllegalTransition
 from salesbot.domain.message import Delivery, OutKind
-from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.application.admin_seed import Seed
 from tests.application.conversation_support import World, answer
+from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
 
 
 @pytest.fixture

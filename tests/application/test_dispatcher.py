@@ -31,9 +31,9 @@ from salesbot.domain.events import (
 )
 from salesbot.domain.message import Delivery, OutKind
 from salesbot.entrypoints.settings import WorkingHours
-from salesbot.testing import FakeClock, FakeTelegram, FakeUnitOfWork, InMemoryStore
-from salesbot.testing.telegram import SimulatedCrash
 from tests.application.telegram_world import START, World
+from tests.fakes import FakeClock, FakeTelegram, FakeUnitOfWork, InMemoryStore
+from tests.fakes.telegram import SimulatedCrash
 
 
 async def started(world: World, *account_ids: int) -> None:

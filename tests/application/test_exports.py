@@ -6,8 +6,8 @@ from salesbot.application.errors import UnknownDialog
 from salesbot.application.exports import Exports, TranscriptHeader
 from salesbot.application.ports import ExportRow
 from salesbot.domain.message import OutKind
-from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
 from tests.application.admin_seed import Seed
+from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
 
 
 class RecordingSink:

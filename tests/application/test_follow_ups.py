@@ -6,8 +6,8 @@ from salesbot.application.errors import LlmUnavailable
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import DialogPaused
 from salesbot.domain.message import OutKind
-from salesbot.testing import FakeUnitOfWork
 from tests.application.conversation_support import World, answer
+from tests.fakes import FakeUnitOfWork
 
 
 def follow_ups(world, dialog_id):

@@ -23,8 +23,8 @@ from salesbot.domain.events import (
     ProspectReplied,
 )
 from salesbot.domain.message import Delivery, Message, OutKind
-from salesbot.testing import FakeUnitOfWork
 from tests.application.conversation_support import World, answer
+from tests.fakes import FakeUnitOfWork
 
 
 async def test_debounce_joins_three_quick_messages_into_one_reply(world):

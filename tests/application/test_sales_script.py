@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from salesbot.application.sales_script import SalesScript, SalesScriptUnavailable
-from salesbot.testing import FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeUnitOfWork, InMemoryStore
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "salesbot" / "data"
 

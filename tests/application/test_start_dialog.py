@@ -18,8 +18,8 @@ from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.errors import InvalidUsername
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
-from salesbot.testing import FakeUnitOfWork
 from tests.application.conversation_support import World, answer
+from tests.fakes import FakeUnitOfWork
 
 
 @pytest.fixture

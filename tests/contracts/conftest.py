@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from salesbot.application.ports import UnitOfWorkFactory
-from salesbot.testing import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
 
 BACKENDS = ["fake", "postgresql"]
 

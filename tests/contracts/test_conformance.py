@@ -9,7 +9,7 @@ import pytest
 
 from salesbot.adapters.persistence import repositories as sql
 from salesbot.application import ports
-from salesbot.testing import unit_of_work as fake
+from tests.fakes import unit_of_work as fake
 
 IMPLEMENTATIONS = {
     ports.AccountRepository: (sql.SqlAccountRepository, fake._Accounts),

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from salesbot.entrypoints.supervisor import Supervisor
-from salesbot.testing import FakeClock
+from tests.fakes import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "salesbot.service"

@@ -2,7 +2,7 @@ from dependency_injector import providers
 
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.entrypoints.container import Container
-from salesbot.testing import FakeClock
+from tests.fakes import FakeClock
 
 
 def test_a_provider_is_overridden_by_a_fake():

@@ -6,7 +6,7 @@ import pytest
 
 from salesbot.entrypoints.database_watch import DatabaseWatch
 from salesbot.entrypoints.supervisor import Supervisor, Unrecoverable
-from salesbot.testing import FakeClock
+from tests.fakes import FakeClock
 
 
 class Database:

@@ -7,7 +7,7 @@ import asyncio
 from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
 from salesbot.entrypoints.draining import DrainingMessenger
-from salesbot.testing import FakeTelegram
+from tests.fakes import FakeTelegram
 
 PEER = Peer(account_id=1, username="prospect", user_id=5001, access_hash=1)
 

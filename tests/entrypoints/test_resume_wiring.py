@@ -9,7 +9,8 @@ from salesbot.domain.account import Account
 from salesbot.domain.message import Delivery, Direction
 from salesbot.entrypoints.bootstrap import bootstrap
 from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
-from salesbot.testing import (
+from tests import secrets
+from tests.fakes import (
     FakeClock,
     FakeLanguageModel,
     FakeNotifier,
@@ -17,7 +18,6 @@ from salesbot.testing import (
     FakeUnitOfWork,
     InMemoryStore,
 )
-from tests import secrets
 
 
 async def test_resume_through_the_assembled_app_answers_the_message_written_while_paused():

@@ -19,14 +19,14 @@ from salesbot.entrypoints.run import serve
 from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
 from salesbot.entrypoints.supervisor import Supervisor
 from salesbot.entrypoints.timing import Timing
-from salesbot.testing import (
+from tests import secrets
+from tests.fakes import (
     FakeLanguageModel,
     FakeNotifier,
     FakeTelegram,
     FakeUnitOfWork,
     InMemoryStore,
 )
-from tests import secrets
 
 QUICK = Timing(
     pool_refresh=0.01,

@@ -3,8 +3,9 @@
 The test plays every outside party on 127.0.0.1: the admin through a fake Bot API server
 (the real python-telegram-bot polls it), the model through a fake OpenAI-compatible server
 (the real httpx adapter calls it), and the prospect through the Telegram stand-in, which
-`salesbot run` talks to because of the test hook `SALESBOT_TELEGRAM_STANDIN`.
-`SALESBOT_TIMING=fast` and zero debounce/delays keep it to seconds.
+`salesbot run` talks to through the test's entry point (`run_with_standin`: the real
+command with the stand-in passed in). Fast timing and zero debounce/delays keep it to
+seconds.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from tests.fakes.telegram_standin import TelegramStandin
 
 pytestmark = pytest.mark.timeout(240)
 
+ROOT = Path(__file__).resolve().parents[2]
+
 ADMIN = 111111
 PHONE = "+79990000001"
 PROSPECT = "prospect_anna"
-SETTINGS_NAMES = {*Settings.model_fields, "SALESBOT_TELEGRAM_STANDIN", "SALESBOT_TIMING"}
+SETTINGS_NAMES = set(Settings.model_fields)
 
 
 class Model:
@@ -66,8 +69,8 @@ class Model:
 class Salesbot:
     """One `salesbot run` subprocess and everything it printed."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
+    def __init__(self, env: dict[str, str], cwd: Path, standin_url: str) -> None:
+        self.env, self.cwd, self.standin_url = env, cwd, standin_url
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -75,7 +78,7 @@ class Salesbot:
 
     async def start(self) -> Salesbot:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "salesbot.entrypoints.cli", "run",
+            sys.executable, "-m", "tests.entrypoints.run_with_standin", self.standin_url,
             env=self.env, cwd=self.cwd,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
@@ -154,8 +157,6 @@ class World:
             "DATABASE_URL": self.database_url,
             "BOT_API_BASE_URL": self.bot.base_url,
             "OPENROUTER_BASE_URL": self.llm.base_url,
-            "SALESBOT_TELEGRAM_STANDIN": self.telegram.base_url,
-            "SALESBOT_TIMING": "fast",
             "REPLY_DEBOUNCE_SECONDS": "0",
             "MIN_MESSAGE_DELAY": "0",
             "WARMUP_DAYS": "0",
@@ -163,10 +164,11 @@ class World:
             "ADMIN_LANGUAGE": "en",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(ROOT),  # the entry point lives in the tests package
         }
 
     async def salesbot(self) -> Salesbot:
-        process = await Salesbot(self.env(), self.tmp_path).start()
+        process = await Salesbot(self.env(), self.tmp_path, self.telegram.base_url).start()
         self.running.append(process)
         return process
 

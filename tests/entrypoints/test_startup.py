@@ -9,8 +9,8 @@ from salesbot.domain.account import Account
 from salesbot.entrypoints.bootstrap import bootstrap
 from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
 from salesbot.entrypoints.startup import StartupRefused, check_database
-from salesbot.testing import FakeClock, FakeLanguageModel, FakeNotifier, FakeTelegram
 from tests import secrets
+from tests.fakes import FakeClock, FakeLanguageModel, FakeNotifier, FakeTelegram
 
 
 def settings_for(database_url: str, **more: str):

@@ -15,7 +15,7 @@ from salesbot.entrypoints.supervisor import (
     Supervisor,
     Unrecoverable,
 )
-from salesbot.testing import FakeClock
+from tests.fakes import FakeClock
 
 
 class Steady:

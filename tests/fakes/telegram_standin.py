@@ -1,7 +1,7 @@
 """The Telegram stand-in server the end-to-end test runs on 127.0.0.1 (aiohttp).
 
 `salesbot run` started with `SALESBOT_TELEGRAM_STANDIN=<base_url>` talks to it through
-`salesbot.testing.telegram_standin.StandinTelegram` instead of Telegram. It lives in the
+`tests.fakes.standin_client.StandinTelegram` instead of Telegram. It lives in the
 test process, so it outlives restarts and `kill -9` of salesbot: the test plays the
 prospects (`write`), sees what was sent (`sent`), logs accounts in with code 12345 (typed
 any way) and can freeze a send (`hold_sends`) after Telegram took the message ("after":

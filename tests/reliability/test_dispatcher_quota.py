@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 
 from salesbot.domain.quota import QuotaState, SendQuota
-from salesbot.testing import FakeClock
 from tests.application.telegram_world import FakeLocks, World
+from tests.fakes import FakeClock
 from tests.reliability.quota_model import (
     Advance,
     Attempt,

@@ -24,11 +24,11 @@ from salesbot.application.start_dialog import StartDialog
 from salesbot.domain.events import LlmFailing, LlmRecovered, ProspectReplied
 from salesbot.domain.message import Delivery, Direction
 from salesbot.domain.peer import Peer
-from salesbot.testing import FakeClock, FakeTelegram
 from tests.application.conversation_support import World as ConversationWorld
 from tests.application.conversation_support import answer
 from tests.application.telegram_world import World as DispatchWorld
 from tests.conftest import database_server
+from tests.fakes import FakeClock, FakeTelegram
 
 # --- the language model down for ten minutes --------------------------------------------
 

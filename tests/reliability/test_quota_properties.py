@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from salesbot.adapters.persistence import SqlUnitOfWork, create_engine, sql_uow_factory
 from salesbot.domain.account import Account
 from salesbot.domain.quota import QuotaState, SendQuota
-from salesbot.testing import FakeCipher, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeCipher, FakeUnitOfWork, InMemoryStore
 from tests.reliability.quota_model import (
     Advance,
     Attempt,

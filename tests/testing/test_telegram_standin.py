@@ -14,7 +14,7 @@ from salesbot.application.errors import (
 )
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import Account
-from salesbot.testing.telegram_standin import StandinTelegram
+from tests.fakes.standin_client import StandinTelegram
 from tests.fakes.telegram_standin import TelegramStandin
 
 

@@ -1,7 +1,7 @@
 """The ports: what the use-cases need from the outside, as small Protocols.
 
 Adapters implement them (`salesbot.adapters.*`), in-memory fakes implement them for tests
-(`salesbot.testing`), and one contract suite per port keeps both honest.
+(`tests/fakes`), and one contract suite per port keeps both honest.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ from salesbot.application.dialog_control import DialogControl
 from salesbot.application.engine import ConversationConfig, build_conversation
 from salesbot.application.exports import Exports
 from salesbot.domain.quota import SendQuota
-from salesbot.testing import (
+from tests.application.admin_seed import Seed
+from tests.fakes import (
     FakeClock,
     FakeLanguageModel,
     FakeNotifier,
@@ -40,7 +41,6 @@ from salesbot.testing import (
     FakeUnitOfWork,
     InMemoryStore,
 )
-from tests.application.admin_seed import Seed
 from tests.fakes.bot_api_server import ApiCall, FakeBotApi
 from tests.secrets import BOT_TOKEN
 

@@ -9,7 +9,7 @@ import pytest
 from salesbot.adapters.llm import OpenRouterModel
 from salesbot.application.errors import LlmRejected, LlmUnavailable
 from salesbot.application.ports import ChatTurn
-from salesbot.testing import FakeClock
+from tests.fakes import FakeClock
 from tests.fakes.openai_server import FakeOpenAIServer, Scripted, completion, error
 
 KEY = "sk-or-v1-" + "a" * 40

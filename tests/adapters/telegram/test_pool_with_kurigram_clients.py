@@ -14,9 +14,9 @@ from salesbot.application.account_pool import AccountPool
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.events import AccountLoggedOut
-from salesbot.testing import FakeClock, FakeNotifier, FakeUnitOfWork, InMemoryStore
 from tests.adapters.telegram.client_stand_in import StandInTelegram, make_session_string
 from tests.application.telegram_world import FakeLocks
+from tests.fakes import FakeClock, FakeNotifier, FakeUnitOfWork, InMemoryStore
 from tests.secrets import API_HASH, API_ID
 
 

@@ -5,18 +5,12 @@ database must answer (waited for up to a minute: PostgreSQL may still be startin
 and be migrated ("run `salesbot migrate`", exit 1), and SESSION_SECRET must open the stored
 sessions (exit 2). Then every component runs under the supervisor until SIGTERM/SIGINT
 (exit 0) or an unrecoverable error (exit 1, systemd restarts us).
-
-Test hooks (never set them in production; a warning is logged when they are):
-`SALESBOT_TELEGRAM_STANDIN=http://127.0.0.1:PORT` replaces Telegram by the stand-in
-server of the end-to-end test; `SALESBOT_TIMING=fast` shortens the idle polling, the
-typing pauses and the health checks so that test runs in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 from salesbot.entrypoints import event_loop
@@ -30,8 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("salesbot.run")
 
-STANDIN_VARIABLE = "SALESBOT_TELEGRAM_STANDIN"
-TIMING_VARIABLE = "SALESBOT_TIMING"
 DATABASE_WAIT_SECONDS = 60.0
 
 
@@ -54,7 +46,11 @@ def main(args: argparse.Namespace) -> int:
         return 0
 
 
-async def run(settings: Settings) -> int:
+async def run(
+    settings: Settings, *, telegram: Any = None, timing: Timing | None = None
+) -> int:
+    """The whole service until SIGTERM; `telegram` and `timing` replace the real Telegram
+    and the production timing (the end-to-end test's entry point passes its stand-in)."""
     from salesbot.adapters.system_clock import SystemClock
     from salesbot.entrypoints.database import DatabaseNotStarted, open_database
     from salesbot.entrypoints.supervisor import Supervisor
@@ -63,20 +59,7 @@ async def run(settings: Settings) -> int:
     clock = SystemClock()
     supervisor = Supervisor(clock)
     supervisor.install_signal_handlers()
-
-    timing = Timing()
-    if os.environ.get(TIMING_VARIABLE) == "fast":
-        log.warning("%s=fast: test timing (no typing pauses, fast polling)", TIMING_VARIABLE)
-        timing = Timing.fast()
-    telegram = None
-    standin = os.environ.get(STANDIN_VARIABLE)
-    if standin:
-        from salesbot.testing.telegram_standin import StandinTelegram
-
-        log.warning("%s is set: talking to the Telegram stand-in at %s, not to Telegram",
-                    STANDIN_VARIABLE, standin)
-        telegram = StandinTelegram(standin, poll_timeout=timing.standin_poll)
-
+    timing = timing or Timing()
     try:
         async with open_database(settings) as url:
             return await _serve(settings, url, clock, supervisor, telegram, timing)
