@@ -97,7 +97,7 @@ async def child(dsn: str, accounts: int) -> dict[str, float]:
         create_engine,
         sql_uow_factory,
     )
-    from salesbot.application.account_pool import AccountPool
+    from salesbot.application.accounts.run_accounts import AccountPool
 
     quiet_logging()
     engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1))

@@ -67,7 +67,7 @@ async def main(quick: bool) -> None:
     from tests.fakes import FakeClock
 
     from salesbot.adapters.persistence import FernetSessionCipher, create_engine, sql_uow_factory
-    from salesbot.application.admin_views import AdminViews
+    from salesbot.application.admin.views import AdminViews
 
     quiet_logging()
     dialogs, messages, big = (100_000, 200_000, 2_000) if quick else (100_000, 1_000_000, 2_000)

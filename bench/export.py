@@ -120,7 +120,7 @@ async def export_all(
 ) -> tuple[float, float, float, int, int]:
     """Seconds, CPU seconds, peak RSS (MB), dialogs, bytes of the zip parts."""
     from salesbot.adapters.admin_bot.export_files import ZipPartsSink
-    from salesbot.application.exports import Exports
+    from salesbot.application.admin.export_dialogs import Exports
 
     reset_peak_rss()
     cpu = time.process_time()
@@ -138,7 +138,7 @@ async def export_one(
 ) -> tuple[float, float, float, int]:
     """Seconds, CPU seconds, peak RSS (MB), bytes of the .txt."""
     from salesbot.adapters.admin_bot.export_files import TextFileSink
-    from salesbot.application.exports import Exports
+    from salesbot.application.admin.export_dialogs import Exports
 
     reset_peak_rss()
     with path.open("wb") as stream:

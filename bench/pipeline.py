@@ -87,10 +87,10 @@ class Pipeline:
             sql_uow_factory,
         )
         from salesbot.adapters.system_clock import SystemClock
-        from salesbot.application.account_pool import AccountPool
-        from salesbot.application.dispatcher import NO_TYPING, Dispatcher
-        from salesbot.application.engine import ConversationConfig, build_conversation
-        from salesbot.application.incoming import IncomingMessages
+        from salesbot.application.accounts.run_accounts import AccountPool
+        from salesbot.application.conversation.engine import ConversationConfig, build_conversation
+        from salesbot.application.conversation.receive_message import IncomingMessages
+        from salesbot.application.outbox.dispatch import NO_TYPING, Dispatcher
         from salesbot.domain.quota import SendQuota
 
         self.engine = create_engine(

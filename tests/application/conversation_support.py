@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from salesbot.application.engine import Conversation, ConversationConfig, build_conversation
+from salesbot.application.conversation.engine import (
+    Conversation,
+    ConversationConfig,
+    build_conversation,
+)
+from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.application.ports import IncomingMessage
-from salesbot.application.start_dialog import StartDialog
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message

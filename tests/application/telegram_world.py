@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from salesbot.application.account_pool import AccountPool
-from salesbot.application.dispatcher import NO_TYPING, Dispatcher, TypingPace
+from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.outbox.dispatch import NO_TYPING, Dispatcher, TypingPace
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Message, OutKind

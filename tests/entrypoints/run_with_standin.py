@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from salesbot.adapters.logging import configure_logging
-from salesbot.application.typing_pace import NO_TYPING
+from salesbot.application.outbox.typing_pace import NO_TYPING
 from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.commands.run import run
 from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from salesbot.adapters.persistence.models import Base
-from salesbot.application.sales_script import SETTING_KEY
+from salesbot.application.conversation.sales_script import SETTING_KEY
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact

@@ -3,8 +3,8 @@ what the prospect wrote meanwhile (bootstrap on in-memory fakes, nothing running
 
 from __future__ import annotations
 
-from salesbot.application.dialog_control import PauseDialog, ResumeDialog
-from salesbot.application.start_dialog import StartDialog
+from salesbot.application.admin.control_dialog import PauseDialog, ResumeDialog
+from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.domain.account import Account
 from salesbot.domain.message import Delivery, Direction
 from salesbot.entrypoints.bootstrap import bootstrap

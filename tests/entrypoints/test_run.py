@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from salesbot.adapters.system_clock import SystemClock
+from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.application.errors import LlmUnavailable
-from salesbot.application.start_dialog import StartDialog
-from salesbot.application.typing_pace import NO_TYPING
+from salesbot.application.outbox.typing_pace import NO_TYPING
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.message import Delivery, Direction
 from salesbot.entrypoints.bootstrap import App, bootstrap

@@ -18,9 +18,9 @@ from typing import Any
 
 import asyncpg
 
+from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.application.errors import DatabaseUnavailable, LlmUnavailable, RateLimited
 from salesbot.application.ports import ChatTurn, Completion, SentMessage
-from salesbot.application.start_dialog import StartDialog
 from salesbot.domain.events import LlmFailing, LlmRecovered, ProspectReplied
 from salesbot.domain.message import Delivery, Direction
 from salesbot.domain.peer import Peer

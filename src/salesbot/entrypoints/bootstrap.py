@@ -14,14 +14,14 @@ from typing import Any
 
 from dependency_injector import providers
 
-from salesbot.application.account_pool import AccountPool
-from salesbot.application.accounts import AccountService
-from salesbot.application.admin_views import AdminViews
-from salesbot.application.dialog_control import DialogControl
-from salesbot.application.dispatcher import Dispatcher
-from salesbot.application.engine import Conversation
+from salesbot.application.accounts.manage_accounts import AccountService
+from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.admin.control_dialog import DialogControl
+from salesbot.application.admin.export_dialogs import Exports
+from salesbot.application.admin.views import AdminViews
+from salesbot.application.conversation.engine import Conversation
 from salesbot.application.errors import SessionSecretMismatch
-from salesbot.application.exports import Exports
+from salesbot.application.outbox.dispatch import Dispatcher
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWorkFactory
 from salesbot.entrypoints.container import Container
 from salesbot.entrypoints.draining import DrainingMessenger

@@ -135,7 +135,7 @@ def _conversation(
     notifier: Any,
     clock: Any,
 ) -> Any:
-    from salesbot.application.engine import (
+    from salesbot.application.conversation.engine import (
         ConversationConfig,
         build_conversation,
         disclosure_for,
@@ -165,7 +165,7 @@ def _conversation(
 
 
 def _account_pool(uow_factory: Any, telegram: Any, locks: Any, notifier: Any, clock: Any) -> Any:
-    from salesbot.application.account_pool import AccountPool
+    from salesbot.application.accounts.run_accounts import AccountPool
 
     return AccountPool(uow_factory, telegram, locks, notifier, clock)
 
@@ -186,7 +186,7 @@ def _dispatcher(
     notifier: Any,
     clock: Any,
 ) -> Any:
-    from salesbot.application.dispatcher import Dispatcher
+    from salesbot.application.outbox.dispatch import Dispatcher
 
     return Dispatcher(
         uow_factory,
@@ -204,26 +204,26 @@ def _dispatcher(
 
 
 def _account_service(uow_factory: Any, login: Any, clock: Any, quota: Any, pool: Any) -> Any:
-    from salesbot.application.accounts import AccountService
+    from salesbot.application.accounts.manage_accounts import AccountService
 
     return AccountService(uow_factory, login, clock, quota, pool=pool)
 
 
 def _dialog_control(uow_factory: Any, clock: Any, conversation: Any) -> Any:
-    from salesbot.application.dialog_control import DialogControl
+    from salesbot.application.admin.control_dialog import DialogControl
 
     # Resuming a dialog answers what the prospect wrote while it was paused.
     return DialogControl(uow_factory, clock, replies=conversation.incoming)
 
 
 def _admin_views(uow_factory: Any, clock: Any, settings: Settings) -> Any:
-    from salesbot.application.admin_views import AdminViews
+    from salesbot.application.admin.views import AdminViews
 
     return AdminViews(uow_factory, clock, settings.zone)
 
 
 def _exports(uow_factory: Any) -> Any:
-    from salesbot.application.exports import Exports
+    from salesbot.application.admin.export_dialogs import Exports
 
     return Exports(uow_factory)
 

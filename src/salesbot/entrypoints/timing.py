@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from salesbot.application.typing_pace import TypingPace
+from salesbot.application.outbox.typing_pace import TypingPace
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ from salesbot.adapters.admin_bot import (
     build_notifier,
 )
 from salesbot.adapters.admin_bot.bot import AdminBot, Alongside
-from salesbot.application.accounts import AccountService
-from salesbot.application.admin_views import AdminViews
-from salesbot.application.dialog_control import DialogControl
-from salesbot.application.engine import ConversationConfig, build_conversation
-from salesbot.application.exports import Exports
+from salesbot.application.accounts.manage_accounts import AccountService
+from salesbot.application.admin.control_dialog import DialogControl
+from salesbot.application.admin.export_dialogs import Exports
+from salesbot.application.admin.views import AdminViews
+from salesbot.application.conversation.engine import ConversationConfig, build_conversation
 from salesbot.domain.quota import SendQuota
 from tests.application.admin_seed import Seed
 from tests.fakes import (

@@ -1,7 +1,7 @@
 """/prompt and /set_prompt (text after the command, the text in a second message, or a .txt
 file) on the real SalesScript."""
 
-from salesbot.application.sales_script import MAX_SCRIPT_CHARS
+from salesbot.application.conversation.sales_script import MAX_SCRIPT_CHARS
 from tests.adapters.admin_bot.conftest import ADMIN, SCRIPT
 
 NEW_SCRIPT = "Новый сценарий.\nЦель: демо-звонок.\n\nЦена: 990 ₽ в месяц."

@@ -15,7 +15,7 @@ import pytest
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.export_files import TranscriptRenderer, ZipPartsSink
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.application.exports import TranscriptHeader
+from salesbot.application.admin.export_dialogs import TranscriptHeader
 from salesbot.application.ports import ExportRow
 from salesbot.domain.dialog import DialogStatus, Stage
 from salesbot.domain.message import Direction

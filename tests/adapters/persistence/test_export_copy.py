@@ -18,7 +18,7 @@ from salesbot.adapters.admin_bot.export_files import TextFileSink, TranscriptRen
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.adapters.persistence import sql_uow_factory
 from salesbot.adapters.persistence.engine import async_url
-from salesbot.application.exports import Exports
+from salesbot.application.admin.export_dialogs import Exports
 from salesbot.domain.message import Delivery, OutKind
 from tests.contracts.seeding import add_account, add_dialog, at, incoming, outgoing
 

@@ -10,7 +10,7 @@ from pyrogram import enums, types
 from pyrogram import errors as tg
 
 from salesbot.adapters.telegram import PyrogramAccounts
-from salesbot.application.account_pool import AccountPool
+from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.events import AccountLoggedOut

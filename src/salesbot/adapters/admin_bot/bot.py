@@ -45,9 +45,9 @@ from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
 from salesbot.adapters.admin_bot.handlers.script import ScriptCommands, ScriptStore
 from salesbot.adapters.admin_bot.handlers.views import ViewCommands
 from salesbot.adapters.admin_bot.notifier import BotNotifier
-from salesbot.application.admin_views import AdminViews
-from salesbot.application.dialog_control import DialogControl
-from salesbot.application.exports import Exports
+from salesbot.application.admin.control_dialog import DialogControl
+from salesbot.application.admin.export_dialogs import Exports
+from salesbot.application.admin.views import AdminViews
 from salesbot.application.ports import Clock
 
 log = logging.getLogger(__name__)

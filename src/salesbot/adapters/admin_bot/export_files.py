@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.application.exports import TranscriptHeader
+from salesbot.application.admin.export_dialogs import TranscriptHeader
 from salesbot.application.ports import ExportRow
 
 UPLOAD_LIMIT = 50 * 1024 * 1024

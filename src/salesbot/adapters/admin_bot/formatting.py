@@ -8,8 +8,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from salesbot.adapters.admin_bot.catalogue import COMMANDS, MESSAGES, Texts
-from salesbot.application.admin_views import DialogPage, DialogRow, PeriodStats, StatsReport
-from salesbot.application.exports import TranscriptHeader
+from salesbot.application.admin.export_dialogs import TranscriptHeader
+from salesbot.application.admin.views import DialogPage, DialogRow, PeriodStats, StatsReport
 from salesbot.application.ports import AccountStats, ExportRow
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind

@@ -118,7 +118,7 @@ async def _run(
     ask_secret: Ask | None,
     out: TextIO,
 ) -> int:
-    from salesbot.application.accounts import AccountService
+    from salesbot.application.accounts.manage_accounts import AccountService
 
     login = container.telegram_login() if args.action == "login" else _NoLogin()
     service = AccountService(

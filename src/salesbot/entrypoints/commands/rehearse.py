@@ -280,7 +280,7 @@ class Rehearsal:
         from salesbot.adapters.persistence import create_engine
         from salesbot.adapters.persistence.repositories import SqlSettingRepository
         from salesbot.adapters.persistence.transaction import Transaction
-        from salesbot.application.sales_script import SETTING_KEY
+        from salesbot.application.conversation.sales_script import SETTING_KEY
         from salesbot.entrypoints.database import has_database, open_database
 
         if not has_database(self._settings):
@@ -302,7 +302,7 @@ class Rehearsal:
     async def _rehearse(self, url: str, script: str | None, lines: list[str] | None) -> int:
         from dependency_injector import providers
 
-        from salesbot.application.sales_script import SETTING_KEY
+        from salesbot.application.conversation.sales_script import SETTING_KEY
         from salesbot.entrypoints.container import Container
 
         container = Container(
@@ -356,7 +356,7 @@ class Rehearsal:
     # --- the conversation -------------------------------------------------------------
 
     async def _talk(self, conversation: Any, account_id: int, lines: list[str] | None) -> None:
-        from salesbot.application.start_dialog import StartDialog
+        from salesbot.application.conversation.start_dialog import StartDialog
 
         source = (
             "the script edited in the admin bot"

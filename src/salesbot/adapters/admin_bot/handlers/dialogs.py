@@ -16,13 +16,14 @@ from salesbot.adapters.admin_bot.handlers.common import (
     reply,
     split_first,
 )
-from salesbot.application.dialog_control import (
+from salesbot.application.admin.control_dialog import (
     DialogControl,
     PauseDialog,
     ResumeDialog,
     SayInDialog,
     StopDialog,
 )
+from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.application.errors import (
     AlreadyInDialog,
     DialogAlreadyOpen,
@@ -36,7 +37,6 @@ from salesbot.application.errors import (
     TelegramUnavailable,
     UnknownDialog,
 )
-from salesbot.application.start_dialog import StartDialog
 from salesbot.domain.errors import IllegalTransition, InvalidUsername
 from salesbot.domain.username import normalize_username
 

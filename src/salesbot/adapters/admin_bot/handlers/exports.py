@@ -24,8 +24,8 @@ from salesbot.adapters.admin_bot.handlers.common import (
     dialog_number,
     reply,
 )
+from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.errors import UnknownDialog
-from salesbot.application.exports import Exports
 from salesbot.application.ports import Clock
 
 # Uploads of up to 50 MB need more than the library's default write timeout.

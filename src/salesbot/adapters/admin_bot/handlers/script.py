@@ -17,7 +17,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     command_tail,
     reply,
 )
-from salesbot.application.sales_script import MAX_SCRIPT_CHARS, SalesScriptUnavailable
+from salesbot.application.conversation.sales_script import MAX_SCRIPT_CHARS, SalesScriptUnavailable
 
 WAITING = 0
 # UTF-8 takes at most 4 bytes a character: a larger file cannot be a script that fits.

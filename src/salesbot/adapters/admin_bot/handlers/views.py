@@ -18,7 +18,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     dialog_number,
     reply,
 )
-from salesbot.application.admin_views import AdminViews, DialogPage
+from salesbot.application.admin.views import AdminViews, DialogPage
 from salesbot.application.errors import UnknownDialog
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from salesbot.application.conversation.reply_checks import REFUSAL_TEXT
+from salesbot.application.conversation.write_reply import Composed, ReplyRefused, Usage
 from salesbot.application.ports import UnitOfWork
-from salesbot.application.reply_checks import REFUSAL_TEXT
-from salesbot.application.reply_writer import Composed, ReplyRefused, Usage
 from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import (

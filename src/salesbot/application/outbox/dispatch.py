@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from salesbot.application.account_pool import AccountPool
+from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.errors import (
     AccountDeactivated,
     AccountNotConnected,
@@ -32,16 +32,16 @@ from salesbot.application.errors import (
     TelegramError,
     TelegramUnavailable,
 )
-from salesbot.application.interrupted_sends import InterruptedSends, Settlement
-from salesbot.application.outbox import Outbox
+from salesbot.application.outbox.delivery import Outbox
+from salesbot.application.outbox.reconcile_sends import InterruptedSends, Settlement
+from salesbot.application.outbox.spam_limits import SpamLimits
+from salesbot.application.outbox.typing_pace import NO_TYPING, TypingPace
 from salesbot.application.ports import (
     AdminNotifier,
     Clock,
     TelegramMessenger,
     UnitOfWorkFactory,
 )
-from salesbot.application.spam_limits import SpamLimits
-from salesbot.application.typing_pace import NO_TYPING, TypingPace
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import WaitingForQuota

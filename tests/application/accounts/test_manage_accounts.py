@@ -6,7 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from salesbot.application.accounts import AccountService, AccountSummary, LoginResult
+from salesbot.application.accounts.manage_accounts import (
+    AccountService,
+    AccountSummary,
+    LoginResult,
+)
 from salesbot.application.errors import (
     AccountNeedsLogin,
     CodeInvalid,

@@ -14,16 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from salesbot.application.model_output import ModelAnswer, parse_model_output
-from salesbot.application.ports import Completion, LanguageModel
-from salesbot.application.prompting import (
+from salesbot.application.conversation.model_output import ModelAnswer, parse_model_output
+from salesbot.application.conversation.prompt import (
     RULES,
     SECTION_HEADINGS,
     FollowUpInfo,
     Task,
     build_prompt,
 )
-from salesbot.application.reply_checks import (
+from salesbot.application.conversation.reply_checks import (
     EMPTY,
     LEAK,
     MALFORMED,
@@ -33,6 +32,7 @@ from salesbot.application.reply_checks import (
     ReplyPolicy,
     check_reply,
 )
+from salesbot.application.ports import Completion, LanguageModel
 from salesbot.domain.dialog import Dialog, Outcome
 from salesbot.domain.message import Message
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from salesbot.application.follow_ups import FollowUps
-from salesbot.application.incoming import IncomingMessages
-from salesbot.application.llm_health import MonitoredModel
+from salesbot.application.conversation.answer_prospect import DialogReplier
+from salesbot.application.conversation.model_health import MonitoredModel
+from salesbot.application.conversation.receive_message import IncomingMessages
+from salesbot.application.conversation.reply_checks import ReplyPolicy
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.send_follow_ups import FollowUps
+from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialogHandler
+from salesbot.application.conversation.write_reply import ReplyWriter
 from salesbot.application.ports import (
     AccountConnections,
     AdminNotifier,
@@ -17,11 +22,6 @@ from salesbot.application.ports import (
     TelegramMessenger,
     UnitOfWorkFactory,
 )
-from salesbot.application.replies import DialogReplier
-from salesbot.application.reply_checks import ReplyPolicy
-from salesbot.application.reply_writer import ReplyWriter
-from salesbot.application.sales_script import SalesScript
-from salesbot.application.start_dialog import DISCLOSURE_RU, StartDialogHandler
 from salesbot.domain.quota import SendQuota
 
 

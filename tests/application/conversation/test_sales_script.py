@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from salesbot.application.sales_script import SalesScript, SalesScriptUnavailable
+from salesbot.application.conversation.sales_script import SalesScript, SalesScriptUnavailable
 from tests.fakes import FakeUnitOfWork, InMemoryStore
 
-SHIPPED = Path(__file__).resolve().parents[2] / "src" / "salesbot" / "data"
+SHIPPED = Path(__file__).resolve().parents[3] / "src" / "salesbot" / "data"
 
 
 def script_for(path) -> SalesScript:

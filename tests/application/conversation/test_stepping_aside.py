@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from salesbot.application.account_pool import AccountPool
-from salesbot.application.dialog_control import DialogControl, StopDialog
-from salesbot.application.dispatcher import NO_TYPING, Dispatcher
-from salesbot.application.start_dialog import StartDialog
+from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.admin.control_dialog import DialogControl, StopDialog
+from salesbot.application.conversation.start_dialog import StartDialog
+from salesbot.application.outbox.dispatch import NO_TYPING, Dispatcher
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.events import GoalReached, HandoffRequested
 from salesbot.domain.message import Delivery, Direction

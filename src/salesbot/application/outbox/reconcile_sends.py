@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from salesbot.application.errors import TelegramError
-from salesbot.application.outbox import Outbox
+from salesbot.application.outbox.delivery import Outbox
 from salesbot.application.ports import (
     ChatHistoryItem,
     Clock,

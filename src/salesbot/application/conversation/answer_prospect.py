@@ -13,11 +13,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
-from salesbot.application.outcomes import apply_composed, pause_for_refusal
+from salesbot.application.conversation.apply_outcome import apply_composed, pause_for_refusal
+from salesbot.application.conversation.prompt import Task, is_speakable, last_speakable
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWork, UnitOfWorkFactory
-from salesbot.application.prompting import Task, is_speakable, last_speakable
-from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
-from salesbot.application.sales_script import SalesScript
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import Event
 from salesbot.domain.message import Direction, Message, OutKind

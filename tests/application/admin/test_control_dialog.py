@@ -1,6 +1,6 @@
 import pytest
 
-from salesbot.application.dialog_control import (
+from salesbot.application.admin.control_dialog import (
     DialogControl,
     PauseDialog,
     ResumeDialog,

@@ -16,6 +16,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from salesbot.application.conversation.apply_outcome import record_usage
+from salesbot.application.conversation.prompt import Task
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
 from salesbot.application.errors import (
     AccountNotConnected,
     AlreadyInDialog,
@@ -24,7 +28,6 @@ from salesbot.application.errors import (
     NoAccountAvailable,
     OnDoNotContact,
 )
-from salesbot.application.outcomes import record_usage
 from salesbot.application.ports import (
     AccountConnections,
     Clock,
@@ -32,9 +35,6 @@ from salesbot.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from salesbot.application.prompting import Task
-from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
-from salesbot.application.sales_script import SalesScript
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Message, OutKind

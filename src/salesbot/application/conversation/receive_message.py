@@ -21,14 +21,16 @@ from collections import OrderedDict
 from collections.abc import Collection
 from typing import Generic, TypeVar
 
-from salesbot.application.debounce import KeyedJobs
+from salesbot.application.conversation.answer_prospect import DialogReplier, ReplyContext
+from salesbot.application.conversation.apply_outcome import close_for_opt_out
+from salesbot.application.conversation.debounce import KeyedJobs
+from salesbot.application.conversation.prompt import speakable
 from salesbot.application.errors import (
     DatabaseUnavailable,
     LlmError,
     LlmRejected,
     LlmUnavailable,
 )
-from salesbot.application.outcomes import close_for_opt_out
 from salesbot.application.ports import (
     AdminNotifier,
     Clock,
@@ -37,8 +39,6 @@ from salesbot.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from salesbot.application.prompting import speakable
-from salesbot.application.replies import DialogReplier, ReplyContext
 from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.events import Event, ProspectReplied
 from salesbot.domain.message import Direction, Message, OutKind

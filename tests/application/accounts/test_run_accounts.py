@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from salesbot.application.account_pool import AccountPool
+from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.events import AccountBanned, AccountLoggedOut

@@ -2,8 +2,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from salesbot.application.admin.export_dialogs import Exports, TranscriptHeader
 from salesbot.application.errors import UnknownDialog
-from salesbot.application.exports import Exports, TranscriptHeader
 from salesbot.application.ports import ExportRow
 from salesbot.domain.message import OutKind
 from tests.application.admin_seed import Seed

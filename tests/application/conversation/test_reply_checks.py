@@ -1,7 +1,7 @@
 """What a reply must pass before it is queued; how long replies are cut and split."""
 
-from salesbot.application.prompting import RULES, SECTION_HEADINGS
-from salesbot.application.reply_checks import (
+from salesbot.application.conversation.prompt import RULES, SECTION_HEADINGS
+from salesbot.application.conversation.reply_checks import (
     EMPTY,
     LEAK,
     MALFORMED,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from salesbot.application.account_pool import AccountPool
+from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.errors import (
     AccountNeedsLogin,
     DuplicateAccount,

@@ -13,13 +13,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from salesbot.application.conversation.answer_prospect import (
+    history_limit,
+    load_history,
+    newest_spoken,
+)
+from salesbot.application.conversation.apply_outcome import apply_composed, pause_for_refusal
+from salesbot.application.conversation.prompt import FollowUpInfo, Task
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
 from salesbot.application.errors import LlmError
-from salesbot.application.outcomes import apply_composed, pause_for_refusal
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWorkFactory
-from salesbot.application.prompting import FollowUpInfo, Task
-from salesbot.application.replies import history_limit, load_history, newest_spoken
-from salesbot.application.reply_writer import ReplyRefused, ReplyWriter
-from salesbot.application.sales_script import SalesScript
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import Event
 from salesbot.domain.message import Direction, OutKind

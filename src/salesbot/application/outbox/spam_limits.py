@@ -12,9 +12,9 @@ import itertools
 import logging
 from datetime import timedelta
 
-from salesbot.application.account_pool import AccountPool
+from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.errors import RecipientUnreachable, SpamLimited, TelegramError
-from salesbot.application.outbox import Outbox
+from salesbot.application.outbox.delivery import Outbox
 from salesbot.application.ports import (
     Clock,
     TelegramMessenger,

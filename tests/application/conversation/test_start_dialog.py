@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialog
 from salesbot.application.errors import (
     AlreadyInDialog,
     LlmRejected,
@@ -12,7 +13,6 @@ from salesbot.application.errors import (
     OnDoNotContact,
     RecipientUnreachable,
 )
-from salesbot.application.start_dialog import DISCLOSURE_RU, StartDialog
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.errors import InvalidUsername

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from salesbot.application.dispatcher import TypingPace
 from salesbot.application.errors import (
     AccountDeactivated,
     AccountNotConnected,
@@ -20,6 +19,7 @@ from salesbot.application.errors import (
     SpamLimited,
     TelegramUnavailable,
 )
+from salesbot.application.outbox.dispatch import TypingPace
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import (

@@ -4,14 +4,14 @@ import asyncio
 
 import pytest
 
+from salesbot.application.conversation.prompt import turn_tokens
+from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.application.errors import (
     DatabaseUnavailable,
     LlmRejected,
     LlmUnavailable,
     OnDoNotContact,
 )
-from salesbot.application.prompting import turn_tokens
-from salesbot.application.start_dialog import StartDialog
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.events import (
     DialogPaused,

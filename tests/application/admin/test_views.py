@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from salesbot.application.admin_views import AdminViews
+from salesbot.application.admin.views import AdminViews
 from salesbot.application.errors import UnknownDialog
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Direction, OutKind

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from salesbot.application.prompting import (
+from salesbot.application.conversation.prompt import (
     H_HONESTY,
     FollowUpInfo,
     Task,

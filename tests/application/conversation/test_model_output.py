@@ -2,7 +2,7 @@
 
 import pytest
 
-from salesbot.application.model_output import parse_model_output
+from salesbot.application.conversation.model_output import parse_model_output
 from salesbot.domain.dialog import Outcome, Stage
 
 

@@ -1,0 +1,1 @@
+"""The Telegram user accounts: logging them in, keeping the pool of running clients."""

@@ -1,0 +1,1 @@
+"""What the operator does and looks at: steering a dialog, the views, the exports."""
