@@ -17,6 +17,7 @@ from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.quota import SendQuota
+from salesbot.domain.working_hours import ALWAYS, WorkingHours
 from tests.fakes import FakeClock, FakeNotifier, FakeTelegram, FakeUnitOfWork, InMemoryStore
 from tests.secrets import SECOND_SESSION_STRING, SESSION_STRING, SHORT_SESSION_STRING
 
@@ -69,7 +70,7 @@ class World:
     min_delay: float = 30
     warmup_days: int = 0
     tz: Any = timezone.utc
-    opening_hours: Any = None
+    working_hours: WorkingHours = ALWAYS
     typing: TypingPace = NO_TYPING
     cooldown: timedelta = timedelta(hours=24)
     locks: Any = field(default_factory=FakeLocks)
@@ -96,7 +97,7 @@ class World:
             self.notifier,
             self.clock,
             self.quota,
-            opening_hours=self.opening_hours,
+            working_hours=self.working_hours,
             limited_cooldown=self.cooldown,
             typing=self.typing,
             rng=random.Random(7),
@@ -121,7 +122,7 @@ class World:
             "min_delay": self.min_delay,
             "warmup_days": self.warmup_days,
             "tz": self.tz,
-            "opening_hours": self.opening_hours,
+            "working_hours": self.working_hours,
             "typing": self.typing,
             "cooldown": self.cooldown,
             "sql_uow": self.sql_uow,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Message, OutKind
+from salesbot.domain.quota import SlotRequest
 from tests.secrets import SESSION_STRING
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -68,3 +69,8 @@ async def every_message(uow: UnitOfWork) -> list[Message]:
         assert dialog.id is not None
         found += await uow.messages.list_for_dialog(dialog.id)
     return found
+
+
+def slot(*, now: datetime, today: date, daily_limit: int, min_delay: timedelta) -> SlotRequest:
+    """The SlotRequest SendQuota would make for these figures."""
+    return SlotRequest(day=today, limit=daily_limit, last_send_by=now - min_delay, at=now)

@@ -8,7 +8,7 @@ import pytest
 
 from salesbot.application.errors import DuplicateAccount, RecordNotFound
 from salesbot.domain.account import Account, AccountStatus
-from tests.contracts.seeding import T0, add_account, at
+from tests.contracts.seeding import T0, add_account, at, slot
 from tests.secrets import SECOND_SESSION_STRING, SESSION_STRING
 
 DAY = date(2026, 1, 5)
@@ -64,7 +64,7 @@ async def test_update_writes_status_limit_session_and_proxy_but_not_the_quota(ne
     async with new_uow() as uow:
         account = await add_account(uow)
         assert await uow.accounts.reserve_send_slot(
-            account.id, now=T0, today=DAY, daily_limit=5, min_delay=timedelta(0)
+            account.id, slot(now=T0, today=DAY, daily_limit=5, min_delay=timedelta(0))
         )
         await uow.commit()
     account.limit(at(60))
@@ -107,7 +107,7 @@ async def test_times_come_back_as_the_same_aware_instant(new_uow):
 
 async def reserve(uow, account_id, now=T0, today=DAY, daily_limit=3, min_delay=timedelta(0)):
     return await uow.accounts.reserve_send_slot(
-        account_id, now=now, today=today, daily_limit=daily_limit, min_delay=min_delay
+        account_id, slot(now=now, today=today, daily_limit=daily_limit, min_delay=min_delay)
     )
 
 

@@ -85,3 +85,23 @@ def test_warm_up_ramps_the_daily_limit_to_the_maximum():
 def test_a_negative_limit_is_refused():
     with pytest.raises(ValueError, match="max_daily"):
         quota(max_daily=-1)
+
+
+def test_the_allowance_is_the_one_reading_of_the_rule():
+    q = quota(max_daily=10, delay=30, warmup=4, tz=UTC)
+    created = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # day 2 of the warm-up: 4 of 10
+    state = q.after_send(QuotaState(), now - timedelta(seconds=10))
+    allowance = q.allowance(state, now, created_at=created)
+    assert (allowance.limit, allowance.sent, allowance.remaining) == (4, 1, 3)
+    assert allowance.next_slot == now + timedelta(seconds=20)
+
+
+def test_the_slot_request_is_what_the_database_enforces():
+    q = quota(max_daily=10, delay=30, tz=MOSCOW)
+    now = datetime(2026, 3, 1, 22, 30, tzinfo=UTC)  # March 2nd in Moscow
+    request = q.slot_request(now, created_at=None)
+    assert request.day == date(2026, 3, 2)
+    assert request.limit == 10
+    assert request.last_send_by == now - timedelta(seconds=30)
+    assert request.at == now

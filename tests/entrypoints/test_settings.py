@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from salesbot.entrypoints.database import describe_database
@@ -98,10 +100,15 @@ def test_a_dotenv_file_is_read(env, tmp_path):
     assert load_settings(RUN_REQUIRED, env_file=dotenv).API_ID == 123456
 
 
-def test_working_hours_may_cross_midnight(env):
-    from datetime import time
+def test_working_hours_are_read_in_the_time_zone_and_may_cross_midnight(env):
+    from datetime import datetime
 
-    env({**SEED, "WORKING_HOURS": "22:00-06:00"})
+    env({**SEED, "WORKING_HOURS": "22:00-06:00", "TIMEZONE": "Europe/Moscow"})
     hours = load_settings(RUN_REQUIRED, env_file=None).WORKING_HOURS
-    assert hours.contains(time(23, 0)) and hours.contains(time(5, 59))
-    assert not hours.contains(time(12, 0))
+    moscow = ZoneInfo("Europe/Moscow")
+    assert hours.contains(datetime(2026, 3, 1, 23, 0, tzinfo=moscow))
+    assert hours.contains(datetime(2026, 3, 2, 5, 59, tzinfo=moscow))
+    assert not hours.contains(datetime(2026, 3, 1, 12, 0, tzinfo=moscow))
+    utc = ZoneInfo("UTC")
+    assert hours.contains(datetime(2026, 3, 1, 19, 0, tzinfo=utc))  # 22:00 in Moscow
+    assert not hours.contains(datetime(2026, 3, 1, 18, 59, tzinfo=utc))  # 21:59

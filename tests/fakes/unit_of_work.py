@@ -19,7 +19,7 @@ import copy
 import itertools
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
@@ -29,6 +29,7 @@ from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
+from salesbot.domain.quota import SlotRequest
 
 
 @dataclass
@@ -113,26 +114,18 @@ class _Accounts:
         stored.session_string = account.session_string
         stored.proxy = account.proxy
 
-    async def reserve_send_slot(
-        self,
-        account_id: int,
-        *,
-        now: datetime,
-        today: date,
-        daily_limit: int,
-        min_delay: timedelta,
-    ) -> bool:
+    async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
         account = self._t.accounts.get(account_id)
         if account is None or account.status is not AccountStatus.ACTIVE:
             return False
-        sent_today = account.daily_messages if account.quota_day == today else 0
-        if sent_today >= daily_limit:
+        sent_today = account.daily_messages if account.quota_day == request.day else 0
+        if sent_today >= request.limit:
             return False
-        if account.last_used is not None and account.last_used > now - min_delay:
+        if account.last_used is not None and account.last_used > request.last_send_by:
             return False
         account.daily_messages = sent_today + 1
-        account.quota_day = today
-        account.last_used = now
+        account.quota_day = request.day
+        account.last_used = request.at
         return True
 
     async def release_send_slot(self, account_id: int, *, today: date) -> bool:

@@ -81,11 +81,7 @@ class InMemoryBackend:
     async def reserve(self, now: datetime, *, commit: bool = True) -> bool:
         async with FakeUnitOfWork(self.store) as uow:
             taken = await uow.accounts.reserve_send_slot(
-                self.account_id,
-                now=now,
-                today=self.quota.day_of(now),
-                daily_limit=self.quota.max_daily,
-                min_delay=self.quota.min_delay,
+                self.account_id, self.quota.slot_request(now, created_at=None)
             )
             if taken and commit:
                 await uow.commit()
@@ -125,11 +121,7 @@ class SqlBackend(InMemoryBackend):
     async def reserve(self, now: datetime, *, commit: bool = True) -> bool:
         async with self._uow() as uow:
             taken = await uow.accounts.reserve_send_slot(
-                self.account_id,
-                now=now,
-                today=self.quota.day_of(now),
-                daily_limit=self.quota.max_daily,
-                min_delay=self.quota.min_delay,
+                self.account_id, self.quota.slot_request(now, created_at=None)
             )
             if taken and commit:
                 await uow.commit()

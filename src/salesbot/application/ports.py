@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from types import TracebackType
 from typing import Literal, NamedTuple, Protocol
 
@@ -18,6 +18,7 @@ from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import Event
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
+from salesbot.domain.quota import SlotRequest
 
 # --- time and secrets --------------------------------------------------------------------
 
@@ -61,21 +62,14 @@ class AccountRepository(Protocol):
         """Write status, limited_until, session_string, proxy (not the quota counters)."""
         ...
 
-    async def reserve_send_slot(
-        self,
-        account_id: int,
-        *,
-        now: datetime,
-        today: date,
-        daily_limit: int,
-        min_delay: timedelta,
-    ) -> bool:
+    async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
         """Take one send slot atomically, or return False and change nothing.
 
-        Succeeds only when the account is active, fewer than `daily_limit` messages were
-        counted for `today` (a new day starts from zero) and the last send is at least
-        `min_delay` before `now`. On success the count for `today` grows by one and the
-        last send becomes `now`. Concurrent callers never exceed the limit.
+        Succeeds only when the account is active, fewer than `request.limit` messages were
+        counted for `request.day` (a new day starts from zero) and the last send is at or
+        before `request.last_send_by`. On success the count for that day grows by one and
+        the last send becomes `request.at`. Concurrent callers never exceed the limit.
+        (SendQuota computes the request; this only enforces it.)
         """
         ...
 

@@ -1,8 +1,11 @@
 """SendQuota: how many messages an account may send per calendar day, and how often.
 
-The policy is pure: it answers from a `QuotaState` (what the account has sent) and `now`.
-The persistence adapter enforces the same rule atomically in one conditional UPDATE, so two
-workers or a restart can never exceed it; this object is what every other layer asks.
+The policy is pure and is the only place the rule is computed: from a `QuotaState` (what
+the account has sent), `now` and the account's age it gives the `Allowance` (today's limit
+with the warm-up ramp, what is left, the next free slot) and the `SlotRequest` that the
+database enforces atomically with one conditional UPDATE ("fewer than `limit` counted for
+`day`, the last send at or before `last_send_by`"), so that two workers or a restart can
+never exceed it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,29 @@ class QuotaState:
     day: date | None = None
     sent: int = 0
     last_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What an account may still send today."""
+
+    limit: int
+    """Today's limit: MAX_DAILY_MESSAGES, ramped up for an account still warming up."""
+    sent: int
+    remaining: int
+    next_slot: datetime
+    """The earliest moment at or after now when it may send again."""
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    """One send slot at `at`, granted only while fewer than `limit` sends are counted for
+    `day` and the last send was at or before `last_send_by` (the minimum delay)."""
+
+    day: date
+    limit: int
+    last_send_by: datetime
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,25 @@ class SendQuota:
             return self.max_daily
         age_days = max(age_days, 0)
         return max(1, math.ceil(self.max_daily * (age_days + 1) / (self.warmup_days + 1)))
+
+    def allowance(
+        self, state: QuotaState, now: datetime, *, created_at: datetime | None
+    ) -> Allowance:
+        limit = self.daily_limit(now, created_at)
+        return Allowance(
+            limit=limit,
+            sent=self.sent_today(state, now),
+            remaining=self.remaining(state, now, limit),
+            next_slot=self.next_allowed(state, now, limit),
+        )
+
+    def slot_request(self, now: datetime, *, created_at: datetime | None) -> SlotRequest:
+        return SlotRequest(
+            day=self.day_of(now),
+            limit=self.daily_limit(now, created_at),
+            last_send_by=now - self.min_delay,
+            at=now,
+        )
 
     def sent_today(self, state: QuotaState, now: datetime) -> int:
         return state.sent if state.day == self.day_of(now) else 0

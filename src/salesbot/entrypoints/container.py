@@ -195,7 +195,7 @@ def _dispatcher(
         notifier,
         clock,
         quota,
-        opening_hours=settings.WORKING_HOURS,
+        working_hours=settings.WORKING_HOURS,
         limited_cooldown=timedelta(hours=settings.LIMITED_COOLDOWN_HOURS),
         typing=timing.typing,
         idle_seconds=timing.dispatcher_idle,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,8 +19,11 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_OPENROUTER_MODEL = "openai/gpt-4o-mini"
@@ -36,9 +38,6 @@ RUN_REQUIRED = ("API_ID", "API_HASH", "BOT_TOKEN", "ADMIN_TELEGRAM_ID", "OPENROU
 TELEGRAM_REQUIRED = ("API_ID", "API_HASH")
 LLM_REQUIRED = ("OPENROUTER_API_KEY",)
 
-_WORKING_HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-
-
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "salesbot"
@@ -50,42 +49,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-class WorkingHours:
-    """A daily window `HH:MM-HH:MM` in TIMEZONE; `always` (the default) is no window.
-    A window may cross midnight (`22:00-06:00`)."""
-
-    def __init__(self, start: time | None = None, end: time | None = None) -> None:
-        self.start, self.end = start, end
-
-    @classmethod
-    def parse(cls, text: str) -> WorkingHours:
-        text = text.strip().lower()
-        if text in ("", "always", "24/7"):
-            return cls()
-        match = _WORKING_HOURS.match(text)
-        if not match:
-            raise ValueError(f'expected "always" or HH:MM-HH:MM like 09:00-20:00, got "{text}"')
-        h1, m1, h2, m2 = (int(x) for x in match.groups())
-        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-            raise ValueError(f'expected hours 00-24 and minutes 00-59, got "{text}"')
-        end = time.max if h2 == 24 else time(h2, m2)
-        return cls(time(h1, m1), end)
-
-    @property
-    def always(self) -> bool:
-        return self.start is None
-
-    def contains(self, moment: time) -> bool:
-        if self.start is None or self.end is None:
-            return True
-        if self.start <= self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-    def __repr__(self) -> str:
-        return "always" if self.always else f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 class Settings(BaseSettings):
@@ -121,7 +84,8 @@ class Settings(BaseSettings):
     TIMEZONE: str = "UTC"
     ADMIN_LANGUAGE: Literal["ru", "en"] = "ru"
     DATA_DIR: Path = Field(default_factory=default_data_dir)
-    WORKING_HOURS: Annotated[WorkingHours, NoDecode] = Field(default_factory=WorkingHours)
+    WORKING_HOURS: Annotated[WorkingHours, NoDecode] = ALWAYS
+    """In TIMEZONE once the settings are loaded."""
     WARMUP_DAYS: int = Field(7, ge=0, le=365)
     MAX_FOLLOW_UPS: int = Field(1, ge=0, le=10)
     FOLLOW_UP_AFTER_HOURS: float = Field(24, gt=0, le=24 * 90)
@@ -169,6 +133,11 @@ class Settings(BaseSettings):
                 f'expected an IANA time zone like UTC or Europe/Moscow, got "{value}"'
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _hours_in_the_time_zone(self) -> Settings:
+        self.WORKING_HOURS = self.WORKING_HOURS.in_zone(self.zone)
+        return self
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

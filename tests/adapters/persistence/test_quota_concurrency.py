@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import text
 
 from salesbot.adapters.persistence import FernetSessionCipher, create_engine, sql_uow_factory
-from tests.contracts.seeding import add_account
+from tests.contracts.seeding import add_account, slot
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 1, 5)
@@ -30,7 +30,8 @@ async def race(uow_factory, account_id: int, daily_limit: int, min_delay: timede
                 go.set()
             await go.wait()
             won = await uow.accounts.reserve_send_slot(
-                account_id, now=NOW, today=TODAY, daily_limit=daily_limit, min_delay=min_delay
+                account_id,
+                slot(now=NOW, today=TODAY, daily_limit=daily_limit, min_delay=min_delay),
             )
             await uow.commit()
             return won
@@ -84,7 +85,8 @@ async def test_fifty_concurrent_releases_of_three_slots_give_back_exactly_three(
             account = await add_account(uow)
             for _ in range(3):
                 assert await uow.accounts.reserve_send_slot(
-                    account.id, now=NOW, today=TODAY, daily_limit=20, min_delay=timedelta(0)
+                    account.id,
+                    slot(now=NOW, today=TODAY, daily_limit=20, min_delay=timedelta(0)),
                 )
             await uow.commit()
         ready = 0

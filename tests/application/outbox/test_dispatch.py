@@ -30,7 +30,7 @@ from salesbot.domain.events import (
     WaitingForQuota,
 )
 from salesbot.domain.message import Delivery, OutKind
-from salesbot.entrypoints.settings import WorkingHours
+from salesbot.domain.working_hours import WorkingHours
 from tests.application.telegram_world import START, World
 from tests.fakes import FakeClock, FakeTelegram, FakeUnitOfWork, InMemoryStore
 from tests.fakes.telegram import SimulatedCrash
@@ -252,7 +252,7 @@ async def test_when_the_quota_is_spent_the_admin_is_told_once_when_the_message_w
 
 
 async def test_openers_wait_for_working_hours_but_replies_do_not():
-    world = World(min_delay=0, opening_hours=WorkingHours.parse("09:00-18:00"))
+    world = World(min_delay=0, working_hours=WorkingHours.parse("09:00-18:00"))
     world.clock.set(datetime(2026, 1, 5, 20, 0, tzinfo=timezone.utc))
     account = await world.add_account()
     _, opener = await world.open_dialog(account, "cold_prospect", 501)
@@ -273,7 +273,9 @@ async def test_openers_wait_for_working_hours_but_replies_do_not():
 
 async def test_working_hours_are_read_in_the_configured_time_zone():
     moscow = ZoneInfo("Europe/Moscow")
-    world = World(min_delay=0, tz=moscow, opening_hours=WorkingHours.parse("09:00-18:00"))
+    world = World(
+        min_delay=0, tz=moscow, working_hours=WorkingHours.parse("09:00-18:00", moscow)
+    )
     world.clock.set(datetime(2026, 1, 5, 5, 59, tzinfo=timezone.utc))  # 08:59 in Moscow
     account = await world.add_account()
     await world.open_dialog(account, "cold_prospect", 501)

@@ -205,12 +205,13 @@ class AccountService:
         async with self._uow() as uow:
             for account in await uow.accounts.list():
                 assert account.id is not None
-                limit = quota.daily_limit(now, account.created_at)
-                state = account.quota_state
+                allowance = quota.allowance(
+                    account.quota_state, now, created_at=account.created_at
+                )
                 if account.status is AccountStatus.ACTIVE:
-                    next_free: datetime | None = quota.next_allowed(state, now, limit)
+                    next_free: datetime | None = allowance.next_slot
                 elif account.status is AccountStatus.LIMITED and account.limited_until:
-                    next_free = max(account.limited_until, quota.next_allowed(state, now, limit))
+                    next_free = max(account.limited_until, allowance.next_slot)
                 else:
                     next_free = None
                 summaries.append(
@@ -218,8 +219,8 @@ class AccountService:
                         id=account.id,
                         phone=account.phone,
                         status=account.status,
-                        sent_today=quota.sent_today(state, now),
-                        daily_limit=limit,
+                        sent_today=allowance.sent,
+                        daily_limit=allowance.limit,
                         next_free_at=next_free,
                         active_dialogs=await uow.dialogs.count(
                             statuses=[DialogStatus.ACTIVE], account_id=account.id

@@ -190,9 +190,10 @@ class StartDialogHandler:
         )
 
         def room(account: Account) -> tuple[int, int]:
-            limit = self._quota.daily_limit(now, account.created_at)
-            left = self._quota.remaining(account.quota_state, now, limit)
-            return (left - queued[account.id], -(account.id or 0))
+            allowance = self._quota.allowance(
+                account.quota_state, now, created_at=account.created_at
+            )
+            return (allowance.remaining - queued[account.id], -(account.id or 0))
 
         return max(candidates, key=room)
 

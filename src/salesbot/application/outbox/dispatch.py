@@ -18,8 +18,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Protocol
+from datetime import date, datetime, timedelta
 
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.errors import (
@@ -48,21 +47,14 @@ from salesbot.domain.events import WaitingForQuota
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SendQuota
+from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
-__all__ = ["NO_TYPING", "Dispatcher", "OpeningHours", "TypingPace"]
+__all__ = ["NO_TYPING", "Dispatcher", "TypingPace"]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 """Unexplained failures of one message before it is given up (and the admin told)."""
-
-
-class OpeningHours(Protocol):
-    """When cold openers may go (settings.WORKING_HOURS); `start` is None for always."""
-
-    start: time | None
-
-    def contains(self, moment: time) -> bool: ...
 
 
 # Telegram answered the send (or the call never left us) with a refusal: the message was
@@ -96,7 +88,7 @@ class Dispatcher:
         clock: Clock,
         quota: SendQuota,
         *,
-        opening_hours: OpeningHours | None = None,
+        working_hours: WorkingHours = ALWAYS,
         limited_cooldown: timedelta = timedelta(hours=24),
         typing: TypingPace | None = None,
         rng: random.Random | None = None,
@@ -111,8 +103,7 @@ class Dispatcher:
         self._pool = pool
         self._clock = clock
         self._quota = quota
-        self._tz: tzinfo = quota.tz
-        self._hours = opening_hours
+        self._hours = working_hours
         self._typing = typing or TypingPace()
         self._rng = rng or random.Random()
         self._gap_jitter = send_gap_jitter
@@ -223,19 +214,6 @@ class Dispatcher:
 
     # --- claiming ------------------------------------------------------------------------
 
-    def _openers_allowed(self, now: datetime) -> bool:
-        return self._hours is None or self._hours.contains(now.astimezone(self._tz).time())
-
-    def _next_opening(self, moment: datetime) -> datetime:
-        """`moment`, or the start of the next working-hours window when it falls outside."""
-        if self._openers_allowed(moment) or self._hours is None or self._hours.start is None:
-            return moment
-        local = moment.astimezone(self._tz)
-        start = datetime.combine(local.date(), self._hours.start, tzinfo=self._tz)
-        if start < local:
-            start += timedelta(days=1)
-        return start
-
     async def _claim(self, account_id: int, now: datetime) -> _Claimed | None:
         """The next message to send, `sending` with its slot reserved and committed; a
         message cancelled instead (its dialog closed); or None when nothing may go now.
@@ -253,9 +231,9 @@ class Dispatcher:
                     self._wake_at[account_id] = now + self._idle
                     return None
                 self._created_at[account_id] = account.created_at
-            limit = quota.daily_limit(now, self._created_at[account_id])
+            created_at = self._created_at[account_id]
             claimed = await uow.messages.claim_next_due_with_dialog(
-                account_id, now, include_openers=self._openers_allowed(now)
+                account_id, now, include_openers=self._hours.contains(now)
             )
             if claimed is None:
                 upcoming = await uow.messages.next_pending_at(account_id)
@@ -272,33 +250,24 @@ class Dispatcher:
                 await uow.commit()
                 log.info("message %s cancelled: %s", message.id, message.error)
                 return _Claimed(message, dialog, None)
-            today = quota.day_of(now)
-            if await uow.accounts.reserve_send_slot(
-                account_id,
-                now=now,
-                today=today,
-                daily_limit=limit,
-                min_delay=quota.min_delay,
-            ):
+            request = quota.slot_request(now, created_at=created_at)
+            if await uow.accounts.reserve_send_slot(account_id, request):
                 peer = self._peers.get((account_id, dialog.target_username))
                 if peer is None:
                     peer = await uow.peers.get(account_id, dialog.target_username)
                     if peer is not None:
                         self._peers[(account_id, dialog.target_username)] = peer
                 await uow.commit()
-                return _Claimed(message, dialog, peer, today)
+                return _Claimed(message, dialog, peer, request.day)
             # No slot: leaving without a commit puts the message back as it was.
             account = await uow.accounts.get(account_id)
             if account is None or account.status is not AccountStatus.ACTIVE:
                 self._wake_at[account_id] = now + self._idle
                 return None
-            state = account.quota_state
-            next_at = quota.next_allowed(state, now, limit)
-            self._wake_at[account_id] = max(next_at, now + timedelta(seconds=1))
-            if quota.remaining(state, now, limit) == 0 and (
-                self._told_waiting.get(account_id) != quota.day_of(now)
-            ):
-                waiting = (message, dialog, next_at)
+            allowance = quota.allowance(account.quota_state, now, created_at=created_at)
+            self._wake_at[account_id] = max(allowance.next_slot, now + timedelta(seconds=1))
+            if allowance.remaining == 0 and self._told_waiting.get(account_id) != request.day:
+                waiting = (message, dialog, allowance.next_slot)
         if waiting is not None:
             await self._tell_waiting(account_id, now, *waiting)
         return None
@@ -314,7 +283,7 @@ class Dispatcher:
         """Once a day per account: the quota is spent, this message goes at `next_at`."""
         self._told_waiting[account_id] = self._quota.day_of(now)
         if message.kind is OutKind.OPENER:
-            next_at = self._next_opening(next_at)
+            next_at = self._hours.next_opening(next_at)
         log.info(
             "account %s is out of quota for today; message %s waits until %s",
             account_id, message.id, next_at.isoformat(),

@@ -144,9 +144,10 @@ class SpamLimits:
                 account = await uow.accounts.get(other)
                 if account is None or account.status is not AccountStatus.ACTIVE:
                     continue
-                limit = self._quota.daily_limit(now, account.created_at)
-                left = self._quota.remaining(account.quota_state, now, limit)
-                ranked.append((-left, other))
+                allowance = self._quota.allowance(
+                    account.quota_state, now, created_at=account.created_at
+                )
+                ranked.append((-allowance.remaining, other))
         return [other for _, other in sorted(ranked)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, case, or_, select, update
@@ -20,6 +20,7 @@ from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.errors import DuplicateAccount, RecordNotFound
 from salesbot.application.ports import SessionCipher
 from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.quota import SlotRequest
 
 _c = accounts.c
 _GET = select(accounts).where(_c.id == bindparam("account_id"))
@@ -30,15 +31,16 @@ _LIST = select(accounts).order_by(_c.id)
 _LIST_IN = _LIST.where(_c.status.in_(bindparam("statuses", expanding=True)))
 
 _COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
-# The whole quota rule in one statement: PostgreSQL re-checks the WHERE clause on the
-# locked row when a concurrent reserver committed first, so the limit holds under races.
+# SendQuota's SlotRequest enforced in one statement: PostgreSQL re-checks the WHERE clause
+# on the locked row when a concurrent reserver committed first, so the limit holds under
+# races.
 _RESERVE = (
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),
         _c.status == AccountStatus.ACTIVE,
         bindparam("daily_limit") > _COUNTS_TODAY,
-        or_(_c.last_used.is_(None), _c.last_used <= bindparam("not_after")),
+        or_(_c.last_used.is_(None), _c.last_used <= bindparam("last_send_by")),
     )
     .values(
         daily_messages=_COUNTS_TODAY + 1,
@@ -103,23 +105,15 @@ class SqlAccountRepository:
         if result.rowcount == 0:
             raise RecordNotFound(f"no account {account.id}")
 
-    async def reserve_send_slot(
-        self,
-        account_id: int,
-        *,
-        now: datetime,
-        today: date,
-        daily_limit: int,
-        min_delay: timedelta,
-    ) -> bool:
+    async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
         result = await self._tx.execute(
             _RESERVE,
             {
                 "account_id": account_id,
-                "today": today,
-                "daily_limit": daily_limit,
-                "not_after": now - min_delay,
-                "now": now,
+                "today": request.day,
+                "daily_limit": request.limit,
+                "last_send_by": request.last_send_by,
+                "now": request.at,
             },
         )
         return result.first() is not None
