@@ -1,26 +1,27 @@
-"""Accounts, dialogs and messages put straight into the fake store, for the admin use-cases'
-tests (what the conversation engine would have written)."""
+"""Accounts, dialogs and messages stored through a unit of work (the fake's or PostgreSQL's),
+for the admin use-cases' tests: what the conversation engine would have written."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import timedelta
 
+from salesbot.application.ports import UnitOfWorkFactory
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog, DialogStatus, Stage
 from salesbot.domain.message import Delivery, Message, OutKind
-from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeClock
 from tests.secrets import SHORT_SESSION_STRING
 
 
 class Seed:
-    def __init__(self, store: InMemoryStore, clock: FakeClock) -> None:
-        self.store = store
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: FakeClock) -> None:
+        self.uow = uow_factory
         self.clock = clock
         self._telegram_ids = itertools.count(1)
 
     async def account(self, phone: str = "+79001234567") -> int:
-        async with FakeUnitOfWork(self.store) as uow:
+        async with self.uow() as uow:
             account = await uow.accounts.add(
                 Account(
                     phone=phone, session_string=SHORT_SESSION_STRING, created_at=self.clock.now()
@@ -41,10 +42,10 @@ class Seed:
         user_id: int | None = None,
         minutes_ago: float = 0,
         summary: str = "",
-        context: str = "",
+        notes: str = "",
     ) -> int:
         moment = self.clock.now() - timedelta(minutes=minutes_ago)
-        async with FakeUnitOfWork(self.store) as uow:
+        async with self.uow() as uow:
             dialog = await uow.dialogs.add(
                 Dialog(
                     account_id=account_id,
@@ -56,7 +57,7 @@ class Seed:
                     stage=stage,
                     warmth=warmth,
                     summary=summary,
-                    context=context,
+                    notes=notes,
                 )
             )
             await uow.commit()
@@ -94,18 +95,17 @@ class Seed:
         )
 
     async def received_many(self, dialog_id: int, account_id: int, texts: list[str]) -> None:
-        """The prospect's `texts`, a minute apart, ending now. Written straight into the
-        store: a unit of work copies the whole store, too slow for thousands of messages."""
-        for i, text in enumerate(texts):
-            moment = self.clock.now() - timedelta(minutes=len(texts) - i)
-            message = Message.incoming(
-                dialog_id, account_id, text, moment, next(self._telegram_ids)
-            )
-            message.id = self.store.next_id()
-            self.store.tables.messages[message.id] = message
+        """The prospect's `texts`, a minute apart, ending now, in one unit of work."""
+        async with self.uow() as uow:
+            for i, text in enumerate(texts):
+                moment = self.clock.now() - timedelta(minutes=len(texts) - i)
+                await uow.messages.add(
+                    Message.incoming(dialog_id, account_id, text, moment, next(self._telegram_ids))
+                )
+            await uow.commit()
 
     async def _add(self, message: Message) -> int:
-        async with FakeUnitOfWork(self.store) as uow:
+        async with self.uow() as uow:
             stored = await uow.messages.add(message)
             await uow.commit()
         assert stored.id is not None

@@ -1,6 +1,9 @@
-"""A small world for the conversation engine's tests: fakes of every port, wired by the
-same `build_conversation` the service uses, plus a clock whose `sleep` waits until the
-test moves time on (so a debounce window is something a test can be inside of)."""
+"""A small world for the conversation engine's tests: the service's own container
+(tests/wiring.py) with fakes of every outside system, plus a clock whose `sleep` waits
+until the test moves time on (so a debounce window is something a test can be inside of).
+
+On the in-memory store by default; with `engine` (the `engine` fixture) on PostgreSQL,
+which what reads across dialogs (follow-up candidates, unanswered dialogs) needs."""
 
 from __future__ import annotations
 
@@ -10,17 +13,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from salesbot.application.conversation.engine import (
-    Conversation,
-    ConversationConfig,
-    build_conversation,
-)
-from salesbot.application.conversation.start_dialog import StartDialog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from salesbot.application.conversation.answer_prospect import DialogReplier
+from salesbot.application.conversation.model_health import MonitoredModel
+from salesbot.application.conversation.receive_message import IncomingMessages
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.send_follow_ups import FollowUps
+from salesbot.application.conversation.start_dialog import StartDialog, StartDialogHandler
+from salesbot.application.conversation.write_reply import ReplyWriter
+from salesbot.application.outbox.typing_pace import NO_TYPING
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message
 from salesbot.domain.quota import SendQuota
+from salesbot.entrypoints.timing import Timing
+from tests.application.telegram_world import FakeLocks
 from tests.fakes import (
     FakeLanguageModel,
     FakeNotifier,
@@ -28,6 +37,7 @@ from tests.fakes import (
     FakeUnitOfWork,
     InMemoryStore,
 )
+from tests.wiring import container_for, settings_for_tests
 
 SCRIPT = (
     "# Sales script: Zapis+\n"
@@ -108,6 +118,19 @@ async def settle(rounds: int = 60) -> None:
         await asyncio.sleep(0)
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """The conversation's use-cases, as the container built them."""
+
+    script: SalesScript
+    model: MonitoredModel
+    writer: ReplyWriter
+    replier: DialogReplier
+    start_dialog: StartDialogHandler
+    incoming: IncomingMessages
+    follow_ups: FollowUps
+
+
 @dataclass
 class World:
     tmp_path: Path
@@ -115,48 +138,63 @@ class World:
     token_budget: int = 6000
     max_follow_ups: int = 1
     follow_up_after_hours: float = 24.0
-    disclosure: str = ""
+    disclosure: bool = False
     warmup_days: int = 0
     script_text: str = SCRIPT
     clock: SteppingClock = field(default_factory=SteppingClock)
     store: InMemoryStore = field(default_factory=InMemoryStore)
     llm: FakeLanguageModel = field(default_factory=FakeLanguageModel)
     notifier: FakeNotifier = field(default_factory=FakeNotifier)
+    engine: AsyncEngine | None = None
+    """PostgreSQL instead of the in-memory store."""
 
     def __post_init__(self) -> None:
         self.telegram = FakeTelegram(self.clock)
         script_file = self.tmp_path / "script.md"
         script_file.write_text(self.script_text, encoding="utf-8")
-        self.config = ConversationConfig(
-            prompt_file=script_file,
-            quota=SendQuota(
-                max_daily=20,
-                min_delay=timedelta(seconds=30),
-                tz=timezone.utc,
-                warmup_days=self.warmup_days,
-            ),
-            debounce_seconds=self.debounce,
-            token_budget=self.token_budget,
-            max_follow_ups=self.max_follow_ups,
-            follow_up_after_hours=self.follow_up_after_hours,
-            disclosure=self.disclosure,
+        self.settings = settings_for_tests(
+            SALES_PROMPT_FILE=script_file,
+            MAX_DAILY_MESSAGES=20,
+            MIN_MESSAGE_DELAY=30,
+            TIMEZONE="UTC",
+            WARMUP_DAYS=self.warmup_days,
+            REPLY_DEBOUNCE_SECONDS=self.debounce,
+            LLM_HISTORY_TOKEN_BUDGET=self.token_budget,
+            MAX_FOLLOW_UPS=self.max_follow_ups,
+            FOLLOW_UP_AFTER_HOURS=self.follow_up_after_hours,
+            AI_DISCLOSURE="opener" if self.disclosure else "off",
         )
-        self.conversation: Conversation = build_conversation(
-            uow_factory=self.uow,
-            connections=self.telegram,
-            messenger=self.telegram,
+        self.container = container_for(
+            self.settings,
+            engine=self.engine,
+            uow=None if self.engine is not None else self.uow,
+            telegram=self.telegram,
             llm=self.llm,
             notifier=self.notifier,
             clock=self.clock,
-            config=self.config,
+            locks=FakeLocks(),
+            timing=Timing(typing=NO_TYPING),
+        )
+        container = self.container
+        self.quota: SendQuota = container.quota()
+        self.conversation = Conversation(
+            script=container.sales_script(),
+            model=container.model(),
+            writer=container.writer(),
+            replier=container.replier(),
+            start_dialog=container.start_dialog(),
+            incoming=container.incoming(),
+            follow_ups=container.follow_ups(),
         )
 
     def uow(self) -> FakeUnitOfWork:
-        """A unit of work on the store; raises the next of `uow_failures` first, if any
-        (the database going away for a moment)."""
+        """A unit of work on the store (or the database); raises the next of
+        `uow_failures` first, if any (the database going away for a moment)."""
         failures = getattr(self, "uow_failures", None)
         if failures:
             raise failures.pop(0)
+        if self.engine is not None:
+            return self.container.uow_factory()()  # type: ignore[no-any-return]
         return FakeUnitOfWork(self.store)
 
     @property
@@ -164,6 +202,8 @@ class World:
         return self.conversation.incoming
 
     # --- set-up ----------------------------------------------------------------------------
+
+    _first_account: int = 0
 
     async def add_account(self, phone: str = "+79990000001", **fields: object) -> Account:
         async with self.uow() as uow:
@@ -177,19 +217,21 @@ class World:
             )
             await uow.commit()
         await self.telegram.connect(account, [])
+        assert account.id is not None
+        self._first_account = self._first_account or account.id
         return account
 
     async def start(
         self,
         username: str = "salon_owner",
         user_id: int = 5001,
-        context: str = "",
+        notes: str = "",
         opener: str = "Здравствуйте! Я ИИ-ассистент Запись+. Удобно пару минут?",
     ) -> int:
         """Start a dialog and deliver the opener, as the Dispatcher would."""
         self.telegram.add_user(username, user_id)
         self.llm.queue(answer(opener, stage="introduction", warmth=0))
-        started = await self.conversation.start_dialog(StartDialog(username, context))
+        started = await self.conversation.start_dialog(StartDialog(username, notes))
         await self.deliver_pending()
         return started.dialog_id
 
@@ -206,7 +248,7 @@ class World:
     ) -> IncomingMessage:
         """The prospect writes; the handler runs as Pyrogram would call it."""
         if account_id is None:
-            account_id = min(self.store.tables.accounts)
+            account_id = self._first_account
         self._ids = getattr(self, "_ids", 1000) + 1
         msg = IncomingMessage(
             account_id=account_id,
@@ -232,7 +274,7 @@ class World:
             await uow.commit()
         return sent
 
-    # --- looking ---------------------------------------------------------------------------
+    # --- looking (on the in-memory store) ----------------------------------------------------
 
     def dialog(self, dialog_id: int) -> Dialog:
         return self.store.tables.dialogs[dialog_id]
@@ -251,3 +293,21 @@ class World:
 
     def cancelled(self, dialog_id: int) -> list[str]:
         return [m.content for m in self.messages(dialog_id) if m.delivery is Delivery.CANCELLED]
+
+    # --- looking (on either: the store or the database) ---------------------------------------
+
+    async def read_dialog(self, dialog_id: int) -> Dialog:
+        async with self.uow() as uow:
+            found = await uow.dialogs.get(dialog_id)
+        assert found is not None
+        return found
+
+    async def read_messages(self, dialog_id: int) -> list[Message]:
+        async with self.uow() as uow:
+            return await uow.messages.list_for_dialog(dialog_id)
+
+    async def read_account(self, account_id: int) -> Account:
+        async with self.uow() as uow:
+            found = await uow.accounts.get(account_id)
+        assert found is not None
+        return found

@@ -5,12 +5,14 @@ one (the database and Telegram)."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from salesbot.adapters.persistence import FernetSessionCipher, sql_uow_factory
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.outbox.dispatch import NO_TYPING, Dispatcher, TypingPace
 from salesbot.domain.account import Account, AccountStatus
@@ -18,8 +20,15 @@ from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.quota import SendQuota
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
+from salesbot.entrypoints.timing import Timing
 from tests.fakes import FakeClock, FakeNotifier, FakeTelegram, FakeUnitOfWork, InMemoryStore
-from tests.secrets import SECOND_SESSION_STRING, SESSION_STRING, SHORT_SESSION_STRING
+from tests.secrets import (
+    SECOND_SESSION_STRING,
+    SESSION_SECRET,
+    SESSION_STRING,
+    SHORT_SESSION_STRING,
+)
+from tests.wiring import container_for, settings_for_tests
 
 SESSIONS = [SESSION_STRING, SECOND_SESSION_STRING, SHORT_SESSION_STRING]
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -76,33 +85,37 @@ class World:
     locks: Any = field(default_factory=FakeLocks)
     sql_uow: Callable[[], Any] | None = None
     """A real unit-of-work factory (SQL) to use instead of the in-memory store."""
+    engine: AsyncEngine | None = None
+    """PostgreSQL for the unit of work and the queries (the `engine` fixture's)."""
 
     def __post_init__(self) -> None:
         if self.telegram is None:
             self.telegram = FakeTelegram(self.clock)
-        self.uow = CountingUow(self.store, self.sql_uow)
-        self.quota = SendQuota(
-            max_daily=self.max_daily,
-            min_delay=timedelta(seconds=self.min_delay),
-            tz=self.tz,
-            warmup_days=self.warmup_days,
+        real = self.sql_uow
+        if real is None and self.engine is not None:
+            real = sql_uow_factory(self.engine, FernetSessionCipher(SESSION_SECRET))
+        self.uow = CountingUow(self.store, real)
+        self.settings = settings_for_tests(
+            MAX_DAILY_MESSAGES=self.max_daily,
+            MIN_MESSAGE_DELAY=int(self.min_delay),
+            TIMEZONE=getattr(self.tz, "key", "UTC"),
+            WARMUP_DAYS=self.warmup_days,
+            WORKING_HOURS=self.working_hours,
+            LIMITED_COOLDOWN_HOURS=self.cooldown.total_seconds() / 3600,
         )
-        self.pool = AccountPool(
-            self.uow, self.tg, self.locks, self.notifier, self.clock, connect_timeout=1.0
+        self.container = container_for(
+            self.settings,
+            engine=self.engine,
+            uow=self.uow,
+            telegram=self.telegram,
+            notifier=self.notifier,
+            clock=self.clock,
+            locks=self.locks,
+            timing=Timing(typing=self.typing, send_gap_jitter=0.0, connect_timeout=1.0),
         )
-        self.dispatcher = Dispatcher(
-            self.uow,
-            self.tg,
-            self.pool,
-            self.notifier,
-            self.clock,
-            self.quota,
-            working_hours=self.working_hours,
-            limited_cooldown=self.cooldown,
-            typing=self.typing,
-            rng=random.Random(7),
-            send_gap_jitter=0.0,
-        )
+        self.quota: SendQuota = self.container.quota()
+        self.pool: AccountPool = self.container.pool()
+        self.dispatcher: Dispatcher = self.container.dispatcher()
 
     @property
     def tg(self) -> FakeTelegram:
@@ -126,6 +139,7 @@ class World:
             "typing": self.typing,
             "cooldown": self.cooldown,
             "sql_uow": self.sql_uow,
+            "engine": self.engine,
         }
         return World(**{**settings, **changes})
 

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from salesbot.adapters.persistence.models import (
+    dialog_from_row,
+    dialogs,
+    message_from_row,
+    messages,
+)
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
@@ -56,19 +65,25 @@ async def claim(
     uow: UnitOfWork, account_id: int, now: datetime, *, include_openers: bool = True
 ) -> Message | None:
     """The claimed message alone (the claim brings its dialog too)."""
-    claimed = await uow.messages.claim_next_due_with_dialog(
+    claimed = await uow.messages.claim_next(
         account_id, now, include_openers=include_openers
     )
     return None if claimed is None else claimed[0]
 
 
-async def every_message(uow: UnitOfWork) -> list[Message]:
-    """Every stored message, ordered by dialog then (timestamp, id)."""
-    found: list[Message] = []
-    for dialog in await uow.dialogs.list_by_id(limit=1_000_000):
-        assert dialog.id is not None
-        found += await uow.messages.list_for_dialog(dialog.id)
-    return found
+async def every_message(engine: AsyncEngine) -> list[Message]:
+    """Every stored message, ordered by dialog then (timestamp, id): read in plain SQL."""
+    m = messages.c
+    statement = select(messages).order_by(m.dialog_id, m.timestamp, m.id)
+    async with engine.connect() as connection:
+        return [message_from_row(row) for row in await connection.execute(statement)]
+
+
+async def every_dialog(engine: AsyncEngine) -> list[Dialog]:
+    """Every stored dialog, by number: read in plain SQL."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(dialogs).order_by(dialogs.c.id))
+        return [dialog_from_row(row) for row in rows]
 
 
 def slot(*, now: datetime, today: date, daily_limit: int, min_delay: timedelta) -> SlotRequest:

@@ -1,5 +1,6 @@
-"""Every repository port method exists, with the port's parameters, on the fake and on SQL:
-a method added to a port without its implementations fails here, not at run time."""
+"""Every repository port method exists, with the port's parameters, on the fake and on SQL,
+and every query port method on SQL: a method added to a port without its implementations
+fails here, not at run time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import inspect
 
 import pytest
 
+from salesbot.adapters.persistence import queries as sql_queries
 from salesbot.adapters.persistence import repositories as sql
 from salesbot.application import ports
+from salesbot.application.admin import queries as admin_queries
+from salesbot.application.conversation import queries as conversation_queries
 from tests.fakes import unit_of_work as fake
 
 IMPLEMENTATIONS = {
@@ -18,11 +22,16 @@ IMPLEMENTATIONS = {
     ports.DoNotContactRepository: (sql.SqlDoNotContactRepository, fake._DoNotContact),
     ports.PeerRepository: (sql.SqlPeerRepository, fake._Peers),
     ports.SettingRepository: (sql.SqlSettingRepository, fake._Settings),
-    ports.StatsQuery: (sql.SqlStatsQuery, fake._Stats),
+}
+QUERIES = {
+    admin_queries.DialogViews: (sql_queries.SqlDialogViews,),
+    admin_queries.StatsQuery: (sql_queries.SqlStatsQuery,),
+    admin_queries.ExportQuery: (sql_queries.SqlExportQuery,),
+    conversation_queries.ConversationQueries: (sql_queries.SqlConversationQueries,),
 }
 CASES = [
     (port, implementation, name)
-    for port, implementations in IMPLEMENTATIONS.items()
+    for port, implementations in {**IMPLEMENTATIONS, **QUERIES}.items()
     for implementation in implementations
     for name, member in vars(port).items()
     if callable(member) and not name.startswith("_")

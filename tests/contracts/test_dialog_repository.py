@@ -27,7 +27,7 @@ async def test_every_field_of_a_dialog_is_kept(new_uow):
                 account_id=account.id,
                 target_username="alice_smith",
                 target_user_id=5_000_000_001,
-                context="met at the fair; wants a demo",
+                notes="met at the fair; wants a demo",
                 created_at=T0,
                 last_activity_at=at(5),
                 stage=Stage.OBJECTIONS,
@@ -88,7 +88,7 @@ async def test_a_prospect_in_an_open_dialog_cannot_get_a_second_one(new_uow, sta
         other = await add_dialog(uow, second.id, "bob_jones")
         await uow.commit()
     async with new_uow() as uow:
-        assert await uow.dialogs.count() == 2
+        assert await uow.dialogs.find_open_by_username("alice_smith") is not None
         assert await uow.dialogs.get(other.id) == other
 
 
@@ -99,11 +99,13 @@ async def test_a_prospect_in_an_open_dialog_cannot_get_a_second_one(new_uow, sta
 async def test_closed_dialogs_never_block_a_new_one(new_uow, closed):
     async with new_uow() as uow:
         account = await add_account(uow)
-        await add_dialog(uow, account.id, status=closed)
-        await add_dialog(uow, account.id, status=closed)
-        await add_dialog(uow, account.id)
-        await add_dialog(uow, account.id, status=closed)  # beside an open one: fine too
-        assert await uow.dialogs.count() == 4
+        added = [
+            await add_dialog(uow, account.id, status=closed),
+            await add_dialog(uow, account.id, status=closed),
+            await add_dialog(uow, account.id),
+            await add_dialog(uow, account.id, status=closed),  # beside an open one: fine too
+        ]
+        assert len({dialog.id for dialog in added}) == 4
 
 
 async def test_update_writes_every_field_but_the_account_and_creation(new_uow):
@@ -187,121 +189,6 @@ async def test_a_dialog_without_a_user_id_is_found_by_its_username(new_uow):
         assert await uow.dialogs.find_for_incoming(first.id, 77, username="carol_white") == known
         assert await uow.dialogs.find_for_incoming(first.id, 55, username="dave_brown") is None
         assert await uow.dialogs.find_for_incoming(first.id, 55) is None
-
-
-async def test_the_list_shows_newest_activity_first_then_higher_ids(new_uow):
-    async with new_uow() as uow:
-        first = await add_account(uow, "+79001111111")
-        second = await add_account(uow, "+79002222222")
-        a = await add_dialog(uow, first.id, "user_aaaaa", last_activity_at=at(10))
-        b = await add_dialog(uow, second.id, "user_bbbbb", last_activity_at=at(30))
-        c = await add_dialog(uow, first.id, "user_ccccc", last_activity_at=at(10))
-        d = await add_dialog(
-            uow, first.id, "user_ddddd", last_activity_at=at(20), status=DialogStatus.FINISHED
-        )
-        await uow.commit()
-    async with new_uow() as uow:
-        ids = [x.id for x in await uow.dialogs.list()]
-        assert ids == [b.id, d.id, c.id, a.id]
-        assert [x.id for x in await uow.dialogs.list(limit=2)] == [b.id, d.id]
-        assert [x.id for x in await uow.dialogs.list(limit=2, offset=1)] == [d.id, c.id]
-        assert [x.id for x in await uow.dialogs.list(offset=3)] == [a.id]
-        assert await uow.dialogs.list(limit=0) == []
-        finished = await uow.dialogs.list(statuses=[DialogStatus.FINISHED])
-        assert [x.id for x in finished] == [d.id]
-        mine = await uow.dialogs.list(account_id=first.id, statuses={DialogStatus.ACTIVE})
-        assert [x.id for x in mine] == [c.id, a.id]
-        assert await uow.dialogs.count() == 4
-        assert await uow.dialogs.count(account_id=first.id) == 3
-        assert await uow.dialogs.count(statuses=[DialogStatus.ACTIVE], account_id=second.id) == 1
-        assert await uow.dialogs.count(statuses=[]) == 0
-
-
-# --- list_awaiting_follow_up --------------------------------------------------------------
-
-
-HOUR_IN = at(60)
-
-
-async def awaiting(uow, silent_since=HOUR_IN, max_follow_ups=1):
-    found = await uow.dialogs.list_awaiting_follow_up(
-        silent_since=silent_since, max_follow_ups=max_follow_ups
-    )
-    return [d.target_username for d in found]
-
-
-async def sent(uow, dialog, when, kind=OutKind.REPLY):
-    message = outgoing(dialog, "text", kind=kind, send_after=when)
-    message.delivery = Delivery.SENT
-    message.sent_at = when
-    return await uow.messages.add(message)
-
-
-async def test_a_dialog_whose_last_word_is_ours_and_old_enough_awaits_a_follow_up(new_uow):
-    async with new_uow() as uow:
-        account = await add_account(uow)
-        dialogs = {}
-        for name in ("waiting_one", "waiting_two", "they_spoke", "too_recent", "silent_yet"):
-            dialogs[name] = await add_dialog(uow, account.id, name)
-        await sent(uow, dialogs["waiting_one"], at(0), OutKind.OPENER)
-        await uow.messages.add(incoming(dialogs["waiting_two"], "hi", 1, at(0)))
-        await sent(uow, dialogs["waiting_two"], at(60))  # exactly at silent_since: included
-        await sent(uow, dialogs["they_spoke"], at(0))
-        await uow.messages.add(incoming(dialogs["they_spoke"], "hmm", 2, at(10)))
-        await sent(uow, dialogs["too_recent"], at(61))
-        assert await awaiting(uow) == ["waiting_one", "waiting_two"]
-
-
-async def test_a_dialog_with_something_of_ours_still_queued_waits_for_it(new_uow):
-    async with new_uow() as uow:
-        account = await add_account(uow)
-        pending = await add_dialog(uow, account.id, "has_pending")
-        sending = await add_dialog(uow, account.id, "has_sending")
-        for dialog in (pending, sending):
-            await sent(uow, dialog, at(0))
-        await uow.messages.add(outgoing(pending, "later", send_after=at(500)))
-        claimed = outgoing(sending, "going out")
-        claimed.delivery = Delivery.SENDING
-        await uow.messages.add(claimed)
-        assert await awaiting(uow) == []
-
-
-async def test_cancelled_and_failed_messages_were_never_said(new_uow):
-    async with new_uow() as uow:
-        account = await add_account(uow)
-        dialog = await add_dialog(uow, account.id)
-        await sent(uow, dialog, at(0))
-        for delivery in (Delivery.CANCELLED, Delivery.FAILED):
-            message = outgoing(dialog, "never went", send_after=at(30))
-            message.delivery = delivery
-            await uow.messages.add(message)
-        assert await awaiting(uow) == ["alice_smith"]
-
-
-async def test_the_time_ours_was_sent_counts_not_when_it_was_queued(new_uow):
-    async with new_uow() as uow:
-        account = await add_account(uow)
-        dialog = await add_dialog(uow, account.id)
-        message = outgoing(dialog, "queued long ago", send_after=at(0))
-        message.delivery = Delivery.SENT
-        message.sent_at = at(90)
-        await uow.messages.add(message)
-        assert await awaiting(uow, silent_since=at(60)) == []
-        assert await awaiting(uow, silent_since=at(90)) == ["alice_smith"]
-
-
-async def test_follow_ups_stop_at_the_maximum_and_only_active_dialogs_get_them(new_uow):
-    async with new_uow() as uow:
-        account = await add_account(uow)
-        done = await add_dialog(uow, account.id, "had_enough", follow_ups_sent=2)
-        once = await add_dialog(uow, account.id, "had_one", follow_ups_sent=1)
-        paused = await add_dialog(uow, account.id, "paused_one", status=DialogStatus.PAUSED)
-        await add_dialog(uow, account.id, "no_messages")
-        for dialog in (done, once, paused):
-            await sent(uow, dialog, at(0))
-        assert await awaiting(uow, max_follow_ups=2) == ["had_one"]
-        assert await awaiting(uow, max_follow_ups=3) == ["had_enough", "had_one"]
-        assert await awaiting(uow, max_follow_ups=0) == []
 
 
 # --- reassign -------------------------------------------------------------------------------

@@ -245,15 +245,15 @@ async def test_a_claim_can_bring_the_claimed_messages_dialog_with_it(new_uow):
         reply = await uow.messages.add(outgoing(second, "sure", send_after=at(1)))
         await uow.commit()
     async with new_uow() as uow:
-        assert await uow.messages.claim_next_due_with_dialog(account.id, at(-1)) is None
-        message, dialog = await uow.messages.claim_next_due_with_dialog(
+        assert await uow.messages.claim_next(account.id, at(-1)) is None
+        message, dialog = await uow.messages.claim_next(
             account.id, LATER, include_openers=False
         )
         assert (message.id, message.delivery) == (reply.id, Delivery.SENDING)
         assert dialog == await uow.dialogs.get(second.id)
-        message, dialog = await uow.messages.claim_next_due_with_dialog(account.id, LATER)
+        message, dialog = await uow.messages.claim_next(account.id, LATER)
         assert (message.id, dialog) == (opener.id, await uow.dialogs.get(first.id))
-        assert await uow.messages.claim_next_due_with_dialog(account.id, LATER) is None
+        assert await uow.messages.claim_next(account.id, LATER) is None
         await uow.commit()
     async with new_uow() as uow:
         assert (await uow.messages.get(reply.id)).delivery is Delivery.SENDING

@@ -28,11 +28,18 @@ FAST = Timing(
 )
 
 
-def main(standin_url: str) -> int:
+async def serve(standin_url: str) -> int:
     settings = load_settings(RUN_REQUIRED, env_file=None)
     configure_logging(settings.LOG_LEVEL, settings.LOG_FILE, settings.secret_values())
     telegram = StandinTelegram(standin_url, poll_timeout=0.5)
-    return event_loop.run(run(settings, telegram=telegram, timing=FAST))
+    try:
+        return await run(settings, telegram=telegram, login=telegram, timing=FAST)
+    finally:
+        await telegram.aclose()
+
+
+def main(standin_url: str) -> int:
+    return event_loop.run(serve(standin_url))
 
 
 if __name__ == "__main__":

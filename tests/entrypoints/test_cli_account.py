@@ -101,7 +101,9 @@ async def test_login_asks_for_the_code_then_the_password_and_stores_the_account(
     settings = load_settings(
         env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=migrated_url
     )
-    container = Container(settings=providers.Object(settings))
+    container = Container(
+        settings=providers.Object(settings), database_url=providers.Object(migrated_url)
+    )
     container.uow_factory.override(providers.Object(uow_factory))
     container.telegram_login.override(
         providers.Object(PyrogramLogin(API_ID, API_HASH, client_factory=telegram.factory))
@@ -142,7 +144,9 @@ async def test_a_banned_number_ends_the_login_with_one_clear_line(migrated_url, 
     settings = load_settings(
         env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=migrated_url
     )
-    container = Container(settings=providers.Object(settings))
+    container = Container(
+        settings=providers.Object(settings), database_url=providers.Object(migrated_url)
+    )
     container.uow_factory.override(providers.Object(uow_factory))
     container.telegram_login.override(
         providers.Object(PyrogramLogin(API_ID, API_HASH, client_factory=banned))

@@ -7,7 +7,7 @@ import stat
 from dependency_injector import providers
 
 from salesbot.adapters.persistence import PgAccountLocks, run_migrations
-from salesbot.entrypoints.container import Container
+from salesbot.entrypoints.container import Container, resolve, shut_down
 from salesbot.entrypoints.database import open_database
 from salesbot.entrypoints.settings import load_settings
 from tests.contracts.seeding import add_account
@@ -31,15 +31,15 @@ async def test_the_embedded_default_works_with_a_generated_secret(tmp_path, monk
     async with open_database(settings) as url:
         run_migrations(url)
         container = container_for(settings, url)
-        engine = container.engine()
         try:
-            async with container.uow_factory()() as uow:
+            uow_factory = await resolve(container.uow_factory())
+            async with uow_factory() as uow:
                 await add_account(uow)
                 await uow.commit()
-            async with container.uow_factory()() as uow:
+            async with uow_factory() as uow:
                 assert (await uow.accounts.list())[0].session_string == SESSION_STRING
         finally:
-            await engine.dispose()
+            await shut_down(container)
     assert (tmp_path / "data" / "postgres").is_dir()
     secret_file = tmp_path / "data" / "session_secret"
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
@@ -52,14 +52,14 @@ async def test_postgresql_and_a_configured_secret(tmp_path, database_url, engine
     settings = settings_for(tmp_path, DATABASE_URL=database_url, SESSION_SECRET=SESSION_SECRET)
     container = container_for(settings, database_url)
     try:
-        async with container.uow_factory()() as uow:
+        uow_factory = await resolve(container.uow_factory())
+        async with uow_factory() as uow:
             account = await add_account(uow)
             await uow.commit()
-        async with container.uow_factory()() as uow:
+        async with uow_factory() as uow:
             assert (await uow.accounts.get(account.id)).session_string == SESSION_STRING
         assert container.session_secret() == SESSION_SECRET
         assert not (tmp_path / "data" / "session_secret").exists()
-        assert isinstance(container.account_locks(), PgAccountLocks)
+        assert isinstance(await resolve(container.account_locks()), PgAccountLocks)
     finally:
-        await container.account_locks().close()
-        await container.engine().dispose()
+        await shut_down(container)

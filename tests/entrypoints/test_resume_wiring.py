@@ -1,5 +1,6 @@
-"""The container wires /resume to the conversation engine: resuming a paused dialog answers
-what the prospect wrote meanwhile (bootstrap on in-memory fakes, nothing running)."""
+"""The container wires /resume to the conversation engine, and the conversation to every
+account's incoming messages: resuming a paused dialog answers what the prospect wrote
+meanwhile (the container on in-memory fakes, nothing running)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from salesbot.application.admin.control_dialog import PauseDialog, ResumeDialog
 from salesbot.application.conversation.start_dialog import StartDialog
 from salesbot.domain.account import Account
 from salesbot.domain.message import Delivery, Direction
-from salesbot.entrypoints.bootstrap import bootstrap
-from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
-from tests import secrets
+from salesbot.entrypoints.container import shut_down
 from tests.fakes import (
     FakeClock,
     FakeLanguageModel,
@@ -18,6 +17,7 @@ from tests.fakes import (
     FakeUnitOfWork,
     InMemoryStore,
 )
+from tests.wiring import container_for, settings_for_tests
 
 
 async def test_resume_through_the_assembled_app_answers_the_message_written_while_paused():
@@ -25,29 +25,31 @@ async def test_resume_through_the_assembled_app_answers_the_message_written_whil
     clock = FakeClock()
     telegram = FakeTelegram(clock)
     llm = FakeLanguageModel(default="Здравствуйте! Расскажу подробнее.")
-    app = bootstrap(
-        load_settings(RUN_REQUIRED, env_file=None, **secrets.env()),
+    container = container_for(
+        settings_for_tests(),
         uow=lambda: FakeUnitOfWork(store),
         telegram=telegram,
         llm=llm,
         clock=clock,
         notifier=FakeNotifier(),
-        with_admin_bot=False,
     )
+    container.incoming_subscription()  # what `salesbot run` opens with the service
+    incoming = container.incoming()
+    control = container.dialog_control()
     try:
-        async with app.uow_factory() as uow:
+        async with container.uow_factory()() as uow:
             account = await uow.accounts.add(Account(phone="+79990000001", session_string="s-1"))
             await uow.commit()
         await telegram.connect(account, [])
         telegram.add_user("prospect", 5001)
-        started = await app.conversation.start_dialog(StartDialog("@prospect"))
-        await app.control.pause(PauseDialog(started.dialog_id))
+        started = await container.start_dialog()(StartDialog("@prospect"))
+        await control.pause(PauseDialog(started.dialog_id))
         await telegram.deliver(account.id, 5001, "А сколько это стоит?")  # type: ignore[arg-type]
 
-        await app.control.resume(ResumeDialog(started.dialog_id))
-        await app.conversation.incoming.drain()
+        await control.resume(ResumeDialog(started.dialog_id))
+        await incoming.drain()
 
-        async with app.uow_factory() as uow:
+        async with container.uow_factory()() as uow:
             history = await uow.messages.list_for_dialog(started.dialog_id)
         assert [(m.direction, m.delivery) for m in history[-2:]] == [
             (Direction.IN, None),
@@ -55,5 +57,5 @@ async def test_resume_through_the_assembled_app_answers_the_message_written_whil
         ]
         assert history[-1].content == "Здравствуйте! Расскажу подробнее."
     finally:
-        await app.conversation.incoming.aclose()
-        await app.aclose()
+        await incoming.aclose()
+        await shut_down(container)

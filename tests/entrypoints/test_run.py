@@ -1,4 +1,5 @@
-"""`salesbot run`'s wiring in-process: the real bootstrap and supervisor on in-memory fakes."""
+"""`salesbot run`'s wiring in-process: the real container and supervisor, on PostgreSQL, with
+fakes of Telegram and the model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from dependency_injector import providers
 
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.application.conversation.start_dialog import StartDialog
@@ -14,19 +16,13 @@ from salesbot.application.errors import LlmUnavailable
 from salesbot.application.outbox.typing_pace import NO_TYPING
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.message import Delivery, Direction
-from salesbot.entrypoints.bootstrap import App, bootstrap
+from salesbot.entrypoints.container import Container, Service, shut_down
 from salesbot.entrypoints.run import serve
-from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
 from salesbot.entrypoints.supervisor import Supervisor
 from salesbot.entrypoints.timing import Timing
-from tests import secrets
-from tests.fakes import (
-    FakeLanguageModel,
-    FakeNotifier,
-    FakeTelegram,
-    FakeUnitOfWork,
-    InMemoryStore,
-)
+from tests.application.telegram_world import FakeLocks
+from tests.fakes import FakeLanguageModel, FakeNotifier, FakeTelegram
+from tests.wiring import container_for, settings_for_tests
 
 QUICK = Timing(
     pool_refresh=0.01,
@@ -39,31 +35,31 @@ QUICK = Timing(
 
 
 class World:
-    def __init__(self) -> None:
-        self.store = InMemoryStore()
+    def __init__(self, engine) -> None:
+        self.engine = engine
         self.telegram = FakeTelegram()
         self.llm = FakeLanguageModel(default="Добрый день! Чем могу помочь?")
         self.notifier = FakeNotifier()
-        self.settings = load_settings(
-            RUN_REQUIRED,
-            env_file=None,
-            **secrets.env(REPLY_DEBOUNCE_SECONDS="0", MIN_MESSAGE_DELAY="0"),
-        )
+        self.locks = FakeLocks()
+        self.settings = settings_for_tests(REPLY_DEBOUNCE_SECONDS="0", MIN_MESSAGE_DELAY="0")
 
-    def uow(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
-
-    def app(self) -> App:
-        return bootstrap(
+    def container(self) -> Container:
+        """A fresh process: the container, without the admin bot."""
+        container = container_for(
             self.settings,
-            uow=self.uow,
+            engine=self.engine,
             telegram=self.telegram,
             llm=self.llm,
-            clock=SystemClock(),
             notifier=self.notifier,
+            clock=SystemClock(),
+            locks=self.locks,
             timing=QUICK,
-            with_admin_bot=False,
         )
+        container.admin_bot.override(providers.Object(None))
+        return container
+
+    def uow(self):
+        return self.container().uow_factory()()
 
     async def add_account(self, phone: str, session: str) -> int:
         async with self.uow() as uow:
@@ -74,8 +70,8 @@ class World:
 
 
 @pytest.fixture
-def world() -> World:
-    return World()
+def world(engine) -> World:
+    return World(engine)
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -89,9 +85,12 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
 class Running:
     """`serve` in a task, stopped as SIGTERM would stop it."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.supervisor = Supervisor(app.clock, shutdown_timeout=5)
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        service = container.service()
+        assert isinstance(service, Service)
+        self.app = service
+        self.supervisor = Supervisor(service.clock, shutdown_timeout=5)
         self.task: asyncio.Task[int] | None = None
 
     async def __aenter__(self) -> Running:
@@ -102,7 +101,7 @@ class Running:
         assert self.task is not None
         self.supervisor.request_stop("test")
         code = await asyncio.wait_for(self.task, 10)
-        await self.app.aclose()
+        await shut_down(self.container)
         return code
 
     async def __aexit__(self, *exc: object) -> None:
@@ -112,7 +111,7 @@ class Running:
 
 async def test_it_starts_with_no_account_logs_one_ready_line_and_stops_with_0(world, caplog):
     caplog.set_level(logging.INFO, logger="salesbot.run")
-    running = Running(world.app())
+    running = Running(world.container())
     async with running:
         await eventually(lambda: "salesbot ready" in caplog.text)
         assert await running.stop() == 0
@@ -123,10 +122,10 @@ async def test_it_starts_with_no_account_logs_one_ready_line_and_stops_with_0(wo
 async def test_a_dialog_runs_through_the_real_wiring(world):
     account_id = await world.add_account("+79990000001", "session-1")
     world.telegram.add_user("prospect", 5001)
-    app = world.app()
-    async with Running(app) as running:
+    container = world.container()
+    async with Running(container) as running:
         await eventually(lambda: world.telegram.connected() == {account_id})
-        started = await app.conversation.start_dialog(StartDialog("@prospect", "sells flowers"))
+        started = await container.start_dialog()(StartDialog("@prospect", "sells flowers"))
         await eventually(lambda: len(world.telegram.sent_to(5001)) == 1)
         assert world.telegram.sent_to(5001) == [started.opener]
 
@@ -145,7 +144,7 @@ async def test_a_revoked_account_and_a_failing_model_keep_the_rest_running(world
     world.telegram.revoked_sessions.add("session-revoked")
     world.llm.default = None
     world.llm.queue(*[LlmUnavailable("OpenRouter is down")] * 50)
-    async with Running(world.app()) as running:
+    async with Running(world.container()) as running:
         await eventually(lambda: "salesbot ready" in caplog.text)
         assert world.telegram.connected() == {good}
         async with world.uow() as uow:
@@ -159,12 +158,12 @@ async def test_sigterm_lets_a_send_under_way_reach_telegram_and_it_is_never_sent
     account_id = await world.add_account("+79990000001", "session-1")
     world.telegram.add_user("prospect", 5001)
     world.telegram.send_gate = asyncio.Event()  # Telegram is slow to answer
-    app = world.app()
-    running = Running(app)
+    container = world.container()
+    running = Running(container)
     async with running:
         await eventually(lambda: world.telegram.connected() == {account_id})
-        started = await app.conversation.start_dialog(StartDialog("@prospect"))
-        await eventually(lambda: app.dispatcher_messenger.in_flight == 1)
+        started = await container.start_dialog()(StartDialog("@prospect"))
+        await eventually(lambda: running.app.dispatcher_messenger.in_flight == 1)
 
         stopping = asyncio.create_task(running.stop())
         await asyncio.sleep(0.02)
@@ -173,7 +172,7 @@ async def test_sigterm_lets_a_send_under_way_reach_telegram_and_it_is_never_sent
         assert await stopping == 0
     assert world.telegram.sent_to(5001) == [started.opener]
 
-    restarted = Running(world.app())
+    restarted = Running(world.container())
     async with restarted:
         async def settled() -> bool:
             async with world.uow() as uow:

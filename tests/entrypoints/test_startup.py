@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from dependency_injector import providers
 
-from salesbot.adapters.persistence import FernetSessionCipher, sql_uow_factory
 from salesbot.domain.account import Account
-from salesbot.entrypoints.bootstrap import bootstrap
-from salesbot.entrypoints.settings import RUN_REQUIRED, load_settings
+from salesbot.entrypoints.container import shut_down
+from salesbot.entrypoints.run import check_sessions
 from salesbot.entrypoints.startup import StartupRefused, check_database
-from tests import secrets
+from tests.application.telegram_world import FakeLocks
 from tests.fakes import FakeClock, FakeLanguageModel, FakeNotifier, FakeTelegram
-
-
-def settings_for(database_url: str, **more: str):
-    return load_settings(
-        RUN_REQUIRED, env_file=None, **secrets.env(DATABASE_URL=database_url, **more)
-    )
+from tests.wiring import container_for, settings_for_tests
 
 
 async def test_a_database_that_never_answers_is_refused_after_the_wait():
@@ -41,20 +36,21 @@ async def test_a_migrated_database_passes(migrated_url):
 async def test_sessions_stored_under_another_session_secret_are_refused_naming_it(
     engine, uow_factory
 ):
+    """`uow_factory` stores under the tests' SESSION_SECRET; the service runs with another."""
     async with uow_factory() as uow:
         await uow.accounts.add(Account(phone="+79990000001", session_string="a-session"))
         await uow.commit()
-    other_key = sql_uow_factory(engine, FernetSessionCipher("another-secret-entirely"))
-    app = bootstrap(
-        settings_for("postgresql://unused@127.0.0.1/unused"),
-        uow=other_key,
+    container = container_for(
+        settings_for_tests(SESSION_SECRET="another-secret-entirely"),
+        engine=engine,
         telegram=FakeTelegram(),
         llm=FakeLanguageModel(default="hi"),
         clock=FakeClock(),
         notifier=FakeNotifier(),
-        with_admin_bot=False,
+        locks=FakeLocks(),
     )
+    container.admin_bot.override(providers.Object(None))
     with pytest.raises(StartupRefused, match="SESSION_SECRET") as refused:
-        await app.check_sessions()
+        await check_sessions(container.service())
     assert refused.value.exit_code == 2
-    await app.aclose()
+    await shut_down(container)

@@ -19,13 +19,13 @@ import copy
 import itertools
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
-from salesbot.application.ports import AccountStats, AllTimeStats, Clock, ExportRow
+from salesbot.application.ports import Clock
 from salesbot.domain.account import Account, AccountStatus
-from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
+from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
@@ -63,9 +63,6 @@ class InMemoryStore:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 _UNSEEN = (Delivery.CANCELLED, Delivery.FAILED)  # ours, never to be seen by the prospect
@@ -204,41 +201,6 @@ class _Dialogs:
             ]
         return max(matches, key=lambda d: d.id or 0).copy() if matches else None
 
-    def _select(
-        self, statuses: Collection[DialogStatus] | None, account_id: int | None
-    ) -> list[Dialog]:
-        return [
-            d
-            for d in self._t.dialogs.values()
-            if (statuses is None or d.status in statuses)
-            and (account_id is None or d.account_id == account_id)
-        ]
-
-    async def list(
-        self,
-        *,
-        statuses: Collection[DialogStatus] | None = None,
-        account_id: int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Dialog]:
-        def activity(d: Dialog) -> tuple[datetime, int]:
-            moment = d.last_activity_at or d.created_at or _EPOCH
-            return (moment, d.id or 0)
-
-        chosen = sorted(self._select(statuses, account_id), key=activity, reverse=True)
-        end = None if limit is None else offset + limit
-        return [d.copy() for d in chosen[offset:end]]
-
-    async def count(
-        self, *, statuses: Collection[DialogStatus] | None = None, account_id: int | None = None
-    ) -> int:
-        return len(self._select(statuses, account_id))
-
-    async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
-        chosen = sorted(i for i in self._t.dialogs if i > after_id)[: max(0, limit)]
-        return [self._t.dialogs[i].copy() for i in chosen]
-
     async def reassign(self, dialog_id: int, account_id: int) -> None:
         dialog = self._t.dialogs.get(dialog_id)
         if dialog is None:
@@ -249,27 +211,6 @@ class _Dialogs:
         for message in self._t.messages.values():
             if message.dialog_id == dialog_id and message.delivery is Delivery.PENDING:
                 message.account_id = account_id
-
-    async def list_awaiting_follow_up(
-        self, *, silent_since: datetime, max_follow_ups: int
-    ) -> list[Dialog]:
-        found = []
-        for dialog in self._t.dialogs.values():
-            if dialog.status is not DialogStatus.ACTIVE or dialog.follow_ups_sent >= max_follow_ups:
-                continue
-            messages = [m for m in self._t.messages.values() if m.dialog_id == dialog.id]
-            if any(m.delivery in (Delivery.PENDING, Delivery.SENDING) for m in messages):
-                continue
-            spoken = [
-                m for m in messages if m.direction is Direction.IN or m.delivery is Delivery.SENT
-            ]
-            if not spoken:
-                continue
-            last = max(spoken, key=_sort_key)
-            if last.direction is Direction.OUT and (last.sent_at or last.timestamp) <= silent_since:
-                found.append(dialog.copy())
-        return sorted(found, key=lambda d: d.id or 0)
-
 
 class _Messages:
     def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
@@ -342,37 +283,6 @@ class _Messages:
         for message in await self.list_for_dialog(dialog_id):
             yield message
 
-    def _every_message(self) -> list[Message]:
-        return sorted(
-            self._t.messages.values(), key=lambda m: (m.dialog_id, m.timestamp, m.id or 0)
-        )
-
-    async def stream_export_batches(
-        self,
-        *,
-        first_dialog_id: int | None = None,
-        last_dialog_id: int | None = None,
-        batch_size: int = 1000,
-    ) -> AsyncIterator[list[ExportRow]]:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        batch: list[ExportRow] = []
-        for m in self._every_message():
-            if first_dialog_id is not None and m.dialog_id < first_dialog_id:
-                continue
-            if last_dialog_id is not None and m.dialog_id > last_dialog_id:
-                break
-            batch.append(
-                ExportRow(
-                    m.dialog_id, m.direction, m.content, m.timestamp, m.sent_at, m.delivery, m.kind
-                )
-            )
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
     def _claim_next_due(
         self, account_id: int, now: datetime, *, include_openers: bool
     ) -> Message | None:
@@ -400,7 +310,7 @@ class _Messages:
         chosen.delivery = Delivery.SENDING
         return chosen.copy()
 
-    async def claim_next_due_with_dialog(
+    async def claim_next(
         self, account_id: int, now: datetime, *, include_openers: bool = True
     ) -> tuple[Message, Dialog | None] | None:
         message = self._claim_next_due(account_id, now, include_openers=include_openers)
@@ -429,6 +339,13 @@ class _Messages:
             and (account_id is None or m.account_id == account_id)
             and (dialog_id is None or m.dialog_id == dialog_id)
         ]
+
+    async def pending_counts(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for m in self._t.messages.values():
+            if m.delivery is Delivery.PENDING and m.account_id is not None:
+                counts[m.account_id] = counts.get(m.account_id, 0) + 1
+        return counts
 
     async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
         wanted = None if kinds is None else {OutKind(k) for k in kinds}
@@ -497,60 +414,6 @@ class _Settings:
         self._t.settings[key] = value
 
 
-class _Stats:
-    def __init__(self, tables: _Tables) -> None:
-        self._t = tables
-
-    async def per_account(
-        self, *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[AccountStats]:
-        def after(moment: datetime | None) -> bool:
-            if moment is None:
-                return since is None and until is None
-            return (since is None or moment >= since) and (until is None or moment < until)
-
-        result = []
-        for account_id, account in sorted(self._t.accounts.items()):
-            dialogs = [d for d in self._t.dialogs.values() if d.account_id == account_id]
-            dialog_ids = {d.id for d in dialogs}
-            messages = [m for m in self._t.messages.values() if m.dialog_id in dialog_ids]
-            sent = [
-                m
-                for m in messages
-                if m.direction is Direction.OUT
-                and m.delivery is Delivery.SENT
-                and after(m.sent_at or m.timestamp)
-            ]
-            received = [m for m in messages if m.direction is Direction.IN and after(m.timestamp)]
-            result.append(
-                AccountStats(
-                    account_id=account_id,
-                    phone=account.phone,
-                    openers_sent=sum(1 for m in sent if m.kind is OutKind.OPENER),
-                    messages_sent=len(sent),
-                    messages_received=len(received),
-                    dialogs_replied=len({m.dialog_id for m in received}),
-                    goals=sum(
-                        1
-                        for d in dialogs
-                        if d.outcome is Outcome.GOAL and after(d.last_activity_at)
-                    ),
-                    opt_outs=sum(
-                        1
-                        for d in dialogs
-                        if d.status is DialogStatus.OPTED_OUT and after(d.last_activity_at)
-                    ),
-                )
-            )
-        return result
-
-    async def all_time(self) -> AllTimeStats:
-        by_status = dict.fromkeys(DialogStatus, 0)
-        for dialog in self._t.dialogs.values():
-            by_status[dialog.status] += 1
-        return AllTimeStats(await self.per_account(), by_status)
-
-
 class FakeUnitOfWork:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
@@ -568,7 +431,6 @@ class FakeUnitOfWork:
         self.do_not_contact = _DoNotContact(tables)
         self.peers = _Peers(tables)
         self.settings = _Settings(tables)
-        self.stats = _Stats(tables)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         await self.store.lock.acquire()

@@ -43,10 +43,10 @@ arguments = st.one_of(
 
 
 @pytest.fixture
-async def bot_world(tmp_path: Path) -> AsyncIterator[World]:
+async def bot_world(tmp_path: Path, engine) -> AsyncIterator[World]:
     api = FakeBotApi(BOT_TOKEN)
     await api.start()
-    world = World(api, tmp_path)
+    world = World(api, tmp_path, engine)
     world.llm.default = (
         '{"reply": "Здравствуйте!", "stage": "introduction", "warmth": 5, '
         '"outcome": "continue", "summary": ""}'
@@ -90,10 +90,10 @@ async def test_a_stranger_gets_nothing_back_and_changes_nothing(
     bot_world: World, command: str, argument: str
 ) -> None:
     api = bot_world.api
-    dialogs_before = {n: d.status for n, d in bot_world.store.tables.dialogs.items()}
+    dialogs_before = {d.id: d.status for d in await bot_world.dialogs()}
     mark = api.mark()
     await api.send_message(STRANGER, f"/{command} {argument}".rstrip())
     await bot_world.admin.send("/help")  # handled after the stranger's: it was dropped
     answered = [c for c in api.since(mark) if c.method != "getUpdates"]
     assert {c.chat_id for c in answered} == {ADMIN}
-    assert {n: d.status for n, d in bot_world.store.tables.dialogs.items()} == dialogs_before
+    assert {d.id: d.status for d in await bot_world.dialogs()} == dialogs_before

@@ -34,10 +34,10 @@ PHONE = "+79005550101"
 
 
 @pytest.fixture
-async def bot_world(tmp_path: Path) -> AsyncIterator[World]:
+async def bot_world(tmp_path: Path, engine) -> AsyncIterator[World]:
     api = FakeBotApi(BOT_TOKEN)
     await api.start()
-    world = World(api, tmp_path)
+    world = World(api, tmp_path, engine)
     await world.bot.start()
     try:
         yield world
@@ -70,7 +70,7 @@ async def test_no_answer_export_or_error_of_the_bot_carries_a_secret(bot_world: 
         await uow.accounts.add(Account(phone="+79001112244", session_string=SECOND_SESSION_STRING))
         await uow.commit()
     assert first.id is not None
-    dialog = await world.seed.dialog(first.id, "ivan_petrov", context="met at the expo")
+    dialog = await world.seed.dialog(first.id, "ivan_petrov", notes="met at the expo")
     await world.seed.received(dialog, first.id, "Здравствуйте, сколько стоит?")
     mark = api.mark()
 

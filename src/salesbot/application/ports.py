@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, Protocol
 
 from salesbot.domain.account import Account, AccountStatus
-from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import Event
-from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from salesbot.domain.message import Delivery, Message
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SlotRequest
 
@@ -120,50 +120,11 @@ class DialogRepository(Protocol):
         from the seed's database), so the prospect's first message there is not dropped."""
         ...
 
-    async def list(
-        self,
-        *,
-        statuses: Collection[DialogStatus] | None = None,
-        account_id: int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Dialog]:
-        """Dialogs, newest activity first (ties: higher id first)."""
-        ...
-
-    async def count(
-        self, *, statuses: Collection[DialogStatus] | None = None, account_id: int | None = None
-    ) -> int: ...
-
-    async def list_by_id(self, *, after_id: int = 0, limit: int) -> list[Dialog]:
-        """At most `limit` dialogs with an id above `after_id`, in id order: every dialog,
-        page after page, each page one query whatever the page before it."""
-        ...
-
-    async def list_awaiting_follow_up(
-        self, *, silent_since: datetime, max_follow_ups: int
-    ) -> list[Dialog]:
-        """Active dialogs whose newest message is ours, sent at or before `silent_since`,
-        with fewer than `max_follow_ups` follow-ups sent and nothing of ours still queued."""
-        ...
-
     async def reassign(self, dialog_id: int, account_id: int) -> None:
         """Hand the dialog and its pending outgoing messages to another account: an opener
         moves off a spam-limited account while the conversation has not started yet (the
         one change of account `update` never makes)."""
         ...
-
-
-class ExportRow(NamedTuple):
-    """What a transcript shows of a message: lighter than a Message to read by the million."""
-
-    dialog_id: int
-    direction: Direction
-    content: str
-    timestamp: datetime
-    sent_at: datetime | None
-    delivery: Delivery | None
-    kind: OutKind | None
 
 
 class MessageRepository(Protocol):
@@ -203,24 +164,7 @@ class MessageRepository(Protocol):
         """The dialog's messages in order, fetched in batches (bounded memory)."""
         ...
 
-    def stream_export_batches(
-        self,
-        *,
-        first_dialog_id: int | None = None,
-        last_dialog_id: int | None = None,
-        batch_size: int = 1000,
-    ) -> AsyncIterator[list[ExportRow]]:
-        """Every message ordered by dialog id then (timestamp, id), as the export's light
-        rows, in non-empty lists of at most `batch_size` (one await per list, not per row);
-        only the dialogs with ids from `first_dialog_id` to `last_dialog_id` (both
-        included) when given.
-
-        The stream may hold the unit of work's connection (PostgreSQL sends the rows by
-        COPY): run nothing else in the unit of work until it is read to its end or closed.
-        """
-        ...
-
-    async def claim_next_due_with_dialog(
+    async def claim_next(
         self, account_id: int, now: datetime, *, include_openers: bool = True
     ) -> tuple[Message, Dialog | None] | None:
         """Mark the account's next due pending message `sending` and return it, with its
@@ -242,6 +186,10 @@ class MessageRepository(Protocol):
     async def list_by_delivery(
         self, delivery: Delivery, *, account_id: int | None = None, dialog_id: int | None = None
     ) -> list[Message]: ...
+
+    async def pending_counts(self) -> dict[int, int]:
+        """How many messages each account has queued (accounts with none left out)."""
+        ...
 
     async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
         """Mark the dialog's pending outgoing messages `cancelled` (only of `kinds` if given);
@@ -280,38 +228,6 @@ class SettingRepository(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class AccountStats:
-    account_id: int
-    phone: str
-    openers_sent: int
-    messages_sent: int
-    messages_received: int
-    dialogs_replied: int
-    goals: int
-    opt_outs: int
-
-
-@dataclass(frozen=True)
-class AllTimeStats:
-    per_account: list[AccountStats]
-    dialogs_by_status: dict[DialogStatus, int]
-
-
-class StatsQuery(Protocol):
-    async def per_account(
-        self, *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[AccountStats]:
-        """Counts per account of what happened at or after `since` and before `until`
-        (either bound left out when None; all time when both are)."""
-        ...
-
-    async def all_time(self) -> AllTimeStats:
-        """`per_account()` of all time, and how many dialogs have each status (every
-        status, 0 when none), read in one pass."""
-        ...
-
-
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit()` ran; repositories never commit."""
 
@@ -321,7 +237,6 @@ class UnitOfWork(Protocol):
     do_not_contact: DoNotContactRepository
     peers: PeerRepository
     settings: SettingRepository
-    stats: StatsQuery
 
     async def __aenter__(self) -> UnitOfWork: ...
 

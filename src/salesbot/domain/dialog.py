@@ -79,7 +79,8 @@ class Dialog:
     status: DialogStatus = DialogStatus.ACTIVE
     id: int | None = None
     target_user_id: int | None = None
-    context: str = ""
+    notes: str = ""
+    """The operator's notes about the lead (`/start @user <notes>`), shown to the model."""
     created_at: datetime | None = None
     last_activity_at: datetime | None = None
     stage: Stage = Stage.INTRODUCTION

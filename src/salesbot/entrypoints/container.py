@@ -1,122 +1,160 @@
-"""The dependency-injector container: the one place that names concrete adapters.
+"""The composition root: the one place that builds everything, and the only one that names
+concrete adapters.
 
-Tests override a provider with a fake (`container.clock.override(providers.Object(fake))`);
-nothing else in the code base pulls from the container.
+Each provider points at the class it builds, with its settings. What has a lifetime (the
+database engine, the accounts' lock connection, the HTTP clients, the Telegram clients, the
+subscription of the conversation to incoming messages) is a `Resource`: the container opens
+it when first needed and `shut_down(container)` closes it, the dependents
+before what they depend on. `salesbot run`, `rehearse`, `account`, the benchmarks and the
+tests all build from here; tests replace an adapter with `container.x.override(...)`.
+
+    container = Container(settings=providers.Object(settings), database_url=providers.Object(url))
+    service = await resolve(container.service())
+    ...
+    await shut_down(container)
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from salesbot.adapters.admin_bot import (
+    AdminUseCases,
+    BotNotifier,
+    build_admin_bot,
+    build_bot,
+    build_notifier,
+)
+from salesbot.adapters.admin_bot.bot import AdminBot
+from salesbot.adapters.llm import OpenRouterModel
+from salesbot.adapters.persistence import (
+    FernetSessionCipher,
+    PgAccountLocks,
+    create_engine,
+    load_or_create_session_secret,
+    sql_uow_factory,
+)
+from salesbot.adapters.persistence.queries import (
+    SqlConversationQueries,
+    SqlDialogViews,
+    SqlExportQuery,
+    SqlStatsQuery,
+)
 from salesbot.adapters.system_clock import SystemClock
+from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
+from salesbot.application.accounts.manage_accounts import AccountService
+from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.admin.control_dialog import DialogControl
+from salesbot.application.admin.export_dialogs import Exports
+from salesbot.application.admin.queries import DialogViews
+from salesbot.application.admin.views import AdminViews
+from salesbot.application.conversation.answer_prospect import DialogReplier
+from salesbot.application.conversation.model_health import MonitoredModel
+from salesbot.application.conversation.receive_message import IncomingMessages
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.send_follow_ups import FollowUps
+from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialogHandler
+from salesbot.application.conversation.write_reply import ReplyWriter
+from salesbot.application.outbox.delivery import Outbox
+from salesbot.application.outbox.dispatch import Dispatcher
+from salesbot.application.outbox.reconcile_sends import InterruptedSends
+from salesbot.application.outbox.spam_limits import SpamLimits
+from salesbot.application.ports import (
+    AccountConnections,
+    AdminNotifier,
+    Clock,
+    IncomingHandler,
+    UnitOfWorkFactory,
+)
+from salesbot.domain.quota import SendQuota
+from salesbot.entrypoints.draining import DrainingMessenger
 from salesbot.entrypoints.settings import Settings
 from salesbot.entrypoints.timing import Timing
 
-# Factories the providers call. Each imports its adapter when first called, so building the
-# container (e.g. for `salesbot check`) touches no heavy library.
+T = TypeVar("T")
+
+# --- what has a lifetime ---------------------------------------------------------------------
 
 
-def _session_secret(settings: Settings) -> str:
-    from salesbot.adapters.persistence import load_or_create_session_secret
-
-    if settings.SESSION_SECRET is not None and settings.SESSION_SECRET.get_secret_value():
-        return settings.SESSION_SECRET.get_secret_value()
-    return load_or_create_session_secret(settings.DATA_DIR / "session_secret")
-
-
-def _engine(database_url: str) -> Any:
-    from salesbot.adapters.persistence import create_engine
-
-    return create_engine(database_url)
+async def open_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
-def _cipher(secret: str) -> Any:
-    from salesbot.adapters.persistence import FernetSessionCipher
-
-    return FernetSessionCipher(secret)
-
-
-def _uow_factory(engine: Any, cipher: Any) -> Any:
-    from salesbot.adapters.persistence import sql_uow_factory
-
-    return sql_uow_factory(engine, cipher)
+async def open_account_locks(engine: AsyncEngine) -> AsyncIterator[PgAccountLocks]:
+    locks = PgAccountLocks(engine)
+    try:
+        yield locks
+    finally:
+        await locks.close()
 
 
-def _account_locks(engine: Any) -> Any:
-    from salesbot.adapters.persistence import account_locks_for
-
-    return account_locks_for(engine)
-
-
-def _language_model(settings: Settings, clock: Any) -> Any:
-    from salesbot.adapters.llm import OpenRouterModel
-
+async def open_language_model(settings: Settings, clock: Clock) -> AsyncIterator[OpenRouterModel]:
     assert settings.OPENROUTER_API_KEY is not None
-    return OpenRouterModel(
+    model = OpenRouterModel(
         settings.OPENROUTER_API_KEY.get_secret_value(),
         settings.OPENROUTER_MODEL,
         clock=clock,
         base_url=settings.OPENROUTER_BASE_URL,
         fallback_models=settings.OPENROUTER_FALLBACK_MODELS,
     )
+    try:
+        yield model
+    finally:
+        await model.aclose()
 
 
-def _telegram_accounts(settings: Settings) -> Any:
-    from salesbot.adapters.telegram import PyrogramAccounts
-
+async def open_telegram_accounts(settings: Settings) -> AsyncIterator[PyrogramAccounts]:
     assert settings.API_ID is not None and settings.API_HASH is not None
-    return PyrogramAccounts(settings.API_ID, settings.API_HASH.get_secret_value())
+    accounts = PyrogramAccounts(settings.API_ID, settings.API_HASH.get_secret_value())
+    try:
+        yield accounts
+    finally:
+        await accounts.close()
 
 
-def _telegram_login(settings: Settings) -> Any:
-    from salesbot.adapters.telegram import PyrogramLogin
-
+async def open_telegram_login(settings: Settings) -> AsyncIterator[PyrogramLogin]:
     assert settings.API_ID is not None and settings.API_HASH is not None
-    return PyrogramLogin(settings.API_ID, settings.API_HASH.get_secret_value())
+    login = PyrogramLogin(settings.API_ID, settings.API_HASH.get_secret_value())
+    try:
+        yield login
+    finally:
+        await login.close()
 
 
-def _bot(settings: Settings) -> Any:
-    from salesbot.adapters.admin_bot import build_bot
+def subscribe_incoming(
+    telegram: AccountConnections, incoming: IncomingMessages
+) -> Iterator[IncomingHandler]:
+    """Every private message of every account goes to the conversation."""
+    telegram.subscribe(incoming.handle)
+    yield incoming.handle
 
+
+# --- values from the settings ------------------------------------------------------------------
+
+
+def read_session_secret(settings: Settings) -> str:
+    if settings.SESSION_SECRET is not None and settings.SESSION_SECRET.get_secret_value():
+        return settings.SESSION_SECRET.get_secret_value()
+    return load_or_create_session_secret(settings.DATA_DIR / "session_secret")
+
+
+def bot_token(settings: Settings) -> str:
     assert settings.BOT_TOKEN is not None
-    return build_bot(settings.BOT_TOKEN.get_secret_value(), settings.BOT_API_BASE_URL)
+    return settings.BOT_TOKEN.get_secret_value()
 
 
-def _notifier(bot: Any, settings: Settings, clock: Any, timing: Timing) -> Any:
-    from salesbot.adapters.admin_bot import build_notifier
-
-    return build_notifier(
-        bot,
-        admin_ids=settings.ADMIN_TELEGRAM_ID,
-        clock=clock,
-        tz=settings.zone,
-        language=settings.ADMIN_LANGUAGE,
-        window=timing.notifier_window,
-    )
-
-
-def _admin_bot(
-    bot: Any, settings: Settings, clock: Any, notifier: Any, use_cases: Any
-) -> Any:
-    from salesbot.adapters.admin_bot import BotNotifier, build_admin_bot
-
-    return build_admin_bot(
-        bot,
-        admin_ids=settings.ADMIN_TELEGRAM_ID,
-        use_cases=use_cases,
-        clock=clock,
-        tz=settings.zone,
-        language=settings.ADMIN_LANGUAGE,
-        notifier=notifier if isinstance(notifier, BotNotifier) else None,
-    )
-
-
-def _quota(settings: Settings) -> Any:
-    from salesbot.domain.quota import SendQuota
-
+def send_quota(settings: Settings) -> SendQuota:
     return SendQuota(
         max_daily=settings.MAX_DAILY_MESSAGES,
         min_delay=timedelta(seconds=settings.MIN_MESSAGE_DELAY),
@@ -125,177 +163,232 @@ def _quota(settings: Settings) -> Any:
     )
 
 
-def _conversation(
-    settings: Settings,
-    timing: Timing,
-    quota: Any,
-    uow_factory: Any,
-    telegram: Any,
-    llm: Any,
-    notifier: Any,
-    clock: Any,
-) -> Any:
-    from salesbot.application.conversation.engine import (
-        ConversationConfig,
-        build_conversation,
-        disclosure_for,
-    )
-
-    config = ConversationConfig(
-        prompt_file=settings.SALES_PROMPT_FILE,
-        quota=quota,
-        debounce_seconds=settings.REPLY_DEBOUNCE_SECONDS,
-        token_budget=settings.LLM_HISTORY_TOKEN_BUDGET,
-        max_follow_ups=settings.MAX_FOLLOW_UPS,
-        follow_up_after_hours=settings.FOLLOW_UP_AFTER_HOURS,
-        follow_up_interval_seconds=timing.follow_up_interval,
-        disclosure=disclosure_for(settings.AI_DISCLOSURE),
-    )
-    conversation = build_conversation(
-        uow_factory=uow_factory,
-        connections=telegram,
-        messenger=telegram,
-        llm=llm,
-        notifier=notifier,
-        clock=clock,
-        config=config,
-    )
-    telegram.subscribe(conversation.incoming.handle)
-    return conversation
+def disclosure(settings: Settings) -> str:
+    """AI_DISCLOSURE=opener: the note every opener ends with; off: none."""
+    return DISCLOSURE_RU if settings.AI_DISCLOSURE == "opener" else ""
 
 
-def _account_pool(uow_factory: Any, telegram: Any, locks: Any, notifier: Any, clock: Any) -> Any:
-    from salesbot.application.accounts.run_accounts import AccountPool
-
-    return AccountPool(uow_factory, telegram, locks, notifier, clock)
+def hours(value: float) -> timedelta:
+    return timedelta(hours=value)
 
 
-def _dispatcher_messenger(telegram: Any) -> Any:
-    from salesbot.entrypoints.draining import DrainingMessenger
-
-    return DrainingMessenger(telegram)
-
-
-def _dispatcher(
-    settings: Settings,
-    timing: Timing,
-    quota: Any,
-    uow_factory: Any,
-    messenger: Any,
-    pool: Any,
-    notifier: Any,
-    clock: Any,
-) -> Any:
-    from salesbot.application.outbox.dispatch import Dispatcher
-
-    return Dispatcher(
-        uow_factory,
-        messenger,
-        pool,
-        notifier,
-        clock,
-        quota,
-        working_hours=settings.WORKING_HOURS,
-        limited_cooldown=timedelta(hours=settings.LIMITED_COOLDOWN_HOURS),
-        typing=timing.typing,
-        idle_seconds=timing.dispatcher_idle,
-        supervise_seconds=timing.dispatcher_supervise,
-    )
+def batching_notifier(notifier: AdminNotifier) -> BotNotifier | None:
+    """The notifier the admin bot flushes when it stops: the real one batches notices (a
+    stand-in in its place, in a rehearsal or a test, has nothing to flush)."""
+    return notifier if isinstance(notifier, BotNotifier) else None
 
 
-def _account_service(uow_factory: Any, login: Any, clock: Any, quota: Any, pool: Any) -> Any:
-    from salesbot.application.accounts.manage_accounts import AccountService
+@dataclass(frozen=True)
+class Service:
+    """What `salesbot run` runs (entrypoints/run.py), assembled by the container."""
 
-    return AccountService(uow_factory, login, clock, quota, pool=pool)
-
-
-def _dialog_control(uow_factory: Any, clock: Any, conversation: Any) -> Any:
-    from salesbot.application.admin.control_dialog import DialogControl
-
-    # Resuming a dialog answers what the prospect wrote while it was paused.
-    return DialogControl(uow_factory, clock, replies=conversation.incoming)
-
-
-def _admin_views(uow_factory: Any, clock: Any, settings: Settings) -> Any:
-    from salesbot.application.admin.views import AdminViews
-
-    return AdminViews(uow_factory, clock, settings.zone)
-
-
-def _exports(uow_factory: Any) -> Any:
-    from salesbot.application.admin.export_dialogs import Exports
-
-    return Exports(uow_factory)
-
-
-def _admin_use_cases(
-    accounts: Any, conversation: Any, control: Any, views: Any, exports: Any
-) -> Any:
-    from salesbot.adapters.admin_bot import AdminUseCases
-
-    return AdminUseCases(
-        accounts=accounts,
-        start_dialog=conversation.start_dialog,
-        control=control,
-        views=views,
-        exports=exports,
-        script=conversation.script,
-    )
+    settings: Settings
+    timing: Timing
+    clock: Clock
+    uow_factory: UnitOfWorkFactory
+    dialog_views: DialogViews
+    telegram: AccountConnections
+    notifier: AdminNotifier
+    incoming: IncomingMessages
+    follow_ups: FollowUps
+    pool: AccountPool
+    dispatcher: Dispatcher
+    dispatcher_messenger: DrainingMessenger
+    admin_bot: AdminBot | None
+    incoming_subscription: IncomingHandler
+    """The conversation's subscription to every account's private messages."""
 
 
 class Container(containers.DeclarativeContainer):
-    settings = providers.Dependency()
-    database_url = providers.Dependency(instance_of=str)
-    timing = providers.Object(Timing())
+    settings: providers.Dependency[Settings] = providers.Dependency(instance_of=Settings)
+    database_url: providers.Dependency[str] = providers.Dependency(instance_of=str)
+    timing: providers.Provider[Timing] = providers.Object(Timing())
+    clock: providers.Provider[Clock] = providers.Singleton(SystemClock)
 
-    clock = providers.Singleton(SystemClock)
-
-    # --- persistence (issue 3) ---
-    engine = providers.Singleton(_engine, database_url)
-    session_secret = providers.Singleton(_session_secret, settings)
-    cipher = providers.Singleton(_cipher, session_secret)
-    uow_factory = providers.Singleton(_uow_factory, engine, cipher)
-    account_locks = providers.Singleton(_account_locks, engine)
-
-    # --- language model (issue 4) ---
-    llm = providers.Singleton(_language_model, settings, clock)
-
-    # --- Telegram user accounts (issue 5) ---
-    telegram = providers.Singleton(_telegram_accounts, settings)
-    telegram_login = providers.Singleton(_telegram_login, settings)
-
-    # --- admin bot (issue 6) ---
-    bot = providers.Singleton(_bot, settings)
-    notifier = providers.Singleton(_notifier, bot, settings, clock, timing)
-
-    # --- use-cases (issue 7 assembles them; bootstrap() hands them to `run`) ---
-    quota = providers.Singleton(_quota, settings)
-    conversation = providers.Singleton(
-        _conversation, settings, timing, quota, uow_factory, telegram, llm, notifier, clock
+    # --- persistence ---
+    engine = providers.Resource(open_engine, database_url)
+    session_secret = providers.Singleton(read_session_secret, settings)
+    cipher = providers.Singleton(FernetSessionCipher, session_secret)
+    uow_factory: providers.Provider[UnitOfWorkFactory] = providers.Singleton(
+        sql_uow_factory, engine, cipher
     )
-    account_pool = providers.Singleton(
-        _account_pool, uow_factory, telegram, account_locks, notifier, clock
+    account_locks = providers.Resource(open_account_locks, engine)
+    dialog_views = providers.Singleton(SqlDialogViews, engine)
+    stats = providers.Singleton(SqlStatsQuery, engine)
+    export_query = providers.Singleton(SqlExportQuery, engine)
+    conversation_queries = providers.Singleton(SqlConversationQueries, engine)
+
+    # --- the outside systems ---
+    llm = providers.Resource(open_language_model, settings, clock)
+    telegram = providers.Resource(open_telegram_accounts, settings)
+    telegram_login = providers.Resource(open_telegram_login, settings)
+    bot = providers.Singleton(
+        build_bot, providers.Callable(bot_token, settings), settings.provided.BOT_API_BASE_URL
     )
-    # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
-    dispatcher_messenger = providers.Singleton(_dispatcher_messenger, telegram)
-    dispatcher = providers.Singleton(
-        _dispatcher,
-        settings,
-        timing,
-        quota,
+    notifier: providers.Provider[AdminNotifier] = providers.Singleton(
+        build_notifier,
+        bot,
+        admin_ids=settings.provided.ADMIN_TELEGRAM_ID,
+        clock=clock,
+        tz=settings.provided.zone,
+        language=settings.provided.ADMIN_LANGUAGE,
+        window=timing.provided.notifier_window,
+    )
+    quota = providers.Singleton(send_quota, settings)
+
+    # --- the conversation ---
+    sales_script = providers.Singleton(
+        SalesScript, uow_factory, settings.provided.SALES_PROMPT_FILE
+    )
+    model = providers.Singleton(MonitoredModel, llm, notifier, clock)
+    writer = providers.Singleton(
+        ReplyWriter, model, token_budget=settings.provided.LLM_HISTORY_TOKEN_BUDGET
+    )
+    replier = providers.Singleton(DialogReplier, uow_factory, writer, sales_script, notifier, clock)
+    start_dialog = providers.Singleton(
+        StartDialogHandler,
         uow_factory,
-        dispatcher_messenger,
-        account_pool,
+        telegram,
+        telegram,
+        writer,
+        sales_script,
+        clock,
+        quota,
+        disclosure=providers.Callable(disclosure, settings),
+    )
+    incoming = providers.Singleton(
+        IncomingMessages,
+        uow_factory,
+        conversation_queries,
+        replier,
+        telegram,
         notifier,
         clock,
+        debounce_seconds=settings.provided.REPLY_DEBOUNCE_SECONDS,
     )
+    incoming_subscription = providers.Resource(subscribe_incoming, telegram, incoming)
+    follow_ups = providers.Singleton(
+        FollowUps,
+        uow_factory,
+        conversation_queries,
+        writer,
+        sales_script,
+        notifier,
+        clock,
+        after_hours=settings.provided.FOLLOW_UP_AFTER_HOURS,
+        max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
+        interval_seconds=timing.provided.follow_up_interval,
+    )
+
+    # --- the outbox ---
+    pool = providers.Singleton(
+        AccountPool,
+        uow_factory,
+        telegram,
+        account_locks,
+        notifier,
+        clock,
+        connect_timeout=timing.provided.connect_timeout,
+    )
+    # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
+    dispatcher_messenger = providers.Singleton(DrainingMessenger, telegram)
+    outbox = providers.Singleton(Outbox, uow_factory, notifier)
+    interrupted_sends = providers.Singleton(
+        InterruptedSends, uow_factory, dispatcher_messenger, outbox, clock
+    )
+    spam_limits = providers.Singleton(
+        SpamLimits,
+        uow_factory,
+        dispatcher_messenger,
+        pool,
+        outbox,
+        clock,
+        quota,
+        cooldown=providers.Callable(hours, settings.provided.LIMITED_COOLDOWN_HOURS),
+    )
+    dispatcher = providers.Singleton(
+        Dispatcher,
+        uow_factory,
+        dispatcher_messenger,
+        pool,
+        outbox,
+        interrupted_sends,
+        spam_limits,
+        clock,
+        quota,
+        working_hours=settings.provided.WORKING_HOURS,
+        typing=timing.provided.typing,
+        send_gap_jitter=timing.provided.send_gap_jitter,
+        idle_seconds=timing.provided.dispatcher_idle,
+        supervise_seconds=timing.provided.dispatcher_supervise,
+    )
+
+    # --- the operator ---
     accounts = providers.Singleton(
-        _account_service, uow_factory, telegram_login, clock, quota, account_pool
+        AccountService, uow_factory, dialog_views, telegram_login, clock, quota, pool=pool
     )
-    dialog_control = providers.Singleton(_dialog_control, uow_factory, clock, conversation)
-    admin_views = providers.Singleton(_admin_views, uow_factory, clock, settings)
-    exports = providers.Singleton(_exports, uow_factory)
+    # `salesbot account` beside the running service: an account it logs in or enables is
+    # started by the service's pool within a minute, not by the command.
+    offline_accounts = providers.Singleton(
+        AccountService, uow_factory, dialog_views, telegram_login, clock, quota
+    )
+    # Resuming a dialog answers what the prospect wrote while it was paused.
+    dialog_control = providers.Singleton(DialogControl, uow_factory, clock, replies=incoming)
+    admin_views = providers.Singleton(
+        AdminViews, dialog_views, stats, clock, settings.provided.zone
+    )
+    exports = providers.Singleton(Exports, export_query)
     admin_use_cases = providers.Singleton(
-        _admin_use_cases, accounts, conversation, dialog_control, admin_views, exports
+        AdminUseCases,
+        accounts=accounts,
+        start_dialog=start_dialog,
+        control=dialog_control,
+        views=admin_views,
+        exports=exports,
+        script=sales_script,
     )
-    admin_bot = providers.Singleton(_admin_bot, bot, settings, clock, notifier, admin_use_cases)
+    admin_bot: providers.Provider[AdminBot | None] = providers.Singleton(
+        build_admin_bot,
+        bot,
+        admin_ids=settings.provided.ADMIN_TELEGRAM_ID,
+        use_cases=admin_use_cases,
+        clock=clock,
+        tz=settings.provided.zone,
+        language=settings.provided.ADMIN_LANGUAGE,
+        notifier=providers.Callable(batching_notifier, notifier),
+    )
+
+    service = providers.Singleton(
+        Service,
+        settings=settings,
+        timing=timing,
+        clock=clock,
+        uow_factory=uow_factory,
+        dialog_views=dialog_views,
+        telegram=telegram,
+        notifier=notifier,
+        incoming=incoming,
+        follow_ups=follow_ups,
+        pool=pool,
+        dispatcher=dispatcher,
+        dispatcher_messenger=dispatcher_messenger,
+        admin_bot=admin_bot,
+        incoming_subscription=incoming_subscription,
+    )
+
+
+async def shut_down(container: Container) -> None:
+    """Close every resource the container opened, dependents first. (dependency-injector
+    answers with an awaitable when any of them is asynchronous, and closes synchronous ones
+    on the spot otherwise.)"""
+    closing = container.shutdown_resources()
+    if inspect.isawaitable(closing):
+        await closing
+
+
+async def resolve(provided: Awaitable[T] | T) -> T:
+    """What a provider gave, awaited when it had to open an asynchronous resource for it (a
+    container whose resources are all replaced gives plain objects)."""
+    if inspect.isawaitable(provided):
+        return await provided
+    return provided

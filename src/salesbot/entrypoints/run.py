@@ -1,4 +1,4 @@
-"""The long-running process: every component of an assembled App under one supervisor.
+"""The long-running process: every component of the container's Service under one supervisor.
 
 Components, in start-up order (they stop in the reverse one):
 
@@ -23,26 +23,50 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from salesbot.domain.dialog import DialogStatus
+from salesbot.application.errors import SessionSecretMismatch
 from salesbot.entrypoints.database_watch import DatabaseWatch
 from salesbot.entrypoints.draining import DrainedLoop
+from salesbot.entrypoints.startup import StartupRefused
 from salesbot.entrypoints.supervisor import Component, Resident, Supervisor
 
 if TYPE_CHECKING:
-    from salesbot.entrypoints.bootstrap import App
+    from salesbot.entrypoints.container import Service
 
 log = logging.getLogger("salesbot.run")
 
 READY_TIMEOUT = 30.0
 """Wall seconds the ready line waits for the components; it is logged either way."""
+PING_KEY = "salesbot.ping"
 
 
-def components(app: App) -> list[Component]:
+async def ping(app: Service) -> None:
+    """One round trip to the database (the database watch's probe)."""
+    async with app.uow_factory() as uow:
+        await uow.settings.get(PING_KEY)
+
+
+async def check_sessions(app: Service) -> None:
+    """StartupRefused (exit 2) when SESSION_SECRET cannot open the stored sessions."""
+    try:
+        async with app.uow_factory() as uow:
+            await uow.accounts.list()
+    except SessionSecretMismatch as error:
+        raise StartupRefused(
+            f"{error}. Set SESSION_SECRET back to the value the accounts were stored with "
+            "(see your backup of the env file), or remove the accounts and log them in again",
+            exit_code=2,
+        ) from None
+
+
+def components(app: Service) -> list[Component]:
     timing = app.timing
     watch = DatabaseWatch(
-        app.ping, app.clock, grace=timing.database_grace, interval=timing.database_ping_interval
+        lambda: ping(app),
+        app.clock,
+        grace=timing.database_grace,
+        interval=timing.database_ping_interval,
     )
-    incoming = app.conversation.incoming
+    incoming = app.incoming
 
     async def answer_unanswered() -> None:
         await incoming.answer_unanswered()
@@ -54,7 +78,7 @@ def components(app: App) -> list[Component]:
         DrainedLoop(
             "dispatcher", app.dispatcher.run_forever, app.dispatcher_messenger, grace=10.0
         ).component,
-        Component("follow-ups", app.conversation.follow_ups.run_forever, grace=5.0),
+        Component("follow-ups", app.follow_ups.run_forever, grace=5.0),
     ]
     if app.admin_bot is not None:
         found.append(Resident("admin bot", app.admin_bot.start, app.admin_bot.stop).component)
@@ -65,7 +89,7 @@ class PoolRunner:
     """The account pool as a component: ready once every account had its try; cancelled
     at shutdown, when it disconnects every client and releases their locks."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Service) -> None:
         self._app = app
         self.component = Component("account pool", self.run, announces_ready=True, grace=20.0)
 
@@ -80,10 +104,9 @@ class PoolRunner:
             await asyncio.shield(pool.stop_all())
 
 
-async def ready_line(app: App, not_ready: list[str]) -> str:
+async def ready_line(app: Service, not_ready: list[str]) -> str:
     connected = len(app.pool.owned())
-    async with app.uow_factory() as uow:
-        active = await uow.dialogs.count(statuses=[DialogStatus.ACTIVE])
+    active = sum((await app.dialog_views.active_per_account()).values())
     line = f"salesbot ready: {connected} account(s) connected, {active} dialog(s) active"
     if not_ready:
         line += f"; still starting: {', '.join(not_ready)}"
@@ -91,7 +114,7 @@ async def ready_line(app: App, not_ready: list[str]) -> str:
 
 
 async def serve(
-    app: App,
+    app: Service,
     supervisor: Supervisor,
     *,
     ready_timeout: float = READY_TIMEOUT,

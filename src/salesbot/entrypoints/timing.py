@@ -18,6 +18,10 @@ class Timing:
     dispatcher_idle: float = 5.0
     dispatcher_supervise: float = 1.0
     typing: TypingPace = field(default_factory=TypingPace)
+    send_gap_jitter: float = 0.2
+    """Each gap between two sends of an account is MIN_MESSAGE_DELAY plus up to this share."""
+    connect_timeout: float = 60.0
+    """How long one account may take to connect before the pool moves on."""
     follow_up_interval: float = 300.0
     database_grace: float = 300.0
     database_ping_interval: float = 15.0

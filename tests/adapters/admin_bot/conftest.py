@@ -1,5 +1,6 @@
 """The admin bot under test: the real python-telegram-bot Application polling a fake Bot API
-server on 127.0.0.1, its commands wired to the real use-cases on in-memory fakes.
+server on 127.0.0.1, built by the service's container with its use-cases on PostgreSQL (the
+admin's reads are SQL) and fakes of Telegram and the model.
 
 `admin.send("/list")` writes as the admin and returns the texts the bot answered; the fake
 server tells when the answers arrived, so nothing waits a fixed time.
@@ -11,38 +12,28 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from dependency_injector import providers
+from sqlalchemy import Table, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from salesbot.adapters.admin_bot import (
-    AdminUseCases,
-    BotNotifier,
-    build_admin_bot,
-    build_bot,
-    build_notifier,
-)
+from salesbot.adapters.admin_bot import BotNotifier, build_notifier
 from salesbot.adapters.admin_bot.bot import AdminBot, Alongside
-from salesbot.application.accounts.manage_accounts import AccountService
-from salesbot.application.admin.control_dialog import DialogControl
-from salesbot.application.admin.export_dialogs import Exports
-from salesbot.application.admin.views import AdminViews
-from salesbot.application.conversation.engine import ConversationConfig, build_conversation
-from salesbot.domain.quota import SendQuota
+from salesbot.application.ports import UnitOfWork
+from salesbot.domain.account import Account
+from salesbot.domain.dialog import Dialog
+from salesbot.domain.message import Message
 from tests.application.admin_seed import Seed
-from tests.fakes import (
-    FakeClock,
-    FakeLanguageModel,
-    FakeNotifier,
-    FakeTelegram,
-    FakeUnitOfWork,
-    InMemoryStore,
-)
+from tests.application.telegram_world import FakeLocks
+from tests.contracts.seeding import every_dialog, every_message
+from tests.fakes import FakeClock, FakeLanguageModel, FakeNotifier, FakeTelegram
 from tests.fakes.bot_api_server import ApiCall, FakeBotApi
 from tests.secrets import BOT_TOKEN
+from tests.wiring import container_for, settings_for_tests
 
 ADMIN = 111111
 SECOND_ADMIN = 222222
@@ -119,73 +110,103 @@ class Chat:
 class World:
     api: FakeBotApi
     tmp_path: Path
+    engine: AsyncEngine
+    """The admin's reads are SQL: the bot works on PostgreSQL."""
     language: str = "ru"
     export_part_limit: int | None = None
     notifier_clock: Any = None
-    """With a clock, the bot gets a BotNotifier (`world.bot_notifier`) on that clock."""
+    """With a clock, the notices go through the real BotNotifier (`world.bot_notifier`) on
+    that clock, as in production; without, into `world.notifier` (a FakeNotifier)."""
     clock: FakeClock = field(default_factory=FakeClock)
-    store: InMemoryStore = field(default_factory=InMemoryStore)
     llm: FakeLanguageModel = field(default_factory=FakeLanguageModel)
     notifier: FakeNotifier = field(default_factory=FakeNotifier)
 
     def __post_init__(self) -> None:
         self.telegram = FakeTelegram(self.clock)
-        self.seed = Seed(self.store, self.clock)
         script_file = self.tmp_path / "script.md"
         script_file.write_text(SCRIPT, encoding="utf-8")
-        quota = SendQuota(max_daily=20, min_delay=timedelta(seconds=30), tz=timezone.utc)
-        conversation = build_conversation(
-            uow_factory=self.uow,
-            connections=self.telegram,
-            messenger=self.telegram,
+        settings = settings_for_tests(
+            SALES_PROMPT_FILE=script_file,
+            MAX_DAILY_MESSAGES=20,
+            MIN_MESSAGE_DELAY=30,
+            WARMUP_DAYS=0,
+            TIMEZONE="Europe/Moscow",
+            ADMIN_TELEGRAM_ID=f"{ADMIN},{SECOND_ADMIN}",
+            ADMIN_LANGUAGE=self.language,
+            BOT_TOKEN=BOT_TOKEN,
+            BOT_API_BASE_URL=self.api.base_url,
+        )
+        container = self.container = container_for(
+            settings,
+            engine=self.engine,
+            telegram=self.telegram,
             llm=self.llm,
-            notifier=self.notifier,
+            notifier=None if self.notifier_clock is not None else self.notifier,
             clock=self.clock,
-            config=ConversationConfig(prompt_file=script_file, quota=quota),
+            locks=FakeLocks(),
         )
-        self.conversation = conversation
-        self.use_cases = AdminUseCases(
-            accounts=AccountService(self.uow, self.telegram, self.clock, quota),
-            start_dialog=conversation.start_dialog,
-            control=DialogControl(self.uow, self.clock, replies=conversation.incoming),
-            views=AdminViews(self.uow, self.clock, MOSCOW, page_size=3),
-            exports=Exports(self.uow, batch_size=2),
-            script=conversation.script,
-        )
-        extra: dict[str, Any] = {}
-        if self.export_part_limit is not None:
-            extra["export_part_limit"] = self.export_part_limit
-        api_client = build_bot(BOT_TOKEN, self.api.base_url)
         self.bot_notifier: BotNotifier | None = None
         if self.notifier_clock is not None:
             self.bot_notifier = build_notifier(
-                api_client, admin_ids=(ADMIN, SECOND_ADMIN), clock=self.notifier_clock, tz=MOSCOW
+                container.bot(),
+                admin_ids=(ADMIN, SECOND_ADMIN),
+                clock=self.notifier_clock,
+                tz=MOSCOW,
             )
-            extra["notifier"] = self.bot_notifier
-        self.bot: AdminBot = build_admin_bot(
-            api_client,
-            admin_ids=(ADMIN, SECOND_ADMIN),
-            use_cases=self.use_cases,
-            clock=self.clock,
-            tz=MOSCOW,
-            language=self.language,  # type: ignore[arg-type]
-            poll_timeout=5,
-            **extra,
-        )
+            container.notifier.override(providers.Object(self.bot_notifier))
+        # Small pages and batches, so that a few rows cross their boundaries.
+        container.admin_views.add_kwargs(page_size=3)
+        container.exports.add_kwargs(batch_size=2)
+        container.admin_bot.add_kwargs(poll_timeout=5)
+        if self.export_part_limit is not None:
+            container.admin_bot.add_kwargs(export_part_limit=self.export_part_limit)
+        self.incoming = container.incoming()
+        self.use_cases = container.admin_use_cases()
+        bot = container.admin_bot()
+        assert bot is not None
+        self.bot: AdminBot = bot
+        self.seed = Seed(self.uow, self.clock)
         self.admin = Chat(self.api, ADMIN, self.bot.alongside)
         self.stranger = Chat(self.api, STRANGER, self.bot.alongside)
 
-    def uow(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
+    def uow(self) -> UnitOfWork:
+        return self.container.uow_factory()()
 
     async def connected_account(self, phone: str = "+79001234567") -> int:
         """An active account whose client is connected, as the pool would leave it."""
         account_id = await self.seed.account(phone)
-        async with self.uow() as uow:
-            account = await uow.accounts.get(account_id)
-        assert account is not None
-        await self.telegram.connect(account, [])
+        await self.telegram.connect(await self.account(account_id), [])
         return account_id
+
+    # --- reading what the bot did ----------------------------------------------------------
+
+    async def account(self, account_id: int) -> Account:
+        async with self.uow() as uow:
+            found = await uow.accounts.get(account_id)
+        assert found is not None
+        return found
+
+    async def accounts(self) -> list[Account]:
+        async with self.uow() as uow:
+            return await uow.accounts.list()
+
+    async def dialog(self, dialog_id: int) -> Dialog:
+        async with self.uow() as uow:
+            found = await uow.dialogs.get(dialog_id)
+        assert found is not None
+        return found
+
+    async def dialogs(self) -> list[Dialog]:
+        return await every_dialog(self.engine)
+
+    async def messages(self) -> list[Message]:
+        return await every_message(self.engine)
+
+    async def poke(self, table: Table, row_id: int, **values: Any) -> None:
+        """Set columns of one row in plain SQL: a state the flows would reach slowly (a
+        quota half spent, an account banned by Telegram), for the bot to show."""
+        async with self.engine.begin() as connection:
+            await connection.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
 @pytest.fixture
@@ -197,12 +218,12 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def make_world(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Any]:
+async def make_world(api: FakeBotApi, tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[Any]:
     """`await make_world(language="en")`: a started bot; stopped after the test."""
     started: list[World] = []
 
     async def make(**options: Any) -> World:
-        world = World(api, tmp_path, **options)
+        world = World(api, tmp_path, engine, **options)
         await world.bot.start()
         started.append(world)
         return world
@@ -210,7 +231,7 @@ async def make_world(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Any]:
     yield make
     for world in started:
         await world.bot.stop()
-        await world.conversation.incoming.aclose()
+        await world.incoming.aclose()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ async def test_a_strangers_commands_get_no_http_call_back_at_all(world, api, cap
     answered = [c for c in api.since(mark) if c.method != "getUpdates"]
     assert {c.chat_id for c in answered} == {ADMIN}
     assert {c.method for c in answered} == {"sendMessage"}
-    assert world.store.tables.dialogs[n].is_open
+    assert (await world.dialog(n)).is_open
     ignored = [r.getMessage() for r in caplog.records if "non-admin" in r.getMessage()]
     assert len(ignored) == 5
     assert all(f"id={STRANGER}" in line for line in ignored)

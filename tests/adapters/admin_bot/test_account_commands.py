@@ -4,6 +4,7 @@
 from datetime import timedelta
 
 from salesbot.adapters.logging import secret_mask
+from salesbot.adapters.persistence.models import accounts as accounts_table
 from salesbot.domain.account import AccountStatus
 from tests.adapters.admin_bot.conftest import ADMIN
 from tests.secrets import TWO_FA_PASSWORD
@@ -16,8 +17,8 @@ CODE_SENT = (
 )
 
 
-def accounts(world):
-    return list(world.store.tables.accounts.values())
+async def accounts(world):
+    return await world.accounts()
 
 
 async def test_add_account_with_two_step_verification_deletes_the_password_message(world, api):
@@ -32,7 +33,7 @@ async def test_add_account_with_two_step_verification_deletes_the_password_messa
     password_message = await api.send_message(ADMIN, TWO_FA_PASSWORD)
     [added] = await world.admin.settle(mark)
 
-    [account] = accounts(world)
+    [account] = await accounts(world)
     assert added.text == f"Аккаунт {PHONE} добавлен (#{account.id})."
     assert (account.phone, account.status) == (PHONE, AccountStatus.ACTIVE)
     assert (ADMIN, password_message) in api.deleted
@@ -49,13 +50,13 @@ async def test_a_wrong_code_is_asked_again_and_cancel_leaves_the_login(world):
     assert world.telegram._logins == {}
     # The conversation is over: a code now is just text.
     assert await world.admin.reply("1 2 3 4 5") == "Я понимаю только команды. Все команды: /help"
-    assert accounts(world) == []
+    assert await accounts(world) == []
 
 
 async def test_add_account_without_a_password_and_with_a_proxy(world):
     await world.admin.reply(f"/add_account {PHONE} socks5://user:secret@10.0.0.1:1080")
     [answer] = await world.admin.send("1 2 3 4 5")
-    [account] = accounts(world)
+    [account] = await accounts(world)
     assert answer == f"Аккаунт {PHONE} добавлен (#{account.id})."
     assert account.proxy == "socks5://user:secret@10.0.0.1:1080"
 
@@ -73,14 +74,22 @@ async def test_a_wrong_password_is_asked_again(world, api):
 async def test_list_disable_and_enable_accounts(world):
     first = await world.seed.account(PHONE)
     second = await world.seed.account("+79007654321")
-    world.store.tables.accounts[second].proxy = "socks5://10.0.0.1:1080"
+    proxied = await world.account(second)
+    proxied.proxy = "socks5://10.0.0.1:1080"
+    async with world.uow() as uow:
+        await uow.accounts.update(proxied)
+        await uow.commit()
     await world.seed.dialog(first, "ivan_petrov")
     for minutes in (3, 2):
         n = await world.seed.dialog(first, f"lead_{minutes}")
         await world.seed.sent(n, first, "hi", minutes_ago=minutes)
-    account = world.store.tables.accounts[first]
-    account.daily_messages, account.quota_day = 2, world.clock.now().date()
-    account.last_used = world.clock.now() - timedelta(seconds=10)
+    await world.poke(
+        accounts_table,
+        first,
+        daily_messages=2,
+        quota_day=world.clock.now().date(),
+        last_used=world.clock.now() - timedelta(seconds=10),
+    )
 
     assert await world.admin.reply("/list_accounts") == (
         "Аккаунты: 2\n"
@@ -92,11 +101,11 @@ async def test_list_disable_and_enable_accounts(world):
     assert await world.admin.reply("/disable_account +7 900 765-43-21") == (
         "Аккаунт +79007654321 отключён. Включить: /enable_account +79007654321"
     )
-    assert world.store.tables.accounts[second].status is AccountStatus.DISABLED
+    assert (await world.account(second)).status is AccountStatus.DISABLED
     assert await world.admin.reply("/enable_account +79007654321") == (
         "Аккаунт +79007654321 включён."
     )
-    assert world.store.tables.accounts[second].status is AccountStatus.ACTIVE
+    assert (await world.account(second)).status is AccountStatus.ACTIVE
 
 
 async def test_login_goes_on_when_the_password_message_cannot_be_deleted(world, api, caplog):
@@ -129,7 +138,7 @@ async def test_an_add_account_message_with_a_proxy_password_is_deleted_before_th
     assert api.calls.index(delete) < api.calls.index(answer), "deleted before answering"
     [added] = await world.admin.send("1 2 3 4 5")
     assert added.startswith(f"Аккаунт {PHONE} добавлен")
-    [account] = accounts(world)
+    [account] = await accounts(world)
     assert account.proxy == PROXY
     # What the process logs from now on never shows it, in any spelling.
     for spelling in (PROXY, PROXY_PASSWORD, PROXY_PASSWORD.replace("@", "%40")):
@@ -160,7 +169,7 @@ async def test_a_refused_add_account_with_a_proxy_password_is_deleted_and_not_re
         [answer] = await world.admin.settle(mark)
         assert answer.text == expected
         assert (ADMIN, message_id) in api.deleted
-    assert accounts(world) == []
+    assert await accounts(world) == []
 
 
 async def test_login_goes_on_when_the_proxy_message_cannot_be_deleted(world, api, caplog):

@@ -3,6 +3,7 @@ input, with the exact reply (Russian, the default language)."""
 
 import pytest
 
+from salesbot.adapters.persistence.models import accounts
 from salesbot.application.errors import LlmRejected, LlmUnavailable
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.dialog import DialogStatus
@@ -163,14 +164,16 @@ CASES = [
 async def _prepare(world) -> dict[str, int]:
     account = await world.connected_account(ACCOUNT)
     banned = await world.seed.account(BANNED)
-    world.store.tables.accounts[banned].status = AccountStatus.BANNED
+    await world.poke(accounts, banned, status=AccountStatus.BANNED)
     logged_out = await world.seed.account(LOGGED_OUT)
-    world.store.tables.accounts[logged_out].status = AccountStatus.LOGGED_OUT
-    world.store.tables.do_not_contact.append(
-        DoNotContact(
-            username="anna_salon", user_id=None, reason="opt-out", created_at=world.clock.now()
+    await world.poke(accounts, logged_out, status=AccountStatus.LOGGED_OUT)
+    async with world.uow() as uow:
+        await uow.do_not_contact.add(
+            DoNotContact(
+                username="anna_salon", user_id=None, reason="opt-out", created_at=world.clock.now()
+            )
         )
-    )
+        await uow.commit()
     return {
         "active": await world.seed.dialog(account, "ivan_petrov"),
         "paused": await world.seed.dialog(account, "paused_lead", status=DialogStatus.PAUSED),
@@ -181,11 +184,11 @@ async def _prepare(world) -> dict[str, int]:
 @pytest.mark.parametrize(("typed", "expected"), CASES, ids=[c[0] for c in CASES])
 async def test_a_wrong_input_is_answered_with_what_was_expected(world, typed, expected):
     ids = await _prepare(world)
-    before = {n: d.status for n, d in world.store.tables.dialogs.items()}
+    before = {d.id: d.status for d in await world.dialogs()}
 
     assert await world.admin.reply(typed.format(**ids)) == expected.format(**ids)
 
-    assert {n: d.status for n, d in world.store.tables.dialogs.items()} == before
+    assert {d.id: d.status for d in await world.dialogs()} == before
     assert world.llm.calls == []
 
 
@@ -217,4 +220,4 @@ async def test_start_when_the_model_fails_says_why_and_starts_nothing(world, fai
     world.llm.queue(failure, failure, failure)
 
     assert await world.admin.reply("/start @new_lead") == expected
-    assert world.store.tables.dialogs == {}
+    assert await world.dialogs() == []

@@ -1,6 +1,7 @@
 """/start, /stop, /pause, /resume, /say, /list, /view, /stats end to end: the admin's
 message travels as real HTTP through python-telegram-bot to the real use-cases."""
 
+from salesbot.adapters.persistence.models import messages
 from salesbot.domain.dialog import DialogStatus, Stage
 from salesbot.domain.message import Delivery, OutKind
 from tests.adapters.admin_bot.conftest import ADMIN, model_answer
@@ -16,13 +17,13 @@ async def test_start_writes_an_opener_and_queues_it_from_a_connected_account(wor
 
     answer = await world.admin.reply("/start @Ivan_Petrov владелец салона,\nищет CRM")
 
-    [dialog] = world.store.tables.dialogs.values()
+    [dialog] = await world.dialogs()
     assert answer == (
         f"Диалог {dialog.id} с @ivan_petrov начат с аккаунта #{account}. "
         f"Первое сообщение в очереди:\n\n{OPENER}"
     )
-    assert dialog.context == "владелец салона,\nищет CRM"
-    [opener] = world.store.tables.messages.values()
+    assert dialog.notes == "владелец салона,\nищет CRM"
+    [opener] = await world.messages()
     assert (opener.kind, opener.delivery, opener.content) == (
         OutKind.OPENER,
         Delivery.PENDING,
@@ -43,16 +44,16 @@ async def test_stop_pause_resume_and_say_steer_one_dialog(world):
         f"Сообщение для @ivan_petrov (диалог {n}) в очереди: аккаунт #{account} "
         "отправит его с учётом лимитов и пауз."
     )
-    manual = [m for m in world.store.tables.messages.values() if m.kind is OutKind.MANUAL]
+    manual = [m for m in await world.messages() if m.kind is OutKind.MANUAL]
     assert [(m.content, m.delivery) for m in manual] == [
         ("Добрый день!\nУдобно завтра в 11?", Delivery.PENDING)
     ]
     assert await world.admin.reply(f"/resume {n}") == f"ИИ снова ведёт диалог {n} с @ivan_petrov."
-    assert world.store.tables.dialogs[n].status is DialogStatus.ACTIVE
+    assert (await world.dialog(n)).status is DialogStatus.ACTIVE
     assert await world.admin.reply(f"/stop {n}") == (
         f"Диалог {n} с @ivan_petrov остановлен. Отменено сообщений в очереди: 1."
     )
-    assert world.store.tables.dialogs[n].status is DialogStatus.STOPPED
+    assert (await world.dialog(n)).status is DialogStatus.STOPPED
 
 
 async def test_resume_answers_what_the_prospect_wrote_during_the_pause(world):
@@ -65,11 +66,11 @@ async def test_resume_answers_what_the_prospect_wrote_during_the_pause(world):
     world.llm.queue(model_answer("Да, я здесь! Тариф от 990 ₽ в месяц."))
 
     assert await world.admin.reply(f"/resume {n}") == f"ИИ снова ведёт диалог {n} с @ivan_petrov."
-    await world.conversation.incoming.drain()
+    await world.incoming.drain()
 
     queued = [
         m.content
-        for m in world.store.tables.messages.values()
+        for m in await world.messages()
         if m.kind is OutKind.REPLY and m.delivery is Delivery.PENDING
     ]
     assert queued == ["Да, я здесь! Тариф от 990 ₽ в месяц."]
@@ -149,7 +150,7 @@ async def test_view_marks_queued_failed_and_manual_messages(world):
     n = await world.seed.dialog(account, "ivan_petrov")
     await world.seed.queued(n, account, "By hand", kind=OutKind.MANUAL)
     failed = await world.seed.queued(n, account, "Lost")
-    world.store.tables.messages[failed].delivery = Delivery.FAILED
+    await world.poke(messages, failed, delivery=Delivery.FAILED)
 
     answer = await world.admin.reply(f"/view {n}")
 

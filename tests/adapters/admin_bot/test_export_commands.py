@@ -22,7 +22,7 @@ async def _two_dialogs(world):
         stage=Stage.CLOSE,
         warmth=80,
         minutes_ago=120,
-        context="владелец салона",
+        notes="владелец салона",
         summary="Согласен на демо во вторник",
     )
     await world.seed.sent(first, account, "Здравствуйте!", kind=OutKind.OPENER, minutes_ago=120)

@@ -15,8 +15,7 @@ import pytest
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.export_files import TranscriptRenderer, ZipPartsSink
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.application.admin.export_dialogs import TranscriptHeader
-from salesbot.application.ports import ExportRow
+from salesbot.application.admin.queries import ExportRow, TranscriptHeader
 from salesbot.domain.dialog import DialogStatus, Stage
 from salesbot.domain.message import Direction
 

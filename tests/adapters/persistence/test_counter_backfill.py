@@ -10,7 +10,8 @@ from sqlalchemy import insert
 
 from salesbot.adapters.persistence import create_engine, run_migrations, sql_uow_factory
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
-from salesbot.application.ports import AccountStats
+from salesbot.adapters.persistence.queries import SqlStatsQuery
+from salesbot.application.admin.queries import AccountStats
 from salesbot.domain.message import Message
 from tests.secrets import SESSION_STRING
 
@@ -84,17 +85,17 @@ async def _fill_at_0002(url: str) -> None:
 
 async def _check_after_upgrade(url: str, cipher) -> None:
     engine = create_engine(url)
+    stats = SqlStatsQuery(engine)
     try:
+        assert await stats.per_account() == EXPECTED
+        assert await stats.per_account(**EVER) == EXPECTED
         async with sql_uow_factory(engine, cipher)() as uow:
-            assert await uow.stats.per_account() == EXPECTED
-            assert await uow.stats.per_account(**EVER) == EXPECTED
             # And the statements count from there on: dan writes back.
             message = Message.incoming(4, 2, "hello", T0 + timedelta(hours=1), 41)
             assert await uow.messages.add_incoming(message) is not None
             await uow.commit()
-        async with sql_uow_factory(engine, cipher)() as uow:
-            second = (await uow.stats.per_account())[1]
-            assert (second.messages_received, second.dialogs_replied) == (1, 1)
+        second = (await stats.per_account())[1]
+        assert (second.messages_received, second.dialogs_replied) == (1, 1)
     finally:
         await engine.dispose()
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.export_files import TextFileSink, TranscriptRenderer, ZipPartsSink
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.adapters.persistence import sql_uow_factory
 from salesbot.adapters.persistence.engine import async_url
+from salesbot.adapters.persistence.queries import SqlExportQuery
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.domain.message import Delivery, OutKind
 from tests.contracts.seeding import add_account, add_dialog, at, incoming, outgoing
@@ -38,7 +38,7 @@ async def _seed(uow_factory) -> list[int]:
     async with uow_factory() as uow:
         account = await add_account(uow)
         awkward = await add_dialog(
-            uow, account.id, "awkward_one", target_user_id=42, context="a\tb"
+            uow, account.id, "awkward_one", target_user_id=42, notes="a\tb"
         )
         silent = await add_dialog(uow, account.id, "silent")
         every = await add_dialog(uow, account.id, "every_kind")
@@ -59,10 +59,10 @@ async def _seed(uow_factory) -> list[int]:
     return [awkward.id, silent.id, every.id]
 
 
-async def _transcripts(uow_factory, dialog_ids: list[int], directory: Path) -> dict[str, bytes]:
+async def _transcripts(engine, dialog_ids: list[int], directory: Path) -> dict[str, bytes]:
     """Every member of /export_all's zip, and /export of each dialog."""
     renderer = TranscriptRenderer(Formatter(Texts("en"), ZoneInfo("Asia/Kolkata")), EXPORTED_AT)
-    exports = Exports(uow_factory, batch_size=3, dialog_page=2)  # two pages, two COPYs
+    exports = Exports(SqlExportQuery(engine), batch_size=3, dialog_page=2)  # pages, COPYs
     directory.mkdir()
     sink = ZipPartsSink(directory, renderer)
     try:
@@ -88,9 +88,9 @@ async def test_transcripts_hold_every_message_byte_for_byte_whatever_the_date_st
         async_url(database_url), connect_args={"server_settings": {"DateStyle": "SQL, DMY"}}
     )
     try:
-        by_copy = await _transcripts(uow_factory, dialog_ids, tmp_path / "iso")
+        by_copy = await _transcripts(engine, dialog_ids, tmp_path / "iso")
         other = await _transcripts(
-            sql_uow_factory(other_style, session_cipher), dialog_ids, tmp_path / "sql_dmy"
+            other_style, dialog_ids, tmp_path / "sql_dmy"
         )
     finally:
         await other_style.dispose()
@@ -128,13 +128,14 @@ class _FailingSink:
         pass
 
 
-async def test_a_failing_sink_stops_the_export_with_its_own_error(uow_factory):
+async def test_a_failing_sink_stops_the_export_with_its_own_error(engine, uow_factory):
     dialog_ids = await _seed(uow_factory)
 
     with pytest.raises(_DiskFull):
-        await Exports(uow_factory, batch_size=2).export_all(_FailingSink())
+        await Exports(SqlExportQuery(engine), batch_size=2).export_all(_FailingSink())
     with pytest.raises(_DiskFull):
-        await Exports(uow_factory, batch_size=2).export_dialog(dialog_ids[0], _FailingSink())
+        exports = Exports(SqlExportQuery(engine), batch_size=2)
+        await exports.export_dialog(dialog_ids[0], _FailingSink())
 
     async with uow_factory() as uow:  # the pooled connection is fine
         assert (await uow.dialogs.get(dialog_ids[0])) is not None

@@ -23,7 +23,8 @@ from salesbot.adapters.persistence import (
     sql_uow_factory,
 )
 from salesbot.adapters.persistence.migrations import NotASeedDatabase, SeedNotAdopted
-from salesbot.application.ports import AccountStats
+from salesbot.adapters.persistence.queries import SqlStatsQuery
+from salesbot.application.admin.queries import AccountStats
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction, OutKind
@@ -182,7 +183,7 @@ async def test_migrate_adopts_the_seeds_rows(seed_database, tmp_path, monkeypatc
 
             # /stats of all time counts the adopted messages (sent: the outgoing ones; the
             # first of each dialog opened it).
-            assert await uow.stats.per_account() == [
+            assert await SqlStatsQuery(engine).per_account() == [
                 AccountStats(1, first.phone, 2, 3, 2, 2, 0, 0),
                 AccountStats(2, duplicate.phone, 0, 0, 0, 0, 0, 0),
                 AccountStats(5, unknown.phone, 1, 1, 0, 0, 0, 0),

@@ -7,6 +7,7 @@ import tracemalloc
 
 from sqlalchemy import text
 
+from salesbot.adapters.persistence.queries import SqlExportQuery
 from tests.contracts.seeding import account_and_dialog
 
 MESSAGES = 4_000
@@ -46,7 +47,10 @@ async def test_streams_hold_one_batch_not_the_table(engine, uow_factory):
         count = 0
         tracemalloc.start()
         try:
-            async for batch in uow.messages.stream_export_batches(batch_size=200):
+            rows = SqlExportQuery(engine).rows(
+                first_dialog_id=dialog.id, last_dialog_id=dialog.id, batch_size=200
+            )
+            async for batch in rows:
                 assert 0 < len(batch) <= 200
                 assert all(len(row.content) == TEXT_BYTES for row in batch)
                 count += len(batch)

@@ -30,13 +30,8 @@ PHONE = "+79001234567"
 
 
 def service(world: World, *, with_pool: bool = True) -> AccountService:
-    return AccountService(
-        world.uow,
-        world.tg,
-        world.clock,
-        world.quota,
-        pool=world.pool if with_pool else None,
-    )
+    """The container's: the service's own (with the pool), or the CLI's (without)."""
+    return world.container.accounts() if with_pool else world.container.offline_accounts()
 
 
 async def test_a_login_without_2fa_stores_the_account_active_and_starts_it():
@@ -180,8 +175,8 @@ async def test_an_unknown_phone_is_named():
         await service(World()).disable(PHONE)
 
 
-async def test_the_list_shows_quota_warm_up_next_slot_and_dialogs():
-    world = World(max_daily=20, min_delay=30, warmup_days=7)
+async def test_the_list_shows_quota_warm_up_next_slot_and_dialogs(engine):
+    world = World(max_daily=20, min_delay=30, warmup_days=7, engine=engine)
     veteran = await world.add_account("+79000000001")
     newcomer = await world.add_account("+79000000002", created_at=world.clock.now())
     resting = await world.add_account(

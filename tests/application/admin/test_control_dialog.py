@@ -28,7 +28,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def seed(store, clock) -> Seed:
-    return Seed(store, clock)
+    return Seed(lambda: FakeUnitOfWork(store), clock)
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
+"""Transcripts of one dialog or all, on PostgreSQL: the export reads in SQL (COPY)."""
+
 from collections.abc import Sequence
 
 import pytest
 
-from salesbot.application.admin.export_dialogs import Exports, TranscriptHeader
+from salesbot.adapters.persistence.queries import SqlExportQuery
+from salesbot.application.admin.export_dialogs import Exports
+from salesbot.application.admin.queries import ExportRow, TranscriptHeader
 from salesbot.application.errors import UnknownDialog
-from salesbot.application.ports import ExportRow
 from salesbot.domain.message import OutKind
 from tests.application.admin_seed import Seed
-from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeClock
 
 
 class RecordingSink:
@@ -30,30 +33,25 @@ class RecordingSink:
 
 
 @pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
 @pytest.fixture
-def seed(store, clock) -> Seed:
-    return Seed(store, clock)
+def seed(uow_factory, clock) -> Seed:
+    return Seed(uow_factory, clock)
 
 
-async def test_one_dialog_is_exported_with_its_header_and_messages_in_order(store, seed):
+async def test_one_dialog_is_exported_with_its_header_and_messages_in_order(engine, seed):
     account = await seed.account("+79001234567")
-    dialog = await seed.dialog(account, "ivan_petrov", user_id=555, context="met at expo")
+    dialog = await seed.dialog(account, "ivan_petrov", user_id=555, notes="met at expo")
     await seed.sent(dialog, account, "Hello", kind=OutKind.OPENER, minutes_ago=3)
     await seed.received(dialog, account, "Hi", minutes_ago=2)
     sink = RecordingSink()
 
-    header = await Exports(lambda: FakeUnitOfWork(store)).export_dialog(dialog, sink)
+    header = await Exports(SqlExportQuery(engine)).export_dialog(dialog, sink)
 
-    assert (header.username, header.user_id, header.account_phone, header.context) == (
+    assert (header.username, header.user_id, header.account_phone, header.notes) == (
         "ivan_petrov",
         555,
         "+79001234567",
@@ -61,10 +59,10 @@ async def test_one_dialog_is_exported_with_its_header_and_messages_in_order(stor
     )
     assert sink.dialogs == [(header, ["Hello", "Hi"])]
     with pytest.raises(UnknownDialog):
-        await Exports(lambda: FakeUnitOfWork(store)).export_dialog(77, RecordingSink())
+        await Exports(SqlExportQuery(engine)).export_dialog(77, RecordingSink())
 
 
-async def test_every_dialog_is_exported_once_in_dialog_order_even_without_messages(store, seed):
+async def test_every_dialog_is_exported_once_in_dialog_order_even_without_messages(engine, seed):
     account = await seed.account()
     first = await seed.dialog(account, "lead_one")
     silent = await seed.dialog(account, "lead_silent")
@@ -74,7 +72,7 @@ async def test_every_dialog_is_exported_once_in_dialog_order_even_without_messag
     await seed.received(first, account, "One back", minutes_ago=1)
     sink = RecordingSink()
 
-    count = await Exports(lambda: FakeUnitOfWork(store), batch_size=2).export_all(sink)
+    count = await Exports(SqlExportQuery(engine), batch_size=2).export_all(sink)
 
     assert count == 3 and not sink.open
     assert [(h.dialog_id, texts) for h, texts in sink.dialogs] == [
@@ -84,13 +82,13 @@ async def test_every_dialog_is_exported_once_in_dialog_order_even_without_messag
     ]
 
 
-async def test_exporting_nothing_writes_nothing(store):
+async def test_exporting_nothing_writes_nothing(engine):
     sink = RecordingSink()
-    assert await Exports(lambda: FakeUnitOfWork(store)).export_all(sink) == 0
+    assert await Exports(SqlExportQuery(engine)).export_all(sink) == 0
     assert sink.dialogs == []
 
 
-async def test_every_dialog_is_exported_across_pages_with_its_own_messages(store, seed):
+async def test_every_dialog_is_exported_across_pages_with_its_own_messages(engine, seed):
     account = await seed.account()
     dialogs = [await seed.dialog(account, f"lead_{n}") for n in range(7)]
     talking = dialogs[1::2]  # pages of two: a silent dialog starts every page
@@ -100,7 +98,7 @@ async def test_every_dialog_is_exported_across_pages_with_its_own_messages(store
         await seed.sent(dialog, account, f"{n}: bye", minutes_ago=7)
     sink = RecordingSink()
 
-    exports = Exports(lambda: FakeUnitOfWork(store), batch_size=4, dialog_page=2)
+    exports = Exports(SqlExportQuery(engine), batch_size=4, dialog_page=2)
     count = await exports.export_all(sink)
 
     assert count == 7 and not sink.open

@@ -1,21 +1,19 @@
+"""What the operator reads, on PostgreSQL: the query ports are SQL."""
+
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from salesbot.adapters.persistence.queries import SqlDialogViews, SqlStatsQuery
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.errors import UnknownDialog
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Direction, OutKind
 from tests.application.admin_seed import Seed
-from tests.fakes import FakeClock, FakeUnitOfWork, InMemoryStore
+from tests.fakes import FakeClock
 
 MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-@pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
 
 
 @pytest.fixture
@@ -24,22 +22,24 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def seed(store, clock) -> Seed:
-    return Seed(store, clock)
+def seed(uow_factory, clock) -> Seed:
+    return Seed(uow_factory, clock)
 
 
-def views(store, clock, page_size=10) -> AdminViews:
-    return AdminViews(lambda: FakeUnitOfWork(store), clock, MOSCOW, page_size=page_size)
+def views(engine, clock, page_size=10) -> AdminViews:
+    return AdminViews(
+        SqlDialogViews(engine), SqlStatsQuery(engine), clock, MOSCOW, page_size=page_size
+    )
 
 
-async def test_open_dialogs_come_newest_activity_first_with_stage_and_warmth(store, seed, clock):
+async def test_open_dialogs_come_newest_activity_first_with_stage_and_warmth(engine, seed, clock):
     account = await seed.account("+79001112233")
     old = await seed.dialog(account, "old_lead", minutes_ago=90)
     new = await seed.dialog(account, "new_lead", minutes_ago=5, stage=Stage.VALUE, warmth=70)
     paused = await seed.dialog(account, "paused_lead", status=DialogStatus.PAUSED, minutes_ago=30)
     await seed.dialog(account, "stopped_lead", status=DialogStatus.STOPPED, minutes_ago=1)
 
-    page = await views(store, clock).open_dialogs()
+    page = await views(engine, clock).open_dialogs()
 
     assert [r.dialog_id for r in page.rows] == [new, paused, old]
     assert (page.page, page.pages, page.total) == (1, 1, 3)
@@ -52,10 +52,12 @@ async def test_open_dialogs_come_newest_activity_first_with_stage_and_warmth(sto
     )
 
 
-async def test_pages_hold_page_size_rows_and_a_page_past_the_end_shows_the_last(store, seed, clock):
+async def test_pages_hold_page_size_rows_and_a_page_past_the_end_shows_the_last(
+    engine, seed, clock
+):
     account = await seed.account()
     ids = [await seed.dialog(account, f"lead_{i:02d}", minutes_ago=i) for i in range(5)]
-    v = views(store, clock, page_size=2)
+    v = views(engine, clock, page_size=2)
 
     assert [r.dialog_id for r in (await v.open_dialogs(1)).rows] == ids[0:2]
     assert [r.dialog_id for r in (await v.open_dialogs(2)).rows] == ids[2:4]
@@ -64,18 +66,18 @@ async def test_pages_hold_page_size_rows_and_a_page_past_the_end_shows_the_last(
     assert (await v.open_dialogs(0)).page == 1
 
 
-async def test_a_transcript_holds_every_message_in_order_but_cancelled_ones(store, seed, clock):
+async def test_a_transcript_holds_every_message_in_order_but_cancelled_ones(engine, seed, clock):
     account = await seed.account()
     dialog = await seed.dialog(account, "ivan_petrov", summary="wants a demo")
     await seed.sent(dialog, account, "Hello", kind=OutKind.OPENER, minutes_ago=10)
     await seed.received(dialog, account, "Hi, who is it?", minutes_ago=8)
     await seed.queued(dialog, account, "We make CRMs")
-    async with FakeUnitOfWork(store) as uow:
+    async with seed.uow() as uow:
         await uow.messages.cancel_pending(dialog)
         await uow.commit()
     await seed.queued(dialog, account, "We build CRMs")
 
-    transcript = await views(store, clock).transcript(dialog)
+    transcript = await views(engine, clock).transcript(dialog)
 
     assert [(m.direction, m.content) for m in transcript.messages] == [
         (Direction.OUT, "Hello"),
@@ -84,10 +86,10 @@ async def test_a_transcript_holds_every_message_in_order_but_cancelled_ones(stor
     ]
     assert transcript.summary == "wants a demo"
     with pytest.raises(UnknownDialog):
-        await views(store, clock).transcript(404)
+        await views(engine, clock).transcript(404)
 
 
-async def test_stats_count_today_from_local_midnight_and_all_time_per_account(store, seed, clock):
+async def test_stats_count_today_from_local_midnight_and_all_time_per_account(engine, seed, clock):
     first = await seed.account("+79000000001")
     second = await seed.account("+79000000002")
     # Yesterday (Moscow): an opener that got a reply.
@@ -102,13 +104,13 @@ async def test_stats_count_today_from_local_midnight_and_all_time_per_account(st
     await seed.sent(d3, first, "Hi", kind=OutKind.OPENER, minutes_ago=50)
     d4 = await seed.dialog(second, "lead_four", minutes_ago=40, status=DialogStatus.OPTED_OUT)
     await seed.sent(d4, second, "Hi", kind=OutKind.OPENER, minutes_ago=40)
-    async with FakeUnitOfWork(store) as uow:
+    async with seed.uow() as uow:
         dialog = await uow.dialogs.get(d2)
         dialog.outcome = Outcome.GOAL
         await uow.dialogs.update(dialog)
         await uow.commit()
 
-    report = await views(store, clock).stats()
+    report = await views(engine, clock).stats()
 
     assert report.today_since == datetime(2026, 1, 5, 0, 0, tzinfo=MOSCOW)
     assert (report.today.total.openers_sent, report.today.total.dialogs_replied) == (3, 1)

@@ -111,7 +111,7 @@ def test_the_system_prompt_carries_script_rules_state_and_notes():
         stage=Stage.OBJECTIONS,
         warmth=65,
         summary="Owner of 2 salons\nWants a demo",
-        context="Met at the Kazan beauty expo",
+        notes="Met at the Kazan beauty expo",
     )
     prompt = build_prompt(SCRIPT, d, conversation(3), Task.REPLY, token_budget=6000)
     system = prompt.system

@@ -403,20 +403,27 @@ async def test_a_rejected_key_is_told_once_and_replies_resume_when_it_works(worl
     assert world.pending(dialog_id) == ["Ответ после починки ключа"]
 
 
-async def test_answer_unanswered_replies_after_a_crash_in_the_debounce_window(world, tmp_path):
+async def test_answer_unanswered_replies_after_a_crash_in_the_debounce_window(
+    pg_world, tmp_path
+):
+    world = pg_world
     dialog_id = await world.start()
     await world.write("Здравствуйте, а что за сервис?")
     await world.incoming.aclose()  # the process dies inside the debounce window
-    assert world.pending(dialog_id) == []
+    assert await pending(world, dialog_id) == []
 
-    restarted = World(tmp_path, store=world.store, clock=world.clock)
-    await restarted.telegram.connect(world.store.tables.accounts[1], [])
+    restarted = World(tmp_path, engine=world.engine, clock=world.clock)
+    await restarted.telegram.connect(await world.read_account(world._first_account), [])
     restarted.llm.queue(answer("Это сервис онлайн-записи для салонов."))
     assert await restarted.incoming.answer_unanswered() == 1
     await restarted.incoming.drain()
 
-    assert world.pending(dialog_id) == ["Это сервис онлайн-записи для салонов."]
+    assert await pending(world, dialog_id) == ["Это сервис онлайн-записи для салонов."]
     assert await restarted.incoming.answer_unanswered() == 0
+
+
+async def pending(world: World, dialog_id: int) -> list[str]:
+    return [m.content for m in await world.read_messages(dialog_id) if m.is_pending]
 
 
 async def test_a_long_reply_goes_as_two_or_three_messages(world):

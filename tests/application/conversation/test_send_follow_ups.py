@@ -1,17 +1,27 @@
 """A prospect goes quiet after our message: one follow-up per silence, never more, never
-after a no."""
+after a no. On PostgreSQL: the candidates are found by a query in SQL."""
 
+
+import pytest
 
 from salesbot.application.errors import LlmUnavailable
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import DialogPaused
-from salesbot.domain.message import OutKind
+from salesbot.domain.message import Delivery, OutKind
 from tests.application.conversation_support import World, answer
-from tests.fakes import FakeUnitOfWork
 
 
-def follow_ups(world, dialog_id):
-    return [m for m in world.messages(dialog_id) if m.kind is OutKind.FOLLOW_UP]
+@pytest.fixture
+def world(pg_world):
+    return pg_world
+
+
+async def follow_ups(world, dialog_id):
+    return [m for m in await world.read_messages(dialog_id) if m.kind is OutKind.FOLLOW_UP]
+
+
+async def texts(world, dialog_id, delivery):
+    return [m.content for m in await world.read_messages(dialog_id) if m.delivery is delivery]
 
 
 async def test_one_follow_up_after_the_silence_and_never_a_second(world):
@@ -23,16 +33,16 @@ async def test_one_follow_up_after_the_silence_and_never_a_second(world):
 
     await world.clock.advance(hours=1)
     assert await world.conversation.follow_ups.run_once() == 1
-    [follow_up] = follow_ups(world, dialog_id)
+    [follow_up] = await follow_ups(world, dialog_id)
     assert follow_up.content == "Напомню о себе: 14 дней бесплатно. Интересно?"
-    assert world.dialog(dialog_id).follow_ups_sent == 1
+    assert (await world.read_dialog(dialog_id)).follow_ups_sent == 1
     assert "follow-up 1 of 1" in world.llm.requests[-1].system
     assert "last one" in world.llm.requests[-1].system
 
     await world.deliver_pending()
     await world.clock.advance(hours=48)
     assert await world.conversation.follow_ups.run_once() == 0
-    assert len(follow_ups(world, dialog_id)) == 1
+    assert len(await follow_ups(world, dialog_id)) == 1
 
 
 async def test_never_after_an_opt_out(world):
@@ -43,14 +53,14 @@ async def test_never_after_an_opt_out(world):
     await world.clock.advance(hours=72)
 
     assert await world.conversation.follow_ups.run_once() == 0
-    assert follow_ups(world, dialog_id) == []
-    assert world.dialog(dialog_id).status is DialogStatus.OPTED_OUT
+    assert await follow_ups(world, dialog_id) == []
+    assert (await world.read_dialog(dialog_id)).status is DialogStatus.OPTED_OUT
 
 
 async def test_never_to_a_paused_or_finished_dialog(world):
     paused = await world.start("owner_paused", 5001)
     finished = await world.start("owner_finished", 5002)
-    async with FakeUnitOfWork(world.store) as uow:
+    async with world.uow() as uow:
         for dialog_id, move in ((paused, "pause"), (finished, "finish")):
             dialog = await uow.dialogs.get(dialog_id)
             getattr(dialog, move)("operator")
@@ -72,7 +82,7 @@ async def test_not_when_the_prospect_wrote_last(world):
     # Our reply is queued, not sent (quota): no follow-up may jump in.
     await world.clock.advance(hours=48)
     assert await world.conversation.follow_ups.run_once() == 0
-    assert follow_ups(world, dialog_id) == []
+    assert await follow_ups(world, dialog_id) == []
 
 
 async def test_a_new_message_cancels_a_queued_follow_up(world):
@@ -85,8 +95,8 @@ async def test_a_new_message_cancels_a_queued_follow_up(world):
     await world.clock.advance(20)
     await world.incoming.drain()
 
-    assert world.cancelled(dialog_id) == ["Напоминаю о себе!"]
-    assert world.pending(dialog_id) == ["Здравствуйте! Рада ответу."]
+    assert await texts(world, dialog_id, Delivery.CANCELLED) == ["Напоминаю о себе!"]
+    assert await texts(world, dialog_id, Delivery.PENDING) == ["Здравствуйте! Рада ответу."]
 
 
 async def test_each_new_silence_after_the_prospect_spoke_gets_its_own_follow_up(world):
@@ -98,13 +108,14 @@ async def test_each_new_silence_after_the_prospect_spoke_gets_its_own_follow_up(
     await world.clock.advance(20)
     await world.incoming.drain()
     await world.deliver_pending()
-    assert world.dialog(dialog_id).follow_ups_sent == 0, "the cancelled one was never sent"
+    dialog = await world.read_dialog(dialog_id)
+    assert dialog.follow_ups_sent == 0, "the cancelled one was never sent"
 
     world.llm.queue(answer("Удалось посмотреть условия?"))
     await world.clock.advance(hours=25)
 
     assert await world.conversation.follow_ups.run_once() == 1
-    assert world.pending(dialog_id) == ["Удалось посмотреть условия?"]
+    assert await texts(world, dialog_id, Delivery.PENDING) == ["Удалось посмотреть условия?"]
     await world.deliver_pending()
     await world.clock.advance(hours=48)
     assert await world.conversation.follow_ups.run_once() == 0, "still one per silence"
@@ -117,7 +128,7 @@ async def test_the_model_being_down_skips_the_round_without_losing_the_follow_up
 
     assert await world.conversation.follow_ups.run_once() == 0
     assert await world.conversation.follow_ups.run_once() == 1
-    assert len(follow_ups(world, dialog_id)) == 1
+    assert len(await follow_ups(world, dialog_id)) == 1
 
 
 async def test_a_bad_follow_up_twice_pauses_the_dialog(world):
@@ -127,12 +138,12 @@ async def test_a_bad_follow_up_twice_pauses_the_dialog(world):
 
     assert await world.conversation.follow_ups.run_once() == 0
 
-    assert world.dialog(dialog_id).status is DialogStatus.PAUSED
+    assert (await world.read_dialog(dialog_id)).status is DialogStatus.PAUSED
     assert len(world.notifier.of_type(DialogPaused)) == 1
 
 
-async def test_max_follow_ups_zero_turns_them_off(tmp_path):
-    world = World(tmp_path, max_follow_ups=0)
+async def test_max_follow_ups_zero_turns_them_off(tmp_path, engine):
+    world = World(tmp_path, max_follow_ups=0, engine=engine)
     await world.add_account()
     await world.start()
     await world.clock.advance(hours=100)
@@ -140,8 +151,8 @@ async def test_max_follow_ups_zero_turns_them_off(tmp_path):
     assert len(world.llm.calls) == 1
 
 
-async def test_two_follow_ups_when_allowed(tmp_path):
-    world = World(tmp_path, max_follow_ups=2)
+async def test_two_follow_ups_when_allowed(tmp_path, engine):
+    world = World(tmp_path, max_follow_ups=2, engine=engine)
     await world.add_account()
     dialog_id = await world.start()
     world.llm.default = answer("Напоминаю!")
@@ -149,5 +160,5 @@ async def test_two_follow_ups_when_allowed(tmp_path):
         await world.clock.advance(hours=25)
         await world.conversation.follow_ups.run_once()
         await world.deliver_pending()
-    assert len(follow_ups(world, dialog_id)) == 2
+    assert len(await follow_ups(world, dialog_id)) == 2
     assert "follow-up 2 of 2" in world.llm.requests[-1].system

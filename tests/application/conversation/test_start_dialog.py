@@ -1,4 +1,4 @@
-"""`/start @user <context>`: the opener is written and queued from the best account."""
+"""`/start @user <notes>`: the opener is written and queued from the best account."""
 
 from datetime import timedelta
 
@@ -45,7 +45,7 @@ async def test_the_opener_is_queued_pending_and_nothing_is_sent(world):
     assert world.telegram.sent == []
     dialog = world.dialog(started.dialog_id)
     assert dialog.target_user_id == 5001
-    assert dialog.context == "Owner of two salons in Kazan"
+    assert dialog.notes == "Owner of two salons in Kazan"
     assert dialog.warmth == 5
     assert (dialog.prompt_tokens, dialog.completion_tokens) == (10, 5)
     request = world.llm.requests[0]
@@ -158,7 +158,7 @@ async def test_invalid_and_unreachable_usernames_are_refused(world):
 
 
 async def test_ai_disclosure_adds_a_short_note_to_the_opener(tmp_path):
-    world = World(tmp_path, disclosure=DISCLOSURE_RU)
+    world = World(tmp_path, disclosure=True)
     await world.add_account()
     world.telegram.add_user("salon_owner", 5001)
     world.llm.queue(answer("Здравствуйте!"))

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.admin.control_dialog import DialogControl, StopDialog
 from salesbot.application.conversation.start_dialog import StartDialog
-from salesbot.application.outbox.dispatch import NO_TYPING, Dispatcher
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.events import GoalReached, HandoffRequested
 from salesbot.domain.message import Delivery, Direction
 from tests.application.conversation_support import World, answer
-from tests.application.telegram_world import FakeLocks
 
 PROSPECT = 5001
 OPENER = "Здравствуйте! Я ИИ-ассистент Запись+. Удобно пару минут?"
@@ -36,19 +33,8 @@ class Service:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.pool = AccountPool(
-            world.uow, world.telegram, FakeLocks(), world.notifier, world.clock
-        )
-        self.dispatcher = Dispatcher(
-            world.uow,
-            world.telegram,
-            self.pool,
-            world.notifier,
-            world.clock,
-            world.config.quota,
-            typing=NO_TYPING,
-            send_gap_jitter=0.0,
-        )
+        self.pool = world.container.pool()
+        self.dispatcher = world.container.dispatcher()
 
     async def start(self) -> int:
         await self.pool.start_all()
@@ -62,7 +48,7 @@ class Service:
         """Let the dispatcher send everything it may, the minimum delay passing each time."""
         account_id = min(self.world.store.tables.accounts)
         for _ in range(20):
-            await self.world.clock.advance(seconds=31)
+            await self.world.clock.advance(seconds=40)  # the delay and its jitter
             if not await self.dispatcher.dispatch_once(account_id):
                 return
         raise AssertionError("the dispatcher never ran out of work")

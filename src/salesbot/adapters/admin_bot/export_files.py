@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.application.admin.export_dialogs import TranscriptHeader
-from salesbot.application.ports import ExportRow
+from salesbot.application.admin.queries import ExportRow, TranscriptHeader
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
 """The Bot API's limit for a document sent by a bot."""
@@ -58,7 +57,7 @@ class TranscriptRenderer:
         self._exported_at = exported_at
 
     def head(self, header: TranscriptHeader) -> str:
-        parts = [self._f.header(header, context=header.context)]
+        parts = [self._f.header(header, notes=header.notes)]
         if header.summary:
             parts.append(self._f.t("transcript_summary", summary=header.summary))
         parts.append(self._f.t("transcript_exported", now=self._f.time(self._exported_at)))

@@ -8,9 +8,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from salesbot.adapters.admin_bot.catalogue import COMMANDS, MESSAGES, Texts
-from salesbot.application.admin.export_dialogs import TranscriptHeader
-from salesbot.application.admin.views import DialogPage, DialogRow, PeriodStats, StatsReport
-from salesbot.application.ports import AccountStats, ExportRow
+from salesbot.application.admin.queries import (
+    AccountStats,
+    DialogRow,
+    ExportRow,
+    TranscriptHeader,
+)
+from salesbot.application.admin.views import DialogPage, PeriodStats, StatsReport
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
@@ -171,7 +175,7 @@ class Formatter:
         )
 
     def header(
-        self, header: TranscriptHeader | DialogRow, *, reason: str = "", context: str = ""
+        self, header: TranscriptHeader | DialogRow, *, reason: str = "", notes: str = ""
     ) -> str:
         """The head of a transcript: prospect, account, status, stage and warmth, dates."""
         user_id = header.user_id
@@ -188,8 +192,8 @@ class Formatter:
             created=self.time(header.created_at),
             last=self.time(header.last_activity_at),
         )
-        if context:
-            text += "\n" + self.t("transcript_context", context=context)
+        if notes:
+            text += "\n" + self.t("transcript_context", context=notes)
         return text
 
     def transcript(
@@ -199,9 +203,9 @@ class Formatter:
         *,
         summary: str = "",
         reason: str = "",
-        context: str = "",
+        notes: str = "",
     ) -> str:
-        parts = [self.header(row, reason=reason, context=context)]
+        parts = [self.header(row, reason=reason, notes=notes)]
         if summary:
             parts.append(self.t("transcript_summary", summary=summary))
         lines = self.lines(map(_export_row, messages), row.username)

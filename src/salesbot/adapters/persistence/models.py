@@ -133,7 +133,7 @@ class DialogRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
     target_user_id: Mapped[int | None] = mapped_column(BigInteger)
-    context: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    notes: Mapped[str] = mapped_column(Text, server_default=EMPTY)
     last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
     stage: Mapped[Stage] = mapped_column(
         _enum(Stage, "dialog_stage"), server_default=Stage.INTRODUCTION.value
@@ -367,7 +367,7 @@ def dialog_from_row(row: Row[Any]) -> Dialog:
         target_username=row.target_username,
         status=row.status,
         target_user_id=row.target_user_id,
-        context=row.context,
+        notes=row.notes,
         created_at=row.created_at,
         last_activity_at=row.last_activity_at,
         stage=row.stage,
@@ -388,7 +388,7 @@ def dialog_values(dialog: Dialog) -> dict[str, Any]:
         "target_username": dialog.target_username,
         "status": dialog.status,
         "target_user_id": dialog.target_user_id,
-        "context": dialog.context,
+        "notes": dialog.notes,
         "last_activity_at": dialog.last_activity_at,
         "stage": dialog.stage,
         "warmth": dialog.warmth,

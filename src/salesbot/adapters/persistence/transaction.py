@@ -178,3 +178,13 @@ async def _close(connection: AsyncConnection) -> None:
         with contextlib.suppress(Exception):
             await connection.invalidate()
         raise
+
+
+@contextlib.asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[Transaction]:
+    """A transaction for reads only: whatever happens in it is rolled back at the end."""
+    transaction = Transaction(engine)
+    try:
+        yield transaction
+    finally:
+        await transaction.close()

@@ -14,7 +14,6 @@ from salesbot.adapters.persistence.repositories import (
     SqlMessageRepository,
     SqlPeerRepository,
     SqlSettingRepository,
-    SqlStatsQuery,
 )
 from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.ports import SessionCipher
@@ -30,7 +29,6 @@ class SqlUnitOfWork:
     do_not_contact: SqlDoNotContactRepository
     peers: SqlPeerRepository
     settings: SqlSettingRepository
-    stats: SqlStatsQuery
 
     def __init__(
         self, transaction_factory: Callable[[], Transaction], cipher: SessionCipher
@@ -48,7 +46,6 @@ class SqlUnitOfWork:
         self.do_not_contact = SqlDoNotContactRepository(tx)
         self.peers = SqlPeerRepository(tx)
         self.settings = SqlSettingRepository(tx)
-        self.stats = SqlStatsQuery(tx)
         return self
 
     async def __aexit__(

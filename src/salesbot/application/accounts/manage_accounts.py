@@ -14,6 +14,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.admin.queries import DialogViews
 from salesbot.application.errors import (
     AccountNeedsLogin,
     DuplicateAccount,
@@ -28,7 +29,6 @@ from salesbot.application.ports import (
     UnitOfWorkFactory,
 )
 from salesbot.domain.account import Account, AccountStatus
-from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.phone import normalize_phone
 from salesbot.domain.quota import SendQuota
 
@@ -77,6 +77,7 @@ class AccountService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        dialogs: DialogViews,
         login: TelegramLogin,
         clock: Clock,
         quota: SendQuota,
@@ -84,6 +85,7 @@ class AccountService:
         pool: AccountPool | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._dialogs = dialogs
         self._login = login
         self._clock = clock
         self._quota = quota
@@ -202,6 +204,7 @@ class AccountService:
         now = self._clock.now()
         quota = self._quota
         summaries = []
+        active = await self._dialogs.active_per_account()
         async with self._uow() as uow:
             for account in await uow.accounts.list():
                 assert account.id is not None
@@ -222,9 +225,7 @@ class AccountService:
                         sent_today=allowance.sent,
                         daily_limit=allowance.limit,
                         next_free_at=next_free,
-                        active_dialogs=await uow.dialogs.count(
-                            statuses=[DialogStatus.ACTIVE], account_id=account.id
-                        ),
+                        active_dialogs=active.get(account.id, 0),
                         limited_until=account.limited_until,
                         proxy_set=bool(account.proxy),
                     )

@@ -1,9 +1,9 @@
 """Dialogs written out for the operator: one dialog, or every dialog, message by message.
 
-The use-case walks the database and hands each dialog's header and messages to a
-`TranscriptSink`; the admin bot's sink renders them in the admin's language into a `.txt`
-file or a zip archive on disk. Messages come from the repository's streams in batches, so
-exporting every dialog keeps memory bounded however large the database grows.
+The use-case walks the dialogs (ExportQuery, in SQL) and hands each dialog's header and
+messages to a `TranscriptSink`; the admin bot's sink renders them in the admin's language
+into a `.txt` file or a zip archive on disk. Messages come in batches, so exporting every
+dialog keeps memory bounded however large the database grows.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ import bisect
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
+from salesbot.application.admin.queries import ExportQuery, ExportRow, TranscriptHeader
 from salesbot.application.errors import UnknownDialog
-from salesbot.application.ports import ExportRow, UnitOfWork, UnitOfWorkFactory
-from salesbot.domain.dialog import Dialog, DialogStatus, Stage
 from salesbot.domain.message import Delivery
 
 log = logging.getLogger(__name__)
@@ -26,39 +23,6 @@ log = logging.getLogger(__name__)
 DIALOG_PAGE = 2000
 """Dialogs read per query; their messages then come in one stream (a COPY on PostgreSQL,
 which costs a query start each: fewer, longer streams keep the server busy)."""
-
-
-@dataclass(frozen=True)
-class TranscriptHeader:
-    dialog_id: int
-    username: str
-    user_id: int | None
-    account_id: int
-    account_phone: str
-    status: DialogStatus
-    stage: Stage
-    warmth: int
-    context: str
-    summary: str
-    created_at: datetime | None
-    last_activity_at: datetime | None
-
-    @classmethod
-    def of(cls, dialog: Dialog, account_phone: str) -> TranscriptHeader:
-        return cls(
-            dialog_id=dialog.id or 0,
-            username=dialog.target_username,
-            user_id=dialog.target_user_id,
-            account_id=dialog.account_id,
-            account_phone=account_phone,
-            status=dialog.status,
-            stage=dialog.stage,
-            warmth=dialog.warmth,
-            context=dialog.context,
-            summary=dialog.summary,
-            created_at=dialog.created_at,
-            last_activity_at=dialog.last_activity_at or dialog.created_at,
-        )
 
 
 class TranscriptSink(Protocol):
@@ -81,20 +45,6 @@ def _exported(rows: list[ExportRow]) -> list[ExportRow]:
 
 def _dialog_of(row: ExportRow) -> int:
     return row.dialog_id
-
-
-class _Phones:
-    """Account phones, looked up once per account."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-        self._known: dict[int, str] = {}
-
-    async def of(self, account_id: int) -> str:
-        if account_id not in self._known:
-            account = await self._uow.accounts.get(account_id)
-            self._known[account_id] = account.phone if account else "?"
-        return self._known[account_id]
 
 
 class _Transcripts:
@@ -139,66 +89,50 @@ class _Transcripts:
 class Exports:
     def __init__(
         self,
-        uow_factory: UnitOfWorkFactory,
+        query: ExportQuery,
         *,
         batch_size: int = 1000,
         dialog_page: int = DIALOG_PAGE,
     ) -> None:
-        self._uow_factory = uow_factory
+        self._query = query
         self._batch_size = batch_size
         self._dialog_page = dialog_page
 
     async def export_dialog(self, dialog_id: int, sink: TranscriptSink) -> TranscriptHeader:
         """Write one dialog to `sink`; UnknownDialog when there is none with that number."""
-        async with self._uow_factory() as uow:
-            dialog = await uow.dialogs.get(dialog_id)
-            if dialog is None:
-                raise UnknownDialog(dialog_id)
-            header = TranscriptHeader.of(dialog, await _Phones(uow).of(dialog.account_id))
-            transcripts = _Transcripts(sink, [header])
-            batches = uow.messages.stream_export_batches(
-                first_dialog_id=dialog_id, last_dialog_id=dialog_id, batch_size=self._batch_size
-            )
-            # A sink that fails leaves the stream open: it is closed before the unit of work.
-            async with contextlib.aclosing(batches):
-                async for batch in batches:
-                    transcripts.rows(batch)
-            transcripts.finish()
+        header = await self._query.header(dialog_id)
+        if header is None:
+            raise UnknownDialog(dialog_id)
+        await self._write([header], sink)
         return header
 
     async def export_all(self, sink: TranscriptSink) -> int:
-        """Write every dialog to `sink` in dialog-id order, its messages in order; return
-        how many.
-
-        A page of `dialog_page` dialogs (and their accounts' phones) at a time, then one
-        stream of that page's messages as light `ExportRow`s, in batches: nothing else is
-        read while the stream runs, as the port asks.
-        """
+        """Write every dialog to `sink` in dialog-number order, its messages in order;
+        return how many. A page of `dialog_page` dialogs at a time, then one stream of that
+        page's messages, in batches."""
         exported = 0
-        async with self._uow_factory() as uow:
-            phones = _Phones(uow)
-            after = 0
-            while True:
-                page = await uow.dialogs.list_by_id(after_id=after, limit=self._dialog_page)
-                if not page:
-                    break
-                headers = [
-                    TranscriptHeader.of(dialog, await phones.of(dialog.account_id))
-                    for dialog in page
-                ]
-                transcripts = _Transcripts(sink, headers)
-                batches = uow.messages.stream_export_batches(
-                    first_dialog_id=headers[0].dialog_id,
-                    last_dialog_id=headers[-1].dialog_id,
-                    batch_size=self._batch_size,
-                )
-                async with contextlib.aclosing(batches):
-                    async for batch in batches:
-                        transcripts.rows(batch)
-                transcripts.finish()
-                exported += len(page)
-                if len(page) < self._dialog_page:
-                    break
-                after = page[-1].id or 0
+        after = 0
+        while True:
+            page = await self._query.headers(after_id=after, limit=self._dialog_page)
+            if not page:
+                break
+            await self._write(page, sink)
+            exported += len(page)
+            if len(page) < self._dialog_page:
+                break
+            after = page[-1].dialog_id
         log.info("exported %s dialogs", exported)
         return exported
+
+    async def _write(self, headers: list[TranscriptHeader], sink: TranscriptSink) -> None:
+        transcripts = _Transcripts(sink, headers)
+        batches = self._query.rows(
+            first_dialog_id=headers[0].dialog_id,
+            last_dialog_id=headers[-1].dialog_id,
+            batch_size=self._batch_size,
+        )
+        # A sink that fails leaves the stream open: it is closed here, ending the read.
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                transcripts.rows(batch)
+        transcripts.finish()

@@ -198,10 +198,10 @@ def system_prompt(
     if gap:
         state.append("Some earlier messages of this conversation are not shown below.")
     sections = [script.strip(), RULES, f"## {H_STATE}\n" + "\n".join(state)]
-    if dialog.context.strip():
+    if dialog.notes.strip():
         sections.append(
             f"## {H_NOTES}\nUse them to be relevant; never quote them or mention that you have "
-            f"notes.\n{dialog.context.strip()}"
+            f"notes.\n{dialog.notes.strip()}"
         )
     task_text = _TASKS[task]
     if task is Task.FOLLOW_UP:

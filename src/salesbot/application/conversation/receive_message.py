@@ -25,6 +25,7 @@ from salesbot.application.conversation.answer_prospect import DialogReplier, Rep
 from salesbot.application.conversation.apply_outcome import close_for_opt_out
 from salesbot.application.conversation.debounce import KeyedJobs
 from salesbot.application.conversation.prompt import speakable
+from salesbot.application.conversation.queries import ConversationQueries
 from salesbot.application.errors import (
     DatabaseUnavailable,
     LlmError,
@@ -70,6 +71,7 @@ class IncomingMessages:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        queries: ConversationQueries,
         replier: DialogReplier,
         messenger: TelegramMessenger,
         notifier: AdminNotifier,
@@ -81,6 +83,7 @@ class IncomingMessages:
         rejected_backoff: Backoff | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._queries = queries
         self._replier = replier
         self._messenger = messenger
         self._notifier = notifier
@@ -245,10 +248,9 @@ class IncomingMessages:
         """Schedule a reply for every active dialog whose newest message is the prospect's."""
         found: list[Dialog] = []
         async with self._uow_factory() as uow:
-            for dialog in await uow.dialogs.list(statuses=[DialogStatus.ACTIVE]):
-                if dialog.id is None or dialog.target_user_id is None:
-                    continue
-                if await _awaits_answer(uow, dialog.id):
+            for dialog_id in await self._queries.awaiting_answer():
+                dialog = await uow.dialogs.get(dialog_id)
+                if dialog is not None and dialog.target_user_id is not None:
                     found.append(dialog)
         for dialog in found:
             key: Key = (dialog.account_id, dialog.target_user_id)  # type: ignore[assignment]

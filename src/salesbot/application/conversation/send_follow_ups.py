@@ -1,6 +1,6 @@
 """Follow-ups: a prospect went quiet after our message; nudge them, at most MAX_FOLLOW_UPS.
 
-The repository finds active dialogs whose newest message is ours, sent at least
+The conversation's queries find active dialogs whose newest message is ours, sent at least
 FOLLOW_UP_AFTER_HOURS ago, with fewer follow-ups than the limit and nothing of ours still
 queued. Opted-out, paused, stopped and finished dialogs are never among them, and the
 do-not-contact list is checked once more. The model writes each follow-up; it is queued
@@ -20,6 +20,7 @@ from salesbot.application.conversation.answer_prospect import (
 )
 from salesbot.application.conversation.apply_outcome import apply_composed, pause_for_refusal
 from salesbot.application.conversation.prompt import FollowUpInfo, Task
+from salesbot.application.conversation.queries import ConversationQueries
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
 from salesbot.application.errors import LlmError
@@ -35,6 +36,7 @@ class FollowUps:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
+        queries: ConversationQueries,
         writer: ReplyWriter,
         script: SalesScript,
         notifier: AdminNotifier,
@@ -45,6 +47,7 @@ class FollowUps:
         interval_seconds: float = 300.0,
     ) -> None:
         self._uow_factory = uow_factory
+        self._queries = queries
         self._writer = writer
         self._script = script
         self._notifier = notifier
@@ -59,15 +62,13 @@ class FollowUps:
         if self._max <= 0:
             return 0
         silent_since = self._clock.now() - self._after
-        async with self._uow_factory() as uow:
-            due = await uow.dialogs.list_awaiting_follow_up(
-                silent_since=silent_since, max_follow_ups=self._max
-            )
+        due = await self._queries.awaiting_follow_up(
+            silent_since=silent_since, max_follow_ups=self._max
+        )
         queued = 0
-        for dialog in due:
-            assert dialog.id is not None
+        for dialog_id in due:
             try:
-                queued += await self._follow_up(dialog.id)
+                queued += await self._follow_up(dialog_id)
             except LlmError as error:
                 logger.warning("follow-ups wait for the language model: %s", error)
                 break

@@ -1,4 +1,4 @@
-"""start_dialog: the operator's `/start @user <context>` — pick an account, write the opener.
+"""start_dialog: the operator's `/start @user <notes>` — pick an account, write the opener.
 
 Refused when the prospect is on the do-not-contact list or already in an open dialog. The
 account is the connected, active one with the most quota left today (SendQuota with the
@@ -12,7 +12,6 @@ sends the opener.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +36,7 @@ from salesbot.application.ports import (
 )
 from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
-from salesbot.domain.message import Delivery, Message, OutKind
+from salesbot.domain.message import Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SendQuota
 from salesbot.domain.username import normalize_username
@@ -46,13 +45,13 @@ logger = logging.getLogger(__name__)
 
 DISCLOSURE_RU = "(Это сообщение написал ИИ-ассистент компании.)"
 DISCLOSURE_EN = "(This message was written by the company's AI assistant.)"
-MAX_CONTEXT_CHARS = 2000
+MAX_NOTES_CHARS = 2000
 
 
 @dataclass(frozen=True)
 class StartDialog:
     username: str
-    context: str = ""
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class StartDialogHandler:
         with the most quota left. It must be connected, but its status is not looked at:
         `salesbot rehearse` uses a disabled stand-in account that no real process runs."""
         username = normalize_username(cmd.username)
-        context = cmd.context.strip()[:MAX_CONTEXT_CHARS]
+        notes = cmd.notes.strip()[:MAX_NOTES_CHARS]
         now = self._clock.now()
         async with self._uow_factory() as uow:
             await self._refuse_if_taken(uow, username)
@@ -121,7 +120,7 @@ class StartDialogHandler:
             account_id=account.id,
             target_username=username,
             target_user_id=peer.user_id,
-            context=context,
+            notes=notes,
             created_at=now,
             last_activity_at=now,
         )
@@ -185,15 +184,13 @@ class StartDialogHandler:
             raise NoAccountAvailable(
                 "no connected, active account: add one with `salesbot account login` or enable one"
             )
-        queued = Counter(
-            m.account_id for m in await uow.messages.list_by_delivery(Delivery.PENDING)
-        )
+        queued = await uow.messages.pending_counts()
 
         def room(account: Account) -> tuple[int, int]:
             allowance = self._quota.allowance(
                 account.quota_state, now, created_at=account.created_at
             )
-            return (allowance.remaining - queued[account.id], -(account.id or 0))
+            return (allowance.remaining - queued.get(account.id or 0, 0), -(account.id or 0))
 
         return max(candidates, key=room)
 

@@ -128,7 +128,7 @@ class ReplyWriter:
         opener: Message | None = None,
         follow_up: FollowUpInfo | None = None,
     ) -> Composed:
-        detector = _detector_for(script).extended(dialog.context, size=NOTES_RUN)
+        detector = _detector_for(script).extended(dialog.notes, size=NOTES_RUN)
         usage = Usage()
         note = ""
         refusal = EMPTY

@@ -36,7 +36,6 @@ from salesbot.application.outbox.reconcile_sends import InterruptedSends, Settle
 from salesbot.application.outbox.spam_limits import SpamLimits
 from salesbot.application.outbox.typing_pace import NO_TYPING, TypingPace
 from salesbot.application.ports import (
-    AdminNotifier,
     Clock,
     TelegramMessenger,
     UnitOfWorkFactory,
@@ -84,19 +83,19 @@ class Dispatcher:
         uow_factory: UnitOfWorkFactory,
         messenger: TelegramMessenger,
         pool: AccountPool,
-        notifier: AdminNotifier,
+        outbox: Outbox,
+        interrupted: InterruptedSends,
+        spam: SpamLimits,
         clock: Clock,
         quota: SendQuota,
         *,
         working_hours: WorkingHours = ALWAYS,
-        limited_cooldown: timedelta = timedelta(hours=24),
         typing: TypingPace | None = None,
         rng: random.Random | None = None,
         send_gap_jitter: float = 0.2,
         idle_seconds: float = 5.0,
         retry_seconds: float = 60.0,
         supervise_seconds: float = 1.0,
-        history_window: int = 30,
     ) -> None:
         self._uow = uow_factory
         self._messenger = messenger
@@ -110,13 +109,9 @@ class Dispatcher:
         self._idle = timedelta(seconds=idle_seconds)
         self._retry = timedelta(seconds=retry_seconds)
         self._supervise_seconds = supervise_seconds
-        self._outbox = Outbox(uow_factory, notifier)
-        self._interrupted = InterruptedSends(
-            uow_factory, messenger, self._outbox, clock, history_window=history_window
-        )
-        self._spam = SpamLimits(
-            uow_factory, messenger, pool, self._outbox, clock, quota, cooldown=limited_cooldown
-        )
+        self._outbox = outbox
+        self._interrupted = interrupted
+        self._spam = spam
         self._locks: dict[int, asyncio.Lock] = {}
         self._wake_at: dict[int, datetime] = {}
         self._paused_until: dict[int, datetime] = {}
@@ -232,7 +227,7 @@ class Dispatcher:
                     return None
                 self._created_at[account_id] = account.created_at
             created_at = self._created_at[account_id]
-            claimed = await uow.messages.claim_next_due_with_dialog(
+            claimed = await uow.messages.claim_next(
                 account_id, now, include_openers=self._hours.contains(now)
             )
             if claimed is None:

@@ -101,10 +101,7 @@ async def run(
             except StartupRefused as refusal:
                 print(refusal, file=sys.stderr)
                 return refusal.exit_code
-            try:
-                return await _run(args, settings, container, ask, ask_secret, out)
-            finally:
-                await container.engine().dispose()
+            return await _run(args, settings, container, ask, ask_secret, out)
     except DatabaseNotStarted as error:
         print(f"The embedded PostgreSQL could not start: {error}", file=sys.stderr)
         return 1
@@ -118,13 +115,14 @@ async def _run(
     ask_secret: Ask | None,
     out: TextIO,
 ) -> int:
-    from salesbot.application.accounts.manage_accounts import AccountService
+    from dependency_injector import providers
 
-    login = container.telegram_login() if args.action == "login" else _NoLogin()
-    service = AccountService(
-        container.uow_factory(), login, container.clock(), container.quota()
-    )
+    from salesbot.entrypoints.container import resolve, shut_down
+
+    if args.action != "login":  # no Telegram connection needed, nor API_ID/API_HASH
+        container.telegram_login.override(providers.Object(_NoLogin()))
     try:
+        service = await resolve(container.offline_accounts())
         if args.action in ("login", "import"):
             from salesbot.domain.errors import InvalidPhone
             from salesbot.domain.phone import normalize_phone
@@ -149,7 +147,7 @@ async def _run(
             )
         return await list_accounts(service, settings, out)
     finally:
-        await _close(login)
+        await shut_down(container)
 
 
 async def login_interactively(
@@ -327,14 +325,6 @@ class _NoLogin:
 
     async def cancel_login(self, phone: str) -> None:
         return None
-
-
-async def _close(thing: Any) -> None:
-    closer = getattr(thing, "close", None)
-    if callable(closer):
-        result = closer()
-        if asyncio.iscoroutine(result):
-            await result
 
 
 async def _ask(prompt: str) -> str:

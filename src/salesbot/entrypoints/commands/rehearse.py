@@ -1,8 +1,8 @@
 """`salesbot rehearse`: the operator plays the prospect; the real engine answers.
 
-The conversation runs through the very objects `salesbot run` builds (the container's
-`conversation`: same sales script, prompt, checks, opt-out detector and outcome handling,
-same model), with two stand-ins: a Telegram that only this process sees
+The conversation runs through the very objects `salesbot run` builds (the container's:
+same sales script, prompt, checks, opt-out detector and outcome handling, same model), with
+two stand-ins: a Telegram that only this process sees
 (nothing reaches Telegram), and an admin notifier that prints. Each line the operator types
 (or each line of `--script FILE`) is one incoming message; the queued answer is printed
 and marked sent at once, as the Dispatcher would after its pauses. Replies are not
@@ -29,6 +29,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from salesbot.application.conversation.receive_message import IncomingMessages
+from salesbot.application.conversation.sales_script import SalesScript
+from salesbot.application.conversation.start_dialog import StartDialogHandler
 from salesbot.application.ports import ChatHistoryItem, IncomingMessage, SentMessage
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, Outcome
@@ -116,7 +119,7 @@ def main(args: argparse.Namespace) -> int:
 
     level = settings.LOG_LEVEL if args.verbose else "WARNING"
     configure_logging(level, settings.LOG_FILE, settings.secret_values())
-    rehearsal = Rehearsal(settings, username=username, context=args.context, timeout=args.timeout)
+    rehearsal = Rehearsal(settings, username=username, notes=args.context, timeout=args.timeout)
     try:
         return event_loop.run(rehearsal.run(lines))
     except KeyboardInterrupt:
@@ -250,14 +253,14 @@ class Rehearsal:
         settings: Settings,
         *,
         username: str,
-        context: str = "",
+        notes: str = "",
         timeout: float = 180.0,
         printer: Printer | None = None,
     ) -> None:
         # Each line is answered before the next is read: no debounce window to wait out.
         self._settings = settings.model_copy(update={"REPLY_DEBOUNCE_SECONDS": 0.0})
         self._username = username
-        self._context = context
+        self._notes = notes
         self._timeout = timeout
         self._out = printer or Printer()
         self._telegram = RehearsalTelegram()
@@ -303,20 +306,19 @@ class Rehearsal:
         from dependency_injector import providers
 
         from salesbot.application.conversation.sales_script import SETTING_KEY
-        from salesbot.entrypoints.container import Container
+        from salesbot.entrypoints.container import Container, resolve, shut_down
 
         container = Container(
             settings=providers.Object(self._settings), database_url=providers.Object(url)
         )
         container.telegram.override(providers.Object(self._telegram))
         container.notifier.override(providers.Object(self._notifier))
-        self._uow_factory = container.uow_factory()
-        self._clock = container.clock()
-        closers: list[Any] = [container.engine().dispose]
         outcome = Outcome.CONTINUE
         code = 0
-        conversation: Any = None
+        incoming: IncomingMessages | None = None
         try:
+            self._uow_factory = await resolve(container.uow_factory())
+            self._clock = container.clock()
             if script:
                 async with self._uow_factory() as uow:
                     await uow.settings.set(SETTING_KEY, script)
@@ -326,9 +328,15 @@ class Rehearsal:
             self._telegram.account_id = account.id
             self._telegram.username = self._username
             self._telegram.user_id = -int(time.time() * 1000)
-            conversation = container.conversation()
-            closers.insert(0, container.llm().aclose)
-            await self._talk(conversation, account.id, lines)
+            await resolve(container.incoming_subscription())
+            incoming = await resolve(container.incoming())
+            await self._talk(
+                await resolve(container.start_dialog()),
+                incoming,
+                await resolve(container.sales_script()),
+                account.id,
+                lines,
+            )
         except RehearsalFailed as failure:
             self._notifier.flush()
             self._out.say("error", str(failure))
@@ -340,28 +348,34 @@ class Rehearsal:
             code = 1
         finally:
             self._notifier.flush()
-            if conversation is not None:
-                await conversation.incoming.aclose()
+            if incoming is not None:
+                await incoming.aclose()
             try:
                 outcome = await self._outcome()
             finally:
-                for close in closers:
-                    try:
-                        await close()
-                    except Exception:
-                        log.debug("closing failed", exc_info=True)
+                try:
+                    await shut_down(container)
+                except Exception:
+                    log.debug("closing failed", exc_info=True)
                 self._out.line(f"outcome: {outcome.value}")
         return code
 
     # --- the conversation -------------------------------------------------------------
 
-    async def _talk(self, conversation: Any, account_id: int, lines: list[str] | None) -> None:
+    async def _talk(
+        self,
+        start_dialog: StartDialogHandler,
+        incoming: IncomingMessages,
+        script: SalesScript,
+        account_id: int,
+        lines: list[str] | None,
+    ) -> None:
         from salesbot.application.conversation.start_dialog import StartDialog
 
         source = (
             "the script edited in the admin bot"
-            if not await conversation.script.is_default()
-            else str(conversation.script.default_path)
+            if not await script.is_default()
+            else str(script.default_path)
         )
         how = (
             "Reading your lines from the script file."
@@ -375,9 +389,7 @@ class Rehearsal:
             flush=True,
         )
         started = await self._wait(
-            conversation.start_dialog(
-                StartDialog(self._username, self._context), account_id=account_id
-            )
+            start_dialog(StartDialog(self._username, self._notes), account_id=account_id)
         )
         self._dialog_id = started.dialog_id
         await self._deliver_queued()
@@ -404,7 +416,7 @@ class Rehearsal:
                     date=self._clock.now(),
                 )
             )
-            await self._wait(conversation.incoming.drain())
+            await self._wait(incoming.drain())
             await self._deliver_queued()
             dialog = await self._dialog()
             self._out.line(

@@ -47,10 +47,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def run(
-    settings: Settings, *, telegram: Any = None, timing: Timing | None = None
+    settings: Settings,
+    *,
+    telegram: Any = None,
+    login: Any = None,
+    timing: Timing | None = None,
 ) -> int:
-    """The whole service until SIGTERM; `telegram` and `timing` replace the real Telegram
-    and the production timing (the end-to-end test's entry point passes its stand-in)."""
+    """The whole service until SIGTERM; `telegram`, `login` and `timing` replace the real
+    Telegram clients and the production timing (the end-to-end test's entry point passes its
+    stand-in)."""
     from salesbot.adapters.system_clock import SystemClock
     from salesbot.entrypoints.database import DatabaseNotStarted, open_database
     from salesbot.entrypoints.supervisor import Supervisor
@@ -62,7 +67,7 @@ async def run(
     timing = timing or Timing()
     try:
         async with open_database(settings) as url:
-            return await _serve(settings, url, clock, supervisor, telegram, timing)
+            return await _serve(settings, url, clock, supervisor, timing, telegram, login)
     except DatabaseNotStarted as error:
         log.critical("The embedded PostgreSQL could not start: %s", error)
         return 1
@@ -73,11 +78,14 @@ async def _serve(
     url: str,
     clock: SystemClock,
     supervisor: Supervisor,
-    telegram: Any,
     timing: Timing,
+    telegram: Any,
+    login: Any,
 ) -> int:
-    from salesbot.entrypoints.bootstrap import bootstrap
-    from salesbot.entrypoints.run import serve
+    from dependency_injector import providers
+
+    from salesbot.entrypoints.container import Container, resolve, shut_down
+    from salesbot.entrypoints.run import check_sessions, serve
     from salesbot.entrypoints.startup import StartupRefused, check_database
 
     try:
@@ -90,14 +98,21 @@ async def _serve(
     if supervisor.stopping:
         return 0
 
-    app = bootstrap(settings, database_url=url, clock=clock, telegram=telegram, timing=timing)
+    container = Container(settings=providers.Object(settings), database_url=providers.Object(url))
+    container.clock.override(providers.Object(clock))
+    container.timing.override(providers.Object(timing))
+    if telegram is not None:
+        container.telegram.override(providers.Object(telegram))
+    if login is not None:
+        container.telegram_login.override(providers.Object(login))
     try:
+        service = await resolve(container.service())
         try:
-            await app.check_sessions()
+            await check_sessions(service)
         except StartupRefused as refusal:
             log.critical("%s", refusal)
             return refusal.exit_code
-        return await serve(app, supervisor)
+        return await serve(service, supervisor)
     finally:
-        await app.aclose()
+        await shut_down(container)
         log.info("salesbot stopped")

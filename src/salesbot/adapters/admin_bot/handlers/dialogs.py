@@ -89,7 +89,7 @@ class DialogCommands:
             raise BadInput(self.t("start_missing"))
         try:
             username = normalize_username(raw)
-            started = await self._start(StartDialog(username=username, context=dialog_context))
+            started = await self._start(StartDialog(username=username, notes=dialog_context))
         except Exception as error:
             answer = explain_start_refusal(error, self.t, raw.lstrip("@"))
             if answer is None:

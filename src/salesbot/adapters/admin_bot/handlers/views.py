@@ -79,7 +79,7 @@ class ViewCommands:
             transcript.messages,
             summary=transcript.summary,
             reason=transcript.status_reason,
-            context=transcript.context,
+            notes=transcript.notes,
         )
         await reply(update, context, text)
 

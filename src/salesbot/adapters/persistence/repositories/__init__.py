@@ -8,7 +8,6 @@ from salesbot.adapters.persistence.repositories.small import (
     SqlPeerRepository,
     SqlSettingRepository,
 )
-from salesbot.adapters.persistence.repositories.stats import SqlStatsQuery
 
 __all__ = [
     "SqlAccountRepository",
@@ -17,5 +16,4 @@ __all__ = [
     "SqlMessageRepository",
     "SqlPeerRepository",
     "SqlSettingRepository",
-    "SqlStatsQuery",
 ]

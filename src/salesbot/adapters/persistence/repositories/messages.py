@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from salesbot.adapters.persistence.models import (
@@ -23,7 +23,6 @@ from salesbot.adapters.persistence.models import (
     outbox_priority,
     spelled,
 )
-from salesbot.adapters.persistence.repositories import export_copy
 from salesbot.adapters.persistence.repositories.dialogs import (
     SqlDialogRepository,
     reopens_a_second_dialog,
@@ -31,7 +30,6 @@ from salesbot.adapters.persistence.repositories.dialogs import (
 from salesbot.adapters.persistence.repositories.statements import insert_ignoring_duplicates
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
-from salesbot.application.ports import ExportRow
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
@@ -124,8 +122,11 @@ def _insert_with_dialog(names: tuple[str, ...], dialog_names: tuple[str, ...]) -
     return insert(messages).from_select(list(names), row).returning(*messages.c).add_cte(written)
 
 
-# COPY writes timestamps in the session's DateStyle: the export reads them as ISO.
-_ISO_DATES = text("SET LOCAL DateStyle = ISO")
+_PENDING_PER_ACCOUNT = (
+    select(_c.account_id, func.count())
+    .where(_c.delivery == Delivery.PENDING)
+    .group_by(_c.account_id)
+)
 
 
 def _claim(include_openers: bool) -> Any:
@@ -298,24 +299,7 @@ class SqlMessageRepository:
                 for row in rows:
                     yield message_from_row(row)
 
-    async def stream_export_batches(
-        self,
-        *,
-        first_dialog_id: int | None = None,
-        last_dialog_id: int | None = None,
-        batch_size: int = 1000,
-    ) -> AsyncIterator[list[ExportRow]]:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        await self._tx.execute(_ISO_DATES)
-        driver = await self._tx.driver_connection()
-        query = export_copy.export_query(first_dialog_id, last_dialog_id)
-        copied = export_copy.copy_export_batches(driver, query, batch_size)
-        async with contextlib.aclosing(copied):  # closed with us: the COPY ends first
-            async for batch in copied:
-                yield batch
-
-    async def claim_next_due_with_dialog(
+    async def claim_next(
         self, account_id: int, now: datetime, *, include_openers: bool = True
     ) -> tuple[Message, Dialog | None] | None:
         params = {"claimer": account_id, "due_by": now}
@@ -340,6 +324,9 @@ class SqlMessageRepository:
         if dialog_id is not None:
             statement = statement.where(_c.dialog_id == dialog_id)
         return [message_from_row(row) for row in await self._tx.execute(statement)]
+
+    async def pending_counts(self) -> dict[int, int]:
+        return {account: int(n) for account, n in await self._tx.execute(_PENDING_PER_ACCOUNT)}
 
     async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
         statement = _CANCEL if kinds is None else _cancel_of(frozenset(OutKind(k) for k in kinds))

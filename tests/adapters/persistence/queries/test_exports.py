@@ -1,11 +1,12 @@
-"""The reads /export_all is built on: dialogs page by page in id order, and every message
-as a light ExportRow in stream_all's order, in batches, for every dialog or a range of them."""
+"""ExportQuery, the reads /export_all is built on: dialogs page by page in number order, and
+every message as a light ExportRow in dialog then (timestamp, id) order, in batches, for a
+range of dialogs."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from salesbot.application.ports import ExportRow
+from salesbot.application.admin.queries import ExportRow
 from salesbot.domain.message import Delivery, Direction, OutKind
 from tests.contracts.seeding import (
     add_account,
@@ -16,9 +17,12 @@ from tests.contracts.seeding import (
     outgoing,
 )
 
+EVERY = {"first_dialog_id": 0, "last_dialog_id": 2**62}
 
-async def _export_rows(uow, **options) -> list[ExportRow]:
-    return [row async for batch in uow.messages.stream_export_batches(**options) for row in batch]
+
+async def _export_rows(exports, **options) -> list[ExportRow]:
+    options = {**EVERY, **options}
+    return [row async for batch in exports.rows(**options) for row in batch]
 
 
 def _as_export_rows(messages) -> list[ExportRow]:
@@ -28,23 +32,24 @@ def _as_export_rows(messages) -> list[ExportRow]:
     ]
 
 
-async def test_dialogs_come_page_by_page_in_id_order(new_uow):
+async def test_dialogs_come_page_by_page_in_number_order_with_their_headers(new_uow, exports):
     async with new_uow() as uow:
-        account = await add_account(uow)
+        account = await add_account(uow, "+79001234567")
         ids = [(await add_dialog(uow, account.id, f"user_{n:05d}")).id for n in range(5)]
         await uow.commit()
-    async with new_uow() as uow:
-        first = await uow.dialogs.list_by_id(limit=2)
-        assert [d.id for d in first] == ids[:2]
-        assert first[0].target_username == "user_00000"
-        rest = await uow.dialogs.list_by_id(after_id=ids[1], limit=10)
-        assert [d.id for d in rest] == ids[2:]
-        assert await uow.dialogs.list_by_id(after_id=ids[-1], limit=10) == []
-        assert await uow.dialogs.list_by_id(limit=0) == []
+    first = await exports.headers(after_id=0, limit=2)
+    assert [h.dialog_id for h in first] == ids[:2]
+    assert (first[0].username, first[0].account_phone) == ("user_00000", "+79001234567")
+    rest = await exports.headers(after_id=ids[1], limit=10)
+    assert [h.dialog_id for h in rest] == ids[2:]
+    assert await exports.headers(after_id=ids[-1], limit=10) == []
+    assert await exports.headers(after_id=0, limit=0) == []
+    assert await exports.header(ids[3]) == rest[1]
+    assert await exports.header(987654) is None
 
 
-async def test_export_rows_are_every_message_in_stream_order_with_what_a_transcript_shows(
-    new_uow,
+async def test_export_rows_are_every_message_in_order_with_what_a_transcript_shows(
+    new_uow, exports, engine
 ):
     async with new_uow() as uow:
         account = await add_account(uow)
@@ -58,9 +63,8 @@ async def test_export_rows_are_every_message_in_stream_order_with_what_a_transcr
         queued = outgoing(first, "first queued", send_after=at(9))
         await uow.messages.add(queued)
         await uow.commit()
-    async with new_uow() as uow:
-        batches = [batch async for batch in uow.messages.stream_export_batches(batch_size=2)]
-        messages = await every_message(uow)
+    batches = [batch async for batch in exports.rows(**EVERY, batch_size=2)]
+    messages = await every_message(engine)
     assert batches and all(0 < len(batch) <= 2 for batch in batches)
     rows = [row for batch in batches for row in batch]
     assert all(isinstance(row, ExportRow) for row in rows)
@@ -84,7 +88,7 @@ async def test_export_rows_are_every_message_in_stream_order_with_what_a_transcr
     assert rows[0].direction is Direction.IN and rows[0].timestamp == at(5)
 
 
-async def test_export_rows_of_a_range_of_dialogs_or_of_one(new_uow):
+async def test_export_rows_of_a_range_of_dialogs_or_of_one(new_uow, exports):
     async with new_uow() as uow:
         account = await add_account(uow)
         dialogs = [await add_dialog(uow, account.id, f"user_{n}") for n in range(4)]
@@ -93,16 +97,13 @@ async def test_export_rows_of_a_range_of_dialogs_or_of_one(new_uow):
                 await uow.messages.add(incoming(dialog, f"{n}.{k}", 100 + 10 * n + k, at(k)))
         await uow.commit()
     ids = [dialog.id for dialog in dialogs]
-    async with new_uow() as uow:
-        middle = await _export_rows(
-            uow, first_dialog_id=ids[1], last_dialog_id=ids[2], batch_size=2
-        )
-        one = await _export_rows(uow, first_dialog_id=ids[3], last_dialog_id=ids[3])
-        from_second = await _export_rows(uow, first_dialog_id=ids[1])
-        up_to_first = await _export_rows(uow, last_dialog_id=ids[0])
-        none = await _export_rows(uow, first_dialog_id=ids[3] + 1)
-        # the unit of work is usable again once a stream has been read
-        assert (await uow.dialogs.get(ids[0])) is not None
+    middle = await _export_rows(
+        exports, first_dialog_id=ids[1], last_dialog_id=ids[2], batch_size=2
+    )
+    one = await _export_rows(exports, first_dialog_id=ids[3], last_dialog_id=ids[3])
+    from_second = await _export_rows(exports, first_dialog_id=ids[1])
+    up_to_first = await _export_rows(exports, last_dialog_id=ids[0])
+    none = await _export_rows(exports, first_dialog_id=ids[3] + 1)
     assert [r.content for r in middle] == ["1.0", "1.1", "1.2", "2.0", "2.1", "2.2"]
     assert [r.content for r in one] == ["3.0", "3.1", "3.2"]
     assert [r.dialog_id for r in from_second] == [i for i in ids[1:] for _ in range(3)]
@@ -121,7 +122,9 @@ AWKWARD = [
 ]
 
 
-async def test_export_rows_carry_awkward_content_and_every_kind_of_message_unchanged(new_uow):
+async def test_export_rows_carry_awkward_content_and_every_kind_of_message_unchanged(
+    new_uow, exports, engine
+):
     """Text with newlines, tabs, backslashes and emoji; times with and without fractions of
     a second; no sent_at; every direction, delivery and kind."""
     async with new_uow() as uow:
@@ -146,9 +149,8 @@ async def test_export_rows_carry_awkward_content_and_every_kind_of_message_uncha
             await uow.messages.add(message)
         await uow.messages.add(incoming(other, "\\N", 900, at(1)))
         await uow.commit()
-    async with new_uow() as uow:
-        rows = await _export_rows(uow, batch_size=3)
-        expected = _as_export_rows(await every_message(uow))
+    rows = await _export_rows(exports, batch_size=3)
+    expected = _as_export_rows(await every_message(engine))
     assert rows == expected
     assert len(rows) == len(AWKWARD) + len(OutKind) * len(Delivery) + 1
     assert [r.content for r in rows[: len(AWKWARD)]] == AWKWARD
@@ -159,20 +161,18 @@ async def test_export_rows_carry_awkward_content_and_every_kind_of_message_uncha
     }
 
 
-async def test_a_stream_closed_early_leaves_the_unit_of_work_usable(new_uow):
+async def test_a_stream_closed_early_ends_its_read_and_the_next_one_works(new_uow, exports):
     async with new_uow() as uow:
         account = await add_account(uow)
         dialog = await add_dialog(uow, account.id)
         for k in range(50):
             await uow.messages.add(incoming(dialog, f"message {k} " + "x" * 2000, 100 + k, at(k)))
         await uow.commit()
-    async with new_uow() as uow:
-        stream = uow.messages.stream_export_batches(batch_size=5)
-        first = await anext(stream)
-        await stream.aclose()
-        assert 0 < len(first) <= 5
-        assert [r.content.split(" x")[0] for r in first] == [
-            f"message {k}" for k in range(len(first))
-        ]
-        assert (await uow.dialogs.get(dialog.id)) is not None
-        assert len(await _export_rows(uow)) == 50
+    stream = exports.rows(**EVERY, batch_size=5)
+    first = await anext(stream)
+    await stream.aclose()
+    assert 0 < len(first) <= 5
+    assert [r.content.split(" x")[0] for r in first] == [
+        f"message {k}" for k in range(len(first))
+    ]
+    assert len(await _export_rows(exports)) == 50

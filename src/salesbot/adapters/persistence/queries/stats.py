@@ -21,11 +21,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, text, true
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
-from salesbot.adapters.persistence.transaction import Transaction
-from salesbot.application.ports import AccountStats, AllTimeStats
+from salesbot.adapters.persistence.transaction import reading
+from salesbot.application.admin.queries import AccountStats, AllTimeStats
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.message import Delivery, Direction, OutKind
 
@@ -149,16 +150,19 @@ _NO_JIT = text("SET LOCAL jit = off")
 
 
 class SqlStatsQuery:
-    def __init__(self, tx: Transaction) -> None:
-        self._tx = tx
+    """Implements StatsQuery."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
     async def per_account(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[AccountStats]:
         if since is None and until is None:
             return (await self.all_time()).per_account
-        await self._no_jit()
-        rows = await self._tx.execute(_statement(since, until))
+        async with reading(self._engine) as tx:
+            await tx.execute(_NO_JIT)
+            rows = (await tx.execute(_statement(since, until))).all()
         return [
             AccountStats(
                 account_id=row[0],
@@ -174,10 +178,12 @@ class SqlStatsQuery:
         ]
 
     async def all_time(self) -> AllTimeStats:
-        await self._no_jit()
+        async with reading(self._engine) as tx:
+            await tx.execute(_NO_JIT)
+            rows = (await tx.execute(_ALL_TIME)).all()
         per_account: dict[int, AccountStats] = {}
         by_status = dict.fromkeys(DialogStatus, 0)
-        for row in await self._tx.execute(_ALL_TIME):
+        for row in rows:
             account_id, phone, status, dialogs, *sums = row
             before = per_account.get(account_id)
             if before is None:
@@ -197,6 +203,3 @@ class SqlStatsQuery:
                 opt_outs=before.opt_outs + (dialogs if status is DialogStatus.OPTED_OUT else 0),
             )
         return AllTimeStats(list(per_account.values()), by_status)
-
-    async def _no_jit(self) -> None:
-        await self._tx.execute(_NO_JIT)

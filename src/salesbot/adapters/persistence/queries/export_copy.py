@@ -25,8 +25,8 @@ from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 
 from salesbot.adapters.persistence.models import messages
+from salesbot.application.admin.queries import ExportRow
 from salesbot.application.errors import DatabaseUnavailable
-from salesbot.application.ports import ExportRow
 from salesbot.domain.message import Delivery, Direction, OutKind
 
 _c = messages.c

@@ -1,0 +1,9 @@
+"""SQL implementations of the query ports: what the operator reads and the searches across
+dialogs, each method in a read transaction of its own."""
+
+from salesbot.adapters.persistence.queries.conversation import SqlConversationQueries
+from salesbot.adapters.persistence.queries.dialog_views import SqlDialogViews
+from salesbot.adapters.persistence.queries.exports import SqlExportQuery
+from salesbot.adapters.persistence.queries.stats import SqlStatsQuery
+
+__all__ = ["SqlConversationQueries", "SqlDialogViews", "SqlExportQuery", "SqlStatsQuery"]

@@ -1,0 +1,140 @@
+"""What the operator reads, as query ports: answered in SQL by the persistence adapter
+(tested on PostgreSQL), never by loading aggregates through the repositories.
+
+The results are plain frozen rows, shaped for the page that shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from salesbot.domain.dialog import DialogStatus, Stage
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
+
+
+@dataclass(frozen=True)
+class DialogRow:
+    """One line of /list."""
+
+    dialog_id: int
+    username: str
+    user_id: int | None
+    status: DialogStatus
+    stage: Stage
+    warmth: int
+    account_id: int
+    account_phone: str
+    created_at: datetime | None
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DialogTranscript:
+    """/view N: the dialog and everything said in it."""
+
+    dialog: DialogRow
+    notes: str
+    summary: str
+    status_reason: str
+    messages: list[Message]
+    """In order; cancelled outgoing messages (never sent to anyone) are left out."""
+
+
+class DialogViews(Protocol):
+    async def count_open(self) -> int:
+        """Active and paused dialogs."""
+        ...
+
+    async def open_dialogs(self, *, limit: int, offset: int) -> list[DialogRow]:
+        """Active and paused dialogs, newest activity first (ties: higher number first)."""
+        ...
+
+    async def transcript(self, dialog_id: int) -> DialogTranscript | None: ...
+
+    async def active_per_account(self) -> dict[int, int]:
+        """How many active dialogs each account has (accounts with none left out)."""
+        ...
+
+
+@dataclass(frozen=True)
+class AccountStats:
+    account_id: int
+    phone: str
+    openers_sent: int
+    messages_sent: int
+    messages_received: int
+    dialogs_replied: int
+    goals: int
+    opt_outs: int
+
+
+@dataclass(frozen=True)
+class AllTimeStats:
+    per_account: list[AccountStats]
+    dialogs_by_status: dict[DialogStatus, int]
+
+
+class StatsQuery(Protocol):
+    async def per_account(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[AccountStats]:
+        """Counts per account of what happened at or after `since` and before `until`
+        (either bound left out when None; all time when both are); every account, in id
+        order."""
+        ...
+
+    async def all_time(self) -> AllTimeStats:
+        """`per_account()` of all time, and how many dialogs have each status (every
+        status, 0 when none), read in one pass."""
+        ...
+
+
+@dataclass(frozen=True)
+class TranscriptHeader:
+    """What an exported transcript starts with."""
+
+    dialog_id: int
+    username: str
+    user_id: int | None
+    account_id: int
+    account_phone: str
+    status: DialogStatus
+    stage: Stage
+    warmth: int
+    notes: str
+    summary: str
+    created_at: datetime | None
+    last_activity_at: datetime | None
+
+
+class ExportRow(NamedTuple):
+    """What a transcript shows of a message: lighter than a Message to read by the million."""
+
+    dialog_id: int
+    direction: Direction
+    content: str
+    timestamp: datetime
+    sent_at: datetime | None
+    delivery: Delivery | None
+    kind: OutKind | None
+
+
+class ExportQuery(Protocol):
+    async def header(self, dialog_id: int) -> TranscriptHeader | None: ...
+
+    async def headers(self, *, after_id: int, limit: int) -> list[TranscriptHeader]:
+        """At most `limit` dialogs with a number above `after_id`, in number order: every
+        dialog, page after page, each page one query whatever the page before it."""
+        ...
+
+    def rows(
+        self, *, first_dialog_id: int, last_dialog_id: int, batch_size: int = 1000
+    ) -> AsyncIterator[list[ExportRow]]:
+        """The messages of the dialogs numbered `first_dialog_id` to `last_dialog_id` (both
+        included), ordered by dialog then (timestamp, id), in non-empty lists of at most
+        `batch_size` (bounded memory however many there are). Closing the iterator early
+        ends the read."""
+        ...
