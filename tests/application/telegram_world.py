@@ -155,7 +155,7 @@ class World:
         limited_until: datetime | None = None,
     ) -> int:
         async with self.uow() as uow:
-            count = len(await uow.accounts.list())
+            count = len(await uow.accounts.every())
             account = await uow.accounts.add(
                 Account(
                     phone=phone,

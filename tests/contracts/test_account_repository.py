@@ -42,7 +42,7 @@ async def test_a_known_phone_is_refused_and_the_unit_of_work_goes_on(new_uow):
         await add_account(uow, "+79007654321")
         await uow.commit()
     async with new_uow() as uow:
-        assert [a.phone for a in await uow.accounts.list()] == ["+79001234567", "+79007654321"]
+        assert [a.phone for a in await uow.accounts.every()] == ["+79001234567", "+79007654321"]
 
 
 async def test_list_is_ordered_by_id_and_filters_by_status(new_uow):
@@ -52,12 +52,12 @@ async def test_list_is_ordered_by_id_and_filters_by_status(new_uow):
         third = await add_account(uow, "+79003333333")
         await uow.commit()
     async with new_uow() as uow:
-        assert [a.id for a in await uow.accounts.list()] == [first.id, second.id, third.id]
-        active = await uow.accounts.list([AccountStatus.ACTIVE])
+        assert [a.id for a in await uow.accounts.every()] == [first.id, second.id, third.id]
+        active = await uow.accounts.every([AccountStatus.ACTIVE])
         assert [a.id for a in active] == [first.id, third.id]
-        both = await uow.accounts.list({AccountStatus.DISABLED, AccountStatus.ACTIVE})
+        both = await uow.accounts.every({AccountStatus.DISABLED, AccountStatus.ACTIVE})
         assert len(both) == 3
-        assert await uow.accounts.list([]) == []
+        assert await uow.accounts.every([]) == []
 
 
 async def test_update_writes_status_limit_session_and_proxy_but_not_the_quota(new_uow):

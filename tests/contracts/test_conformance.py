@@ -54,5 +54,9 @@ def test_the_implementation_has_the_ports_method(port, implementation, name):
 
 
 def test_every_repository_port_is_checked():
-    unit_of_work_ports = set(inspect.get_annotations(ports.UnitOfWork, eval_str=True).values())
+    unit_of_work_ports = {
+        inspect.get_annotations(member.fget, eval_str=True)["return"]
+        for member in vars(ports.UnitOfWork).values()
+        if isinstance(member, property)
+    }
     assert unit_of_work_ports == set(IMPLEMENTATIONS)

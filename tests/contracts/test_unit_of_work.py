@@ -10,7 +10,7 @@ from tests.contracts.seeding import add_account
 
 async def phones(new_uow: UnitOfWorkFactory) -> list[str]:
     async with new_uow() as uow:
-        return [account.phone for account in await uow.accounts.list()]
+        return [account.phone for account in await uow.accounts.every()]
 
 
 async def test_what_was_not_committed_is_gone(new_uow):
@@ -31,9 +31,9 @@ async def test_work_goes_on_after_a_commit_and_only_the_rest_is_rolled_back(new_
         await add_account(uow, "+79001111111")
         await uow.commit()
         await add_account(uow, "+79002222222")
-        assert [a.phone for a in await uow.accounts.list()] == ["+79001111111", "+79002222222"]
+        assert [a.phone for a in await uow.accounts.every()] == ["+79001111111", "+79002222222"]
         await uow.rollback()
-        assert [a.phone for a in await uow.accounts.list()] == ["+79001111111"]
+        assert [a.phone for a in await uow.accounts.every()] == ["+79001111111"]
         await add_account(uow, "+79003333333")
         await uow.commit()
     assert await phones(new_uow) == ["+79001111111", "+79003333333"]

@@ -37,7 +37,7 @@ async def test_the_embedded_default_works_with_a_generated_secret(tmp_path, monk
                 await add_account(uow)
                 await uow.commit()
             async with uow_factory() as uow:
-                assert (await uow.accounts.list())[0].session_string == SESSION_STRING
+                assert (await uow.accounts.every())[0].session_string == SESSION_STRING
         finally:
             await shut_down(container)
     assert (tmp_path / "data" / "postgres").is_dir()

@@ -7,7 +7,7 @@ from dependency_injector import providers
 
 from salesbot.domain.account import Account
 from salesbot.entrypoints.container import shut_down
-from salesbot.entrypoints.run import check_sessions
+from salesbot.entrypoints.serving import check_sessions
 from salesbot.entrypoints.startup import StartupRefused, check_database
 from tests.application.telegram_world import FakeLocks
 from tests.fakes import FakeClock, FakeLanguageModel, FakeNotifier, FakeTelegram

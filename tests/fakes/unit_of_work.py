@@ -95,7 +95,7 @@ class _Accounts:
                 return account.copy()
         return None
 
-    async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
+    async def every(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
         return [
             a.copy()
             for _, a in sorted(self._t.accounts.items())

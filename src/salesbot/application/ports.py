@@ -1,7 +1,11 @@
-"""The ports: what the use-cases need from the outside, as small Protocols.
+"""The ports every flow shares: what the use-cases need from the outside, as small Protocols.
 
-Adapters implement them (`salesbot.adapters.*`), in-memory fakes implement them for tests
-(`tests/fakes`), and one contract suite per port keeps both honest.
+The write side: the unit of work and its repositories, which load and save aggregates plus
+the atomic operations (claim the next send, reserve and release a send slot). The adapters
+implement them (`salesbot.adapters.*`), an in-memory fake implements them for the tests
+(`tests/fakes`), and one contract suite per port keeps both honest. What reads across
+dialogs (the operator's pages, stats, exports, follow-up candidates) are query ports of
+their flows (`admin/queries.py`, `conversation/queries.py`), answered in SQL only.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class AccountRepository(Protocol):
 
     async def get_by_phone(self, phone: str) -> Account | None: ...
 
-    async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
+    async def every(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
         """Accounts ordered by id, optionally only those in `statuses`."""
         ...
 
@@ -231,12 +235,23 @@ class SettingRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit()` ran; repositories never commit."""
 
-    accounts: AccountRepository
-    dialogs: DialogRepository
-    messages: MessageRepository
-    do_not_contact: DoNotContactRepository
-    peers: PeerRepository
-    settings: SettingRepository
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def dialogs(self) -> DialogRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def do_not_contact(self) -> DoNotContactRepository: ...
+
+    @property
+    def peers(self) -> PeerRepository: ...
+
+    @property
+    def settings(self) -> SettingRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -29,12 +29,3 @@ class IllegalTransition(DomainError):
         self.entity = entity
         self.current = current
         self.target = target
-
-
-class QuotaExhausted(DomainError):
-    """The account may not send now; `next_at` says when it may."""
-
-    def __init__(self, account_id: int | None, next_at: object) -> None:
-        super().__init__(f"account {account_id} may not send before {next_at}")
-        self.account_id = account_id
-        self.next_at = next_at

@@ -180,7 +180,7 @@ def batching_notifier(notifier: AdminNotifier) -> BotNotifier | None:
 
 @dataclass(frozen=True)
 class Service:
-    """What `salesbot run` runs (entrypoints/run.py), assembled by the container."""
+    """What `salesbot run` runs (entrypoints/serving.py), assembled by the container."""
 
     settings: Settings
     timing: Timing

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
@@ -205,7 +206,7 @@ _BOUNDS = {
 }
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     name = str(error["loc"][0]) if error["loc"] else "configuration"
     kind = error["type"]
     ctx = error.get("ctx") or {}

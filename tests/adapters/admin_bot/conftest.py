@@ -188,7 +188,7 @@ class World:
 
     async def accounts(self) -> list[Account]:
         async with self.uow() as uow:
-            return await uow.accounts.list()
+            return await uow.accounts.every()
 
     async def dialog(self, dialog_id: int) -> Dialog:
         async with self.uow() as uow:

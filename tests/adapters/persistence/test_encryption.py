@@ -63,7 +63,7 @@ async def test_a_wrong_session_secret_is_named_not_a_crash_later(engine, uow_fac
         with pytest.raises(SessionSecretMismatch, match="SESSION_SECRET"):
             await uow.accounts.get(account.id)
         with pytest.raises(SessionSecretMismatch):
-            await uow.accounts.list()
+            await uow.accounts.every()
 
 
 def test_the_cipher_round_trips_and_each_token_differs():

@@ -50,11 +50,11 @@ async def test_after_a_restart_the_next_unit_of_work_succeeds(database_url, uow_
     await use_two_pooled_connections(uow_factory)
     await terminate_backends(database_url, wait_until_gone=True)
     async with uow_factory() as uow:
-        assert len(await uow.accounts.list()) == 2
+        assert len(await uow.accounts.every()) == 2
         await add_account(uow, "+79003333333")
         await uow.commit()
     async with uow_factory() as uow:
-        assert len(await uow.accounts.list()) == 3
+        assert len(await uow.accounts.every()) == 3
 
 
 async def test_a_pinging_pool_recovers_even_while_the_server_is_still_closing(
@@ -67,7 +67,7 @@ async def test_a_pinging_pool_recovers_even_while_the_server_is_still_closing(
         await terminate_backends(database_url)
         for _ in range(2):  # both pooled connections are replaced
             async with uow_factory() as uow:
-                assert len(await uow.accounts.list()) == 2
+                assert len(await uow.accounts.every()) == 2
     finally:
         await pinging.dispose()
 
@@ -79,6 +79,6 @@ async def test_work_in_flight_fails_as_database_unavailable_and_is_rolled_back(
         async with uow_factory() as uow:
             await add_account(uow)
             await terminate_backends(database_url, wait_until_gone=True)
-            await uow.accounts.list()
+            await uow.accounts.every()
     async with uow_factory() as uow:
-        assert await uow.accounts.list() == []
+        assert await uow.accounts.every() == []

@@ -12,9 +12,10 @@ import asyncio
 import functools
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
 
 import httpx
 from telegram import BotCommand, Update
@@ -69,7 +70,7 @@ def build_bot(
     *,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
     read_timeout: float = 30.0,
-) -> ExtBot[None]:
+) -> ExtBot[int]:
     """The Bot API client. `base_url` is the server's root (as for a self-hosted Bot API
     server): requests go to `<root>/bot<token>/<method>`, files come from
     `<root>/file/bot<token>/<path>`. A 429 from the Bot API is retried by the library's
@@ -104,7 +105,7 @@ class AdminUseCases:
     script: ScriptStore
 
 
-Command = Callable[[Update, Context], Awaitable[None]]
+Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 class Alongside:
@@ -137,7 +138,7 @@ class AdminBot:
 
     def __init__(
         self,
-        application: Application,  # type: ignore[type-arg]
+        application: Application,
         menu: list[BotCommand],
         *,
         poll_timeout: float,
@@ -161,7 +162,7 @@ class AdminBot:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(
-            timeout=self._poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+            timeout=timedelta(seconds=self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
         )
         log.info("admin bot @%s polling", app.bot.username)
 
@@ -178,7 +179,7 @@ class AdminBot:
 
 
 def build_admin_bot(
-    bot: ExtBot[None],
+    bot: ExtBot[int],
     *,
     admin_ids: Collection[int],
     use_cases: AdminUseCases,
@@ -245,7 +246,7 @@ def build_admin_bot(
 
 
 def build_notifier(
-    bot: ExtBot[None],
+    bot: ExtBot[int],
     *,
     admin_ids: Collection[int],
     clock: Clock,

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import IO, BinaryIO, cast
 
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.application.admin.queries import ExportRow, TranscriptHeader
@@ -223,7 +223,7 @@ class _ZipPart:
     def __init__(self, file: BinaryIO, level: int) -> None:
         self._out = _FrontToBack(file)
         self._zip = zipfile.ZipFile(
-            self._out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level
+            cast(IO[bytes], self._out), "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level
         )
         self._member: BinaryIO | None = None
         self.central_size = 0
@@ -320,7 +320,7 @@ class _PartsWriter:
         self._close_part()
         path = self._directory / f"part{len(self.parts) + 1:03d}.zip"
         self.parts.append(path)
-        self._file = cast(BinaryIO, path.open("wb", buffering=_FILE_BUFFER))
+        self._file = path.open("wb", buffering=_FILE_BUFFER)
         self._zip = _ZipPart(self._file, self._level)
 
     def _close_part(self) -> None:

@@ -291,7 +291,9 @@ class OpenRouterModel:
             raise _Transient(
                 f"{self._name}'s model failed mid-answer" + _suffix(_message_of(choice["error"]))
             )
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = data.get("usage")
+        if not isinstance(usage, dict):
+            usage = {}
         completion = Completion(
             text=text,
             model=str(data.get("model") or self._model),
@@ -362,9 +364,11 @@ def _suffix(detail: str) -> str:
 
 
 def _int(value: object) -> int:
+    if not isinstance(value, (int, float, str)):
+        return 0
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return 0
 
 

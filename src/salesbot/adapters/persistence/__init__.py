@@ -1,5 +1,5 @@
-"""PostgreSQL (and embedded SQLite) persistence: schema, migrations, repositories, unit of
-work, session-string encryption and per-account locks."""
+"""PostgreSQL persistence: schema, migrations, repositories and query ports, unit of work,
+session-string encryption, per-account locks, the embedded server."""
 
 from salesbot.adapters.persistence.cipher import (
     FernetSessionCipher,
@@ -7,19 +7,15 @@ from salesbot.adapters.persistence.cipher import (
 )
 from salesbot.adapters.persistence.engine import create_engine
 from salesbot.adapters.persistence.locks import (
-    InProcessAccountLocks,
     PgAccountLocks,
-    account_locks_for,
 )
 from salesbot.adapters.persistence.migrations import is_migrated, run_migrations
 from salesbot.adapters.persistence.unit_of_work import SqlUnitOfWork, sql_uow_factory
 
 __all__ = [
     "FernetSessionCipher",
-    "InProcessAccountLocks",
     "PgAccountLocks",
     "SqlUnitOfWork",
-    "account_locks_for",
     "create_engine",
     "is_migrated",
     "load_or_create_session_secret",

@@ -181,7 +181,7 @@ def _start(folder: Path, database: str) -> EmbeddedServer:
         server = package.get_server(
             cluster, cleanup_mode=None, start=False, postgres_version=POSTGRES_MAJOR_VERSION
         )
-        with _ancestors_kept_traverse_only(cluster, Path(package.__file__).parent):
+        with _ancestors_kept_traverse_only(cluster, Path(str(package.__file__)).parent):
             server.ensure_pgdata_inited()
             _write_settings(cluster)
             _forget_pid_file_of_a_dead_server(cluster)

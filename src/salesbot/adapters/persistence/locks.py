@@ -3,8 +3,7 @@
 Two clients running one session string make Telegram revoke it, so an account is started
 only by the process holding its lock. On PostgreSQL that is a session-level advisory lock
 held on a dedicated connection: it lasts exactly as long as that connection, so a crashed
-process releases its accounts by itself. The embedded SQLite setup is one process, which
-owns every account.
+process releases its accounts by itself.
 """
 
 from __future__ import annotations
@@ -151,25 +150,3 @@ class PgAccountLocks:
         async with self._mutex:
             self._held.clear()
             await self._drop_connection(unlock=True)
-
-
-class InProcessAccountLocks:
-    """Implements AccountLocks for the embedded SQLite setup: one process, which owns
-    every account, so every lock is granted (and acquiring twice is fine, as on PostgreSQL)."""
-
-    async def try_acquire(self, account_id: int) -> bool:
-        _key(account_id)
-        return True
-
-    async def still_held(self, account_ids: Collection[int]) -> set[int]:
-        return set(account_ids)
-
-    async def release(self, account_id: int) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
-def account_locks_for(engine: AsyncEngine) -> PgAccountLocks:
-    return PgAccountLocks(engine)

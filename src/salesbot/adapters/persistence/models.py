@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -304,12 +305,14 @@ class SettingRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-accounts = AccountRow.__table__
-dialogs = DialogRow.__table__
-messages = MessageRow.__table__
-do_not_contact = DoNotContactRow.__table__
-peers = PeerRow.__table__
-settings = SettingRow.__table__
+# The tables the repositories' Core statements run on (a mapped class's `__table__` is typed
+# as any FromClause).
+accounts = cast(Table, AccountRow.__table__)
+dialogs = cast(Table, DialogRow.__table__)
+messages = cast(Table, MessageRow.__table__)
+do_not_contact = cast(Table, DoNotContactRow.__table__)
+peers = cast(Table, PeerRow.__table__)
+settings = cast(Table, SettingRow.__table__)
 
 OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 
@@ -360,7 +363,8 @@ def new_account_values(
     return values
 
 
-def dialog_from_row(row: Row[Any]) -> Dialog:
+def dialog_from_row(row: Any) -> Dialog:
+    """A dialog from a row of `dialogs` (or anything with its columns as attributes)."""
     return Dialog(
         id=row.id,
         account_id=row.account_id,

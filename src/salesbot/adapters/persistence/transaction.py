@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -114,7 +114,7 @@ class Transaction:
 
     async def stream_batches(
         self, statement: Executable, params: Mapping[str, Any] | None, batch_size: int
-    ) -> AsyncIterator[Sequence[Row[Any]]]:
+    ) -> AsyncGenerator[Sequence[Row[Any]], None]:
         """The statement's rows, a list of up to `batch_size` at a time (a server-side
         cursor): bounded memory however many rows it has."""
         connection = await self._begun()

@@ -44,6 +44,11 @@ _DEACTIVATED = (tg.UserDeactivated, tg.UserDeactivatedBan)
 _NETWORK = (OSError, asyncio.TimeoutError, tg.InternalServerError, tg.ServiceUnavailable)
 
 
+def _code(exc: BaseException) -> str:
+    """Telegram's name of the error (PRIVACY_RESTRICTED, ...), else the class's."""
+    return str(getattr(exc, "ID", None) or type(exc).__name__)
+
+
 def flood_seconds(exc: tg.RPCError) -> float:
     value = exc.value
     return float(value) if isinstance(value, (int, float)) else 0.0
@@ -59,11 +64,11 @@ def translate(exc: BaseException, action: str = "") -> TelegramError | None:
         return SpamLimited(f"Telegram limited the account for spam (PEER_FLOOD) at {action}")
     for kind, reason in _UNREACHABLE:
         if isinstance(exc, kind):
-            return RecipientUnreachable(reason, exc.ID or type(exc).__name__)
+            return RecipientUnreachable(reason, _code(exc))
     if isinstance(exc, _SESSION_GONE):
-        return SessionInvalid(f"{exc.ID}: the session is no longer valid")
+        return SessionInvalid(f"{_code(exc)}: the session is no longer valid")
     if isinstance(exc, _DEACTIVATED):
-        return AccountDeactivated(f"{exc.ID}: Telegram deactivated the account")
+        return AccountDeactivated(f"{_code(exc)}: Telegram deactivated the account")
     if isinstance(exc, _NETWORK):
         return TelegramUnavailable(f"{action}: {type(exc).__name__}: {exc}")
     if isinstance(exc, tg.RPCError):

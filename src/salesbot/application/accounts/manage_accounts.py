@@ -206,7 +206,7 @@ class AccountService:
         summaries = []
         active = await self._dialogs.active_per_account()
         async with self._uow() as uow:
-            for account in await uow.accounts.list():
+            for account in await uow.accounts.every():
                 assert account.id is not None
                 allowance = quota.allowance(
                     account.quota_state, now, created_at=account.created_at

@@ -78,7 +78,7 @@ class AccountPool:
         """Connect every runnable account at once; returns those now running."""
         await self.lift_cooldowns()
         async with self._uow() as uow:
-            accounts = await uow.accounts.list(statuses=RUNNABLE)
+            accounts = await uow.accounts.every(statuses=RUNNABLE)
         await self._start_many([a.id for a in accounts if a.id is not None])
         log.info("account pool: %d of %d accounts running", len(self._owned), len(accounts))
         return self.owned()
@@ -215,7 +215,7 @@ class AccountPool:
         now = self._clock.now()
         lifted = []
         async with self._uow() as uow:
-            for account in await uow.accounts.list(statuses=[AccountStatus.LIMITED]):
+            for account in await uow.accounts.every(statuses=[AccountStatus.LIMITED]):
                 if account.lift_limit(now):
                     await uow.accounts.update(account)
                     lifted.append(account.id)
@@ -230,7 +230,7 @@ class AccountPool:
         released by another process), stop those no longer runnable, restart dead clients."""
         await self.lift_cooldowns()
         async with self._uow() as uow:
-            wanted = {a.id for a in await uow.accounts.list(statuses=RUNNABLE)}
+            wanted = {a.id for a in await uow.accounts.every(statuses=RUNNABLE)}
         for account_id in self._owned - wanted:
             log.info("account %s is no longer active; stopping it", account_id)
             await self.stop(account_id)

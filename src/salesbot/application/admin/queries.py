@@ -6,7 +6,7 @@ The results are plain frozen rows, shaped for the page that shows them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -132,7 +132,7 @@ class ExportQuery(Protocol):
 
     def rows(
         self, *, first_dialog_id: int, last_dialog_id: int, batch_size: int = 1000
-    ) -> AsyncIterator[list[ExportRow]]:
+    ) -> AsyncGenerator[list[ExportRow], None]:
         """The messages of the dialogs numbered `first_dialog_id` to `last_dialog_id` (both
         included), ordered by dialog then (timestamp, id), in non-empty lists of at most
         `batch_size` (bounded memory however many there are). Closing the iterator early

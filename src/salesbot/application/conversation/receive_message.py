@@ -63,7 +63,7 @@ class Backoff:
         self.base, self.cap = base, cap
 
     def delay(self, attempt: int) -> float:
-        step = min(self.cap, self.base * 2 ** min(attempt, 20))
+        step = min(self.cap, self.base * 2.0 ** min(attempt, 20))
         return step * random.uniform(0.8, 1.0)
 
 
@@ -253,10 +253,8 @@ class IncomingMessages:
                 if dialog is not None and dialog.target_user_id is not None:
                     found.append(dialog)
         for dialog in found:
-            key: Key = (dialog.account_id, dialog.target_user_id)  # type: ignore[assignment]
-            dialog_id = dialog.id
-            assert dialog_id is not None
-            self._jobs.replace(key, lambda k=key, d=dialog_id: self._reply_job(k, d, 0))
+            assert dialog.id is not None and dialog.target_user_id is not None
+            self._schedule_reply((dialog.account_id, dialog.target_user_id), dialog.id)
         if found:
             logger.info("answering %d dialog(s) left unanswered at the last stop", len(found))
         return len(found)
@@ -273,9 +271,13 @@ class IncomingMessages:
                 return False
         key: Key = (dialog.account_id, dialog.target_user_id)
         if not self._jobs.is_scheduled(key):
-            self._jobs.replace(key, lambda: self._reply_job(key, dialog_id, 0))
+            self._schedule_reply(key, dialog_id)
         logger.info("dialog %s: answering what the prospect wrote meanwhile", dialog_id)
         return True
+
+    def _schedule_reply(self, key: Key, dialog_id: int) -> None:
+        """A reply job for the dialog now, in place of one waiting (no debounce)."""
+        self._jobs.replace(key, lambda: self._reply_job(key, dialog_id, 0))
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -44,7 +44,6 @@ from salesbot.domain.username import normalize_username
 logger = logging.getLogger(__name__)
 
 DISCLOSURE_RU = "(Это сообщение написал ИИ-ассистент компании.)"
-DISCLOSURE_EN = "(This message was written by the company's AI assistant.)"
 MAX_NOTES_CHARS = 2000
 
 
@@ -179,7 +178,8 @@ class StartDialogHandler:
 
     async def _pick_account(self, uow: UnitOfWork, now: datetime) -> Account:
         connected = self._connections.connected()
-        candidates = [a for a in await uow.accounts.list() if a.id in connected and a.can_send(now)]
+        accounts = await uow.accounts.every()
+        candidates = [a for a in accounts if a.id in connected and a.can_send(now)]
         if not candidates:
             raise NoAccountAvailable(
                 "no connected, active account: add one with `salesbot account login` or enable one"

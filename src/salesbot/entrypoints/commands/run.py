@@ -85,7 +85,7 @@ async def _serve(
     from dependency_injector import providers
 
     from salesbot.entrypoints.container import Container, resolve, shut_down
-    from salesbot.entrypoints.run import check_sessions, serve
+    from salesbot.entrypoints.serving import check_sessions, serve
     from salesbot.entrypoints.startup import StartupRefused, check_database
 
     try:

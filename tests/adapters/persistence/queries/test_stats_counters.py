@@ -209,7 +209,7 @@ async def recount(uow: UnitOfWork, engine: AsyncEngine) -> list[AccountStats]:
             goals=counts[account.id]["goals"],
             opt_outs=counts[account.id]["opt_outs"],
         )
-        for account in await uow.accounts.list()
+        for account in await uow.accounts.every()
     ]
 
 

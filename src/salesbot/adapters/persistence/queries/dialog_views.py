@@ -110,4 +110,5 @@ class SqlDialogViews:
 
     async def active_per_account(self) -> dict[int, int]:
         async with reading(self._engine) as tx:
-            return {account: int(n) for account, n in await tx.execute(_ACTIVE_PER_ACCOUNT)}
+            rows = await tx.execute(_ACTIVE_PER_ACCOUNT)
+            return {account: int(n) for account, n in map(tuple, rows)}

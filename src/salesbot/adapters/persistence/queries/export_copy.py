@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from salesbot.domain.message import Delivery, Direction, OutKind
 _c = messages.c
 _NULL = "\\N"
 _COLUMNS = 7
-_UTC = literal_column("'UTC'")
+_UTC: Any = literal_column("'UTC'")
 _QUEUED_CHUNKS = 8
 """COPY data chunks (~64 KB each) read ahead of the parser: the server keeps producing rows
 while we parse, and memory stays bounded (the sink waits when the parser falls behind)."""
@@ -162,7 +162,7 @@ _CONNECTION_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectio
 
 async def copy_export_batches(
     driver: Any, query: str, batch_size: int
-) -> AsyncIterator[list[ExportRow]]:
+) -> AsyncGenerator[list[ExportRow], None]:
     """The rows of `query` (export_query's) in lists of at most `batch_size`."""
     chunks = _Chunks()
     task = asyncio.ensure_future(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text
@@ -75,7 +75,7 @@ class SqlExportQuery:
 
     async def rows(
         self, *, first_dialog_id: int, last_dialog_id: int, batch_size: int = 1000
-    ) -> AsyncIterator[list[ExportRow]]:
+    ) -> AsyncGenerator[list[ExportRow], None]:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         async with reading(self._engine) as tx:

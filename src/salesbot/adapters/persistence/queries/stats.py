@@ -164,17 +164,8 @@ class SqlStatsQuery:
             await tx.execute(_NO_JIT)
             rows = (await tx.execute(_statement(since, until))).all()
         return [
-            AccountStats(
-                account_id=row[0],
-                phone=row[1],
-                openers_sent=int(row[2]),
-                messages_sent=int(row[3]),
-                messages_received=int(row[4]),
-                dialogs_replied=int(row[5]),
-                goals=int(row[6]),
-                opt_outs=int(row[7]),
-            )
-            for row in rows
+            AccountStats(account_id, phone, *(int(count) for count in counts))
+            for account_id, phone, *counts in map(tuple, rows)
         ]
 
     async def all_time(self) -> AllTimeStats:
@@ -183,8 +174,7 @@ class SqlStatsQuery:
             rows = (await tx.execute(_ALL_TIME)).all()
         per_account: dict[int, AccountStats] = {}
         by_status = dict.fromkeys(DialogStatus, 0)
-        for row in rows:
-            account_id, phone, status, dialogs, *sums = row
+        for account_id, phone, status, count, *sums in map(tuple, rows):
             before = per_account.get(account_id)
             if before is None:
                 before = per_account[account_id] = AccountStats(account_id, phone, 0, 0, 0, 0, 0, 0)
@@ -192,7 +182,7 @@ class SqlStatsQuery:
                 continue
             status = DialogStatus(status)
             openers, sent, received, replied, goals = (int(value) for value in sums)
-            by_status[status] += dialogs
+            by_status[status] += count
             per_account[account_id] = replace(
                 before,
                 openers_sent=before.openers_sent + openers,
@@ -200,6 +190,6 @@ class SqlStatsQuery:
                 messages_received=before.messages_received + received,
                 dialogs_replied=before.dialogs_replied + replied,
                 goals=before.goals + goals,
-                opt_outs=before.opt_outs + (dialogs if status is DialogStatus.OPTED_OUT else 0),
+                opt_outs=before.opt_outs + (count if status is DialogStatus.OPTED_OUT else 0),
             )
         return AllTimeStats(list(per_account.values()), by_status)

@@ -92,7 +92,7 @@ class SqlAccountRepository:
         row = (await self._tx.execute(_GET_BY_PHONE, {"account_phone": phone})).first()
         return self._account(row) if row else None
 
-    async def list(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
+    async def every(self, statuses: Collection[AccountStatus] | None = None) -> list[Account]:
         if statuses is None:
             rows = await self._tx.execute(_LIST)
         else:

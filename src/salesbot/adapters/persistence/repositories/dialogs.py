@@ -124,7 +124,7 @@ class SqlDialogRepository:
     async def find_for_incoming(
         self, account_id: int, user_id: int, *, username: str | None = None
     ) -> Dialog | None:
-        params = {"account_id": account_id, "user_id": user_id}
+        params: dict[str, object] = {"account_id": account_id, "user_id": user_id}
         row = (await self._tx.execute(_FOR_INCOMING, params)).first()
         if row is None and username is not None:
             params = {"account_id": account_id, "username": username}

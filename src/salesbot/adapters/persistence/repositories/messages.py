@@ -326,7 +326,8 @@ class SqlMessageRepository:
         return [message_from_row(row) for row in await self._tx.execute(statement)]
 
     async def pending_counts(self) -> dict[int, int]:
-        return {account: int(n) for account, n in await self._tx.execute(_PENDING_PER_ACCOUNT)}
+        rows = await self._tx.execute(_PENDING_PER_ACCOUNT)
+        return {account: int(n) for account, n in map(tuple, rows)}
 
     async def cancel_pending(self, dialog_id: int, *, kinds: Collection[str] | None = None) -> int:
         statement = _CANCEL if kinds is None else _cancel_of(frozenset(OutKind(k) for k in kinds))

@@ -49,7 +49,7 @@ async def check_sessions(app: Service) -> None:
     """StartupRefused (exit 2) when SESSION_SECRET cannot open the stored sessions."""
     try:
         async with app.uow_factory() as uow:
-            await uow.accounts.list()
+            await uow.accounts.every()
     except SessionSecretMismatch as error:
         raise StartupRefused(
             f"{error}. Set SESSION_SECRET back to the value the accounts were stored with "

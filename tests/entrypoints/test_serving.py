@@ -17,7 +17,7 @@ from salesbot.application.outbox.typing_pace import NO_TYPING
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.message import Delivery, Direction
 from salesbot.entrypoints.container import Container, Service, shut_down
-from salesbot.entrypoints.run import serve
+from salesbot.entrypoints.serving import serve
 from salesbot.entrypoints.supervisor import Supervisor
 from salesbot.entrypoints.timing import Timing
 from tests.application.telegram_world import FakeLocks
