@@ -1,9 +1,10 @@
 """Start-up time and memory of the account pool with 1, 10, 50 and 200 accounts.
 
 Each size runs in a fresh child process (clean RSS figures) against one throwaway PostgreSQL
-database: the real AccountPool with the real advisory locks (PgAccountLocks) and SQL units
-of work, and a fake AccountConnections whose `connect` takes CONNECT_LATENCY seconds as an
-MTProto handshake would. Each account has PEERS_PER_ACCOUNT cached peers loaded at start.
+database: the AccountPool the service's container builds, with the real advisory locks
+(PgAccountLocks) and SQL units of work, and a fake AccountConnections whose `connect` takes
+CONNECT_LATENCY seconds as an MTProto handshake would. Each account has PEERS_PER_ACCOUNT
+cached peers loaded at start.
 
 It shows the pool's own cost per account (the fake client holds nothing: a real kurigram
 client adds its own, measured separately as "client objects" — constructed, not connected)
@@ -90,18 +91,14 @@ async def child(dsn: str, accounts: int) -> dict[str, float]:
     """One measurement, in its own process: start `accounts` accounts, then stop them."""
     from sqlalchemy import text
     from tests.fakes import FakeClock, FakeNotifier
+    from tests.wiring import container_for, settings_for_tests
 
-    from salesbot.adapters.persistence import (
-        FernetSessionCipher,
-        PgAccountLocks,
-        create_engine,
-        sql_uow_factory,
-    )
+    from salesbot.adapters.persistence import create_engine
     from salesbot.application.accounts.run_accounts import AccountPool
+    from salesbot.entrypoints.container import resolve, shut_down
 
     quiet_logging()
-    engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1))
-    locks = PgAccountLocks(engine)
+    engine = create_engine(dsn)
     conn = await engine.connect()  # warm the pool: the first connect is not the pool's cost
     await conn.close()
     # Only the first `accounts` accounts are active this round.
@@ -113,20 +110,24 @@ async def child(dsn: str, accounts: int) -> dict[str, float]:
             ),
             {"n": accounts},
         )
-    baseline = rss_mb()
-    pool = AccountPool(
-        sql_uow_factory(engine, FernetSessionCipher(SESSION_SECRET)),
-        SlowConnections(CONNECT_LATENCY),
-        locks,
-        FakeNotifier(),
-        FakeClock(),
+    # The service's container: its pool, its real advisory locks (PgAccountLocks, on the
+    # bench's engine) and SQL units of work; only Telegram, the notifier and the clock are
+    # stand-ins.
+    container = container_for(
+        settings_for_tests(SESSION_SECRET=SESSION_SECRET),
+        engine=engine,
+        telegram=SlowConnections(CONNECT_LATENCY),
+        notifier=FakeNotifier(),
+        clock=FakeClock(),
     )
+    baseline = rss_mb()
+    pool: AccountPool = await resolve(container.pool())
     with Stopwatch() as start:
         running = await pool.start_all()
     after = rss_mb()
     with Stopwatch() as stop:
         await pool.stop_all()
-    await locks.close()
+    await shut_down(container)  # the advisory locks' connection
     await engine.dispose()
 
     # What kurigram's client objects weigh before they connect (no network involved).

@@ -3,9 +3,10 @@
 A campaign queues hundreds of openers per account at once; the dispatcher then claims
 them one by one. The claim must take the account's next due message (replies first, then
 follow-ups, then openers; oldest first) that no older unsent message of its dialog holds
-back, skipping rows another dispatcher holds. This measures that statement, as the
-driver runs it (prepared, PostgreSQL's plan cache deciding), on a database of realistic
-size: each claim runs in a transaction rolled back, so every one faces the same outbox.
+back, skipping rows another dispatcher holds. This measures that statement
+(`repositories.messages._CLAIM`, compiled for asyncpg as SQLAlchemy sends it: a prepared
+statement, PostgreSQL's plan cache deciding) on a database of realistic size: each claim
+runs in a transaction rolled back, so every one faces the same outbox.
 Run: `.venv/bin/python -m bench.outbox_claim [--quick]`.
 """
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 import asyncpg
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from bench.common import machine, parser, print_result, quiet_logging, run, throwaway_database
 from bench.seed import seed
@@ -32,8 +34,18 @@ FROM dialogs d ORDER BY d.id LIMIT $1
 """
 
 
+def _compiled(statement: Any, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL and the positional arguments asyncpg gets for `statement` (as
+    tests/adapters/persistence/test_claim_plan.py compiles it): the statement's own bound
+    values too, enums as their values."""
+    compiled = statement.compile(dialect=asyncpg_dialect())
+    values = {**compiled.params, **params}
+    arguments = [getattr(values[name], "value", values[name]) for name in compiled.positiontup]
+    return compiled.string, arguments
+
+
 async def main(quick: bool) -> None:
-    from salesbot.adapters.persistence.repositories.messages import _CLAIM_WITH_DIALOG
+    from salesbot.adapters.persistence.repositories.messages import _CLAIM
 
     quiet_logging()
     dialogs, stored, queued, claims = (
@@ -50,14 +62,15 @@ async def main(quick: bool) -> None:
                 "SELECT count(*) FROM messages WHERE account_id = 1 AND delivery = 'pending'"
                 " AND send_after <= now()"
             )
-            compiled = _CLAIM_WITH_DIALOG[True].compiled(postgresql.asyncpg.dialect())
-            arguments = compiled.arguments({"claimer": 1, "due_by": datetime.now(timezone.utc)})
+            sql, arguments = _compiled(
+                _CLAIM[True], {"claimer": 1, "due_by": datetime.now(timezone.utc)}
+            )
 
             async def claim() -> None:
                 transaction = conn.transaction()
                 await transaction.start()
                 try:
-                    assert await conn.fetch(compiled.sql, *arguments), "nothing claimed"
+                    assert await conn.fetch(sql, *arguments), "nothing claimed"
                 finally:
                     await transaction.rollback()
 
@@ -67,7 +80,7 @@ async def main(quick: bool) -> None:
             for _ in range(claims):
                 await claim()
             wall_ms = (time.perf_counter() - started) / claims * 1000
-            plan = await conn.fetch("EXPLAIN (ANALYZE) " + compiled.sql, *arguments)
+            plan = await conn.fetch("EXPLAIN (ANALYZE) " + sql, *arguments)
             executed = float(plan[-1][0].split(":")[1].split()[0])
         finally:
             await conn.close()

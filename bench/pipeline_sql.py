@@ -1,16 +1,19 @@
 """What one message of `bench.pipeline` costs: statements, transactions, this process's CPU
-and the server's, counted where every statement ends up (asyncpg's connection and prepared
-statements), so statements run through SQLAlchemy and straight on the driver both count.
+and the server's, against the raw asyncpg baseline's message.
 
-The same Pipeline as `bench.pipeline` (real use-cases, real PostgreSQL, zero-latency fakes),
-one worker at a time, so the CPU figures are per message and not queueing; then the raw
-asyncpg baseline's message, measured the same way. The server's CPU per statement is read
-from its backend process's scheduler statistics (`/proc/<pid>/schedstat`, nanoseconds), so
-it is shown only when PostgreSQL runs on this machine. The database runs with
-`synchronous_commit=off`, so a COMMIT's figure leaves out the WAL flush, which the WAL
-writer does. This process's CPU includes the counting's own (reading /proc twice per
-statement: ~1.5 ms per message); `bench.pipeline` measures it without. `--show` lists
-every statement of one message.
+Every statement is counted where it ends up, on asyncpg's connection and prepared
+statements: the pipeline's (SQLAlchemy Core through the unit of work's Transaction, the one
+way the product runs SQL) and the baseline's (straight on asyncpg) are counted the same way.
+The same Pipeline as `bench.pipeline` (built by the service's container: real use-cases,
+real PostgreSQL, zero-latency fakes), one worker at a time, so the CPU figures are per
+message and not queueing; then the raw asyncpg baseline's message, measured the same way.
+The server's CPU per statement is read from its backend process's scheduler statistics
+(`/proc/<pid>/schedstat`, nanoseconds), so it is shown only when PostgreSQL runs on this
+machine; it includes what the dialogs' counter triggers (revision 0006) do for a statement
+on `messages`. The database runs with `synchronous_commit=off`, so a COMMIT's figure leaves
+out the WAL flush, which the WAL writer does. This process's CPU includes the counting's own
+(reading /proc twice per statement: ~1.5 ms per message); `bench.pipeline` measures it
+without. `--show` lists every statement of one message.
 Run: `.venv/bin/python -m bench.pipeline_sql [--quick] [--show]`.
 """
 

@@ -1,8 +1,11 @@
 """Fill a benchmark database fast: accounts, dialogs and messages through COPY (asyncpg).
 
 Rows go straight into the migrated schema, bypassing the repositories: seeding a million
-messages through the unit of work would take longer than the benchmark it prepares.
-Messages alternate between the prospect and us (ours `sent`), with realistic lengths.
+messages through the unit of work would take longer than the benchmark it prepares. The
+dialogs' counters of what was said (messages_sent, openers_sent, messages_received) are
+kept by the database's statement-level triggers (revision 0006), which fire for COPY too:
+the seed never writes them. Messages alternate between the prospect and us (ours `sent`),
+with realistic lengths.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ async def seed_dialogs(
             "target_user_id",
             "created_at",
             "last_activity_at",
-            "context",
+            "notes",
         ],
     )
     found = await conn.fetch("SELECT id, account_id, target_user_id FROM dialogs ORDER BY id")
