@@ -88,3 +88,28 @@ class WaitingForQuota(Event):
     dialog_id: int
     username: str
     next_at: datetime
+
+
+@dataclass(frozen=True)
+class OperatorWrote(Event):
+    """Someone wrote to the prospect from the account in the Telegram app: the AI of the
+    dialog stepped aside (paused) so it does not talk over them."""
+
+    dialog_id: int
+    username: str
+    text: str
+    paused: bool
+    """False when the dialog's AI was not on anyway."""
+
+
+@dataclass(frozen=True)
+class DatabaseUnreachable(Event):
+    """PostgreSQL stopped answering: told once per outage. Messages that arrive meanwhile
+    wait in memory, unacknowledged, and are stored when it is back."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class DatabaseBack(Event):
+    down_seconds: float

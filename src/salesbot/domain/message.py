@@ -83,6 +83,30 @@ class Message:
         )
 
     @classmethod
+    def written_in_app(
+        cls,
+        dialog_id: int,
+        account_id: int,
+        content: str,
+        timestamp: datetime,
+        telegram_message_id: int,
+    ) -> Message:
+        """A message a person sent from the account in the Telegram app: it is in the chat
+        already, so it is stored as the operator's, sent."""
+        return cls(
+            dialog_id=dialog_id,
+            account_id=account_id,
+            direction=Direction.OUT,
+            content=content,
+            timestamp=timestamp,
+            telegram_message_id=telegram_message_id,
+            delivery=Delivery.SENT,
+            kind=OutKind.MANUAL,
+            send_after=timestamp,
+            sent_at=timestamp,
+        )
+
+    @classmethod
     def outgoing(
         cls,
         dialog_id: int,
@@ -105,6 +129,11 @@ class Message:
             send_after=send_after or now,
             last_word=last_word,
         )
+
+    def is_sent_as(self, text: str) -> bool:
+        """Whether a message Telegram shows with `text` is this one (Telegram trims what is
+        sent, nothing else)."""
+        return self.content.strip() == text.strip()
 
     @property
     def is_pending(self) -> bool:

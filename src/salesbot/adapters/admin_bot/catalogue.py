@@ -427,6 +427,29 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "⏳ Сообщение в диалог {dialog_id} (@{username}) ждёт лимита до {next_at}.",
         "en": "⏳ A message in dialog {dialog_id} (@{username}) waits for quota until {next_at}.",
     },
+    "event_operator_wrote": {
+        "ru": "✍️ В диалог {dialog_id} с @{username} написали из приложения Telegram:\n{text}\n"
+        "ИИ на паузе, чтобы не перебивать. Вернуть ИИ: /resume {dialog_id}",
+        "en": "✍️ Someone wrote in dialog {dialog_id} with @{username} from the Telegram app:\n"
+        "{text}\nThe AI is paused so it does not talk over them. AI back on: /resume {dialog_id}",
+    },
+    "event_operator_wrote_paused_already": {
+        "ru": "✍️ В диалог {dialog_id} с @{username} написали из приложения Telegram:\n{text}",
+        "en": "✍️ Someone wrote in dialog {dialog_id} with @{username} from the Telegram app:\n"
+        "{text}",
+    },
+    "event_database_unreachable": {
+        "ru": "🗄 База данных не отвечает ({reason}). Новые сообщения ждут в памяти и будут "
+        "сохранены, когда она вернётся; ответы и отправка тоже ждут.",
+        "en": "🗄 The database does not answer ({reason}). New messages wait in memory and "
+        "are stored once it is back; replies and sends wait too.",
+    },
+    "event_database_back": {
+        "ru": "✅ База данных снова отвечает (не отвечала ~{minutes} мин). Всё, что пришло "
+        "за это время, сохраняется и получит ответ.",
+        "en": "✅ The database answers again (it was gone ~{minutes} min). What arrived "
+        "meanwhile is being stored and answered.",
+    },
     "event_other": {"ru": "ℹ️ {event}", "en": "ℹ️ {event}"},
     # --- help ------------------------------------------------------------------------------
     "help_header": {"ru": "Команды:", "en": "Commands:"},

@@ -67,6 +67,13 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
             username=event.username,
             next_at=f.time(event.next_at),
         )
+    if isinstance(event, ev.OperatorWrote):
+        key = "event_operator_wrote" if event.paused else "event_operator_wrote_paused_already"
+        return t(key, dialog_id=event.dialog_id, username=event.username, text=_preview(event.text))
+    if isinstance(event, ev.DatabaseUnreachable):
+        return t("event_database_unreachable", reason=_preview(event.reason))
+    if isinstance(event, ev.DatabaseBack):
+        return t("event_database_back", minutes=max(1, round(event.down_seconds / 60)))
     return t("event_other", event=event)
 
 

@@ -102,13 +102,12 @@ class InterruptedSends:
             if m.telegram_message_id is not None and m.id != message.id
         }
         history = await self._messenger.recent_messages(account_id, peer, limit=self._window)
-        text = message.content.strip()
         since = message.timestamp - SENT_MATCH_SLACK
         matches = [
             item
             for item in history
             if item.outgoing
-            and item.text.strip() == text
+            and message.is_sent_as(item.text)
             and item.date >= since
             and item.telegram_message_id not in recorded
         ]
