@@ -22,6 +22,7 @@ IMPLEMENTATIONS = {
     ports.DoNotContactRepository: (sql.SqlDoNotContactRepository, fake._DoNotContact),
     ports.PeerRepository: (sql.SqlPeerRepository, fake._Peers),
     ports.SettingRepository: (sql.SqlSettingRepository, fake._Settings),
+    ports.UpdateStateRepository: (sql.SqlUpdateStateRepository, fake._UpdateStates),
 }
 QUERIES = {
     admin_queries.DialogViews: (sql_queries.SqlDialogViews,),

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
-from salesbot.application.ports import Clock
+from salesbot.application.ports import Clock, UpdateState
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
@@ -40,6 +40,7 @@ class _Tables:
     do_not_contact: list[DoNotContact] = field(default_factory=list)
     peers: dict[tuple[int, str], Peer] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
+    update_states: dict[int, UpdateState] = field(default_factory=dict)
 
 
 class InMemoryStore:
@@ -414,6 +415,21 @@ class _Settings:
         self._t.settings[key] = value
 
 
+class _UpdateStates:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def get(self, account_id: int) -> UpdateState | None:
+        return self._t.update_states.get(account_id)
+
+    async def put(self, account_id: int, state: UpdateState) -> None:
+        if account_id not in self._t.accounts:
+            raise RecordNotFound(f"no account {account_id}")
+        stored = self._t.update_states.get(account_id)
+        if stored is None or stored.pts <= state.pts:
+            self._t.update_states[account_id] = state
+
+
 class FakeUnitOfWork:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
@@ -431,6 +447,7 @@ class FakeUnitOfWork:
         self.do_not_contact = _DoNotContact(tables)
         self.peers = _Peers(tables)
         self.settings = _Settings(tables)
+        self.update_states = _UpdateStates(tables)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         await self.store.lock.acquire()

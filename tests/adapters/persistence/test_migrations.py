@@ -13,7 +13,15 @@ from salesbot.adapters.persistence import create_engine, is_migrated, run_migrat
 from salesbot.adapters.persistence.migrations import current_revision, downgrade, head_revision
 from salesbot.adapters.persistence.models import Base
 
-TABLES = {"accounts", "dialogs", "messages", "do_not_contact", "peers", "settings"}
+TABLES = {
+    "accounts",
+    "dialogs",
+    "messages",
+    "do_not_contact",
+    "peers",
+    "settings",
+    "telegram_update_states",
+}
 
 
 async def schema_of(url: str) -> tuple[set[str], list]:

@@ -298,6 +298,20 @@ class PeerRow(Base):
     __table_args__ = (Index(None, "account_id", "user_id"),)
 
 
+class UpdateStateRow(Base):
+    """Where each account's Telegram updates were handled up to: the next start asks
+    Telegram for what came after (getDifference) instead of losing it."""
+
+    __tablename__ = "telegram_update_states"
+
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    pts: Mapped[int] = mapped_column(BigInteger)
+    qts: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+
+
 class SettingRow(Base):
     __tablename__ = "settings"
 
@@ -313,6 +327,7 @@ messages = cast(Table, MessageRow.__table__)
 do_not_contact = cast(Table, DoNotContactRow.__table__)
 peers = cast(Table, PeerRow.__table__)
 settings = cast(Table, SettingRow.__table__)
+update_states = cast(Table, UpdateStateRow.__table__)
 
 OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 

@@ -14,6 +14,7 @@ from salesbot.adapters.persistence.repositories import (
     SqlMessageRepository,
     SqlPeerRepository,
     SqlSettingRepository,
+    SqlUpdateStateRepository,
 )
 from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.ports import SessionCipher
@@ -29,6 +30,7 @@ class SqlUnitOfWork:
     do_not_contact: SqlDoNotContactRepository
     peers: SqlPeerRepository
     settings: SqlSettingRepository
+    update_states: SqlUpdateStateRepository
 
     def __init__(
         self, transaction_factory: Callable[[], Transaction], cipher: SessionCipher
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         self.do_not_contact = SqlDoNotContactRepository(tx)
         self.peers = SqlPeerRepository(tx)
         self.settings = SqlSettingRepository(tx)
+        self.update_states = SqlUpdateStateRepository(tx)
         return self
 
     async def __aexit__(

@@ -7,6 +7,7 @@ from salesbot.adapters.persistence.repositories.small import (
     SqlDoNotContactRepository,
     SqlPeerRepository,
     SqlSettingRepository,
+    SqlUpdateStateRepository,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "SqlMessageRepository",
     "SqlPeerRepository",
     "SqlSettingRepository",
+    "SqlUpdateStateRepository",
 ]

@@ -31,7 +31,7 @@ from salesbot.adapters.persistence.repositories.statements import insert_ignorin
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
 from salesbot.domain.dialog import Dialog
-from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from salesbot.domain.message import Delivery, Message, OutKind
 
 _c = messages.c
 _GET = select(messages).where(_c.id == bindparam("message_id"))
@@ -245,7 +245,6 @@ class SqlMessageRepository:
     async def add_incoming(
         self, message: Message, *, cancel_pending: Collection[str] = ()
     ) -> Message | None:
-        assert message.direction is Direction.IN, "add_incoming stores incoming messages"
         if not cancel_pending or message.account_id is None:
             stored = await self._insert(message, ignore_duplicates=True)
             if stored is not None and cancel_pending:

@@ -1,9 +1,11 @@
-"""The small tables: do-not-contact, the peer cache, operator settings."""
+"""The small tables: do-not-contact, the peer cache, operator settings, update states."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
 
 from salesbot.adapters.persistence.models import (
     do_not_contact,
@@ -11,6 +13,7 @@ from salesbot.adapters.persistence.models import (
     peer_from_row,
     peers,
     settings,
+    update_states,
 )
 from salesbot.adapters.persistence.repositories.statements import (
     insert_ignoring_duplicates,
@@ -18,6 +21,7 @@ from salesbot.adapters.persistence.repositories.statements import (
 )
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import RecordNotFound
+from salesbot.application.ports import UpdateState
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.peer import Peer
 
@@ -101,3 +105,44 @@ class SqlSettingRepository:
 
     async def set(self, key: str, value: str) -> None:
         await self._tx.execute(_SET_SETTING, {"key": key, "value": value})
+
+
+_s = update_states.c
+_STATE = select(_s.pts, _s.qts, _s.date, _s.seq).where(_s.account_id == bindparam("account_id"))
+
+
+def _put_state() -> Insert:
+    insert = postgresql.insert(update_states).values(updated_at=func.now())
+    return insert.on_conflict_do_update(
+        index_elements=["account_id"],
+        set_={name: insert.excluded[name] for name in ("pts", "qts", "date", "seq", "updated_at")},
+        # A state from before a later one (a slow writer, the previous owner) loses.
+        where=_s.pts <= insert.excluded.pts,
+    )
+
+
+_PUT_STATE = _put_state()
+
+
+class SqlUpdateStateRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def get(self, account_id: int) -> UpdateState | None:
+        row = (await self._tx.execute(_STATE, {"account_id": account_id})).first()
+        return UpdateState(pts=row.pts, qts=row.qts, date=row.date, seq=row.seq) if row else None
+
+    async def put(self, account_id: int, state: UpdateState) -> None:
+        values = {
+            "account_id": account_id,
+            "pts": state.pts,
+            "qts": state.qts,
+            "date": state.date,
+            "seq": state.seq,
+        }
+        try:
+            await self._tx.execute(_PUT_STATE, values)
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no account {account_id}") from exc
+            raise
