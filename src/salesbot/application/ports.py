@@ -142,10 +142,12 @@ class MessageRepository(Protocol):
     async def add_incoming(
         self, message: Message, *, cancel_pending: Collection[str] = ()
     ) -> Message | None:
-        """Store an incoming message once: None when this account's Telegram message id is
-        already stored (Telegram delivered it twice). When it is stored, its dialog's
-        pending messages of the kinds in `cancel_pending` are cancelled with it (one
-        statement on PostgreSQL); a message delivered twice cancels nothing."""
+        """Store a message Telegram delivered (the prospect's, or one written from the
+        account in the Telegram app) once: None when this account's Telegram message id is
+        already stored (Telegram delivered it twice, or it is one of our own sends). When
+        it is stored, its dialog's pending messages of the kinds in `cancel_pending` are
+        cancelled with it (one statement on PostgreSQL); a message delivered twice cancels
+        nothing."""
         ...
 
     async def get(self, message_id: int) -> Message | None: ...
@@ -224,6 +226,16 @@ class PeerRepository(Protocol):
     async def list_for_account(self, account_id: int) -> list[Peer]: ...
 
 
+class UpdateStateRepository(Protocol):
+    """Each account's Telegram update state, kept between runs."""
+
+    async def get(self, account_id: int) -> UpdateState | None: ...
+
+    async def put(self, account_id: int, state: UpdateState) -> None:
+        """Store the state unless a later one (a higher pts) is stored already."""
+        ...
+
+
 class SettingRepository(Protocol):
     """Small operator-editable values that must survive restarts (e.g. the sales script)."""
 
@@ -252,6 +264,9 @@ class UnitOfWork(Protocol):
 
     @property
     def settings(self) -> SettingRepository: ...
+
+    @property
+    def update_states(self) -> UpdateStateRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -292,7 +307,10 @@ class AccountLocks(Protocol):
 
 @dataclass(frozen=True)
 class IncomingMessage:
-    """A private text message to one of our accounts, in plain values."""
+    """A private message in one of our accounts' chats, in plain values: the prospect's, or
+    (`outgoing`) one the account itself sent from elsewhere — the operator typing in the
+    Telegram app, or one of salesbot's own sends echoed back. `user_id` and `username` are
+    always the prospect's."""
 
     account_id: int
     user_id: int
@@ -300,6 +318,19 @@ class IncomingMessage:
     text: str
     telegram_message_id: int
     date: datetime
+    outgoing: bool = False
+
+
+@dataclass(frozen=True)
+class UpdateState:
+    """Where an account's stream of Telegram updates stands (MTProto's pts, qts, date and
+    seq of the common message box): every update up to it has been handled, so a client
+    started from it is given exactly what came after (`updates.getDifference`)."""
+
+    pts: int
+    qts: int
+    date: int
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -317,14 +348,23 @@ class ChatHistoryItem:
 
 
 IncomingHandler = Callable[[IncomingMessage], Awaitable[None]]
+"""Returns once the message is stored (or known to be of no interest): an adapter treats
+the message as handled only then."""
+
+StateKeeper = Callable[[int, UpdateState], None]
+"""Told (account id, state) once every update up to the state was handled; never blocks."""
 
 
 class AccountConnections(Protocol):
     """The live MTProto clients, one per account."""
 
-    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+    async def connect(
+        self, account: Account, peers: Sequence[Peer], state: UpdateState | None = None
+    ) -> None:
         """Start the account's client with its known peers; SessionInvalid,
-        AccountDeactivated or TelegramUnavailable when it cannot."""
+        AccountDeactivated or TelegramUnavailable when it cannot. From a `state`, what
+        Telegram delivered since is replayed to the subscribers (getDifference); without
+        one, the client starts from Telegram's current state and tells the state keeper."""
         ...
 
     async def disconnect(self, account_id: int) -> None: ...
@@ -332,7 +372,13 @@ class AccountConnections(Protocol):
     def connected(self) -> frozenset[int]: ...
 
     def subscribe(self, handler: IncomingHandler) -> None:
-        """Deliver every private incoming text message of every account to `handler`."""
+        """Deliver every private message of every account to `handler`, one at a time per
+        account, in Telegram's order."""
+        ...
+
+    def keep_state(self, keeper: StateKeeper) -> None:
+        """Tell `keeper` each account's update state as the subscribers finish handling the
+        updates up to it (never ahead of a message still being handled)."""
         ...
 
 
@@ -349,6 +395,11 @@ class TelegramMessenger(Protocol):
         self, account_id: int, peer: Peer, *, limit: int = 50
     ) -> list[ChatHistoryItem]:
         """The newest messages of the chat with `peer`, newest first."""
+        ...
+
+    async def newest_message_ids(self, account_id: int, peers: Sequence[Peer]) -> dict[int, int]:
+        """The id of the newest message in the chat with each peer (by user id; a chat with
+        no message is left out), in one call per hundred chats."""
         ...
 
 

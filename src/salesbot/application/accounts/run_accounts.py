@@ -5,14 +5,21 @@ production): running one session from two processes makes Telegram kill it
 (AUTH_KEY_DUPLICATED), so an account another process holds is skipped, and taken over
 by a later `refresh()` once that process lets go. One account failing never holds up
 the others; what a failure means for the account is recorded here and told to the admin.
+
+A client starts from the account's stored update state, so Telegram replays what came
+while it was away; once it runs, `catch_up` (the conversation's history check) looks for
+whatever that could not bring back. When an account stops, its latest update state is
+written before its lock is let go: the next owner resumes from there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.errors import (
     AccountDeactivated,
     SessionInvalid,
@@ -35,6 +42,8 @@ log = logging.getLogger(__name__)
 RUNNABLE = frozenset({AccountStatus.ACTIVE, AccountStatus.LIMITED})
 """Statuses whose client runs: a limited account may not send, but still hears replies."""
 
+CatchUp = Callable[[int], Awaitable[object]]
+
 
 class AccountPool:
     def __init__(
@@ -44,7 +53,9 @@ class AccountPool:
         locks: AccountLocks,
         notifier: AdminNotifier,
         clock: Clock,
+        states: UpdateStateKeeper,
         *,
+        catch_up: CatchUp | None = None,
         connect_timeout: float = 60.0,
         retry_first: float = 30.0,
         retry_max: float = 15 * 60.0,
@@ -54,6 +65,9 @@ class AccountPool:
         self._locks = locks
         self._notifier = notifier
         self._clock = clock
+        self._states = states
+        self._catch_up = catch_up
+        self._catching_up: dict[int, asyncio.Task[None]] = {}
         self._connect_timeout = connect_timeout
         self._retry_first = retry_first
         self._retry_max = retry_max
@@ -107,8 +121,9 @@ class AccountPool:
                 return False
             self._held_elsewhere.discard(account_id)
             try:
+                state = await self._states.state_for(account_id)
                 await asyncio.wait_for(
-                    self._connections.connect(account, peers), self._connect_timeout
+                    self._connections.connect(account, peers, state), self._connect_timeout
                 )
             except BaseException as exc:
                 await self._connections.disconnect(account_id)
@@ -120,11 +135,42 @@ class AccountPool:
                 failure = None
                 self._owned.add(account_id)
                 self._retry_at.pop(account_id, None)
+                self._start_catch_up(account_id)
         if failure is not None:
             await self._connect_failed(account, failure)
             return False
         log.info("account %s (%s) is running", account_id, account.phone)
         return True
+
+    def _start_catch_up(self, account_id: int) -> None:
+        if self._catch_up is None:
+            return
+        catch_up = self._catch_up
+
+        async def catching_up() -> None:
+            try:
+                await catch_up(account_id)
+            except asyncio.CancelledError:
+                raise
+            except TelegramError as error:
+                log.warning(
+                    "account %s: the chats could not be checked for missed messages (%s); "
+                    "they are checked again when it reconnects", account_id, error,
+                )
+            except Exception:
+                log.exception("account %s: checking the chats for missed messages failed",
+                              account_id)
+            finally:
+                self._catching_up.pop(account_id, None)
+
+        self._catching_up[account_id] = asyncio.create_task(
+            catching_up(), name=f"catch-up of account {account_id}"
+        )
+
+    async def caught_up(self) -> None:
+        """Wait until every account's check for missed messages is over (tests, benches)."""
+        while self._catching_up:
+            await asyncio.gather(*list(self._catching_up.values()), return_exceptions=True)
 
     async def stop(self, account_id: int) -> None:
         """Disconnect the account and let other processes have it."""
@@ -132,8 +178,12 @@ class AccountPool:
             was_owned = account_id in self._owned
             self._owned.discard(account_id)
             self._retry_at.pop(account_id, None)
+            catching_up = self._catching_up.pop(account_id, None)
+            if catching_up is not None:
+                catching_up.cancel()
             try:
                 await self._connections.disconnect(account_id)
+                await self._states.flush([account_id])
             finally:
                 if was_owned:
                     await self._locks.release(account_id)

@@ -41,8 +41,8 @@ from salesbot.application.ports import (
     UnitOfWorkFactory,
 )
 from salesbot.domain.dialog import Dialog, DialogStatus
-from salesbot.domain.events import Event, ProspectReplied
-from salesbot.domain.message import Direction, Message, OutKind
+from salesbot.domain.events import Event, OperatorWrote, ProspectReplied
+from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.opt_out import KeywordOptOutDetector, OptOutDetector
 from salesbot.domain.peer import Peer
 
@@ -53,6 +53,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 _CANCELLED_BY_NEW_MESSAGE = (OutKind.REPLY.value, OutKind.FOLLOW_UP.value)
+_CANCELLED_BY_OPERATOR = (OutKind.OPENER.value, *_CANCELLED_BY_NEW_MESSAGE)
 _FIRST_REPLY_WINDOW = 16
 
 
@@ -99,7 +100,7 @@ class IncomingMessages:
 
     # --- the prospect writes ---------------------------------------------------------------
 
-    async def handle(self, msg: IncomingMessage) -> None:
+    async def handle(self, msg: IncomingMessage, *, mark_read: bool = True) -> None:
         key: Key = (msg.account_id, msg.user_id)
         events: list[Event] = []
         async with self._jobs.lock(key):
@@ -131,21 +132,29 @@ class IncomingMessages:
                     logger.debug(
                         "dialog %s: message %s seen before", dialog.id, msg.telegram_message_id
                     )
-                    return
-                answer = await self._take(uow, dialog, stored, msg, events, opt_out=opt_out)
-                context = None
-                if answer and self._debounce <= 0:
-                    # Answered at once: what the model needs is read in this transaction.
-                    context = await self._replier.read_context(uow, dialog.id, dialog)
-                if not answer:  # an answer writes the dialog anyway, a moment later
-                    dialog.last_activity_at = now
-                    await uow.dialogs.update(dialog)
-                peer = self._peers.get(key)
-                if peer is None:
-                    peer = await uow.peers.get_by_user_id(msg.account_id, msg.user_id)
-                    if peer is not None:
-                        self._peers.put(key, peer)
-                await uow.commit()
+                    seen_before = True
+                else:
+                    seen_before = False
+                    answer = await self._take(uow, dialog, stored, msg, events, opt_out=opt_out)
+                    context = None
+                    if answer and self._debounce <= 0:
+                        # Answered at once: what the model needs is read in this transaction.
+                        context = await self._replier.read_context(uow, dialog.id, dialog)
+                    if not answer:  # an answer writes the dialog anyway, a moment later
+                        dialog.last_activity_at = now
+                        await uow.dialogs.update(dialog)
+                    peer = self._peers.get(key)
+                    if peer is None:
+                        peer = await uow.peers.get_by_user_id(msg.account_id, msg.user_id)
+                        if peer is not None:
+                            self._peers.put(key, peer)
+                    await uow.commit()
+            if seen_before:
+                # Stored before, but perhaps never answered: a commit whose answer the lost
+                # database connection never gave back comes here as a message seen before.
+                if answerable:
+                    await self.answer_unanswered_in(dialog.id)
+                return
             if answer:
                 dialog_id = dialog.id
                 self._jobs.replace(
@@ -155,7 +164,53 @@ class IncomingMessages:
                 self._jobs.cancel(key)
         for event in events:
             await self._notifier.notify(event)
-        await self._mark_read(msg, peer)
+        if mark_read:
+            await self._mark_read(msg, peer)
+
+    # --- someone writes from the account itself ----------------------------------------------
+
+    async def handle_own(self, msg: IncomingMessage) -> None:
+        """A message the account sent from elsewhere. One of salesbot's own sends (its
+        Telegram id recorded already, or the text of a message of the dialog being sent
+        right now) is nothing new. Anything else a person wrote in the Telegram app: it is
+        stored as the operator's message, what the AI had queued is cancelled, and the
+        dialog's AI pauses so it does not talk over them; the admin is told."""
+        key: Key = (msg.account_id, msg.user_id)
+        async with self._jobs.lock(key):
+            async with self._uow_factory() as uow:
+                dialog = await uow.dialogs.find_for_incoming(
+                    msg.account_id, msg.user_id, username=msg.username
+                )
+                if dialog is None or dialog.id is None:
+                    return
+                sending = await uow.messages.list_by_delivery(
+                    Delivery.SENDING, dialog_id=dialog.id
+                )
+                if any(message.is_sent_as(msg.text) for message in sending):
+                    return  # ours, on its way: the dispatcher records its Telegram id
+                now = self._clock.now()
+                stored = await uow.messages.add_incoming(
+                    Message.written_in_app(
+                        dialog.id, msg.account_id, msg.text, now, msg.telegram_message_id
+                    ),
+                    cancel_pending=_CANCELLED_BY_OPERATOR,
+                )
+                if stored is None:
+                    return  # recorded before: one of ours, or seen already
+                paused = dialog.ai_enabled
+                if paused:
+                    dialog.pause("written from the Telegram app")
+                dialog.last_activity_at = now
+                await uow.dialogs.update(dialog)
+                await uow.commit()
+            self._jobs.cancel(key)
+        logger.info(
+            "dialog %s: a message was written from the Telegram app%s",
+            dialog.id, "; the AI is paused" if paused else "",
+        )
+        await self._notifier.notify(
+            OperatorWrote(dialog.id, dialog.target_username, msg.text, paused=paused)
+        )
 
     async def _take(
         self,
