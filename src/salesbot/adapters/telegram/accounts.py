@@ -1,8 +1,15 @@
 """The live MTProto clients: one kurigram Client per account, run from its session string.
 
-Implements AccountConnections and TelegramMessenger. Clients live in memory only
-(`in_memory=True`): nothing is written to disk, and the peers the database knows are
-loaded into each client's storage at connect, so a restart never re-resolves a username.
+Implements AccountConnections and TelegramMessenger. Nothing is written to disk: each
+client's storage (`storage.AccountStorage`) holds the session and the peers the database
+knows in memory (a restart never re-resolves a username), and the account's update state
+from the database, so kurigram's `recover_gaps` replays what came while salesbot was away
+(`skip_updates=False`). One handler worker per client handles the account's messages one at
+a time, in order; once the handlers are done with an update (its message is stored), the
+storage reports the state as of it to the state keeper.
+
+Reads of an account's chats (history, the chats' newest messages, typing, read marks)
+share one rate limit per account, so a catch-up after an outage never bursts.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from pyrogram import Client, enums, filters, raw
-from pyrogram.handlers import MessageHandler
+from pyrogram.handlers import MessageHandler, RawUpdateHandler
 
 from salesbot.adapters.logging import secret_mask
 from salesbot.adapters.telegram.errors import translate, translated
 from salesbot.adapters.telegram.proxy import proxy_dict
 from salesbot.adapters.telegram.session import session_user_id
+from salesbot.adapters.telegram.storage import AccountStorage
 from salesbot.application.errors import (
     AccountNotConnected,
     RecipientUnreachable,
@@ -32,6 +40,8 @@ from salesbot.application.ports import (
     IncomingHandler,
     IncomingMessage,
     SentMessage,
+    StateKeeper,
+    UpdateState,
 )
 from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
@@ -50,6 +60,11 @@ INCOMING = (
     & ~filters.user(TELEGRAM_SERVICE_USER_ID)
 )
 """Private text messages people (not bots, not Telegram, not us) write to the account."""
+
+OWN = filters.private & filters.outgoing & filters.text
+"""Private text messages the account itself sent: from the Telegram app, or our own."""
+
+PEER_DIALOGS_PER_CALL = 100
 
 ClientFactory = Callable[..., Any]
 Sleep = Callable[[float], Awaitable[None]]
@@ -74,6 +89,7 @@ class PyrogramAccounts:
         reconnect_backoff: float = 2.0,
         sleep: Sleep = asyncio.sleep,
         client_options: dict[str, Any] | None = None,
+        reads_per_second: float = 3,
     ) -> None:
         self._api_id = api_id
         self._api_hash = api_hash
@@ -86,11 +102,18 @@ class PyrogramAccounts:
         self._clients: dict[int, Any] = {}
         self._known: dict[int, set[int]] = {}
         self._limiters: dict[int, AsyncLimiter] = {}
+        self._reads_per_second = reads_per_second
+        self._reads: dict[int, AsyncLimiter] = {}
         self._handlers: list[IncomingHandler] = []
+        self._keepers: list[StateKeeper] = []
+        self._storages: dict[int, AccountStorage] = {}
+        self._handling: dict[int, set[asyncio.Task[None]]] = {}
 
     # --- AccountConnections --------------------------------------------------------------
 
-    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+    async def connect(
+        self, account: Account, peers: Sequence[Peer], state: UpdateState | None = None
+    ) -> None:
         assert account.id is not None, "connect a stored account"
         account_id = account.id
         secret_mask.add(account.session_string)
@@ -107,7 +130,7 @@ class PyrogramAccounts:
         if proxy and "password" in proxy:
             secret_mask.add(proxy["password"])
 
-        client = await self._start(account, proxy)
+        client = await self._start(account, proxy, state)
         try:
             await self._load_peers(client, peers)
         except BaseException:
@@ -118,20 +141,33 @@ class PyrogramAccounts:
         self._limiters.setdefault(account_id, AsyncLimiter(self._resolves_per_minute, 60))
         log.info("account %s connected with %d known peers", account_id, len(peers))
 
-    async def _start(self, account: Account, proxy: dict[str, Any] | None) -> Any:
+    async def _start(
+        self, account: Account, proxy: dict[str, Any] | None, state: UpdateState | None
+    ) -> Any:
         """A started client; network failures are retried with a growing pause."""
+        assert account.id is not None
+        account_id = account.id
         delay = self._backoff
         for attempt in range(1, self._connect_attempts + 1):
+            name = f"salesbot-account-{account_id}"
+            storage = AccountStorage(
+                name, account.session_string, state, lambda s: self._report(account_id, s)
+            )
             client = self._factory(
-                name=f"salesbot-account-{account.id}",
+                name=name,
                 api_id=self._api_id,
                 api_hash=self._api_hash,
-                session_string=account.session_string,
-                in_memory=True,
+                storage_engine=storage,
+                skip_updates=False,
+                workers=1,
                 proxy=proxy,
                 **self._options,
             )
-            client.add_handler(MessageHandler(self._on_message(account.id), INCOMING))
+            on_message = self._on_message(account_id)
+            client.add_handler(MessageHandler(on_message, INCOMING))
+            client.add_handler(MessageHandler(on_message, OWN))
+            # A later group: it runs once the message handlers are done with the update.
+            client.add_handler(RawUpdateHandler(_handled_by(storage)), group=1)
             try:
                 with translated("connect"):
                     await client.start()
@@ -149,8 +185,13 @@ class PyrogramAccounts:
                 await _stop_quietly(client)
                 raise
             else:
+                self._storages[account_id] = storage
                 return client
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _report(self, account_id: int, state: UpdateState) -> None:
+        for keeper in self._keepers:
+            keeper(account_id, state)
 
     async def _load_peers(self, client: Any, peers: Sequence[Peer]) -> None:
         if not peers:
@@ -163,6 +204,13 @@ class PyrogramAccounts:
     async def disconnect(self, account_id: int) -> None:
         client = self._clients.pop(account_id, None)
         self._known.pop(account_id, None)
+        storage = self._storages.pop(account_id, None)
+        if storage is not None:
+            # What is still being handled (waiting for the database, say) is given up
+            # without being counted handled: the next start is given it again.
+            storage.stop_reporting()
+            for task in self._handling.pop(account_id, set()):
+                task.cancel()
         if client is not None:
             await _stop_quietly(client)
             log.info("account %s disconnected", account_id)
@@ -177,21 +225,40 @@ class PyrogramAccounts:
     def subscribe(self, handler: IncomingHandler) -> None:
         self._handlers.append(handler)
 
+    def keep_state(self, keeper: StateKeeper) -> None:
+        self._keepers.append(keeper)
+
     def _on_message(self, account_id: int | None) -> Callable[[Any, Any], Awaitable[None]]:
         async def on_message(_client: Any, message: Any) -> None:
-            incoming = _incoming(account_id, message)
+            if message.outgoing:
+                incoming = _own(account_id, message)
+            else:
+                incoming = _incoming(account_id, message)
             if incoming is None:
                 return
-            for handler in list(self._handlers):
-                try:
-                    await handler(incoming)
-                except Exception:
-                    log.exception(
-                        "account %s: handling message %s from user %s failed",
-                        account_id, incoming.telegram_message_id, incoming.user_id,
-                    )
+            handling = asyncio.ensure_future(self._hand_over(incoming))
+            running = self._handling.setdefault(incoming.account_id, set())
+            running.add(handling)
+            try:
+                await handling
+            except asyncio.CancelledError:
+                if not handling.cancelled() or incoming.account_id in self._clients:
+                    raise
+                # Cancelled by disconnect(): not handled, and not counted as handled.
+            finally:
+                running.discard(handling)
 
         return on_message
+
+    async def _hand_over(self, incoming: IncomingMessage) -> None:
+        for handler in list(self._handlers):
+            try:
+                await handler(incoming)
+            except Exception:
+                log.exception(
+                    "account %s: handling message %s from user %s failed",
+                    incoming.account_id, incoming.telegram_message_id, incoming.user_id,
+                )
 
     # --- TelegramMessenger ---------------------------------------------------------------
 
@@ -234,17 +301,48 @@ class PyrogramAccounts:
             )
         return SentMessage(telegram_message_id=sent.id, date=as_utc(sent.date))
 
+    def _read_limit(self, account_id: int) -> AsyncLimiter:
+        return self._reads.setdefault(account_id, AsyncLimiter(self._reads_per_second, 1))
+
     async def send_typing(self, account_id: int, peer: Peer) -> None:
         client = self._client(account_id)
         await self._remember(account_id, client, peer)
-        with translated("typing"):
-            await client.send_chat_action(peer.user_id, enums.ChatAction.TYPING)
+        async with self._read_limit(account_id):
+            with translated("typing"):
+                await client.send_chat_action(peer.user_id, enums.ChatAction.TYPING)
 
     async def mark_read(self, account_id: int, peer: Peer) -> None:
         client = self._client(account_id)
         await self._remember(account_id, client, peer)
-        with translated("read"):
-            await client.read_chat_history(peer.user_id)
+        async with self._read_limit(account_id):
+            with translated("read"):
+                await client.read_chat_history(peer.user_id)
+
+    async def newest_message_ids(self, account_id: int, peers: Sequence[Peer]) -> dict[int, int]:
+        client = self._client(account_id)
+        for peer in peers:
+            await self._remember(account_id, client, peer)
+        found: dict[int, int] = {}
+        for start in range(0, len(peers), PEER_DIALOGS_PER_CALL):
+            chunk = peers[start : start + PEER_DIALOGS_PER_CALL]
+            request = raw.functions.messages.GetPeerDialogs(
+                peers=[
+                    raw.types.InputDialogPeer(
+                        peer=raw.types.InputPeerUser(
+                            user_id=peer.user_id, access_hash=peer.access_hash
+                        )
+                    )
+                    for peer in chunk
+                ]
+            )
+            async with self._read_limit(account_id):
+                with translated("history"):
+                    answer = await client.invoke(request)
+            for dialog in answer.dialogs:
+                user_id = getattr(dialog.peer, "user_id", None)
+                if user_id is not None and dialog.top_message:
+                    found[user_id] = dialog.top_message
+        return found
 
     async def recent_messages(
         self, account_id: int, peer: Peer, *, limit: int = 50
@@ -252,16 +350,17 @@ class PyrogramAccounts:
         client = self._client(account_id)
         await self._remember(account_id, client, peer)
         items = []
-        with translated("history"):
-            async for message in client.get_chat_history(peer.user_id, limit=limit):
-                items.append(
-                    ChatHistoryItem(
-                        telegram_message_id=message.id,
-                        outgoing=bool(message.outgoing),
-                        text=message.text or message.caption or "",
-                        date=as_utc(message.date),
+        async with self._read_limit(account_id):
+            with translated("history"):
+                async for message in client.get_chat_history(peer.user_id, limit=limit):
+                    items.append(
+                        ChatHistoryItem(
+                            telegram_message_id=message.id,
+                            outgoing=bool(message.outgoing),
+                            text=message.text or message.caption or "",
+                            date=as_utc(message.date),
+                        )
                     )
-                )
         return items
 
 
@@ -289,6 +388,38 @@ def _incoming(account_id: int | None, message: Any) -> IncomingMessage | None:
         telegram_message_id=message.id,
         date=as_utc(message.date),
     )
+
+
+def _own(account_id: int | None, message: Any) -> IncomingMessage | None:
+    """A private text message the account sent, in plain values (the chat partner as the
+    user), or None when it is not one to a person."""
+    chat = message.chat
+    if (
+        account_id is None
+        or chat is None
+        or chat.type is not enums.ChatType.PRIVATE
+        or not message.outgoing
+        or not message.text
+        or (message.from_user is not None and chat.id == message.from_user.id)  # Saved Messages
+        or chat.id == TELEGRAM_SERVICE_USER_ID
+    ):
+        return None
+    return IncomingMessage(
+        account_id=account_id,
+        user_id=chat.id,
+        username=chat.username.lower() if chat.username else None,
+        text=message.text,
+        telegram_message_id=message.id,
+        date=as_utc(message.date),
+        outgoing=True,
+    )
+
+
+def _handled_by(storage: AccountStorage) -> Callable[..., Awaitable[None]]:
+    async def handled(_client: Any, update: Any, _users: Any, _chats: Any) -> None:
+        storage.handled(update)
+
+    return handled
 
 
 async def _stop_quietly(client: Any) -> None:
