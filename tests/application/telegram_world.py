@@ -21,7 +21,14 @@ from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.quota import SendQuota
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 from salesbot.entrypoints.timing import Timing
-from tests.fakes import FakeClock, FakeNotifier, FakeTelegram, FakeUnitOfWork, InMemoryStore
+from tests.fakes import (
+    FakeClock,
+    FakeLanguageModel,
+    FakeNotifier,
+    FakeTelegram,
+    FakeUnitOfWork,
+    InMemoryStore,
+)
 from tests.secrets import (
     SECOND_SESSION_STRING,
     SESSION_SECRET,
@@ -83,6 +90,8 @@ class World:
     typing: TypingPace = NO_TYPING
     cooldown: timedelta = timedelta(hours=24)
     locks: Any = field(default_factory=FakeLocks)
+    llm: FakeLanguageModel = field(default_factory=FakeLanguageModel)
+    """The model the conversation answers with (what the pool's catch-up hands messages to)."""
     sql_uow: Callable[[], Any] | None = None
     """A real unit-of-work factory (SQL) to use instead of the in-memory store."""
     engine: AsyncEngine | None = None
@@ -111,11 +120,14 @@ class World:
             notifier=self.notifier,
             clock=self.clock,
             locks=self.locks,
+            llm=self.llm,
             timing=Timing(typing=self.typing, send_gap_jitter=0.0, connect_timeout=1.0),
         )
         self.quota: SendQuota = self.container.quota()
         self.pool: AccountPool = self.container.pool()
         self.dispatcher: Dispatcher = self.container.dispatcher()
+        # As `salesbot run` opens it: Telegram's messages go to the intake.
+        self.container.incoming_subscription()
 
     @property
     def tg(self) -> FakeTelegram:
@@ -140,6 +152,7 @@ class World:
             "cooldown": self.cooldown,
             "sql_uow": self.sql_uow,
             "engine": self.engine,
+            "llm": self.llm,
         }
         return World(**{**settings, **changes})
 

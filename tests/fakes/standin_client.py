@@ -1,14 +1,17 @@
-"""A Telegram accounts adapter that talks to a stand-in server instead of Telegram: TESTS ONLY.
+"""A Telegram accounts adapter that talks to a stand-in server instead of Telegram.
 
-`salesbot run` picks it when `SALESBOT_TELEGRAM_STANDIN=http://127.0.0.1:PORT` is set (the
-end-to-end test's hook; never set it in production). It implements AccountConnections,
-TelegramMessenger and TelegramLogin as plain JSON over HTTP to the stand-in server the test
-runs (`tests/fakes/telegram_standin.py`), so the test can play the prospects from outside
-the process and see exactly what was sent, across restarts and `kill -9`.
+The end-to-end test's entry point (`tests/entrypoints/run_with_standin.py`) passes it to the
+real `run()`. It implements AccountConnections, TelegramMessenger and TelegramLogin as plain
+JSON over HTTP to the stand-in server the test runs (`tests/fakes/telegram_standin.py`), so
+the test can play the prospects from outside the process and see exactly what was sent,
+across restarts and `kill -9`.
 
 Protocol: `POST /<method>` with a JSON body answers `{"result": ...}` or, with status 400,
 `{"error": "<ErrorClassName>", "args": {...}}`, turned back into the application's error
-class here. Incoming messages arrive by long polling `POST /updates {"offset", "timeout"}`.
+class here. Like kurigram it connects an account from its stored update state (and hands
+over the difference first), receives pushed updates by long polling
+`POST /updates {"session", "timeout"}` (each once), hands each to the subscribers in order,
+and tells the state keeper the state as of an update only once they are done with it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -29,13 +33,13 @@ from salesbot.application.ports import (
     IncomingMessage,
     LoginProgress,
     SentMessage,
+    StateKeeper,
+    UpdateState,
 )
 from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
 
 log = logging.getLogger(__name__)
-
-ENV_VARIABLE = "SALESBOT_TELEGRAM_STANDIN"
 
 _ERRORS: dict[str, type[Exception]] = {
     cls.__name__: cls
@@ -86,8 +90,9 @@ class StandinTelegram:
         self._http: httpx.AsyncClient | None = None
         self._connected: set[int] = set()
         self._handlers: list[IncomingHandler] = []
+        self._keepers: list[StateKeeper] = []
         self._poller: asyncio.Task[None] | None = None
-        self._offset = 0
+        self._session = uuid.uuid4().hex
         self._closing = False
 
     @property
@@ -128,23 +133,31 @@ class StandinTelegram:
 
     # --- AccountConnections --------------------------------------------------------------
 
-    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+    async def connect(
+        self, account: Account, peers: Sequence[Peer], state: UpdateState | None = None
+    ) -> None:
         assert account.id is not None
-        await self._call(
+        answer = await self._call(
             "connect",
             account_id=account.id,
             phone=account.phone,
             session_string=account.session_string,
             peers=[_peer_json(peer) for peer in peers],
+            session=self._session,
+            state=None if state is None else vars(state),
         )
         self._connected.add(account.id)
+        if "difference" not in answer:  # a new client starts from now
+            self._report(account.id, answer["state"]["pts"])
+        for update in answer.get("difference", []):
+            await self._hand_over(update)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="telegram stand-in updates")
 
     async def disconnect(self, account_id: int) -> None:
         self._connected.discard(account_id)
         with contextlib.suppress(errors.TelegramError):
-            await self._call("disconnect", account_id=account_id)
+            await self._call("disconnect", account_id=account_id, session=self._session)
 
     def connected(self) -> frozenset[int]:
         return frozenset(self._connected)
@@ -152,11 +165,19 @@ class StandinTelegram:
     def subscribe(self, handler: IncomingHandler) -> None:
         self._handlers.append(handler)
 
+    def keep_state(self, keeper: StateKeeper) -> None:
+        self._keepers.append(keeper)
+
+    def _report(self, account_id: int, pts: int) -> None:
+        state = UpdateState(pts=pts, qts=0, date=0, seq=0)
+        for keeper in self._keepers:
+            keeper(account_id, state)
+
     async def _poll(self) -> None:
         while not self._closing:
             try:
                 updates = await self._call(
-                    "updates", offset=self._offset, timeout=self._poll_timeout
+                    "updates", session=self._session, timeout=self._poll_timeout
                 )
             except errors.TelegramError as exc:
                 if self._closing:
@@ -165,22 +186,25 @@ class StandinTelegram:
                 await asyncio.sleep(0.2)
                 continue
             for update in updates:
-                self._offset = max(self._offset, int(update["update_id"]) + 1)
-                if update["account_id"] not in self._connected:
-                    continue
-                incoming = IncomingMessage(
-                    account_id=update["account_id"],
-                    user_id=update["user_id"],
-                    username=update.get("username"),
-                    text=update["text"],
-                    telegram_message_id=update["telegram_message_id"],
-                    date=datetime.fromisoformat(update["date"]),
-                )
-                for handler in self._handlers:
-                    try:
-                        await handler(incoming)
-                    except Exception:
-                        log.exception("incoming handler failed")
+                if update["account_id"] in self._connected:
+                    await self._hand_over(update)
+
+    async def _hand_over(self, update: dict[str, Any]) -> None:
+        incoming = IncomingMessage(
+            account_id=update["account_id"],
+            user_id=update["user_id"],
+            username=update.get("username"),
+            text=update["text"],
+            telegram_message_id=update["telegram_message_id"],
+            date=datetime.fromisoformat(update["date"]),
+            outgoing=bool(update.get("outgoing")),
+        )
+        for handler in self._handlers:
+            try:
+                await handler(incoming)
+            except Exception:
+                log.exception("incoming handler failed")
+        self._report(incoming.account_id, update["pts"])
 
     # --- TelegramMessenger ---------------------------------------------------------------
 
@@ -215,6 +239,13 @@ class StandinTelegram:
     async def mark_read(self, account_id: int, peer: Peer) -> None:
         self._check(account_id)
         await self._call("mark_read", account_id=account_id, peer=_peer_json(peer))
+
+    async def newest_message_ids(self, account_id: int, peers: Sequence[Peer]) -> dict[int, int]:
+        self._check(account_id)
+        found = await self._call(
+            "newest_message_ids", account_id=account_id, user_ids=[p.user_id for p in peers]
+        )
+        return {int(user_id): message_id for user_id, message_id in found.items()}
 
     async def recent_messages(
         self, account_id: int, peer: Peer, *, limit: int = 50

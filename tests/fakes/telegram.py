@@ -1,7 +1,14 @@
 """Fake Telegram: user accounts, prospects and the login dance, all in memory.
 
 Implements AccountConnections, TelegramMessenger and TelegramLogin. Tests script failures
-with `fail_next(account_id, error)` and play a prospect with `deliver(...)`.
+with `fail_next(account_id, error)`, play a prospect with `deliver(...)` and the operator
+typing in the Telegram app with `write_from_app(...)`.
+
+Like Telegram, every new message of an account's chats moves the account's update state
+(pts) on by one, and a message is pushed once, to the client connected at that moment: one
+written while the account is not connected comes back only through the difference (a
+client connected from an earlier state is given everything after it) or the chat's
+history. The state keeper is told each state once the handlers are done with its message.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +39,8 @@ from salesbot.application.ports import (
     IncomingMessage,
     LoginProgress,
     SentMessage,
+    StateKeeper,
+    UpdateState,
 )
 from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
@@ -65,6 +74,14 @@ class FakeTelegram:
         self._connected: dict[int, Account] = {}
         self.loaded_peers: dict[int, list[Peer]] = {}
         self._handlers: list[IncomingHandler] = []
+        self._keepers: list[StateKeeper] = []
+        self._handing: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._pts: dict[int, int] = defaultdict(int)
+        self._updates: dict[int, list[tuple[int, IncomingMessage]]] = defaultdict(list)
+        self.states_given: dict[int, UpdateState | None] = {}
+        """The state each account's client was last started from."""
+        self.calls: dict[int, Counter[str]] = defaultdict(Counter)
+        """Per account, the calls made for its chats ("difference", "dialogs", "history")."""
         self._failures: dict[int, deque[tuple[str | None, Exception]]] = defaultdict(deque)
         self._after_send: dict[int, deque[BaseException]] = defaultdict(deque)
         self._ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -104,30 +121,70 @@ class FakeTelegram:
     async def deliver(
         self, account_id: int, user_id: int, text: str, *, username: str | None = None
     ) -> IncomingMessage:
-        """The prospect `user_id` writes `text` to the account; handlers see it."""
+        """The prospect `user_id` writes `text` to the account; a connected client's handlers
+        see it at once."""
+        return await self._new_message(account_id, user_id, text, username, outgoing=False)
+
+    async def write_from_app(
+        self, account_id: int, user_id: int, text: str, *, username: str | None = None
+    ) -> IncomingMessage:
+        """Someone types `text` to `user_id` in the Telegram app, logged in as the account."""
+        return await self._new_message(account_id, user_id, text, username, outgoing=True)
+
+    async def _new_message(
+        self, account_id: int, user_id: int, text: str, username: str | None, *, outgoing: bool
+    ) -> IncomingMessage:
         message_id = next(self._ids[account_id])
         now = self._now()
         self.history[(account_id, user_id)].append(
-            ChatHistoryItem(telegram_message_id=message_id, outgoing=False, text=text, date=now)
+            ChatHistoryItem(telegram_message_id=message_id, outgoing=outgoing, text=text, date=now)
         )
-        incoming = IncomingMessage(
+        message = IncomingMessage(
             account_id=account_id,
             user_id=user_id,
             username=username,
             text=text,
             telegram_message_id=message_id,
             date=now,
+            outgoing=outgoing,
         )
-        for handler in self._handlers:
-            await handler(incoming)
-        return incoming
+        pts = self._advance(account_id, message)
+        if account_id in self._connected:
+            await self._hand_over(account_id, [(pts, message)])
+        return message
+
+    def _advance(self, account_id: int, message: IncomingMessage) -> int:
+        self._pts[account_id] += 1
+        self._updates[account_id].append((self._pts[account_id], message))
+        return self._pts[account_id]
+
+    def _state(self, pts: int) -> UpdateState:
+        return UpdateState(pts=pts, qts=0, date=int(self._now().timestamp()), seq=0)
+
+    async def _hand_over(self, account_id: int, updates: list[tuple[int, IncomingMessage]]) -> None:
+        # One at a time per account, in order, as a client's handler worker does.
+        async with self._handing[account_id]:
+            for pts, message in updates:
+                for handler in list(self._handlers):
+                    await handler(message)
+                if account_id in self._connected:
+                    for keeper in self._keepers:
+                        keeper(account_id, self._state(pts))
+
+    def forget_history(self, account_id: int) -> None:
+        """Telegram no longer gives a difference from an old state (DifferenceTooLong): a
+        client started from one skips to now, and only the chats' history still holds what
+        came meanwhile."""
+        self._updates[account_id].clear()
 
     def sent_to(self, user_id: int) -> list[str]:
         return [item.text for item in self.sent if item.user_id == user_id]
 
     # --- AccountConnections --------------------------------------------------------------
 
-    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+    async def connect(
+        self, account: Account, peers: Sequence[Peer], state: UpdateState | None = None
+    ) -> None:
         assert account.id is not None
         self.connects.append(account.id)
         if account.session_string in self.revoked_sessions:
@@ -140,6 +197,17 @@ class FakeTelegram:
             await asyncio.Event().wait()
         self._connected[account.id] = account
         self.loaded_peers[account.id] = list(peers)
+        self.states_given[account.id] = state
+        if state is None:  # a new client starts from now
+            for keeper in self._keepers:
+                keeper(account.id, self._state(self._pts[account.id]))
+            return
+        self.calls[account.id]["difference"] += 1
+        missed = [(pts, m) for pts, m in self._updates[account.id] if pts > state.pts]
+        if not missed and self._pts[account.id] > state.pts:  # too long ago: skip to now
+            for keeper in self._keepers:
+                keeper(account.id, self._state(self._pts[account.id]))
+        await self._hand_over(account.id, missed)
 
     async def disconnect(self, account_id: int) -> None:
         self._connected.pop(account_id, None)
@@ -149,6 +217,9 @@ class FakeTelegram:
 
     def subscribe(self, handler: IncomingHandler) -> None:
         self._handlers.append(handler)
+
+    def keep_state(self, keeper: StateKeeper) -> None:
+        self._keepers.append(keeper)
 
     # --- TelegramMessenger ---------------------------------------------------------------
 
@@ -186,6 +257,11 @@ class FakeTelegram:
         self.history[(account_id, peer.user_id)].append(
             ChatHistoryItem(telegram_message_id=message_id, outgoing=True, text=text, date=now)
         )
+        # In the difference, not pushed: the sending client has its answer.
+        self._advance(
+            account_id,
+            IncomingMessage(account_id, peer.user_id, peer.username, text, message_id, now, True),
+        )
         if self._after_send[account_id]:
             raise self._after_send[account_id].popleft()
         return SentMessage(telegram_message_id=message_id, date=now)
@@ -202,7 +278,19 @@ class FakeTelegram:
         self, account_id: int, peer: Peer, *, limit: int = 50
     ) -> list[ChatHistoryItem]:
         self._check(account_id, "history")
+        self.calls[account_id]["history"] += 1
         return list(reversed(self.history[(account_id, peer.user_id)]))[:limit]
+
+    async def newest_message_ids(self, account_id: int, peers: Sequence[Peer]) -> dict[int, int]:
+        self._check(account_id, "dialogs")
+        found: dict[int, int] = {}
+        for start in range(0, len(peers), 100):
+            self.calls[account_id]["dialogs"] += 1
+            for peer in peers[start : start + 100]:
+                chat = self.history.get((account_id, peer.user_id))
+                if chat:
+                    found[peer.user_id] = chat[-1].telegram_message_id
+        return found
 
     # --- TelegramLogin -------------------------------------------------------------------
 

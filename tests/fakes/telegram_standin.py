@@ -3,10 +3,18 @@
 `salesbot run` started with `SALESBOT_TELEGRAM_STANDIN=<base_url>` talks to it through
 `tests.fakes.standin_client.StandinTelegram` instead of Telegram. It lives in the
 test process, so it outlives restarts and `kill -9` of salesbot: the test plays the
-prospects (`write`), sees what was sent (`sent`), logs accounts in with code 12345 (typed
-any way) and can freeze a send (`hold_sends`) after Telegram took the message ("after":
-a crash then must not turn into a duplicate) or before it did ("before": a crash then must
-not turn into a loss).
+prospects (`write`) and the operator typing in the Telegram app (`write_from_app`), sees
+what was sent (`sent`), logs accounts in with code 12345 (typed any way) and can freeze a
+send (`hold_sends`) after Telegram took the message ("after": a crash then must not turn
+into a duplicate) or before it did ("before": a crash then must not turn into a loss).
+
+It keeps updates as Telegram does where it matters: every new message in an account's
+chats moves the account's pts on by one; an update is pushed once, to the session the
+account is connected from at that moment, and is gone from the push stream once a poll
+returned it (whether or not the receiver lived to handle it). Afterwards only the
+difference (a client connecting from an earlier state is given every update after it) or
+the chat's history brings it back. `forget_updates` makes a difference from before
+impossible (Telegram's DifferenceTooLong): a client then skips to now.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -53,14 +62,20 @@ class TelegramStandin(LoopbackServer):
         self.resolves: list[tuple[int, str]] = []
         self.sent: list[Sent] = []
         self.history: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-        self.updates: list[dict[str, Any]] = []
+        self.pts: dict[int, int] = defaultdict(int)
+        self.log: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        """Every update of each account, by pts: what a difference is made of."""
+        self.sessions: dict[int, str] = {}
+        """The session each connected account's updates are pushed to."""
+        self.pushed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.calls: dict[int, list[str]] = defaultdict(list)
+        """Per account, the calls for its chats: "difference", "dialogs", "history"."""
         self.hold_sends: str | None = None  # "before" or "after" Telegram takes the message
         self.send_held = asyncio.Event()
         self._logins: dict[str, str] = {}
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(
             lambda: itertools.count(1)
         )
-        self._update_ids = itertools.count(1)
         self._changed = asyncio.Condition()
 
     # --- the test's side -----------------------------------------------------------------
@@ -77,27 +92,50 @@ class TelegramStandin(LoopbackServer):
 
     async def write(self, username: str, text: str, *, account_id: int | None = None) -> None:
         """The prospect writes to the account that wrote to them (or to `account_id`)."""
+        await self._new_message(username, text, account_id, outgoing=False)
+
+    async def write_from_app(self, username: str, text: str, *, account_id: int) -> None:
+        """Someone types to the prospect in the Telegram app, logged in as the account."""
+        await self._new_message(username, text, account_id, outgoing=True)
+
+    def forget_updates(self, account_id: int) -> None:
+        """A difference from any earlier state is now too long for Telegram to give."""
+        self.log[account_id].clear()
+
+    async def _new_message(
+        self, username: str, text: str, account_id: int | None, *, outgoing: bool
+    ) -> None:
         user_id = self.users[username.lower()]
         if account_id is None:
             account_id = next(s.account_id for s in reversed(self.sent) if s.user_id == user_id)
         message_id = next(self._message_ids[account_id])
         now = datetime.now(timezone.utc).isoformat()
         self.history[(account_id, user_id)].append(
-            {"telegram_message_id": message_id, "outgoing": False, "text": text, "date": now}
+            {"telegram_message_id": message_id, "outgoing": outgoing, "text": text, "date": now}
         )
+        update = {
+            "account_id": account_id,
+            "user_id": user_id,
+            "username": username.lower(),
+            "text": text,
+            "telegram_message_id": message_id,
+            "date": now,
+            "outgoing": outgoing,
+        }
         async with self._changed:
-            self.updates.append(
-                {
-                    "update_id": next(self._update_ids),
-                    "account_id": account_id,
-                    "user_id": user_id,
-                    "username": username.lower(),
-                    "text": text,
-                    "telegram_message_id": message_id,
-                    "date": now,
-                }
-            )
+            self._advance(account_id, update, push=True)
             self._changed.notify_all()
+
+    def _advance(self, account_id: int, update: dict[str, Any], *, push: bool) -> None:
+        self.pts[account_id] += 1
+        update = {**update, "pts": self.pts[account_id]}
+        self.log[account_id].append(update)
+        session = self.sessions.get(account_id)
+        if push and session is not None:
+            self.pushed[session].append(update)
+
+    def _state(self, account_id: int) -> dict[str, int]:
+        return {"pts": self.pts[account_id], "qts": 0, "date": int(time.time()), "seq": 0}
 
     async def wait_until(self, predicate: Any, timeout: float = 20.0) -> None:
         async def waiting() -> None:
@@ -136,27 +174,41 @@ class TelegramStandin(LoopbackServer):
             raise Refusal("AccountNotConnected", account_id=account_id)
 
     async def _do_connect(
-        self, account_id: int, phone: str, session_string: str, peers: list[Any]
-    ) -> bool:
+        self,
+        account_id: int,
+        phone: str,
+        session_string: str,
+        peers: list[Any],
+        session: str,
+        state: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
         if session_string != f"standin-session:{phone}":
             raise Refusal("SessionInvalid", message="unknown session")
         self.connected[account_id] = phone
+        self.sessions[account_id] = session
         self.connects.append(account_id)
         await self._touch()
+        if state is None:  # a new client starts from now
+            return {"state": self._state(account_id)}
+        self.calls[account_id].append("difference")
+        missed = [u for u in self.log[account_id] if u["pts"] > state["pts"]]
+        return {"state": self._state(account_id), "difference": missed}
+
+    async def _do_disconnect(self, account_id: int, session: str) -> bool:
+        if self.sessions.get(account_id) == session:
+            self.connected.pop(account_id, None)
+            del self.sessions[account_id]
         return True
 
-    async def _do_disconnect(self, account_id: int) -> bool:
-        self.connected.pop(account_id, None)
-        return True
-
-    async def _do_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
-        def fresh() -> list[dict[str, Any]]:
-            return [u for u in self.updates if u["update_id"] >= offset]
-
+    async def _do_updates(self, session: str, timeout: float) -> list[dict[str, Any]]:
+        """What was pushed to the session since its last poll, each update once."""
         async with self._changed:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: bool(fresh())), timeout)
-            return fresh()
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: bool(self.pushed[session])), timeout
+                )
+            updates, self.pushed[session] = self.pushed[session], []
+            return updates
 
     async def _do_resolve_username(self, account_id: int, username: str) -> dict[str, Any]:
         self._require(account_id)
@@ -180,6 +232,20 @@ class TelegramStandin(LoopbackServer):
         )
         async with self._changed:
             self.sent.append(Sent(account_id, user_id, peer["username"], text, message_id))
+            # In the difference, not pushed: the sending session has its answer.
+            self._advance(
+                account_id,
+                {
+                    "account_id": account_id,
+                    "user_id": user_id,
+                    "username": peer["username"],
+                    "text": text,
+                    "telegram_message_id": message_id,
+                    "date": now,
+                    "outgoing": True,
+                },
+                push=False,
+            )
             self._changed.notify_all()
         if self.hold_sends == "after":
             # Telegram has the message; the sender never hears back (it gets killed now).
@@ -199,7 +265,19 @@ class TelegramStandin(LoopbackServer):
         self, account_id: int, peer: dict[str, Any], limit: int
     ) -> list[dict[str, Any]]:
         self._require(account_id)
+        self.calls[account_id].append("history")
         return list(reversed(self.history[(account_id, peer["user_id"])]))[:limit]
+
+    async def _do_newest_message_ids(
+        self, account_id: int, user_ids: list[int]
+    ) -> dict[str, int]:
+        self._require(account_id)
+        self.calls[account_id].append("dialogs")
+        return {
+            str(user_id): self.history[(account_id, user_id)][-1]["telegram_message_id"]
+            for user_id in user_ids
+            if self.history.get((account_id, user_id))
+        }
 
     async def _do_begin_login(self, phone: str, proxy: str | None = None) -> bool:
         self._logins[phone] = "code"

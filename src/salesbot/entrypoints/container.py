@@ -51,17 +51,21 @@ from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.application.accounts.manage_accounts import AccountService
 from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.admin.control_dialog import DialogControl
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.conversation.answer_prospect import DialogReplier
+from salesbot.application.conversation.catch_up import CatchUp
+from salesbot.application.conversation.intake import Intake
 from salesbot.application.conversation.model_health import MonitoredModel
 from salesbot.application.conversation.receive_message import IncomingMessages
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.send_follow_ups import FollowUps
 from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialogHandler
 from salesbot.application.conversation.write_reply import ReplyWriter
+from salesbot.application.database_health import DatabaseHealth
 from salesbot.application.outbox.delivery import Outbox
 from salesbot.application.outbox.dispatch import Dispatcher
 from salesbot.application.outbox.reconcile_sends import InterruptedSends
@@ -133,11 +137,13 @@ async def open_telegram_login(settings: Settings) -> AsyncIterator[PyrogramLogin
 
 
 def subscribe_incoming(
-    telegram: AccountConnections, incoming: IncomingMessages
+    telegram: AccountConnections, intake: Intake, states: UpdateStateKeeper
 ) -> Iterator[IncomingHandler]:
-    """Every private message of every account goes to the conversation."""
-    telegram.subscribe(incoming.handle)
-    yield incoming.handle
+    """Every private message of every account goes to the intake; each account's update
+    state, as far as the intake has stored, to the keeper."""
+    telegram.subscribe(intake)
+    telegram.keep_state(states.remember)
+    yield intake
 
 
 # --- values from the settings ------------------------------------------------------------------
@@ -189,14 +195,17 @@ class Service:
     dialog_views: DialogViews
     telegram: AccountConnections
     notifier: AdminNotifier
+    database_health: DatabaseHealth
     incoming: IncomingMessages
+    intake: Intake
+    update_states: UpdateStateKeeper
     follow_ups: FollowUps
     pool: AccountPool
     dispatcher: Dispatcher
     dispatcher_messenger: DrainingMessenger
     admin_bot: AdminBot | None
     incoming_subscription: IncomingHandler
-    """The conversation's subscription to every account's private messages."""
+    """The intake's subscription to every account's private messages."""
 
 
 class Container(containers.DeclarativeContainer):
@@ -235,6 +244,7 @@ class Container(containers.DeclarativeContainer):
         window=timing.provided.notifier_window,
     )
     quota = providers.Singleton(send_quota, settings)
+    database_health = providers.Singleton(DatabaseHealth, notifier, clock)
 
     # --- the conversation ---
     sales_script = providers.Singleton(
@@ -266,7 +276,14 @@ class Container(containers.DeclarativeContainer):
         clock,
         debounce_seconds=settings.provided.REPLY_DEBOUNCE_SECONDS,
     )
-    incoming_subscription = providers.Resource(subscribe_incoming, telegram, incoming)
+    intake = providers.Singleton(Intake, incoming, database_health, clock)
+    update_states = providers.Singleton(
+        UpdateStateKeeper, uow_factory, clock, interval=timing.provided.update_state_flush
+    )
+    incoming_subscription = providers.Resource(
+        subscribe_incoming, telegram, intake, update_states
+    )
+    catch_up = providers.Singleton(CatchUp, conversation_queries, telegram, intake)
     follow_ups = providers.Singleton(
         FollowUps,
         uow_factory,
@@ -288,6 +305,8 @@ class Container(containers.DeclarativeContainer):
         account_locks,
         notifier,
         clock,
+        update_states,
+        catch_up=catch_up,
         connect_timeout=timing.provided.connect_timeout,
     )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
@@ -367,7 +386,10 @@ class Container(containers.DeclarativeContainer):
         dialog_views=dialog_views,
         telegram=telegram,
         notifier=notifier,
+        database_health=database_health,
         incoming=incoming,
+        intake=intake,
+        update_states=update_states,
         follow_ups=follow_ups,
         pool=pool,
         dispatcher=dispatcher,

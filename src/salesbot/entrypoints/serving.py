@@ -5,14 +5,18 @@ Components, in start-up order (they stop in the reverse one):
 1. `database watch` — a long outage ends the process (exit 1) so systemd restarts it;
 2. `replies` — at start, answers dialogs left unanswered by the last stop; at stop, drops
    reply jobs still waiting (the next start answers them);
-3. `account pool` — connects every active account concurrently, then keeps the pool in
-   line with the database; at stop, disconnects them all;
-4. `dispatcher` — the only sender; each account's worker first reconciles sends a crash
+3. `update states` — writes the accounts' Telegram update states every few seconds, and
+   once more at stop (after the pool has stopped the clients);
+4. `account pool` — connects every active account concurrently from its update state
+   (Telegram replays what came meanwhile), checks the open chats for what that could not
+   bring back, then keeps the pool in line with the database; at stop, disconnects them
+   all;
+5. `dispatcher` — the only sender; each account's worker first reconciles sends a crash
    interrupted. Stopping it lets a send already on its way to Telegram finish, then
    cancels the workers: a message left `sending` is checked against the chat at the next
    start, never sent twice;
-5. `follow-ups` — nudges silent prospects;
-6. `admin bot` — long polling. It starts at once, beside the others, so a failing account
+6. `follow-ups` — nudges silent prospects;
+7. `admin bot` — long polling. It starts at once, beside the others, so a failing account
    or an unreachable model never keeps it from answering; and it stops first, so no new
    command arrives while the rest winds down.
 """
@@ -63,6 +67,7 @@ def components(app: Service) -> list[Component]:
     watch = DatabaseWatch(
         lambda: ping(app),
         app.clock,
+        app.database_health,
         grace=timing.database_grace,
         interval=timing.database_ping_interval,
     )
@@ -74,6 +79,7 @@ def components(app: Service) -> list[Component]:
     found = [
         watch.component(),
         Resident("replies", answer_unanswered, incoming.aclose).component,
+        Component("update states", app.update_states.run_forever, grace=5.0),
         PoolRunner(app).component,
         DrainedLoop(
             "dispatcher", app.dispatcher.run_forever, app.dispatcher_messenger, grace=10.0

@@ -24,5 +24,10 @@ class Timing:
     """How long one account may take to connect before the pool moves on."""
     follow_up_interval: float = 300.0
     database_grace: float = 300.0
+    """How long the process waits out a database outage before it exits (systemd restarts
+    it); also how long messages arriving meanwhile are held, unacknowledged, in memory."""
+    update_state_flush: float = 5.0
+    """How often the accounts' Telegram update states are written (a crash replays at most
+    this much; what is stored already is not stored twice)."""
     database_ping_interval: float = 15.0
     notifier_window: float | None = None  # the notifier's own default

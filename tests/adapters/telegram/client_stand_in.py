@@ -19,6 +19,7 @@ from typing import Any
 
 from pyrogram import enums, raw, types
 from pyrogram import errors as tg
+from pyrogram.handlers import RawUpdateHandler
 
 LOGIN_CODE = "12345"
 
@@ -63,6 +64,7 @@ class StandInTelegram:
         self.account_ids: dict[str, int] = {}
         self.sent_code_type = enums.SentCodeType.APP
         self._message_ids = itertools.count(100)
+        self.pts = 0
         self._hashes = itertools.count(1)
 
     def add_user(self, username: str, user_id: int, access_hash: int | None = None) -> None:
@@ -96,19 +98,25 @@ class StandInClient:
         in_memory: bool | None = None,
         proxy: dict[str, Any] | None = None,
         no_updates: bool | None = None,
+        storage_engine: Any = None,
+        skip_updates: bool | None = None,
+        workers: int | None = None,
         **options: Any,
     ) -> None:
         self.server = server
         self.name = name
         self.api_id = api_id
         self.api_hash = api_hash
-        self.session_string = session_string
+        # kurigram runs a session from a session string, or from the storage it is given.
+        self.session_string = session_string or getattr(storage_engine, "session_string", None)
         self.in_memory = in_memory
         self.proxy = proxy
         self.no_updates = no_updates
+        self.skip_updates = skip_updates
+        self.workers = workers
         self.options = options
-        self.storage = StandInStorage()
-        self.handlers: list[Any] = []
+        self.storage: Any = storage_engine if storage_engine is not None else StandInStorage()
+        self.handlers: list[tuple[Any, int]] = []
         self.is_connected = False
         self.is_initialized = False
         self.stopped = 0
@@ -133,15 +141,30 @@ class StandInClient:
         return [(a, k) for m, a, k in self.calls if m == method]
 
     async def emit(self, message: types.Message) -> None:
-        """An update arrives: every handler whose filters pass gets it, as kurigram does."""
-        for handler in self.handlers:
-            if await handler.check(self, message):
-                await handler.callback(self, message)
+        """An update arrives, as kurigram's dispatcher hands it out: group by group, to the
+        first handler of each group that takes it (a message handler whose filters pass
+        gets the message, a raw handler the update, which moves the account's pts on)."""
+        self.server.pts += 1
+        update = raw.types.UpdateNewMessage(
+            message=raw.types.MessageEmpty(id=message.id), pts=self.server.pts, pts_count=1
+        )
+        for group in sorted({group for _, group in self.handlers}):
+            for handler, in_group in self.handlers:
+                if in_group != group:
+                    continue
+                if isinstance(handler, RawUpdateHandler):
+                    await handler.callback(self, update, {}, {})
+                    break
+                if await handler.check(self, message):
+                    await handler.callback(self, message)
+                    break
 
     # --- life ----------------------------------------------------------------------------
 
     async def start(self) -> StandInClient:
         self._call("start")
+        if not isinstance(self.storage, StandInStorage):
+            await self.storage.open()  # as kurigram's connect() does
         self.is_connected = True
         if self.server.start_failures:
             self.is_connected = False
@@ -170,7 +193,7 @@ class StandInClient:
         self.is_connected = False
 
     def add_handler(self, handler: Any, group: int = 0) -> tuple[Any, int]:
-        self.handlers.append(handler)
+        self.handlers.append((handler, group))
         return handler, group
 
     def _require_connection(self) -> None:
@@ -179,19 +202,35 @@ class StandInClient:
 
     # --- messages ------------------------------------------------------------------------
 
+    async def stored_peer(self, peer_id: int | str) -> Any:
+        """The InputPeerUser the client's storage holds for an id or username, or None."""
+        if isinstance(self.storage, StandInStorage):
+            if isinstance(peer_id, str):
+                peer_id = self.storage.usernames.get(peer_id, 0)
+            if peer_id not in self.storage.peers:
+                return None
+            return raw.types.InputPeerUser(
+                user_id=peer_id, access_hash=self.storage.peers[peer_id][0]
+            )
+        try:
+            if isinstance(peer_id, str):
+                return await self.storage.get_peer_by_username(peer_id)
+            return await self.storage.get_peer_by_id(peer_id)
+        except KeyError:
+            return None
+
     async def resolve_peer(self, peer_id: int | str) -> Any:
         self._require_connection()
         self._call("resolve_peer", peer_id)
         if isinstance(peer_id, int):
-            if peer_id not in self.storage.peers:
+            stored = await self.stored_peer(peer_id)
+            if stored is None:
                 raise tg.PeerIdInvalid()
-            return raw.types.InputPeerUser(
-                user_id=peer_id, access_hash=self.storage.peers[peer_id][0]
-            )
+            return stored
         name = peer_id.lstrip("@").lower()
-        known = self.storage.usernames.get(name)
+        known = await self.stored_peer(name)
         if known is not None:
-            return raw.types.InputPeerUser(user_id=known, access_hash=self.storage.peers[known][0])
+            return known
         self.server.resolve_calls.append(name)
         if name in self.server.channels:
             return raw.types.InputPeerChannel(
@@ -204,14 +243,14 @@ class StandInClient:
         await self.storage.update_usernames([(user_id, [name])])
         return raw.types.InputPeerUser(user_id=user_id, access_hash=access_hash)
 
-    def _known(self, chat_id: int) -> None:
-        if chat_id not in self.storage.peers:
+    async def _known(self, chat_id: int) -> None:
+        if await self.stored_peer(chat_id) is None:
             raise tg.PeerIdInvalid()
 
     async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> types.Message:
         self._require_connection()
         self._call("send_message", chat_id, text, **kwargs)
-        self._known(chat_id)
+        await self._known(chat_id)
         message = types.Message(
             id=self.server.next_message_id(),
             date=datetime.now(),  # noqa: DTZ005 - kurigram's dates are naive local time
@@ -226,19 +265,19 @@ class StandInClient:
     async def send_chat_action(self, chat_id: int, action: enums.ChatAction) -> bool:
         self._require_connection()
         self._call("send_chat_action", chat_id, action)
-        self._known(chat_id)
+        await self._known(chat_id)
         return True
 
     async def read_chat_history(self, chat_id: int, max_id: int = 0) -> bool:
         self._require_connection()
         self._call("read_chat_history", chat_id)
-        self._known(chat_id)
+        await self._known(chat_id)
         return True
 
     async def get_chat_history(self, chat_id: int, limit: int = 0) -> AsyncIterator[types.Message]:
         self._require_connection()
         self._call("get_chat_history", chat_id, limit=limit)
-        self._known(chat_id)
+        await self._known(chat_id)
         newest_first = list(reversed(self.server.history[(self.session_string or "", chat_id)]))
         for message in newest_first[: limit or None]:
             yield message

@@ -6,11 +6,12 @@ import asyncio
 from datetime import datetime, timezone
 
 import pytest
-from pyrogram import enums, types
+from pyrogram import enums, raw, types
 from pyrogram import errors as tg
 
 from salesbot.adapters.logging import secret_mask
 from salesbot.adapters.telegram import PyrogramAccounts, proxy_dict, session_user_id
+from salesbot.adapters.telegram.storage import AccountStorage
 from salesbot.application.errors import (
     AccountDeactivated,
     AccountNotConnected,
@@ -28,6 +29,7 @@ from tests.adapters.telegram.client_stand_in import StandInTelegram, make_sessio
 from tests.secrets import API_HASH, API_ID
 
 SESSION = make_session_string(5001, marker=b"one")
+SESSION_AUTH_KEY = (b"one" + b"TEST-stand-in-auth-key-" + bytes(range(256)))[:256]
 ACCOUNT_ID = 1
 
 
@@ -63,7 +65,11 @@ async def test_a_client_runs_from_the_session_string_in_memory_with_its_proxy(te
     await accounts.connect(account(proxy="socks5://bob:s%40cret@10.0.0.5:1080"), [PEER])
 
     client = telegram.client(SESSION)
-    assert client.in_memory is True
+    assert isinstance(client.storage, AccountStorage)  # kept in memory, nothing on disk
+    assert client.storage.in_memory and client.storage.session_string == SESSION
+    assert await client.storage.auth_key() == SESSION_AUTH_KEY
+    # Updates are not skipped, and handled one at a time, in order.
+    assert client.skip_updates is False and client.workers == 1
     assert client.api_id == API_ID and client.api_hash == API_HASH
     assert client.proxy == {
         "scheme": "socks5",
@@ -84,8 +90,10 @@ async def test_known_peers_are_in_the_clients_storage_so_sending_never_resolves(
     await accounts.connect(account(), [PEER])
 
     client = telegram.client(SESSION)
-    assert client.storage.peers[42] == (4242, "user")
-    assert client.storage.usernames["prospect_one"] == 42
+    assert await client.storage.get_peer_by_id(42) == raw.types.InputPeerUser(
+        user_id=42, access_hash=4242
+    )
+    assert (await client.storage.get_peer_by_username("prospect_one")).user_id == 42
     sent = await accounts.send_message(ACCOUNT_ID, PEER, "Hello")
     assert sent.telegram_message_id > 0
     assert telegram.resolve_calls == []

@@ -11,6 +11,7 @@ from pyrogram import errors as tg
 
 from salesbot.adapters.telegram import PyrogramAccounts
 from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.events import AccountLoggedOut
@@ -57,8 +58,14 @@ async def test_the_other_two_accounts_run_and_receive_messages():
 
     connections.subscribe(collect)
     notifier = FakeNotifier()
+    clock = FakeClock()
     pool = AccountPool(
-        lambda: FakeUnitOfWork(store), connections, FakeLocks(), notifier, FakeClock()
+        lambda: FakeUnitOfWork(store),
+        connections,
+        FakeLocks(),
+        notifier,
+        clock,
+        UpdateStateKeeper(lambda: FakeUnitOfWork(store), clock),
     )
 
     running = await pool.start_all()

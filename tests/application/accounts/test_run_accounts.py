@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.events import AccountBanned, AccountLoggedOut
@@ -54,7 +55,13 @@ async def test_an_account_that_hangs_while_connecting_never_holds_up_the_others(
     fine = await world.add_account("+79000000002", session="session-fine")
     world.tg.hanging_sessions.add("session-hangs")
     world.pool = AccountPool(
-        world.uow, world.tg, world.locks, world.notifier, world.clock, connect_timeout=0.05
+        world.uow,
+        world.tg,
+        world.locks,
+        world.notifier,
+        world.clock,
+        UpdateStateKeeper(world.uow, world.clock),
+        connect_timeout=0.05,
     )
 
     assert await world.pool.start_all() == {fine}

@@ -32,7 +32,13 @@ from typing import Any, TextIO
 from salesbot.application.conversation.receive_message import IncomingMessages
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.start_dialog import StartDialogHandler
-from salesbot.application.ports import ChatHistoryItem, IncomingMessage, SentMessage
+from salesbot.application.ports import (
+    ChatHistoryItem,
+    IncomingMessage,
+    SentMessage,
+    StateKeeper,
+    UpdateState,
+)
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, Outcome
 from salesbot.domain.errors import DomainError
@@ -171,7 +177,9 @@ class RehearsalTelegram:
     def next_message_id(self) -> int:
         return next(self._ids)
 
-    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+    async def connect(
+        self, account: Account, peers: Sequence[Peer], state: UpdateState | None = None
+    ) -> None:
         raise RuntimeError("the rehearsal's stand-in account never connects")
 
     async def disconnect(self, account_id: int) -> None:
@@ -182,6 +190,9 @@ class RehearsalTelegram:
 
     def subscribe(self, handler: Callable[[IncomingMessage], Awaitable[None]]) -> None:
         self._handlers.append(handler)
+
+    def keep_state(self, keeper: StateKeeper) -> None:
+        """The stand-in account never connects, so it has no update state to keep."""
 
     async def deliver(self, message: IncomingMessage) -> None:
         for handler in self._handlers:
@@ -203,6 +214,9 @@ class RehearsalTelegram:
         self, account_id: int, peer: Peer, *, limit: int = 50
     ) -> list[ChatHistoryItem]:
         return []
+
+    async def newest_message_ids(self, account_id: int, peers: Sequence[Peer]) -> dict[int, int]:
+        return {}
 
 
 class PrintingNotifier:
