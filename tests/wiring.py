@@ -67,6 +67,9 @@ def container_for(
             container.conversation_queries,
         ):
             query.override(no_queries)
+        # Catch-up asks which chats are open: a question for SQL. Without a database the
+        # pool connects without it (tests/application/conversation/test_catch_up.py has it).
+        container.catch_up.override(providers.Object(None))
     if uow is not None:
         container.uow_factory.override(providers.Object(uow))
     if telegram is not None:
