@@ -25,6 +25,7 @@ FAST = Timing(
     follow_up_interval=1.0,
     database_ping_interval=1.0,
     notifier_window=0.1,
+    update_state_flush=0.2,
 )
 
 

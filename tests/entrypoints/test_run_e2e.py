@@ -294,3 +294,51 @@ async def test_a_whole_conversation_survives_sigterm_restarts_and_kill_9(world):
     assert world.model.calls == 4  # an opener and three replies, none generated twice
     for process in world.running:
         assert secrets.leaks(process.output) == [], process.output
+
+
+async def test_what_a_prospect_writes_while_salesbot_is_down_is_answered_once_after_it_starts(
+    world,
+):
+    """The stand-in is Telegram here: a message is pushed once, to the client connected
+    then; written while nobody is connected it comes back only through the difference."""
+    await asyncio.to_thread(run_migrations, world.database_url)
+    telegram, line = world.telegram, Model.LINES
+    salesbot = await world.salesbot()
+    await salesbot.wait_line("salesbot ready")
+    await world.admin_says(f"/add_account {PHONE}")
+    await world.admin_says("1 2 3 4 5")
+    await telegram.wait_until(lambda: bool(telegram.connected))
+    (account_id,) = telegram.connected
+    await world.admin_says(f"/start @{PROSPECT} flower shop, 3 outlets")
+    await telegram.wait_sent(1)
+
+    # Stopped (an upgrade, a restart): the prospect answers meanwhile.
+    assert await salesbot.terminate() == 0
+    await telegram.write(PROSPECT, "Добрый день. А что именно вы предлагаете?")
+    salesbot = await world.salesbot()
+    await salesbot.wait_line("salesbot ready")
+    await telegram.wait_sent(2)
+    assert telegram.sent_to(PROSPECT) == [line[0], line[1]]
+
+    # kill -9 (a crash, the OOM killer, a power cut): the prospect writes meanwhile.
+    await asyncio.sleep(0.5)  # the service keeps where the account's updates stand
+    await salesbot.kill()
+    await telegram.write(PROSPECT, "Сколько стоит минимальный заказ?")
+    salesbot = await world.salesbot()
+    await salesbot.wait_line("salesbot ready")
+    await telegram.wait_sent(3)
+    await asyncio.sleep(1.0)  # room for a second answer, which must not come
+    assert await salesbot.terminate() == 0
+
+    assert telegram.sent_to(PROSPECT) == [line[0], line[1], line[2]], "each answered once"
+    assert world.model.calls == 3
+    assert telegram.calls[account_id].count("history") == 0, "the difference brought both"
+    salesbot = await world.salesbot()
+    transcript = await world.view()
+    assert in_order(
+        transcript,
+        [line[0], "А что именно вы предлагаете?", line[1], "Сколько стоит", line[2]],
+    )
+    assert transcript.count("Сколько стоит минимальный заказ?") == 1, "stored once"
+    for process in world.running:
+        assert secrets.leaks(process.output) == [], process.output
