@@ -33,7 +33,7 @@ from bench.common import (
     throwaway_database,
 )
 from bench.seed import seed_accounts, seed_peers
-from salesbot.application.ports import IncomingHandler
+from salesbot.application.ports import IncomingHandler, StateKeeper, UpdateState
 from salesbot.domain.account import Account
 from salesbot.domain.peer import Peer
 from salesbot.entrypoints import event_loop
@@ -52,7 +52,9 @@ class SlowConnections:
         self._connected: dict[int, list[Peer]] = {}
         self._handlers: list[IncomingHandler] = []
 
-    async def connect(self, account: Account, peers: Sequence[Peer]) -> None:
+    async def connect(
+        self, account: Account, peers: Sequence[Peer], state: UpdateState | None = None
+    ) -> None:
         await asyncio.sleep(self._latency)
         assert account.id is not None
         self._connected[account.id] = list(peers)
@@ -65,6 +67,9 @@ class SlowConnections:
 
     def subscribe(self, handler: IncomingHandler) -> None:
         self._handlers.append(handler)
+
+    def keep_state(self, keeper: StateKeeper) -> None:
+        pass  # no updates arrive: nothing to keep
 
 
 async def prepare(dsn: str, accounts: int) -> None:

@@ -64,6 +64,10 @@ INCOMING = (
 OWN = filters.private & filters.outgoing & filters.text
 """Private text messages the account itself sent: from the Telegram app, or our own."""
 
+READS_PER_SECOND = 3
+"""Reads of one account's chats per second (a burst of as many): what a person scrolling
+their chats makes; well under what Telegram answers with FloodWait."""
+
 PEER_DIALOGS_PER_CALL = 100
 
 ClientFactory = Callable[..., Any]
@@ -89,7 +93,7 @@ class PyrogramAccounts:
         reconnect_backoff: float = 2.0,
         sleep: Sleep = asyncio.sleep,
         client_options: dict[str, Any] | None = None,
-        reads_per_second: float = 3,
+        reads_per_second: float = READS_PER_SECOND,
     ) -> None:
         self._api_id = api_id
         self._api_hash = api_hash
