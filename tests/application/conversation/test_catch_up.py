@@ -110,7 +110,9 @@ async def test_the_difference_brings_back_what_came_while_stopped_without_readin
     await world.container.update_states().flush()
     stopped = await world.restart(llm=replying_model())
     for username, user_id in PROSPECTS:
-        await world.tg.deliver(account, user_id, f"{username} here: tell me more", username=username)
+        await world.tg.deliver(
+            account, user_id, f"{username} here: tell me more", username=username
+        )
 
     assert await stopped.pool.start_all() == {account}
     await settle(stopped, account)
@@ -138,14 +140,18 @@ async def test_a_message_typed_in_the_telegram_app_pauses_the_ai_and_tells_the_a
     async with world.uow() as uow:
         stored = await uow.messages.list_for_dialog(dialogs["anna"])
     manual = [m for m in stored if m.kind is OutKind.MANUAL]
-    assert [(m.content, m.delivery) for m in manual] == [("Anna, I'll call you at 3.", Delivery.SENT)]
+    assert [(m.content, m.delivery) for m in manual] == [
+        ("Anna, I'll call you at 3.", Delivery.SENT)
+    ]
     assert (await world.message(queued)).delivery is Delivery.CANCELLED
     assert [m.content for m in stored if m.direction is Direction.IN] == ["OK, thanks"]
     assert world.tg.sent_to(5001)[1:] == [], "the AI said nothing over the operator"
     (wrote,) = world.notifier.of_type(OperatorWrote)
     assert isinstance(wrote, OperatorWrote)
     assert (wrote.dialog_id, wrote.text, wrote.paused) == (
-        dialogs["anna"], "Anna, I'll call you at 3.", True
+        dialogs["anna"],
+        "Anna, I'll call you at 3.",
+        True,
     )
     # Other dialogs go on.
     await world.tg.deliver(account, 5002, "What does it cost?", username="boris")

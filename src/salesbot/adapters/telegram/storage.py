@@ -12,9 +12,10 @@ reported back to be stored is only what was *handled*: `handled(update)` is call
 the account's message handlers are done with an update (they return only once its message
 is stored), and reports the state as of that update. So a message held while the database
 is down, or lost in a crash, is never behind the stored state: the next start is given it
-again. (kurigram does not look for gaps in the pts sequence while it runs — our own sends
-and reads move pts in answers it never sees as updates — so an update lost in transit is
-found by the catch-up's check of the open chats at the next connect.)
+again. Messages replayed from a difference all carry its final pts, so they report nothing;
+the next live update does. (kurigram does not look for gaps in the pts sequence while it
+runs — our own sends and reads move pts in answers it never sees as updates — so an update
+lost in transit is found by the catch-up's check of the open chats at the next connect.)
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from salesbot.application.ports import UpdateState
 
 COMMON_BOX = 0
 """kurigram's state id of the account's own message box (channels have their own)."""
+
+REPLAYED = -1
+"""The `pts_count` kurigram's `recover_gaps` gives the messages it replays from a difference."""
 
 Report = Callable[[UpdateState], None]
 
@@ -84,6 +88,12 @@ class AccountStorage(SQLiteStorage):
         if self._closed or self._handled is None:
             return
         if not isinstance(pts, int) or _in_a_channel(update):
+            return
+        if getattr(update, "pts_count", None) == REPLAYED:
+            # Every message of a difference carries the difference's final pts: reporting
+            # the first would move the state past the others. The next live update (handled
+            # after them: one worker, in order) reports; until then a restart replays them
+            # again, and what is stored already is not stored twice.
             return
         if pts <= self._handled.pts:
             return
