@@ -74,6 +74,7 @@ class Media:
     file_unique_id: str | None = None
     """The same file's id across accounts and time (cannot fetch it)."""
     duration: int | None = None
+    file_size: int | None = None
     file_name: str | None = None
     mime_type: str | None = None
     emoji: str | None = None
