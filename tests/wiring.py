@@ -51,6 +51,7 @@ def container_for(
     clock: Any = None,
     locks: Any = None,
     timing: Any = None,
+    transcriber: Any = None,
 ) -> Container:
     """The container with the given stand-ins in place of the real adapters."""
     container = Container(
@@ -86,4 +87,6 @@ def container_for(
         container.account_locks.override(providers.Object(locks))
     if timing is not None:
         container.timing.override(providers.Object(timing))
+    if transcriber is not None:
+        container.transcriber.override(providers.Object(transcriber))
     return container

@@ -6,6 +6,7 @@ import pytest
 
 from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
 from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.media import Media, MediaKind
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from tests.contracts.seeding import (
     T0,
@@ -39,6 +40,39 @@ async def test_every_field_of_a_message_is_kept(new_uow):
         assert await uow.messages.get(987654) is None
     message.id = added.id
     assert added == message
+
+
+VOICE = Media(
+    MediaKind.VOICE,
+    file_id="AwACAgIAAxkBAAIB",
+    file_unique_id="AgADxw4AAk",
+    duration=14,
+    mime_type="audio/ogg",
+)
+CONTACT = Media(MediaKind.CONTACT, phone="+79001234567", contact_name="Анна 😀")
+LOCATION = Media(MediaKind.LOCATION, latitude=55.7558261, longitude=-37.6173)
+
+
+@pytest.mark.parametrize("media", [VOICE, CONTACT, LOCATION, VOICE.transcribed("перезвоните")])
+async def test_a_messages_media_is_kept_with_it(new_uow, media):
+    _, dialog = await account_and_dialog(new_uow)
+    message = incoming(dialog, media.content("подпись"), 1001)
+    message.media = media
+    async with new_uow() as uow:
+        stored = await uow.messages.add_incoming(message, cancel_pending=["reply"])
+        plain = await uow.messages.add_incoming(incoming(dialog, "text", 1002))
+        await uow.commit()
+    assert stored is not None and stored.media == media and stored.content == message.content
+    assert plain is not None and plain.media is None
+    async with new_uow() as uow:
+        assert (await uow.messages.list_for_dialog(dialog.id)) == [stored, plain]
+        # An update leaves it as it is, or changes it.
+        stored.media = media.transcribed("новые слова")
+        await uow.messages.update(stored)
+        assert await uow.messages.get(stored.id) == stored
+        plain.media = None
+        await uow.messages.update(plain)
+        assert (await uow.messages.get(plain.id)).media is None
 
 
 async def test_an_update_can_move_the_dialogs_activity_in_the_same_write(new_uow):

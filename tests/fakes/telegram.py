@@ -1,8 +1,9 @@
 """Fake Telegram: user accounts, prospects and the login dance, all in memory.
 
-Implements AccountConnections, TelegramMessenger and TelegramLogin. Tests script failures
-with `fail_next(account_id, error)`, play a prospect with `deliver(...)` and the operator
-typing in the Telegram app with `write_from_app(...)`.
+Implements AccountConnections, TelegramMessenger, MediaFiles and TelegramLogin. Tests script
+failures with `fail_next(account_id, error)`, play a prospect with `deliver(...)` (a voice
+note, photo... with `media=`, its bytes in `files`) and the operator typing in the Telegram
+app with `write_from_app(...)`.
 
 Like Telegram, every new message of an account's chats moves the account's update state
 (pts) on by one, and a message is pushed once, to the client connected at that moment: one
@@ -43,6 +44,7 @@ from salesbot.application.ports import (
     UpdateState,
 )
 from salesbot.domain.account import Account
+from salesbot.domain.media import Media
 from salesbot.domain.peer import Peer
 
 
@@ -97,6 +99,9 @@ class FakeTelegram:
         self.banned_phones: set[str] = set()
         self._logins: dict[str, str] = {}
         self.send_gate: asyncio.Event | None = None
+        self.files: dict[str, bytes] = {}
+        """Received files by file_id, for `download`."""
+        self.downloads: list[tuple[int, str]] = []
 
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else _utc_now()  # type: ignore[attr-defined]
@@ -119,11 +124,20 @@ class FakeTelegram:
         self._after_send[account_id].append(error)
 
     async def deliver(
-        self, account_id: int, user_id: int, text: str, *, username: str | None = None
+        self,
+        account_id: int,
+        user_id: int,
+        text: str,
+        *,
+        username: str | None = None,
+        media: Media | None = None,
     ) -> IncomingMessage:
-        """The prospect `user_id` writes `text` to the account; a connected client's handlers
-        see it at once."""
-        return await self._new_message(account_id, user_id, text, username, outgoing=False)
+        """The prospect `user_id` writes `text` to the account (with `media`: sends a voice
+        note, photo... with `text` as its caption); a connected client's handlers see it at
+        once."""
+        return await self._new_message(
+            account_id, user_id, text, username, outgoing=False, media=media
+        )
 
     async def write_from_app(
         self, account_id: int, user_id: int, text: str, *, username: str | None = None
@@ -132,12 +146,25 @@ class FakeTelegram:
         return await self._new_message(account_id, user_id, text, username, outgoing=True)
 
     async def _new_message(
-        self, account_id: int, user_id: int, text: str, username: str | None, *, outgoing: bool
+        self,
+        account_id: int,
+        user_id: int,
+        text: str,
+        username: str | None,
+        *,
+        outgoing: bool,
+        media: Media | None = None,
     ) -> IncomingMessage:
         message_id = next(self._ids[account_id])
         now = self._now()
         self.history[(account_id, user_id)].append(
-            ChatHistoryItem(telegram_message_id=message_id, outgoing=outgoing, text=text, date=now)
+            ChatHistoryItem(
+                telegram_message_id=message_id,
+                outgoing=outgoing,
+                text=text,
+                date=now,
+                media=media,
+            )
         )
         message = IncomingMessage(
             account_id=account_id,
@@ -147,6 +174,7 @@ class FakeTelegram:
             telegram_message_id=message_id,
             date=now,
             outgoing=outgoing,
+            media=media,
         )
         pts = self._advance(account_id, message)
         if account_id in self._connected:
@@ -291,6 +319,15 @@ class FakeTelegram:
                 if chat:
                     found[peer.user_id] = chat[-1].telegram_message_id
         return found
+
+    # --- MediaFiles ----------------------------------------------------------------------
+
+    async def download(self, account_id: int, media: Media, *, max_bytes: int) -> bytes:
+        self._check(account_id, "download")
+        self.downloads.append((account_id, media.file_id or ""))
+        if media.file_id not in self.files:
+            raise TelegramUnavailable(f"no file {media.file_id}")
+        return self.files[media.file_id]
 
     # --- TelegramLogin -------------------------------------------------------------------
 

@@ -66,6 +66,10 @@ class AccountNotConnected(TelegramError):
         self.account_id = account_id
 
 
+class MediaTooLarge(TelegramError):
+    """A received file is bigger than what salesbot will fetch into memory."""
+
+
 # --- login -------------------------------------------------------------------------------
 
 
@@ -137,6 +141,13 @@ class LlmRejected(LlmError):
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.detail = detail
+
+
+# --- transcription -----------------------------------------------------------------------
+
+
+class TranscriptionFailed(PortError):
+    """The transcription endpoint gave no words (down, refused, timed out, malformed)."""
 
 
 # --- persistence -------------------------------------------------------------------------

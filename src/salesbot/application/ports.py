@@ -20,6 +20,7 @@ from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import Event
+from salesbot.domain.media import Media
 from salesbot.domain.message import Delivery, Message
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SlotRequest
@@ -310,7 +311,8 @@ class IncomingMessage:
     """A private message in one of our accounts' chats, in plain values: the prospect's, or
     (`outgoing`) one the account itself sent from elsewhere — the operator typing in the
     Telegram app, or one of salesbot's own sends echoed back. `user_id` and `username` are
-    always the prospect's."""
+    always the prospect's. A voice note, photo, file...: `media` says what it is, and `text`
+    is its caption ("" without one)."""
 
     account_id: int
     user_id: int
@@ -319,6 +321,7 @@ class IncomingMessage:
     telegram_message_id: int
     date: datetime
     outgoing: bool = False
+    media: Media | None = None
 
 
 @dataclass(frozen=True)
@@ -345,6 +348,8 @@ class ChatHistoryItem:
     outgoing: bool
     text: str
     date: datetime
+    media: Media | None = None
+    """As in IncomingMessage: `text` is then the caption."""
 
 
 IncomingHandler = Callable[[IncomingMessage], Awaitable[None]]
@@ -403,6 +408,15 @@ class TelegramMessenger(Protocol):
         ...
 
 
+class MediaFiles(Protocol):
+    """The files of received media, fetched only when something needs their bytes."""
+
+    async def download(self, account_id: int, media: Media, *, max_bytes: int) -> bytes:
+        """The file (into memory), through the account that received it;
+        TelegramUnavailable when it cannot be had, MediaTooLarge above `max_bytes`."""
+        ...
+
+
 @dataclass(frozen=True)
 class LoginProgress:
     """After a login step: either a password is needed next, or the session is ready."""
@@ -450,6 +464,14 @@ class LanguageModel(Protocol):
         `json_mode` asks for one JSON object (OpenAI's `response_format`); a model may still
         answer plain text, so callers parse tolerantly.
         """
+        ...
+
+
+class Transcriber(Protocol):
+    """Speech to text (an OpenAI-compatible `/audio/transcriptions` endpoint)."""
+
+    async def transcribe(self, audio: bytes, *, file_name: str, mime_type: str) -> str:
+        """The words spoken in `audio`; TranscriptionFailed when there are none to be had."""
         ...
 
 

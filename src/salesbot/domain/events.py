@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from salesbot.domain.media import Media
+
 
 @dataclass(frozen=True)
 class Event:
@@ -16,6 +18,8 @@ class ProspectReplied(Event):
     dialog_id: int
     username: str
     text: str
+    media: Media | None = None
+    """What the message carried besides words (`text` then holds its description)."""
 
 
 @dataclass(frozen=True)

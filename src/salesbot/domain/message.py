@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from salesbot.domain.media import Media
+
 
 class Direction(str, enum.Enum):
     IN = "in"
@@ -63,6 +65,9 @@ class Message:
     """The AI's last words as it steps aside (the confirmation of a reached goal or a
     hand-off), queued in the same write that paused its dialog: they still go, once;
     anything the AI would write after them does not."""
+    media: Media | None = None
+    """A received voice note, photo, file...: what Telegram said about it. `content` then
+    holds its bracketed description (`media.content`), which is what everyone reads."""
 
     @classmethod
     def incoming(
@@ -72,6 +77,8 @@ class Message:
         content: str,
         timestamp: datetime,
         telegram_message_id: int,
+        *,
+        media: Media | None = None,
     ) -> Message:
         return cls(
             dialog_id=dialog_id,
@@ -80,6 +87,7 @@ class Message:
             content=content,
             timestamp=timestamp,
             telegram_message_id=telegram_message_id,
+            media=media,
         )
 
     @classmethod
@@ -90,6 +98,8 @@ class Message:
         content: str,
         timestamp: datetime,
         telegram_message_id: int,
+        *,
+        media: Media | None = None,
     ) -> Message:
         """A message a person sent from the account in the Telegram app: it is in the chat
         already, so it is stored as the operator's, sent."""
@@ -104,6 +114,7 @@ class Message:
             kind=OutKind.MANUAL,
             send_after=timestamp,
             sent_at=timestamp,
+            media=media,
         )
 
     @classmethod

@@ -49,6 +49,7 @@ from salesbot.adapters.persistence.queries import (
 )
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
+from salesbot.adapters.transcription import OpenAITranscriber
 from salesbot.application.accounts.manage_accounts import AccountService
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.accounts.update_states import UpdateStateKeeper
@@ -64,6 +65,7 @@ from salesbot.application.conversation.receive_message import IncomingMessages
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.send_follow_ups import FollowUps
 from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialogHandler
+from salesbot.application.conversation.transcribe_media import MediaTranscription
 from salesbot.application.conversation.write_reply import ReplyWriter
 from salesbot.application.database_health import DatabaseHealth
 from salesbot.application.outbox.delivery import Outbox
@@ -75,6 +77,8 @@ from salesbot.application.ports import (
     AdminNotifier,
     Clock,
     IncomingHandler,
+    MediaFiles,
+    Transcriber,
     UnitOfWorkFactory,
 )
 from salesbot.domain.quota import SendQuota
@@ -116,6 +120,25 @@ async def open_language_model(settings: Settings, clock: Clock) -> AsyncIterator
         yield model
     finally:
         await model.aclose()
+
+
+def build_transcriber(settings: Settings) -> Transcriber | None:
+    """The transcription endpoint when TRANSCRIBE_BASE_URL is set; None without one. (It
+    holds no connection between transcriptions: nothing to close.)"""
+    if settings.TRANSCRIBE_BASE_URL is None:
+        return None
+    key = settings.TRANSCRIBE_API_KEY
+    return OpenAITranscriber(
+        settings.TRANSCRIBE_BASE_URL,
+        api_key=key.get_secret_value() if key is not None else None,
+        model=settings.TRANSCRIBE_MODEL,
+    )
+
+
+def media_transcription(
+    files: MediaFiles, transcriber: Transcriber | None
+) -> MediaTranscription | None:
+    return None if transcriber is None else MediaTranscription(files, transcriber)
 
 
 async def open_telegram_accounts(settings: Settings) -> AsyncIterator[PyrogramAccounts]:
@@ -276,7 +299,11 @@ class Container(containers.DeclarativeContainer):
         clock,
         debounce_seconds=settings.provided.REPLY_DEBOUNCE_SECONDS,
     )
-    intake = providers.Singleton(Intake, incoming, database_health, clock)
+    transcriber = providers.Singleton(build_transcriber, settings)
+    transcription = providers.Singleton(media_transcription, telegram, transcriber)
+    intake = providers.Singleton(
+        Intake, incoming, database_health, clock, transcription=transcription
+    )
     update_states = providers.Singleton(
         UpdateStateKeeper, uow_factory, clock, interval=timing.provided.update_state_flush
     )

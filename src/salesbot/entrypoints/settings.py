@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     REPLY_DEBOUNCE_SECONDS: float = Field(20, ge=0, le=3600)
     LLM_HISTORY_TOKEN_BUDGET: int = Field(6000, ge=500, le=1_000_000)
     LIMITED_COOLDOWN_HOURS: float = Field(24, gt=0, le=24 * 30)
+    # Voice notes, audio and video notes transcribed (optional): an OpenAI-compatible
+    # `/audio/transcriptions` endpoint; unset, they are kept as their description.
+    TRANSCRIBE_BASE_URL: str | None = None
+    TRANSCRIBE_API_KEY: SecretStr | None = None
+    TRANSCRIBE_MODEL: str = "whisper-1"
 
     @field_validator("ADMIN_TELEGRAM_ID", mode="before")
     @classmethod
@@ -151,6 +156,13 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError(f'expected an http(s):// URL, got "{value}"')
         return value.rstrip("/")
+
+    @field_validator("TRANSCRIBE_BASE_URL")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return cls._http_url(value.strip())
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -10,6 +10,7 @@ that is what makes "peers are loaded at connect" observable.
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import struct
 from collections import defaultdict, deque
@@ -63,6 +64,8 @@ class StandInTelegram:
         self.passwords: dict[str, str] = {}
         self.account_ids: dict[str, int] = {}
         self.sent_code_type = enums.SentCodeType.APP
+        self.files: dict[str, bytes] = {}
+        """Received files by file_id, for `download_media`."""
         self._message_ids = itertools.count(100)
         self.pts = 0
         self._hashes = itertools.count(1)
@@ -281,6 +284,17 @@ class StandInClient:
         newest_first = list(reversed(self.server.history[(self.session_string or "", chat_id)]))
         for message in newest_first[: limit or None]:
             yield message
+
+    async def download_media(self, message: Any, in_memory: bool = False, **kwargs: Any) -> Any:
+        """kurigram's: by file_id (or a Message); in memory, a BytesIO named like the file."""
+        self._require_connection()
+        self._call("download_media", message, in_memory=in_memory)
+        assert in_memory, "salesbot never writes downloads to disk"
+        if message not in self.server.files:
+            raise tg.FileReferenceExpired()
+        data = io.BytesIO(self.server.files[message])
+        data.name = "file"
+        return data
 
     # --- login ---------------------------------------------------------------------------
 

@@ -378,6 +378,16 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "Посмотреть: /view {dialog_id}",
         "en": "💬 @{username} replied in dialog {dialog_id}:\n{text}\nSee it: /view {dialog_id}",
     },
+    "event_media_not_seen": {
+        "ru": "(вложение: ИИ видит только его описание в скобках; само оно — в чате Telegram)",
+        "en": "(an attachment: the AI sees only its description in brackets; the file itself "
+        "is in the Telegram chat)",
+    },
+    "event_media_transcribed": {
+        "ru": "(голосовое распознано автоматически: возможны ошибки распознавания)",
+        "en": "(the voice message was transcribed automatically: it may hold recognition "
+        "mistakes)",
+    },
     "event_goal": {
         "ru": "🎯 Цель достигнута в диалоге {dialog_id} с @{username}:\n{summary}",
         "en": "🎯 Goal reached in dialog {dialog_id} with @{username}:\n{summary}",

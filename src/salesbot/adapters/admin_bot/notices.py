@@ -15,12 +15,11 @@ def _preview(text: str) -> str:
 def describe_event(event: ev.Event, f: Formatter) -> str:
     t = f.t
     if isinstance(event, ev.ProspectReplied):
-        return t(
-            "event_replied",
-            username=event.username,
-            dialog_id=event.dialog_id,
-            text=_preview(event.text),
-        )
+        text = _preview(event.text)
+        if event.media is not None:
+            seen = event.media.transcript is None
+            text += "\n" + t("event_media_not_seen" if seen else "event_media_transcribed")
+        return t("event_replied", username=event.username, dialog_id=event.dialog_id, text=text)
     if isinstance(event, ev.GoalReached):
         return t(
             "event_goal", dialog_id=event.dialog_id, username=event.username, summary=event.summary

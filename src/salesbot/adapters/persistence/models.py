@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -45,6 +46,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import OPEN_STATUSES, Dialog, DialogStatus, Outcome, Stage
 from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.media import Media, MediaKind
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
 
@@ -197,6 +199,10 @@ class MessageRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str] = mapped_column(Text, server_default=EMPTY)
     last_word: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A voice note, photo, file...: its kind, and what Telegram said of it (Media.to_record:
+    # the file reference, duration, file name, any transcript). `content` holds its tag.
+    media_kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "message_media_kind"))
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         # Telegram may deliver one message twice: it is stored once.
@@ -437,6 +443,7 @@ def message_from_row(row: Row[Any]) -> Message:
         attempts=row.attempts,
         error=row.error,
         last_word=row.last_word,
+        media=Media.from_record(row.media) if row.media else None,
     )
 
 
@@ -454,6 +461,8 @@ def message_values(message: Message) -> dict[str, Any]:
         "attempts": message.attempts,
         "error": message.error,
         "last_word": message.last_word,
+        "media_kind": message.media.kind if message.media else None,
+        "media": message.media.to_record() if message.media else None,
     }
 
 

@@ -1,6 +1,7 @@
 """The live MTProto clients: one kurigram Client per account, run from its session string.
 
-Implements AccountConnections and TelegramMessenger. Nothing is written to disk: each
+Implements AccountConnections, TelegramMessenger and MediaFiles (a received file, fetched
+into memory only when asked for: a voice note to transcribe). Nothing is written to disk: each
 client's storage (`storage.AccountStorage`) holds the session and the peers the database
 knows in memory (a restart never re-resolves a username), and the account's update state
 from the database, so kurigram's `recover_gaps` replays what came while salesbot was away
@@ -26,11 +27,13 @@ from pyrogram.handlers import MessageHandler, RawUpdateHandler
 
 from salesbot.adapters.logging import secret_mask
 from salesbot.adapters.telegram.errors import translate, translated
+from salesbot.adapters.telegram.media import media_of
 from salesbot.adapters.telegram.proxy import proxy_dict
 from salesbot.adapters.telegram.session import session_user_id
 from salesbot.adapters.telegram.storage import AccountStorage
 from salesbot.application.errors import (
     AccountNotConnected,
+    MediaTooLarge,
     RecipientUnreachable,
     SessionInvalid,
     TelegramUnavailable,
@@ -44,6 +47,7 @@ from salesbot.application.ports import (
     UpdateState,
 )
 from salesbot.domain.account import Account
+from salesbot.domain.media import Media
 from salesbot.domain.peer import Peer
 
 log = logging.getLogger(__name__)
@@ -54,15 +58,18 @@ TELEGRAM_SERVICE_USER_ID = 777000
 INCOMING = (
     filters.private
     & filters.incoming
-    & filters.text
     & ~filters.bot
     & ~filters.me
     & ~filters.user(TELEGRAM_SERVICE_USER_ID)
 )
-"""Private text messages people (not bots, not Telegram, not us) write to the account."""
+"""Private messages people (not bots, not Telegram, not us) write to the account: text or
+media (`_incoming` leaves out what is neither, such as service messages)."""
 
-OWN = filters.private & filters.outgoing & filters.text
-"""Private text messages the account itself sent: from the Telegram app, or our own."""
+OWN = filters.private & filters.outgoing
+"""Private messages the account itself sent: from the Telegram app, or our own."""
+
+DOWNLOAD_TIMEOUT = 120.0
+"""Seconds a file may take to arrive before its download is given up."""
 
 READS_PER_SECOND = 3
 """Reads of one account's chats per second (a burst of as many): what a person scrolling
@@ -363,13 +370,48 @@ class PyrogramAccounts:
                             outgoing=bool(message.outgoing),
                             text=message.text or message.caption or "",
                             date=as_utc(message.date),
+                            media=media_of(message),
                         )
                     )
         return items
 
+    # --- MediaFiles ----------------------------------------------------------------------
+
+    async def download(self, account_id: int, media: Media, *, max_bytes: int) -> bytes:
+        client = self._client(account_id)
+        if media.file_id is None:
+            raise TelegramUnavailable(f"{media.kind.value}: no file reference")
+        if media.file_size is not None and media.file_size > max_bytes:
+            raise MediaTooLarge(f"{media.kind.value}: {media.file_size} bytes")
+        async with self._read_limit(account_id):
+            with translated("download"):
+                try:
+                    data = await asyncio.wait_for(
+                        client.download_media(media.file_id, in_memory=True), DOWNLOAD_TIMEOUT
+                    )
+                except asyncio.TimeoutError:
+                    raise TelegramUnavailable(
+                        f"download: no file in {DOWNLOAD_TIMEOUT:.0f} s"
+                    ) from None
+        content = data.getvalue() if hasattr(data, "getvalue") else None
+        if not isinstance(content, bytes) or not content:
+            raise TelegramUnavailable(f"download: no {media.kind.value} file came")
+        if len(content) > max_bytes:
+            raise MediaTooLarge(f"{media.kind.value}: {len(content)} bytes")
+        return content
+
+
+def _words_and_media(message: Any) -> tuple[str, Media | None] | None:
+    """The message's text (a media message's caption) and media, or None with neither."""
+    media = media_of(message)
+    text = message.text or message.caption or ""
+    if media is None and not text:
+        return None
+    return str(text), media
+
 
 def _incoming(account_id: int | None, message: Any) -> IncomingMessage | None:
-    """The message in plain values, or None when it is not a person's private text."""
+    """The message in plain values, or None when it is not a person's private text or media."""
     sender = message.from_user
     chat = message.chat
     if (
@@ -381,21 +423,24 @@ def _incoming(account_id: int | None, message: Any) -> IncomingMessage | None:
         or sender.is_self
         or message.outgoing
         or sender.id == TELEGRAM_SERVICE_USER_ID
-        or not message.text
     ):
+        return None
+    said = _words_and_media(message)
+    if said is None:
         return None
     return IncomingMessage(
         account_id=account_id,
         user_id=sender.id,
         username=sender.username.lower() if sender.username else None,
-        text=message.text,
+        text=said[0],
         telegram_message_id=message.id,
         date=as_utc(message.date),
+        media=said[1],
     )
 
 
 def _own(account_id: int | None, message: Any) -> IncomingMessage | None:
-    """A private text message the account sent, in plain values (the chat partner as the
+    """A private message the account sent (text or media), in plain values (the chat partner as the
     user), or None when it is not one to a person."""
     chat = message.chat
     if (
@@ -403,19 +448,22 @@ def _own(account_id: int | None, message: Any) -> IncomingMessage | None:
         or chat is None
         or chat.type is not enums.ChatType.PRIVATE
         or not message.outgoing
-        or not message.text
         or (message.from_user is not None and chat.id == message.from_user.id)  # Saved Messages
         or chat.id == TELEGRAM_SERVICE_USER_ID
     ):
+        return None
+    said = _words_and_media(message)
+    if said is None:
         return None
     return IncomingMessage(
         account_id=account_id,
         user_id=chat.id,
         username=chat.username.lower() if chat.username else None,
-        text=message.text,
+        text=said[0],
         telegram_message_id=message.id,
         date=as_utc(message.date),
         outgoing=True,
+        media=said[1],
     )
 
 

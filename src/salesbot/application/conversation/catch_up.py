@@ -98,6 +98,7 @@ class CatchUp:
                     telegram_message_id=item.telegram_message_id,
                     date=item.date,
                     outgoing=item.outgoing,
+                    media=item.media,
                 ),
                 # The chat is marked read once, with the prospect's newest message.
                 mark_read=item.telegram_message_id == newest_theirs,

@@ -9,6 +9,10 @@ hold is bounded by the database watch's grace: after that the process ends, noth
 was acknowledged, and the next start is given it again by Telegram (getDifference). The
 admin hears of the outage once each way (DatabaseHealth), and the log gets one line, not
 one traceback per message.
+
+A voice note from a prospect salesbot talks to is transcribed first when a transcriber is
+configured (`transcribe_media.py`), once, before it is stored: the transcript is stored
+with it, or its description alone when there is none.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 from dataclasses import replace
 
 from salesbot.application.conversation.receive_message import Backoff, IncomingMessages
+from salesbot.application.conversation.transcribe_media import MediaTranscription
 from salesbot.application.database_health import DatabaseHealth
 from salesbot.application.errors import DatabaseUnavailable
 from salesbot.application.ports import Clock, IncomingMessage
@@ -33,8 +38,10 @@ class Intake:
         clock: Clock,
         *,
         backoff: Backoff | None = None,
+        transcription: MediaTranscription | None = None,
     ) -> None:
         self._conversation = conversation
+        self._transcription = transcription
         self._health = health
         self._clock = clock
         self._backoff = backoff or Backoff(1, 30)
@@ -50,10 +57,18 @@ class Intake:
         message = replace(message, text=storable(message.text))
         if message.username is not None:
             message = replace(message, username=storable(message.username))
+        if message.media is not None:
+            message = replace(message, media=message.media.storable())
+        transcribe = self._transcription is not None and self._transcription.applies_to(message)
         attempt = 0
         try:
             while True:
                 try:
+                    if transcribe and self._transcription is not None:
+                        # Only for someone we talk to: a stranger's file is never fetched.
+                        if await self._conversation.expects(message):
+                            message = await self._transcription(message)
+                        transcribe = False
                     if message.outgoing:
                         await self._conversation.handle_own(message)
                     else:

@@ -42,6 +42,7 @@ from salesbot.application.ports import (
 )
 from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.events import Event, OperatorWrote, ProspectReplied
+from salesbot.domain.media import message_content, spoken_words
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.opt_out import KeywordOptOutDetector, OptOutDetector
 from salesbot.domain.peer import Peer
@@ -100,6 +101,16 @@ class IncomingMessages:
 
     # --- the prospect writes ---------------------------------------------------------------
 
+    async def expects(self, msg: IncomingMessage) -> bool:
+        """Whether the message would be stored: its sender has a dialog with the account."""
+        async with self._uow_factory() as uow:
+            dialog = await uow.dialogs.find_for_incoming(
+                msg.account_id,
+                msg.user_id,
+                username=msg.username.lower() if msg.username else None,
+            )
+        return dialog is not None
+
     async def handle(self, msg: IncomingMessage, *, mark_read: bool = True) -> None:
         key: Key = (msg.account_id, msg.user_id)
         events: list[Event] = []
@@ -118,13 +129,19 @@ class IncomingMessages:
                     dialog.target_user_id = msg.user_id
                     await uow.dialogs.update(dialog)
                 now = self._clock.now()
-                opt_out = self._detector.is_opt_out(msg.text)
+                content = message_content(msg.text, msg.media)
+                opt_out = self._detector.is_opt_out(spoken_words(msg.text, msg.media))
                 # What a new message makes obsolete goes with storing it, in one write;
                 # a message delivered twice cancels nothing.
                 answerable = _answerable(dialog, opt_out)
                 stored = await uow.messages.add_incoming(
                     Message.incoming(
-                        dialog.id, msg.account_id, msg.text, now, msg.telegram_message_id
+                        dialog.id,
+                        msg.account_id,
+                        content,
+                        now,
+                        msg.telegram_message_id,
+                        media=msg.media,
                     ),
                     cancel_pending=_CANCELLED_BY_NEW_MESSAGE if answerable else (),
                 )
@@ -186,12 +203,18 @@ class IncomingMessages:
                 sending = await uow.messages.list_by_delivery(
                     Delivery.SENDING, dialog_id=dialog.id
                 )
-                if any(message.is_sent_as(msg.text) for message in sending):
+                if msg.media is None and any(m.is_sent_as(msg.text) for m in sending):
                     return  # ours, on its way: the dispatcher records its Telegram id
                 now = self._clock.now()
+                content = message_content(msg.text, msg.media)
                 stored = await uow.messages.add_incoming(
                     Message.written_in_app(
-                        dialog.id, msg.account_id, msg.text, now, msg.telegram_message_id
+                        dialog.id,
+                        msg.account_id,
+                        content,
+                        now,
+                        msg.telegram_message_id,
+                        media=msg.media,
                     ),
                     cancel_pending=_CANCELLED_BY_OPERATOR,
                 )
@@ -209,7 +232,7 @@ class IncomingMessages:
             dialog.id, "; the AI is paused" if paused else "",
         )
         await self._notifier.notify(
-            OperatorWrote(dialog.id, dialog.target_username, msg.text, paused=paused)
+            OperatorWrote(dialog.id, dialog.target_username, content, paused=paused)
         )
 
     async def _take(
@@ -232,11 +255,13 @@ class IncomingMessages:
             if dialog.target_user_id is None:
                 dialog.target_user_id = msg.user_id
             events += await close_for_opt_out(
-                uow, dialog, now=stored.timestamp, reason=f"asked to stop: {msg.text[:200]}"
+                uow, dialog, now=stored.timestamp, reason=f"asked to stop: {stored.content[:200]}"
             )
             return False
         if dialog.is_open and await self._is_first_reply(uow, dialog.id, stored):
-            events.append(ProspectReplied(dialog.id, dialog.target_username, msg.text))
+            events.append(
+                ProspectReplied(dialog.id, dialog.target_username, stored.content, stored.media)
+            )
         return _answerable(dialog, opt_out)
 
     async def _is_first_reply(self, uow: UnitOfWork, dialog_id: int, stored: Message) -> bool:
