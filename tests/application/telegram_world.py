@@ -96,6 +96,8 @@ class World:
     """A real unit-of-work factory (SQL) to use instead of the in-memory store."""
     engine: AsyncEngine | None = None
     """PostgreSQL for the unit of work and the queries (the `engine` fixture's)."""
+    transcriber: Any = None
+    """A transcription endpoint for voice notes (none: they keep their description)."""
 
     def __post_init__(self) -> None:
         if self.telegram is None:
@@ -122,6 +124,7 @@ class World:
             locks=self.locks,
             llm=self.llm,
             timing=Timing(typing=self.typing, send_gap_jitter=0.0, connect_timeout=1.0),
+            transcriber=self.transcriber,
         )
         self.quota: SendQuota = self.container.quota()
         self.pool: AccountPool = self.container.pool()
