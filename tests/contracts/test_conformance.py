@@ -23,6 +23,7 @@ IMPLEMENTATIONS = {
     ports.PeerRepository: (sql.SqlPeerRepository, fake._Peers),
     ports.SettingRepository: (sql.SqlSettingRepository, fake._Settings),
     ports.UpdateStateRepository: (sql.SqlUpdateStateRepository, fake._UpdateStates),
+    ports.AdminUpdateRepository: (sql.SqlAdminUpdateRepository, fake._AdminUpdates),
 }
 QUERIES = {
     admin_queries.DialogViews: (sql_queries.SqlDialogViews,),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -20,8 +21,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from salesbot.adapters.persistence import run_migrations
+from salesbot.adapters.persistence import create_engine, run_migrations
 from salesbot.entrypoints.settings import Settings
 from tests import secrets
 from tests.conftest import pg_admin, pg_url, unique_database_name
@@ -340,5 +342,88 @@ async def test_what_a_prospect_writes_while_salesbot_is_down_is_answered_once_af
         [line[0], "А что именно вы предлагаете?", line[1], "Сколько стоит", line[2]],
     )
     assert transcript.count("Сколько стоит минимальный заказ?") == 1, "stored once"
+    for process in world.running:
+        assert secrets.leaks(process.output) == [], process.output
+
+
+class SlowModel(Model):
+    """While `slow`, every answer takes `delay` seconds: the first /start is still waiting
+    for its opener when the test kills the process, the others queued behind it."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.slow = True
+        self.delay = delay
+
+    def __call__(self, request: RecordedRequest) -> Scripted:
+        answer = super().__call__(request)
+        return dataclasses.replace(answer, delay=self.delay) if self.slow else answer
+
+
+async def dialogs_per_prospect(database_url: str) -> dict[str, int]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT target_username, count(*) FROM dialogs GROUP BY target_username")
+            )
+            return {name: int(n) for name, n in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_admin_commands_queued_at_a_kill_9_are_each_answered_once(world):
+    """Issue 13: ten /start at once, the process killed while the first waits for the
+    model and Telegram was already told the others arrived: none lost, none run twice."""
+    await asyncio.to_thread(run_migrations, world.database_url)
+    leads = [f"lead_user_{i:02d}" for i in range(1, 11)]
+    for i, lead in enumerate(leads):
+        world.telegram.add_user(lead, 6001 + i)
+    model = world.llm.default = SlowModel(delay=20.0)
+
+    salesbot = await world.salesbot()
+    await salesbot.wait_line("salesbot ready")
+    await world.admin_says(f"/add_account {PHONE}")
+    await world.admin_says("1 2 3 4 5")
+    await world.telegram.wait_until(lambda: bool(world.telegram.connected))
+
+    bot = world.bot
+    mark = bot.mark()
+    ids = []
+    for lead in leads:
+        update = bot.message_update(ADMIN, f"/start @{lead} flower shop")
+        ids.append(update["update_id"])
+        await bot.deliver(update)
+
+    def confirmed() -> bool:  # the next getUpdates told Telegram all ten arrived
+        asked = [c.params.get("offset") for c in bot.since(mark, ["getUpdates"])]
+        return str(ids[-1] + 1) in asked
+
+    await bot.wait_for(lambda: confirmed() and model.calls >= 1, timeout=20)
+    await salesbot.kill()
+    assert not bot.updates  # Telegram has nothing left to give again
+    model.slow = False
+
+    salesbot = await world.salesbot()
+    await salesbot.wait_line("salesbot ready")
+    await world.admin_says("/help", expect="/add_account")  # after everything before it
+
+    answers = [
+        c.text or ""
+        for c in bot.since(mark, ["sendMessage"])
+        if c.chat_id == ADMIN and c.ok and "@lead_user_" in (c.text or "")
+    ]
+    for lead in leads:
+        mine = [a for a in answers if f"@{lead} " in a or a.endswith(f"@{lead}")]
+        assert len(mine) == 1, (lead, answers)
+    interrupted = [a for a in answers if "interrupted" in a]
+    assert interrupted == [
+        "A restart of the bot interrupted the command “/start @lead_user_01 flower shop”, "
+        "and I did not run it again: it may have taken effect. Check the result and repeat "
+        "it if needed."
+    ]
+    per_prospect = await dialogs_per_prospect(world.database_url)
+    assert per_prospect == {lead: 1 for lead in leads[1:]}, per_prospect
+    assert await salesbot.terminate() == 0
     for process in world.running:
         assert secrets.leaks(process.output) == [], process.output

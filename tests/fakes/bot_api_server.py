@@ -115,9 +115,37 @@ class FakeBotApi(LoopbackServer):
         return {"id": BOT_ID, "is_bot": True, "first_name": "Salesbot", "username": self.username}
 
     async def _push(self, kind: str, payload: dict[str, Any]) -> None:
-        self.updates.append({"update_id": next(self._update_ids), kind: payload})
+        await self.deliver({"update_id": next(self._update_ids), kind: payload})
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        """Hand out `update` as it is (e.g. one from `message_update`, or one Telegram
+        gives again because the bot never confirmed it)."""
+        self.updates.append(update)
         async with self._changed:
             self._changed.notify_all()
+
+    def message_update(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        username: str | None = None,
+        seconds_ago: int = 0,
+    ) -> dict[str, Any]:
+        """The update of the user writing `text` to the bot (a leading /command becomes a
+        bot_command entity, as Telegram's clients do), with the next update id, not yet
+        handed out."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()) - seconds_ago,
+            "chat": self._chat(user_id),
+            "from": self._user(user_id, username),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return {"update_id": next(self._update_ids), "message": message}
 
     async def send_message(
         self,
@@ -127,21 +155,10 @@ class FakeBotApi(LoopbackServer):
         username: str | None = None,
         seconds_ago: int = 0,
     ) -> int:
-        """The user writes `text` to the bot (a leading /command becomes a bot_command
-        entity, as Telegram's clients do); returns the message id."""
-        message_id = next(self._message_ids)
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "date": int(time.time()) - seconds_ago,
-            "chat": self._chat(user_id),
-            "from": self._user(user_id, username),
-            "text": text,
-        }
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        await self._push("message", message)
-        return message_id
+        """The user writes `text` to the bot; returns the message id."""
+        update = self.message_update(user_id, text, username=username, seconds_ago=seconds_ago)
+        await self.deliver(update)
+        return int(update["message"]["message_id"])
 
     async def send_document(
         self,

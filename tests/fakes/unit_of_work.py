@@ -23,13 +23,19 @@ from datetime import date, datetime
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
-from salesbot.application.ports import Clock, UpdateState
+from salesbot.application.ports import AdminUpdate, Clock, UpdateState
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SlotRequest
+
+
+@dataclass
+class _AdminUpdateRow:
+    update: AdminUpdate
+    received_at: datetime
 
 
 @dataclass
@@ -41,6 +47,7 @@ class _Tables:
     peers: dict[tuple[int, str], Peer] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
     update_states: dict[int, UpdateState] = field(default_factory=dict)
+    admin_updates: dict[int, _AdminUpdateRow] = field(default_factory=dict)
 
 
 class InMemoryStore:
@@ -430,6 +437,50 @@ class _UpdateStates:
             self._t.update_states[account_id] = state
 
 
+class _AdminUpdates:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def record(
+        self, update_id: int, payload: dict[str, object], received_at: datetime
+    ) -> bool:
+        if update_id in self._t.admin_updates:
+            return False
+        self._t.admin_updates[update_id] = _AdminUpdateRow(
+            AdminUpdate(update_id, "received", copy.deepcopy(payload)), received_at
+        )
+        return True
+
+    async def start(self, update_id: int, started_at: datetime) -> bool:
+        row = self._t.admin_updates.get(update_id)
+        if row is None or row.update.state != "received":
+            return False
+        row.update = replace(row.update, state="started")
+        return True
+
+    async def finish(self, update_id: int) -> None:
+        row = self._t.admin_updates.get(update_id)
+        if row is not None:
+            row.update = replace(row.update, state="done", payload=None)
+
+    async def unfinished(self) -> list[AdminUpdate]:
+        return [
+            copy.deepcopy(row.update)
+            for _, row in sorted(self._t.admin_updates.items())
+            if row.update.state != "done"
+        ]
+
+    async def prune(self, received_before: datetime) -> int:
+        gone = [
+            update_id
+            for update_id, row in self._t.admin_updates.items()
+            if row.update.state == "done" and row.received_at < received_before
+        ]
+        for update_id in gone:
+            del self._t.admin_updates[update_id]
+        return len(gone)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
@@ -448,6 +499,7 @@ class FakeUnitOfWork:
         self.peers = _Peers(tables)
         self.settings = _Settings(tables)
         self.update_states = _UpdateStates(tables)
+        self.admin_updates = _AdminUpdates(tables)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         await self.store.lock.acquire()

@@ -237,6 +237,39 @@ class UpdateStateRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AdminUpdate:
+    """An update of the admin bot as recorded before Telegram was told it arrived:
+    `received`, then `started` once a handler began it, then `done` (its payload, which may
+    hold a login code or a password, is dropped then)."""
+
+    update_id: int
+    state: Literal["received", "started", "done"]
+    payload: dict[str, object] | None
+
+
+class AdminUpdateRepository(Protocol):
+    async def record(
+        self, update_id: int, payload: dict[str, object], received_at: datetime
+    ) -> bool:
+        """Store a received update; False (nothing changes) when the id is already there."""
+        ...
+
+    async def start(self, update_id: int, started_at: datetime) -> bool:
+        """Mark a received update started; False when it is not `received` (any more)."""
+        ...
+
+    async def finish(self, update_id: int) -> None: ...
+
+    async def unfinished(self) -> list[AdminUpdate]:
+        """Every update received or started but not done, oldest update id first."""
+        ...
+
+    async def prune(self, received_before: datetime) -> int:
+        """Forget done updates received before the given time; how many went."""
+        ...
+
+
 class SettingRepository(Protocol):
     """Small operator-editable values that must survive restarts (e.g. the sales script)."""
 
@@ -268,6 +301,9 @@ class UnitOfWork(Protocol):
 
     @property
     def update_states(self) -> UpdateStateRepository: ...
+
+    @property
+    def admin_updates(self) -> AdminUpdateRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

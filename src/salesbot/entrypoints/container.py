@@ -56,6 +56,7 @@ from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.admin.control_dialog import DialogControl
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.queries import DialogViews
+from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
@@ -393,6 +394,8 @@ class Container(containers.DeclarativeContainer):
         exports=exports,
         script=sales_script,
     )
+    # Admin updates are recorded before Telegram is told they arrived: none lost by a crash.
+    admin_update_journal = providers.Singleton(AdminUpdateJournal, uow_factory, clock)
     admin_bot: providers.Provider[AdminBot | None] = providers.Singleton(
         build_admin_bot,
         bot,
@@ -402,6 +405,7 @@ class Container(containers.DeclarativeContainer):
         tz=settings.provided.zone,
         language=settings.provided.ADMIN_LANGUAGE,
         notifier=providers.Callable(batching_notifier, notifier),
+        journal=admin_update_journal,
     )
 
     service = providers.Singleton(

@@ -21,6 +21,7 @@ TABLES = {
     "peers",
     "settings",
     "telegram_update_states",
+    "admin_updates",
 }
 
 

@@ -45,9 +45,11 @@ from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
 from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
 from salesbot.adapters.admin_bot.handlers.script import ScriptCommands, ScriptStore
 from salesbot.adapters.admin_bot.handlers.views import ViewCommands
+from salesbot.adapters.admin_bot.journal import JournaledBot, JournaledUpdates, Recovery
 from salesbot.adapters.admin_bot.notifier import BotNotifier
 from salesbot.application.admin.control_dialog import DialogControl
 from salesbot.application.admin.export_dialogs import Exports
+from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.ports import Clock
 
@@ -70,13 +72,14 @@ def build_bot(
     *,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
     read_timeout: float = 30.0,
-) -> ExtBot[int]:
+) -> JournaledBot:
     """The Bot API client. `base_url` is the server's root (as for a self-hosted Bot API
     server): requests go to `<root>/bot<token>/<method>`, files come from
     `<root>/file/bot<token>/<path>`. A 429 from the Bot API is retried by the library's
-    rate limiter after the wait Telegram asks for."""
+    rate limiter after the wait Telegram asks for. The admin bot gives it the journal its
+    updates are recorded in (journal.py)."""
     root = base_url.rstrip("/")
-    return ExtBot(
+    return JournaledBot(
         token,
         base_url=f"{root}/bot",
         base_file_url=f"{root}/file/bot",
@@ -118,14 +121,21 @@ class Alongside:
 
     def __init__(self) -> None:
         self._running: set[asyncio.Task[None]] = set()
+        self._by_update: dict[int, asyncio.Task[None]] = {}
 
     def __call__(self, command: Command) -> Command:
         async def start(update: Update, context: Context) -> None:
             task = context.application.create_task(command(update, context), update=update)
             self._running.add(task)
+            self._by_update[update.update_id] = task
             task.add_done_callback(self._running.discard)
+            task.add_done_callback(lambda _: self._by_update.pop(update.update_id, None))
 
         return start
+
+    def task_for(self, update_id: int) -> asyncio.Task[None] | None:
+        """The command the update started that is still running beside the next ones."""
+        return self._by_update.get(update_id)
 
     async def wait(self) -> None:
         """Return once no command started alongside is running."""
@@ -144,9 +154,11 @@ class AdminBot:
         poll_timeout: float,
         notifier: BotNotifier | None = None,
         alongside: Alongside | None = None,
+        recovery: Recovery | None = None,
     ) -> None:
         self.application = application
         self.alongside = alongside or Alongside()
+        self._recovery = recovery
         self._menu = menu
         self._poll_timeout = poll_timeout
         self._notifier = notifier
@@ -160,6 +172,8 @@ class AdminBot:
             log.warning("could not register the command menu: %s", error)
         app.bot_data[ONLINE_SINCE] = datetime.now(timezone.utc)  # Telegram's dates are wall time
         await app.start()
+        if self._recovery is not None:
+            await self._recovery.run(app)  # before polling: they were first
         assert app.updater is not None
         await app.updater.start_polling(
             timeout=timedelta(seconds=self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
@@ -189,12 +203,23 @@ def build_admin_bot(
     notifier: BotNotifier | None = None,
     poll_timeout: float = DEFAULT_POLL_TIMEOUT,
     export_part_limit: int = UPLOAD_LIMIT,
+    journal: AdminUpdateJournal | None = None,
 ) -> AdminBot:
+    """With a journal, no admin update is lost by a crash or run twice (journal.py)."""
     texts = Texts(language)
     formatter = Formatter(texts, tz)
     gate = AdminGate(admin_ids)
     admin = gate.messages
-    application = ApplicationBuilder().bot(bot).build()
+    alongside = Alongside()
+    builder = ApplicationBuilder().bot(bot)
+    recovery = None
+    if journal is not None:
+        if not isinstance(bot, JournaledBot):
+            raise TypeError("a journal needs the bot build_bot makes")
+        bot.keep_journal(journal)
+        builder = builder.concurrent_updates(JournaledUpdates(journal, alongside))
+        recovery = Recovery(journal, texts, gate.admin_ids)
+    application = builder.build()
 
     accounts = AccountCommands(texts, formatter, use_cases.accounts, clock)
     dialogs = DialogCommands(texts, use_cases.start_dialog, use_cases.control)
@@ -204,8 +229,6 @@ def build_admin_bot(
     )
     script = ScriptCommands(texts, use_cases.script)
     general = GeneralCommands(texts, formatter, getattr(tz, "key", str(tz)))
-
-    alongside = Alongside()
 
     # Group -1 sees every update first and drops those not from an admin.
     application.add_handler(TypeHandler(Update, gate.check), group=-1)
@@ -241,7 +264,12 @@ def build_admin_bot(
 
     menu = [BotCommand(c.name, c.about[language]) for c in COMMANDS]
     return AdminBot(
-        application, menu, poll_timeout=poll_timeout, notifier=notifier, alongside=alongside
+        application,
+        menu,
+        poll_timeout=poll_timeout,
+        notifier=notifier,
+        alongside=alongside,
+        recovery=recovery,
     )
 
 

@@ -36,6 +36,29 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "held a password or a code. A restart ends every command under way: if you were in "
         "the middle of one (say /add_account), start it again.",
     },
+    "command_interrupted": {
+        "ru": "Команду «{command}» прервал перезапуск бота, и я не стал выполнять её ещё "
+        "раз: она могла успеть сработать. Проверьте результат и при необходимости "
+        "повторите её.",
+        "en": "A restart of the bot interrupted the command “{command}”, and I did not run "
+        "it again: it may have taken effect. Check the result and repeat it if needed.",
+    },
+    "login_interrupted": {
+        "ru": "Перезапуск бота прервал вход в аккаунт (/add_account). Проверьте /list_accounts "
+        "и при необходимости начните вход заново.",
+        "en": "A restart of the bot interrupted logging in an account (/add_account). Check "
+        "/list_accounts and start the login again if needed.",
+    },
+    "message_interrupted": {
+        "ru": "Перезапуск бота прервал обработку вашего сообщения (не привожу его: там мог "
+        "быть код или пароль). Если это был шаг входа в аккаунт (/add_account), вход "
+        "прерван — начните его заново; иначе проверьте результат и при необходимости "
+        "повторите.",
+        "en": "A restart of the bot interrupted handling your message (not quoted: it may "
+        "have held a code or a password). If it was a step of logging in an account "
+        "(/add_account), the login was interrupted: start it again; otherwise check the "
+        "result and repeat it if needed.",
+    },
     "cancelled": {"ru": "Отменено.", "en": "Cancelled."},
     "nothing_to_cancel": {"ru": "Отменять нечего.", "en": "There is nothing to cancel."},
     "n_missing": {

@@ -318,6 +318,31 @@ class UpdateStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
 
 
+ADMIN_UPDATE_STATES = ("received", "started", "done")
+
+
+class AdminUpdateRow(Base):
+    """The admin bot's updates, recorded before Telegram is told they arrived (the next
+    getUpdates): a crash between the two loses no command, and one that was running is
+    not run twice. The payload is the update as Telegram sent it, dropped once done."""
+
+    __tablename__ = "admin_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[Any] = mapped_column(JSON, nullable=True)
+    state: Mapped[str] = mapped_column(
+        Enum(
+            *ADMIN_UPDATE_STATES,
+            name="admin_update_state",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+        )
+    )
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class SettingRow(Base):
     __tablename__ = "settings"
 
@@ -334,6 +359,7 @@ do_not_contact = cast(Table, DoNotContactRow.__table__)
 peers = cast(Table, PeerRow.__table__)
 settings = cast(Table, SettingRow.__table__)
 update_states = cast(Table, UpdateStateRow.__table__)
+admin_updates = cast(Table, AdminUpdateRow.__table__)
 
 OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesbot.adapters.persistence.repositories import (
     SqlAccountRepository,
+    SqlAdminUpdateRepository,
     SqlDialogRepository,
     SqlDoNotContactRepository,
     SqlMessageRepository,
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
     peers: SqlPeerRepository
     settings: SqlSettingRepository
     update_states: SqlUpdateStateRepository
+    admin_updates: SqlAdminUpdateRepository
 
     def __init__(
         self, transaction_factory: Callable[[], Transaction], cipher: SessionCipher
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
         self.peers = SqlPeerRepository(tx)
         self.settings = SqlSettingRepository(tx)
         self.update_states = SqlUpdateStateRepository(tx)
+        self.admin_updates = SqlAdminUpdateRepository(tx)
         return self
 
     async def __aexit__(

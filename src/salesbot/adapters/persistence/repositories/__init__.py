@@ -1,6 +1,7 @@
 """SQL implementations of the repository ports, one module per aggregate."""
 
 from salesbot.adapters.persistence.repositories.accounts import SqlAccountRepository
+from salesbot.adapters.persistence.repositories.admin_updates import SqlAdminUpdateRepository
 from salesbot.adapters.persistence.repositories.dialogs import SqlDialogRepository
 from salesbot.adapters.persistence.repositories.messages import SqlMessageRepository
 from salesbot.adapters.persistence.repositories.small import (
@@ -12,6 +13,7 @@ from salesbot.adapters.persistence.repositories.small import (
 
 __all__ = [
     "SqlAccountRepository",
+    "SqlAdminUpdateRepository",
     "SqlDialogRepository",
     "SqlDoNotContactRepository",
     "SqlMessageRepository",
