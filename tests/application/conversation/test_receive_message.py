@@ -12,6 +12,7 @@ from salesbot.application.errors import (
     LlmUnavailable,
     OnDoNotContact,
 )
+from salesbot.application.ports import Completion
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.events import (
     DialogPaused,
@@ -403,9 +404,7 @@ async def test_a_rejected_key_is_told_once_and_replies_resume_when_it_works(worl
     assert world.pending(dialog_id) == ["Ответ после починки ключа"]
 
 
-async def test_answer_unanswered_replies_after_a_crash_in_the_debounce_window(
-    pg_world, tmp_path
-):
+async def test_answer_unanswered_replies_after_a_crash_in_the_debounce_window(pg_world, tmp_path):
     world = pg_world
     dialog_id = await world.start()
     await world.write("Здравствуйте, а что за сервис?")
@@ -465,6 +464,31 @@ async def test_stage_warmth_summary_and_usage_are_kept_on_the_dialog(world):
     await world.clock.advance(20)
     await world.incoming.drain()
     assert "Stage: value. Warmth: 100/100." in world.llm.requests[-1].system
+
+
+async def test_cached_tokens_and_cost_of_each_answer_add_up_on_the_dialog(world):
+    dialog_id = await world.start()  # the opener: 10 + 5 tokens, nothing cached, $0
+    world.llm.queue(
+        Completion(
+            answer("Понятно!"),
+            "m",
+            prompt_tokens=2000,
+            completion_tokens=40,
+            cost_usd=0.0003,
+            cached_tokens=1536,
+        )
+    )
+    await world.write("У нас 3 мастера")
+    await world.clock.advance(20)
+    await world.incoming.drain()
+
+    dialog = world.dialog(dialog_id)
+    assert (dialog.prompt_tokens, dialog.cached_tokens, dialog.completion_tokens) == (
+        2010,
+        1536,
+        45,
+    )
+    assert dialog.cost_usd == pytest.approx(0.0003)
 
 
 async def test_with_no_debounce_the_reply_is_written_at_once(tmp_path):
