@@ -404,7 +404,9 @@ async def test_a_rejected_key_is_told_once_and_replies_resume_when_it_works(worl
     assert world.pending(dialog_id) == ["Ответ после починки ключа"]
 
 
-async def test_answer_unanswered_replies_after_a_crash_in_the_debounce_window(pg_world, tmp_path):
+async def test_answer_unanswered_replies_after_a_crash_in_the_debounce_window(
+    pg_world, tmp_path
+):
     world = pg_world
     dialog_id = await world.start()
     await world.write("Здравствуйте, а что за сервис?")
