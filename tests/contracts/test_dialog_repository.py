@@ -38,6 +38,7 @@ async def test_every_field_of_a_dialog_is_kept(new_uow):
                 follow_ups_sent=1,
                 prompt_tokens=1200,
                 completion_tokens=300,
+                cached_tokens=900,
                 cost_usd=0.0125,
             )
         )
@@ -46,6 +47,7 @@ async def test_every_field_of_a_dialog_is_kept(new_uow):
         assert await uow.dialogs.get(added.id) == added
     assert added.id is not None
     assert (added.stage, added.warmth, added.cost_usd) == (Stage.OBJECTIONS, 70, 0.0125)
+    assert added.cached_tokens == 900
 
 
 async def test_a_new_dialog_starts_its_activity_at_creation(new_uow):
@@ -115,7 +117,7 @@ async def test_update_writes_every_field_but_the_account_and_creation(new_uow):
         await uow.commit()
     dialog.pause("operator took over")
     dialog.record_progress(Stage.VALUE, 55)
-    dialog.record_usage(100, 20, 0.001)
+    dialog.record_usage(100, 20, 0.001, cached_tokens=64)
     dialog.summary = "likes the product"
     dialog.target_user_id = 777
     dialog.last_activity_at = at(30)

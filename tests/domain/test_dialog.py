@@ -124,6 +124,7 @@ def test_progress_clamps_warmth_and_keeps_the_stage_when_none_given():
 def test_usage_accumulates_per_dialog():
     dialog = dialog_in(DialogStatus.ACTIVE)
     dialog.record_usage(100, 20, 0.001)
-    dialog.record_usage(50, 10, 0.002)
+    dialog.record_usage(50, 10, 0.002, cached_tokens=40)
     assert (dialog.prompt_tokens, dialog.completion_tokens) == (150, 30)
+    assert dialog.cached_tokens == 40
     assert dialog.cost_usd == pytest.approx(0.003)

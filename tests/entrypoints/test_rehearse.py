@@ -36,7 +36,7 @@ CLEARED = (
 
 def prospect(request: RecordedRequest) -> Scripted:
     """Plays the model: answers by what the prospect just wrote."""
-    last = request.messages[-1]["content"]
+    last = [m for m in request.messages if m["role"] != "system"][-1]["content"]
     if last.startswith("[system"):
         reply = {
             "reply": "Здравствуйте! Я ИИ-ассистент «Запись+». Удобно пару минут?",
@@ -159,7 +159,7 @@ async def test_a_scripted_rehearsal_prints_the_conversation_and_its_outcome(
     first = server.requests[0]
     assert first.headers["Authorization"] == f"Bearer {KEY}"
     assert first.body["response_format"] == {"type": "json_object"}
-    system = first.messages[0]["content"]
+    system = "\n".join(m["content"] for m in first.messages if m["role"] == "system")
     assert "edited in the bot" in system and "Honesty rules" in system  # the operator's
     assert "Владелица салона в Казани" in system
     assert len(server.requests) == 4  # opener + three answers; the AI is silent after the goal

@@ -69,6 +69,12 @@ def test_every_problem_is_reported_at_once(env):
         ("ADMIN_LANGUAGE", "de", "ADMIN_LANGUAGE: expected one of 'ru' or 'en', got \"de\""),
         ("WORKING_HOURS", "9 to 5", "WORKING_HOURS: expected \"always\" or HH:MM-HH:MM"),
         ("OPENROUTER_BASE_URL", "localhost:8080", "OPENROUTER_BASE_URL: expected an http(s)://"),
+        ("LLM_TIMEOUT_SECONDS", "0", 'LLM_TIMEOUT_SECONDS: expected a number > 0, got "0"'),
+        ("LLM_TIMEOUT_SECONDS", "soon", 'LLM_TIMEOUT_SECONDS: expected a number, got "soon"'),
+        ("LLM_TIMEOUT_SECONDS", "900", 'LLM_TIMEOUT_SECONDS: expected a number <= 600, got "900"'),
+        ("LLM_ATTEMPTS", "0", 'LLM_ATTEMPTS: expected a number >= 1, got "0"'),
+        ("LLM_ATTEMPTS", "2.5", 'LLM_ATTEMPTS: expected an integer, got "2.5"'),
+        ("LLM_ATTEMPTS", "11", 'LLM_ATTEMPTS: expected a number <= 10, got "11"'),
     ],
 )
 def test_malformed_values_name_the_variable_and_the_expectation(env, name, value, line):

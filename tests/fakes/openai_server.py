@@ -51,6 +51,7 @@ def completion(
     prompt_tokens: int = 120,
     completion_tokens: int = 30,
     cost: float | None = 0.000123,
+    cached_tokens: int | None = None,
 ) -> Scripted:
     """A successful chat completion as OpenRouter sends it."""
     usage: dict[str, Any] = {
@@ -58,6 +59,8 @@ def completion(
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+    if cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached_tokens, "cache_write_tokens": 0}
     if cost is not None:
         usage["cost"] = cost
     return Scripted(

@@ -489,6 +489,8 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cached_tokens: int = 0
+    """Of `prompt_tokens`, those read from the provider's prompt cache (0 when not told)."""
 
 
 class LanguageModel(Protocol):

@@ -92,6 +92,8 @@ class Dialog:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cached_tokens: int = 0
+    """Of `prompt_tokens`, those the provider read from its prompt cache (billed less)."""
 
     @property
     def is_open(self) -> bool:
@@ -147,10 +149,13 @@ class Dialog:
         if warmth is not None:
             self.warmth = min(MAX_WARMTH, max(MIN_WARMTH, warmth))
 
-    def record_usage(self, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+    def record_usage(
+        self, prompt_tokens: int, completion_tokens: int, cost_usd: float, cached_tokens: int = 0
+    ) -> None:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
         self.cost_usd += cost_usd
+        self.cached_tokens += cached_tokens
 
     def copy(self) -> Dialog:
         return replace(self)

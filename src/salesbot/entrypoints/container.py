@@ -116,6 +116,8 @@ async def open_language_model(settings: Settings, clock: Clock) -> AsyncIterator
         clock=clock,
         base_url=settings.OPENROUTER_BASE_URL,
         fallback_models=settings.OPENROUTER_FALLBACK_MODELS,
+        timeout=settings.LLM_TIMEOUT_SECONDS,
+        max_attempts=settings.LLM_ATTEMPTS,
     )
     try:
         yield model

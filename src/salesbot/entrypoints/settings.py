@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     AI_DISCLOSURE: Literal["off", "opener"] = "off"
     REPLY_DEBOUNCE_SECONDS: float = Field(20, ge=0, le=3600)
     LLM_HISTORY_TOKEN_BUDGET: int = Field(6000, ge=500, le=1_000_000)
+    LLM_TIMEOUT_SECONDS: float = Field(60, gt=0, le=600)
+    """How long one request to the model may take before it counts as failed."""
+    LLM_ATTEMPTS: int = Field(3, ge=1, le=10)
+    """Requests per answer when the model fails in a way that may pass (timeouts, 429, 5xx)."""
     LIMITED_COOLDOWN_HOURS: float = Field(24, gt=0, le=24 * 30)
     # Voice notes, audio and video notes transcribed (optional): an OpenAI-compatible
     # `/audio/transcriptions` endpoint; unset, they are kept as their description.
@@ -226,7 +230,9 @@ def _describe(error: ErrorDetails) -> str:
         message = _EXPECTED[kind]
     elif kind in _BOUNDS:
         key, sign = _BOUNDS[kind]
-        message = f"expected a number {sign} {ctx.get(key)}"
+        bound = ctx.get(key)
+        shown = f"{bound:g}" if isinstance(bound, float) else bound
+        message = f"expected a number {sign} {shown}"
     elif kind == "literal_error":
         message = f"expected one of {ctx.get('expected')}"
     else:

@@ -1,7 +1,7 @@
 """/start, /stop, /pause, /resume, /say, /list, /view, /stats end to end: the admin's
 message travels as real HTTP through python-telegram-bot to the real use-cases."""
 
-from salesbot.adapters.persistence.models import messages
+from salesbot.adapters.persistence.models import dialogs, messages
 from salesbot.domain.dialog import DialogStatus, Stage
 from salesbot.domain.message import Delivery, OutKind
 from tests.adapters.admin_bot.conftest import ADMIN, model_answer
@@ -184,3 +184,26 @@ async def test_stats_today_and_all_time_per_account(world):
         "Диалоги: активных 2, на паузе 0, остановлено 0, завершено 0, отписались 0, "
         "не удались 0"
     )
+
+
+async def test_view_shows_what_the_model_cost_in_the_dialog(world):
+    account = await world.seed.account("+79005556677")
+    n = await world.seed.dialog(account, "ivan_petrov")
+    await world.poke(
+        dialogs, n, prompt_tokens=12500, completion_tokens=840, cached_tokens=9216, cost_usd=0.00731
+    )
+
+    whole = "\n".join(await world.admin.send(f"/view {n}"))
+
+    assert "Расход ИИ: вход 12500 ток. (из кэша 9216), выход 840 ток., $0.0073" in whole
+
+
+async def test_view_shows_the_spend_in_english(make_world):
+    world = await make_world(language="en")
+    account = await world.seed.account("+79005556677")
+    n = await world.seed.dialog(account, "ivan_petrov")
+    await world.poke(dialogs, n, prompt_tokens=300, completion_tokens=20, cost_usd=0.0001)
+
+    whole = "\n".join(await world.admin.send(f"/view {n}"))
+
+    assert "AI spend: 300 tokens in (0 cached), 20 out, $0.0001" in whole

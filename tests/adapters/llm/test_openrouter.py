@@ -73,8 +73,70 @@ async def test_usage_and_cost_are_logged_per_call(server, model, caplog):
     server.queue(completion("ok", prompt_tokens=11, completion_tokens=7, cost=0.0021))
     with caplog.at_level(logging.INFO, logger="salesbot.adapters.llm.openrouter"):
         await model.complete(TURNS)
-    assert "11 prompt + 7 completion tokens, $0.002100" in caplog.text
+    assert "11 prompt (0 cached) + 7 completion tokens, $0.002100" in caplog.text
     assert KEY not in caplog.text
+
+
+# A non-streaming answer as OpenRouter documents its usage accounting (docs: "Usage
+# Accounting", "Prompt Caching"): cached_tokens are the prompt tokens read from the cache.
+OPENROUTER_ANSWER = {
+    "id": "gen-1764650000-abcdef",
+    "provider": "OpenAI",
+    "model": "openai/gpt-4o-mini",
+    "object": "chat.completion",
+    "created": 1764650000,
+    "choices": [
+        {
+            "logprobs": None,
+            "finish_reason": "stop",
+            "native_finish_reason": "stop",
+            "index": 0,
+            "message": {"role": "assistant", "content": "Добрый день!", "refusal": None},
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 2310,
+        "completion_tokens": 48,
+        "total_tokens": 2358,
+        "cost": 0.00021945,
+        "is_byok": False,
+        "prompt_tokens_details": {
+            "cached_tokens": 1920,
+            "cache_write_tokens": 0,
+            "audio_tokens": 0,
+        },
+        "cost_details": {"upstream_inference_cost": None},
+        "completion_tokens_details": {"reasoning_tokens": 0, "image_tokens": 0},
+    },
+}
+
+
+async def test_cached_tokens_and_cost_are_read_from_openrouters_usage(server, model, caplog):
+    server.queue(Scripted(body=OPENROUTER_ANSWER))
+    with caplog.at_level(logging.INFO, logger="salesbot.adapters.llm.openrouter"):
+        result = await model.complete(TURNS)
+    assert result.text == "Добрый день!"
+    assert (result.prompt_tokens, result.cached_tokens, result.completion_tokens) == (
+        2310,
+        1920,
+        48,
+    )
+    assert result.cost_usd == pytest.approx(0.00021945)
+    assert "2310 prompt (1920 cached) + 48 completion tokens" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "details", [None, {}, {"cached_tokens": None}, {"cached_tokens": "x"}, [], "1920"]
+)
+async def test_a_missing_or_odd_cache_report_counts_no_cached_tokens(server, model, details):
+    body = {**OPENROUTER_ANSWER, "usage": {**OPENROUTER_ANSWER["usage"]}}
+    if details is None:
+        del body["usage"]["prompt_tokens_details"]
+    else:
+        body["usage"]["prompt_tokens_details"] = details
+    server.queue(Scripted(body=body))
+    result = await model.complete(TURNS)
+    assert (result.prompt_tokens, result.cached_tokens) == (2310, 0)
 
 
 async def test_429_with_retry_after_is_waited_out_then_succeeds(server, model, clock):

@@ -42,9 +42,9 @@ def test_a_500_message_dialog_is_windowed_under_the_budget_keeping_opener_and_la
 
     assert prompt.tokens <= 3000
     assert sum(turn_tokens(t) for t in prompt.turns) <= 3000
-    assert prompt.turns[1].role == "assistant" and prompt.turns[1].content == "OPENER 0"
-    assert prompt.turns[-1].role == "user" and prompt.turns[-1].content.startswith("theirs 499")
-    assert prompt.turns[-2].content.startswith("ours 498")
+    assert prompt.turns[2].role == "assistant" and prompt.turns[2].content == "OPENER 0"
+    assert prompt.turns[-2].role == "user" and prompt.turns[-2].content.startswith("theirs 499")
+    assert prompt.turns[-3].content.startswith("ours 498")
     assert prompt.omitted_messages > 400
     assert "earlier messages of this conversation are not shown" in prompt.system
 
@@ -54,7 +54,7 @@ def test_the_opener_is_kept_when_only_the_newest_messages_were_read():
     prompt = build_prompt(
         SCRIPT, dialog(), history[-100:], Task.REPLY, token_budget=3000, opener=history[0]
     )
-    assert prompt.turns[1].content == "OPENER 0"
+    assert prompt.turns[2].content == "OPENER 0"
     assert prompt.tokens <= 3000
     assert "not shown" in prompt.system
 
@@ -64,11 +64,13 @@ def test_a_short_dialog_is_shown_whole_and_in_order():
     prompt = build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=6000)
     assert [t.role for t in prompt.turns] == [
         "system",
+        "system",
         "assistant",
         "user",
         "assistant",
         "user",
         "assistant",
+        "system",
     ]
     assert prompt.omitted_messages == 0
     assert "not shown" not in prompt.system
@@ -81,7 +83,7 @@ def test_a_huge_latest_message_is_shortened_not_dropped():
     history[-1].delivery = None
     prompt = build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=1500)
     assert prompt.tokens <= 1500
-    assert "огромное сообщение" in prompt.turns[-1].content
+    assert "огромное сообщение" in prompt.turns[-2].content
 
 
 def test_consecutive_messages_of_one_side_are_one_turn():
@@ -94,8 +96,8 @@ def test_consecutive_messages_of_one_side_are_one_turn():
     for i, m in enumerate(history):
         m.id = i + 1
     prompt = build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=6000)
-    assert [t.role for t in prompt.turns] == ["system", "user"]
-    assert prompt.turns[1].content == "Здравствуйте\nА сколько стоит?\nИ есть ли пробный период?"
+    assert [t.role for t in prompt.turns] == ["system", "system", "user", "system"]
+    assert prompt.turns[2].content == "Здравствуйте\nА сколько стоит?\nИ есть ли пробный период?"
 
 
 def test_cancelled_and_failed_messages_are_not_shown():
@@ -126,7 +128,7 @@ def test_the_system_prompt_carries_script_rules_state_and_notes():
 
 def test_an_opener_asks_for_the_first_message_with_a_nudge_turn():
     prompt = build_prompt(SCRIPT, dialog(), [], Task.OPENER, token_budget=6000)
-    assert [t.role for t in prompt.turns] == ["system", "user"]
+    assert [t.role for t in prompt.turns] == ["system", "system", "system", "user"]
     assert "first message" in prompt.system
     assert "not from the person" in prompt.turns[-1].content
 

@@ -12,6 +12,7 @@ from salesbot.application.errors import (
     LlmUnavailable,
     OnDoNotContact,
 )
+from salesbot.application.ports import Completion
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.events import (
     DialogPaused,
@@ -43,7 +44,7 @@ async def test_debounce_joins_three_quick_messages_into_one_reply(world):
     await world.incoming.drain()
 
     assert len(world.llm.calls) == 2
-    last_turn = world.llm.calls[-1][-1]
+    last_turn = [t for t in world.llm.calls[-1] if t.role != "system"][-1]
     assert last_turn.role == "user"
     assert last_turn.content == "Здравствуйте\nА что это за сервис?\nИ сколько стоит?"
     assert world.pending(dialog_id) == ["Спасибо! Сколько у вас мастеров?"]
@@ -467,6 +468,31 @@ async def test_stage_warmth_summary_and_usage_are_kept_on_the_dialog(world):
     assert "Stage: value. Warmth: 100/100." in world.llm.requests[-1].system
 
 
+async def test_cached_tokens_and_cost_of_each_answer_add_up_on_the_dialog(world):
+    dialog_id = await world.start()  # the opener: 10 + 5 tokens, nothing cached, $0
+    world.llm.queue(
+        Completion(
+            answer("Понятно!"),
+            "m",
+            prompt_tokens=2000,
+            completion_tokens=40,
+            cost_usd=0.0003,
+            cached_tokens=1536,
+        )
+    )
+    await world.write("У нас 3 мастера")
+    await world.clock.advance(20)
+    await world.incoming.drain()
+
+    dialog = world.dialog(dialog_id)
+    assert (dialog.prompt_tokens, dialog.cached_tokens, dialog.completion_tokens) == (
+        2010,
+        1536,
+        45,
+    )
+    assert dialog.cost_usd == pytest.approx(0.0003)
+
+
 async def test_with_no_debounce_the_reply_is_written_at_once(tmp_path):
     world = World(tmp_path, debounce=0)
     await world.add_account()
@@ -506,9 +532,9 @@ async def test_a_500_message_dialog_is_answered_within_the_token_budget(tmp_path
 
     turns = world.llm.requests[-1].turns
     assert sum(turn_tokens(t) for t in turns) <= 2000
-    assert turns[1].content == "Здравствуйте! Это Запись+, удобно пару минут?"
-    assert turns[-1].content.endswith("И последний вопрос: сколько стоит?")
-    assert "not shown" in turns[0].content
+    assert turns[2].content == "Здравствуйте! Это Запись+, удобно пару минут?"
+    assert turns[-2].content.endswith("И последний вопрос: сколько стоит?")
+    assert "not shown" in turns[-1].content
     assert world.pending(dialog_id) == ["Коротко: 14 дней бесплатно."]
 
 

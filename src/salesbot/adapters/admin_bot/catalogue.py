@@ -203,6 +203,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Context for the AI: {context}",
     },
     "transcript_summary": {"ru": "Итог: {summary}", "en": "Summary: {summary}"},
+    "transcript_spend": {
+        "ru": "Расход ИИ: вход {prompt} ток. (из кэша {cached}), выход {completion} ток., "
+        "${cost}",
+        "en": "AI spend: {prompt} tokens in ({cached} cached), {completion} out, ${cost}",
+    },
     "transcript_exported": {"ru": "Экспорт: {now}", "en": "Exported: {now}"},
     "transcript_empty": {"ru": "Сообщений пока нет.", "en": "No messages yet."},
     "line": {"ru": "[{time}] {who}{mark}: {text}", "en": "[{time}] {who}{mark}: {text}"},

@@ -12,6 +12,7 @@ from salesbot.application.admin.queries import (
     AccountStats,
     DialogRow,
     ExportRow,
+    Spend,
     TranscriptHeader,
 )
 from salesbot.application.admin.views import DialogPage, PeriodStats, StatsReport
@@ -204,13 +205,26 @@ class Formatter:
         summary: str = "",
         reason: str = "",
         notes: str = "",
+        spend: Spend | None = None,
     ) -> str:
         parts = [self.header(row, reason=reason, notes=notes)]
+        if spend is not None:
+            parts[0] += "\n" + self.spend(spend)
         if summary:
             parts.append(self.t("transcript_summary", summary=summary))
         lines = self.lines(map(_export_row, messages), row.username)
         parts.append(lines[:-1] if lines else self.t("transcript_empty"))
         return "\n\n".join(parts)
+
+    def spend(self, spend: Spend) -> str:
+        """Tokens in (of them cached) and out, and dollars, as the provider reported them."""
+        return self.t(
+            "transcript_spend",
+            prompt=spend.prompt_tokens,
+            cached=spend.cached_tokens,
+            completion=spend.completion_tokens,
+            cost=f"{spend.cost_usd:.4f}",
+        )
 
     # --- accounts --------------------------------------------------------------------------
 

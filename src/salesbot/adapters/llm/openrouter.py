@@ -300,13 +300,15 @@ class OpenRouterModel:
             prompt_tokens=_int(usage.get("prompt_tokens")),
             completion_tokens=_int(usage.get("completion_tokens")),
             cost_usd=_float(usage.get("cost")),
+            cached_tokens=_cached_tokens(usage),
         )
         logger.info(
-            "%s %s answered in %.1f s: %d prompt + %d completion tokens, $%.6f",
+            "%s %s answered in %.1f s: %d prompt (%d cached) + %d completion tokens, $%.6f",
             self._name,
             completion.model,
             elapsed,
             completion.prompt_tokens,
+            completion.cached_tokens,
             completion.completion_tokens,
             completion.cost_usd,
         )
@@ -361,6 +363,15 @@ def _error_detail(response: httpx.Response) -> str:
 def _suffix(detail: str) -> str:
     detail = " ".join(detail.split())
     return f" — {detail}" if detail else ""
+
+
+def _cached_tokens(usage: dict[str, Any]) -> int:
+    """`usage.prompt_tokens_details.cached_tokens` (OpenAI's and OpenRouter's shape): the
+    prompt tokens read from the provider's prompt cache; 0 when absent or malformed."""
+    details = usage.get("prompt_tokens_details")
+    if not isinstance(details, dict):
+        return 0
+    return max(0, _int(details.get("cached_tokens")))
 
 
 def _int(value: object) -> int:

@@ -150,6 +150,7 @@ class DialogRow(Base):
     follow_ups_sent: Mapped[int] = mapped_column(Integer, server_default="0")
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cached_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")  # revision 0012
     cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
     # What was said in the dialog, kept by the database's triggers on `messages` (revision
     # 0006): /stats of all time sums these instead of reading every message. Not part of
@@ -429,6 +430,7 @@ def dialog_from_row(row: Any) -> Dialog:
         follow_ups_sent=row.follow_ups_sent,
         prompt_tokens=row.prompt_tokens,
         completion_tokens=row.completion_tokens,
+        cached_tokens=row.cached_tokens,
         cost_usd=row.cost_usd,
     )
 
@@ -449,6 +451,7 @@ def dialog_values(dialog: Dialog) -> dict[str, Any]:
         "follow_ups_sent": dialog.follow_ups_sent,
         "prompt_tokens": dialog.prompt_tokens,
         "completion_tokens": dialog.completion_tokens,
+        "cached_tokens": dialog.cached_tokens,
         "cost_usd": dialog.cost_usd,
     }
 

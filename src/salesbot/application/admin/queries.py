@@ -32,6 +32,17 @@ class DialogRow:
 
 
 @dataclass(frozen=True)
+class Spend:
+    """What the model cost: prompt tokens (of them, read from the provider's cache),
+    completion tokens, dollars as the provider reported them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
 class DialogTranscript:
     """/view N: the dialog and everything said in it."""
 
@@ -41,6 +52,7 @@ class DialogTranscript:
     status_reason: str
     messages: list[Message]
     """In order; cancelled outgoing messages (never sent to anyone) are left out."""
+    spend: Spend = Spend()
 
 
 class DialogViews(Protocol):

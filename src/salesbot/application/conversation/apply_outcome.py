@@ -32,7 +32,9 @@ HANDOFF_REASON = "hand-off requested"
 
 
 def record_usage(dialog: Dialog, usage: Usage) -> None:
-    dialog.record_usage(usage.prompt_tokens, usage.completion_tokens, usage.cost_usd)
+    dialog.record_usage(
+        usage.prompt_tokens, usage.completion_tokens, usage.cost_usd, usage.cached_tokens
+    )
 
 
 async def apply_composed(

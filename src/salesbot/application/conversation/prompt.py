@@ -1,5 +1,11 @@
-"""The prompt: sales script + fixed rules + the dialog's state + the operator's notes, then
-the conversation, windowed so the whole prompt stays under a token budget.
+"""The prompt: the fixed part (sales script + rules), the dialog's own part (the person, the
+operator's notes), the conversation windowed so the whole prompt stays under a token budget,
+and last the turn's part (stage, warmth, summary, the task).
+
+The order is for prompt caching: providers reuse the longest prefix a request shares with
+an earlier one, so what never changes comes first and what changes every turn comes last.
+The fixed part is byte-identical across dialogs; within a dialog everything before the
+turn's part only grows at its end between requests.
 
 The rules are fixed text, not part of the editable script, so no script can switch off the
 honesty rules. The window always keeps our opener (the conversation's premise) and the
@@ -24,6 +30,12 @@ Role = Literal["user", "assistant"]
 CHARS_PER_TOKEN = 2.5  # conservative for Cyrillic; Latin text runs ~4 chars per token
 TURN_OVERHEAD_TOKENS = 4
 MAX_TURN_CHARS = 2000  # a pasted wall of text is cut, not allowed to crowd out the dialog
+REFILL_SHARE = 0.5
+"""When the conversation overflows its room, the oldest turns go until it fills this share:
+it then grows by appending (cacheable) for a while instead of shifting every turn."""
+TURN_RESERVE_TOKENS = 400
+"""Room kept for the turn's own system message (state, summary, task) when the window is
+chosen, so a summary growing by a line does not move the window."""
 
 
 class Task(str, enum.Enum):
@@ -36,10 +48,11 @@ class Task(str, enum.Enum):
 H_STYLE = "How you write (rules that always apply)"
 H_HONESTY = "Honesty rules"
 H_FORMAT = "Answer format: signalling the state of the conversation"
+H_PROSPECT = "The person you are writing to"
 H_STATE = "State of this conversation"
 H_NOTES = "Operator's notes about this person (internal)"
 H_TASK = "Your task now"
-SECTION_HEADINGS = (H_STYLE, H_HONESTY, H_FORMAT, H_STATE, H_NOTES, H_TASK)
+SECTION_HEADINGS = (H_STYLE, H_HONESTY, H_FORMAT, H_PROSPECT, H_STATE, H_NOTES, H_TASK)
 
 RULES = "\n".join(
     [
@@ -90,6 +103,11 @@ RULES = "\n".join(
     ]
 )
 
+WHERE_STATE_IS = (
+    "Who the person is comes in the next system message; the state of the conversation "
+    "and your task come in the last system message, after the conversation."
+)
+
 _TASKS = {
     Task.OPENER: (
         "Write the first message to this person: greet them, say in one phrase who you write "
@@ -120,8 +138,14 @@ class Prompt:
     omitted_messages: int
 
     @property
-    def system(self) -> str:
+    def fixed(self) -> str:
+        """The first system message: the same for every dialog of the script."""
         return self.turns[0].content
+
+    @property
+    def system(self) -> str:
+        """Every system message, joined: all the model is told besides the conversation."""
+        return "\n\n".join(t.content for t in self.turns if t.role == "system")
 
 
 @dataclass(frozen=True)
@@ -187,8 +211,28 @@ def _turn(run: Run) -> tuple[ChatTurn, int]:
     return ChatTurn(role, "\n".join(_clip(m.content) for m in messages)), len(messages)
 
 
-def system_prompt(
-    script: str,
+def fixed_prompt(script: str) -> str:
+    """The first system message: the sales script and the rules, nothing of any dialog.
+
+    It is byte-identical for every turn of every dialog written by the same script, so a
+    provider that caches prompt prefixes reuses it; no name, date, stage, warmth, note or
+    summary may ever be put into it (a test checks)."""
+    return f"{script.strip()}\n\n{RULES}\n\n{WHERE_STATE_IS}"
+
+
+def dialog_prompt(dialog: Dialog) -> str:
+    """The second system message: what stays the same for the whole dialog (who the person
+    is, the operator's notes), so the conversation after it is a cacheable prefix too."""
+    text = f"## {H_PROSPECT}\nYou are writing to @{dialog.target_username}."
+    if dialog.notes.strip():
+        text += (
+            f"\n\n## {H_NOTES}\nUse them to be relevant; never quote them or mention that you "
+            f"have notes.\n{dialog.notes.strip()}"
+        )
+    return text
+
+
+def turn_prompt(
     dialog: Dialog,
     task: Task,
     *,
@@ -196,20 +240,16 @@ def system_prompt(
     follow_up: FollowUpInfo | None = None,
     note: str = "",
 ) -> str:
+    """The last system message: what changes from turn to turn (stage, warmth, summary,
+    the task). It comes after the conversation, so nothing before it changes with it."""
     state = [
-        f"Prospect: @{dialog.target_username}. Stage: {dialog.stage.value}. "
-        f"Warmth: {dialog.warmth}/100. Follow-ups sent: {dialog.follow_ups_sent}."
+        f"Stage: {dialog.stage.value}. Warmth: {dialog.warmth}/100. "
+        f"Follow-ups sent: {dialog.follow_ups_sent}."
     ]
     if dialog.summary:
         state.append("Summary so far:\n" + dialog.summary)
     if gap:
-        state.append("Some earlier messages of this conversation are not shown below.")
-    sections = [script.strip(), RULES, f"## {H_STATE}\n" + "\n".join(state)]
-    if dialog.notes.strip():
-        sections.append(
-            f"## {H_NOTES}\nUse them to be relevant; never quote them or mention that you have "
-            f"notes.\n{dialog.notes.strip()}"
-        )
+        state.append("Some earlier messages of this conversation are not shown above.")
     task_text = _TASKS[task]
     if task is Task.FOLLOW_UP:
         info = follow_up or FollowUpInfo(1, 1, 24)
@@ -221,8 +261,48 @@ def system_prompt(
         )
     if note:
         task_text += "\n" + note
-    sections.append(f"## {H_TASK}\n{task_text}")
-    return "\n\n".join(sections)
+    return f"## {H_STATE}\n" + "\n".join(state) + f"\n\n## {H_TASK}\n{task_text}"
+
+
+def system_prompt(
+    script: str,
+    dialog: Dialog,
+    task: Task,
+    *,
+    gap: bool = False,
+    follow_up: FollowUpInfo | None = None,
+    note: str = "",
+) -> str:
+    """Every system text of one request, joined: what the model is told besides the
+    conversation (for reading and for checks; the request sends them as three turns)."""
+    return "\n\n".join(
+        (
+            fixed_prompt(script),
+            dialog_prompt(dialog),
+            turn_prompt(dialog, task, gap=gap, follow_up=follow_up, note=note),
+        )
+    )
+
+
+def _window_start(costs: Sequence[int], room: int) -> int:
+    """Where the shown part of the conversation starts: the first of `costs` (one per turn,
+    oldest first) that is shown.
+
+    The window grows by appending while it fits; when a new turn would overflow `room`, it
+    drops the oldest turns until at most `REFILL_SHARE` of the room is used, then grows by
+    appending again. It is worked out from the start every time, so it is the same for the
+    same turns whatever came after them: between two requests the shown conversation only
+    grows at its end (the earlier request is a prefix of the later one) except on the turn
+    that drops, once every so many turns rather than on every turn."""
+    start, used = 0, 0
+    refill = int(room * REFILL_SHARE)
+    for index, cost in enumerate(costs):
+        used += cost
+        if used > room:
+            while start < index and used > refill:
+                used -= costs[start]
+                start += 1
+    return start
 
 
 def build_prompt(
@@ -238,6 +318,13 @@ def build_prompt(
 ) -> Prompt:
     """The turns for the model, estimated at no more than `token_budget` tokens.
 
+    In order: the fixed system message (script and rules, the same for every dialog), the
+    dialog's own system message (the person, the notes), our opener, the conversation,
+    the turn's system message (stage, warmth, summary, task), and for an opener or a
+    follow-up a nudge. Everything before the turn's system message is the same as in the
+    dialog's previous request, with new turns appended, so providers that cache prompt
+    prefixes reuse it.
+
     `history` is the dialog's messages in order: all of them, or only the newest ones, in
     which case `opener` is the dialog's first message so that it is always shown.
     """
@@ -252,36 +339,44 @@ def build_prompt(
         head = [_turn(runs[0])] if has_opener else []
         body = runs[1:] if has_opener else runs
     nudge = [ChatTurn("user", _NUDGE[task])] if task in _NUDGE else []
+    fixed = ChatTurn("system", fixed_prompt(script))
+    own = ChatTurn("system", dialog_prompt(dialog))
 
-    def system(shows_gap: bool) -> ChatTurn:
-        text = system_prompt(script, dialog, task, gap=shows_gap, follow_up=follow_up, note=note)
+    def last(shows_gap: bool) -> ChatTurn:
+        text = turn_prompt(dialog, task, gap=shows_gap, follow_up=follow_up, note=note)
         return ChatTurn("system", text)
 
     # Every turn's estimate is taken once: the budget loop's figures make the total.
-    around = sum(turn_tokens(t) for t, _ in head) + sum(turn_tokens(t) for t in nudge)
-    room = token_budget - turn_tokens(system(True)) - around
-    kept: list[tuple[ChatTurn, int]] = []
-    kept_tokens = 0
-    for run in reversed(body):  # newest first, until the budget is spent
-        turn, count = _turn(run)
-        cost = turn_tokens(turn)
-        if cost > room:
-            if not kept:  # never drop the newest turn: keep its end instead
-                chars = max(0, int((room - TURN_OVERHEAD_TOKENS) * CHARS_PER_TOKEN))
-                turn = ChatTurn(turn.role, "[…] " + turn.content[-chars:])
-                kept.append((turn, count))
-                kept_tokens += turn_tokens(turn)
-            break
-        kept.append((turn, count))
-        kept_tokens += cost
-        room -= cost
-    kept.reverse()
+    around = (
+        turn_tokens(fixed)
+        + turn_tokens(own)
+        + sum(turn_tokens(t) for t, _ in head)
+        + sum(turn_tokens(t) for t in nudge)
+    )
+    room = token_budget - around - turn_tokens(last(True))
+    # The window is chosen for a room that does not change with the turn's state (whose
+    # summary grows and shrinks), so that it stays put from one turn to the next.
+    steady_room = min(room, token_budget - around - TURN_RESERVE_TOKENS)
+    turns = [_turn(run) for run in body]
+    costs = [turn_tokens(turn) for turn, _ in turns]
+    start = _window_start(costs, max(0, steady_room))
+    kept = turns[start:]
+    kept_tokens = sum(costs[start:])
+    while len(kept) > 1 and kept_tokens > room:  # a state longer than reserved for
+        kept_tokens -= turn_tokens(kept[0][0])
+        kept = kept[1:]
+    if kept and kept_tokens > room:  # never drop the newest turn: keep its end instead
+        turn, count = kept[0]
+        chars = max(0, int((room - TURN_OVERHEAD_TOKENS) * CHARS_PER_TOKEN))
+        turn = ChatTurn(turn.role, "[…] " + turn.content[-chars:])
+        kept = [(turn, count)]
+        kept_tokens = turn_tokens(turn)
     shown = sum(c for _, c in head) + sum(c for _, c in kept)
     omitted = sum(len(group) for _, group in body) - sum(c for _, c in kept)
-    first = system(gap or omitted > 0)
+    tail = last(gap or omitted > 0)
     return Prompt(
-        turns=[first, *(t for t, _ in head), *(t for t, _ in kept), *nudge],
-        tokens=turn_tokens(first) + around + kept_tokens,
+        turns=[fixed, own, *(t for t, _ in head), *(t for t, _ in kept), tail, *nudge],
+        tokens=around + turn_tokens(tail) + kept_tokens,
         shown_messages=shown,
         omitted_messages=omitted,
     )

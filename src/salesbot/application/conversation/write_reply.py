@@ -68,12 +68,14 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cached_tokens: int = 0
 
     def plus(self, completion: Completion) -> Usage:
         return Usage(
             self.prompt_tokens + completion.prompt_tokens,
             self.completion_tokens + completion.completion_tokens,
             self.cost_usd + completion.cost_usd,
+            self.cached_tokens + completion.cached_tokens,
         )
 
 

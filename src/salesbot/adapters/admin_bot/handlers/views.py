@@ -80,6 +80,7 @@ class ViewCommands:
             summary=transcript.summary,
             reason=transcript.status_reason,
             notes=transcript.notes,
+            spend=transcript.spend,
         )
         await reply(update, context, text)
 

@@ -15,7 +15,7 @@ from salesbot.adapters.persistence.models import (
     messages,
 )
 from salesbot.adapters.persistence.transaction import reading
-from salesbot.application.admin.queries import DialogRow, DialogTranscript
+from salesbot.application.admin.queries import DialogRow, DialogTranscript, Spend
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.message import Delivery
 
@@ -46,7 +46,15 @@ _PAGE_IDS = (
     .scalar_subquery()
 )
 _OPEN_PAGE = _ROW.where(_d.id.in_(_PAGE_IDS)).order_by(*_NEWEST_ACTIVITY_FIRST)
-_ONE = _ROW.add_columns(_d.notes, _d.summary, _d.status_reason).where(
+_ONE = _ROW.add_columns(
+    _d.notes,
+    _d.summary,
+    _d.status_reason,
+    _d.prompt_tokens,
+    _d.completion_tokens,
+    _d.cached_tokens,
+    _d.cost_usd,
+).where(
     _d.id == bindparam("dialog_id")
 )
 _SAID = (
@@ -106,6 +114,9 @@ class SqlDialogViews:
             summary=found.summary,
             status_reason=found.status_reason,
             messages=said,
+            spend=Spend(
+                found.prompt_tokens, found.completion_tokens, found.cached_tokens, found.cost_usd
+            ),
         )
 
     async def active_per_account(self) -> dict[int, int]:
