@@ -303,3 +303,12 @@ async def test_one_shared_client_keeps_its_connection_across_calls(server, model
         await model.complete(TURNS)
     assert len(server.requests) == 5
     assert len({r.client_port for r in server.requests}) == 1
+
+
+async def test_a_nul_the_model_writes_never_reaches_the_database(server, model):
+    server.queue(completion('{"reply": "Добрый\\u0000 день"}\u0000'))
+
+    result = await model.complete(TURNS, max_tokens=300, json_mode=True)
+
+    assert "\x00" not in result.text
+    assert result.text == '{"reply": "Добрый\\u0000 день"}'

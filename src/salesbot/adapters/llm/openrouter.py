@@ -33,6 +33,7 @@ from tenacity import (
 
 from salesbot.application.errors import LlmRejected, LlmUnavailable
 from salesbot.application.ports import ChatTurn, Clock, Completion
+from salesbot.domain.text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -286,7 +287,7 @@ class OpenRouterModel:
         message = choice.get("message")
         if not isinstance(message, dict):
             raise _Transient(f"{self._name} sent a choice without a message")
-        text = _content_text(message.get("content"))
+        text = storable(_content_text(message.get("content")))  # the model may write a NUL
         if not text and isinstance(choice.get("error"), dict):
             raise _Transient(
                 f"{self._name}'s model failed mid-answer" + _suffix(_message_of(choice["error"]))

@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.replies import send_text
+from salesbot.domain.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,12 @@ async def reply(
 
 
 def command_tail(message: Message) -> str:
-    """What follows the command, line breaks kept (`context.args` would lose them)."""
+    """What follows the command, line breaks kept (`context.args` would lose them), made
+    storable (no NUL: `/say`, `/start` context and `/set_prompt` text are stored)."""
+    return storable(_tail(message))
+
+
+def _tail(message: Message) -> str:
     entities = message.entities or message.caption_entities or ()
     text = message.text or message.caption or ""
     for entity in entities:

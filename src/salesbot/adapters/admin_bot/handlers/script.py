@@ -18,6 +18,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     reply,
 )
 from salesbot.application.conversation.sales_script import MAX_SCRIPT_CHARS, SalesScriptUnavailable
+from salesbot.domain.text import storable
 
 WAITING = 0
 # UTF-8 takes at most 4 bytes a character: a larger file cannot be a script that fits.
@@ -111,7 +112,7 @@ class ScriptCommands:
             raise BadInput(self.t("prompt_not_utf8", name=name)) from error
 
     async def _save(self, update: Update, context: Context, text: str) -> int:
-        text = text.strip()
+        text = storable(text).strip()
         if not text:
             raise BadInput(self.t("prompt_blank"))
         if len(text) > MAX_SCRIPT_CHARS:
