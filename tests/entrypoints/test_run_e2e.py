@@ -334,7 +334,11 @@ async def test_what_a_prospect_writes_while_salesbot_is_down_is_answered_once_af
 
     assert telegram.sent_to(PROSPECT) == [line[0], line[1], line[2]], "each answered once"
     assert world.model.calls == 3
-    assert telegram.calls[account_id].count("history") == 0, "the difference brought both"
+    calls = telegram.calls[account_id]
+    assert calls.count("difference") == 2, "each restart asked what it missed"
+    # The catch-up's check of the open chats runs beside the difference's replay: it may
+    # read the chat once before the replayed message is stored (nothing is stored twice).
+    assert calls.count("history") <= 2, calls
     salesbot = await world.salesbot()
     transcript = await world.view()
     assert in_order(
