@@ -139,8 +139,7 @@ class World:
 
     async def restart(self, **changes: Any) -> World:
         """The process dies: connections and locks go, the database and Telegram stay."""
-        for account_id in list(self.tg.connected()):
-            await self.tg.disconnect(account_id)
+        await self.tg.process_died()
         settings = {
             "clock": self.clock,
             "store": self.store,

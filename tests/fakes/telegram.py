@@ -199,6 +199,14 @@ class FakeTelegram:
                     for keeper in self._keepers:
                         keeper(account_id, self._state(pts))
 
+    async def process_died(self) -> None:
+        """The process using these clients is gone: every account disconnects and its
+        subscribers hear nothing more (a restarted process subscribes anew)."""
+        for account_id in list(self._connected):
+            await self.disconnect(account_id)
+        self._handlers.clear()
+        self._keepers.clear()
+
     def forget_history(self, account_id: int) -> None:
         """Telegram no longer gives a difference from an old state (DifferenceTooLong): a
         client started from one skips to now, and only the chats' history still holds what
