@@ -36,13 +36,14 @@ class FakeRequest:
 
 
 class FakeLanguageModel:
-    """Replies are popped in order; `default` answers once the queue is empty.
+    """Replies are popped in order; `default` answers once the queue is empty (it may be
+    any kind of reply: a function of the turns answers each request on its own terms).
 
     A reply may be a string, a Completion, an exception to raise, or a function of the turns
     (sync or async) — an async one lets a test hold the model "thinking" on an Event.
     """
 
-    def __init__(self, *replies: Reply, default: str | Completion | None = None) -> None:
+    def __init__(self, *replies: Reply, default: Reply | None = None) -> None:
         self._replies: deque[Reply] = deque(replies)
         self.default = default
         self.calls: list[list[ChatTurn]] = []

@@ -54,6 +54,8 @@ class DialogPaused(Event):
     dialog_id: int
     username: str
     reason: str
+    draft: str = ""
+    """What the AI would have sent, held back because it failed a check ("" when none)."""
 
 
 @dataclass(frozen=True)

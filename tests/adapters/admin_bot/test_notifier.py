@@ -169,3 +169,28 @@ def test_a_failed_dialog_says_why_in_the_admins_language():
     assert describe_event(event, Formatter(Texts("en"), MOSCOW)) == (
         "⚠️ Dialog 9 with @ghost_user failed: their privacy settings forbid it"
     )
+
+
+def test_a_dialog_paused_by_the_output_guard_shows_the_held_draft_and_why_in_each_language():
+    event = ev.DialogPaused(
+        dialog_id=12,
+        username="lead_z",
+        reason="the model's answer claimed to be human or denied being an AI twice",
+        draft="Нет, я живой человек!",
+    )
+    ru = describe_event(event, Formatter(Texts("ru"), MOSCOW))
+    en = describe_event(event, Formatter(Texts("en"), MOSCOW))
+    assert "назвался человеком" in ru and "«Нет, я живой человек!»" in ru and "не отправлен" in ru
+    assert "claimed to be human" in en and "«Нет, я живой человек!»" in en and "not sent" in en
+    assert "/say 12" in ru and "/say 12" in en
+
+
+def test_a_dialog_the_model_keeps_failing_reads_in_russian():
+    event = ev.DialogPaused(
+        dialog_id=13,
+        username="lead_w",
+        reason="the model keeps failing for this dialog while it answers others "
+        "(the model's answer was empty twice)",
+    )
+    ru = describe_event(event, Formatter(Texts("ru"), MOSCOW))
+    assert "не справляется с этим диалогом" in ru and "/resume 13" in ru

@@ -7,6 +7,7 @@ from salesbot.application.conversation.reply_checks import (
     MALFORMED,
     PLACEHOLDER,
     TELEGRAM_LIMIT,
+    TOO_LONG,
     LeakDetector,
     ReplyPolicy,
     check_reply,
@@ -20,6 +21,22 @@ SCRIPT = (
     "сокращают неявки. Предложение: 14 дней бесплатно и бесплатная настройка за один день."
 )
 POLICY = ReplyPolicy()
+LONG_SENTENCES = (
+    "Понимаю, звонки остаются привычным способом записи, и они никуда не денутся.",
+    "Запись по ссылке добавляет канал для тех, кто пишет поздно вечером или ночью.",
+    "Напоминания за сутки и за два часа заметно сокращают число неявок в салонах.",
+    "Мастер видит расписание в телефоне и может сам переносить визиты клиентов.",
+    "Владельцу приходит сводка по загрузке, выручке и повторным визитам за неделю.",
+    "Подключение занимает один день, а настройку мы делаем бесплатно за вас.",
+    "Первые четырнадцать дней сервис работает без оплаты и без привязки карты.",
+    "Если у вас уже есть таблица клиентов, её можно загрузить одним файлом.",
+    "Салоны вашего размера обычно окупают подписку за счёт двух спасённых визитов.",
+    "Можно начать с одного мастера и посмотреть, как клиенты примут новую запись.",
+    "Отзывы после визита собираются автоматически и помогают поднять рейтинг.",
+    "Хотите, покажу за пятнадцать минут, как это выглядит на живом примере?",
+    "Удобнее созвониться завтра утром или ближе к вечеру, когда меньше клиентов?",
+    "Если сейчас не время, просто скажите, и я не буду отвлекать лишний раз.",
+)
 
 
 def detector(notes: str = "") -> LeakDetector:
@@ -39,6 +56,7 @@ def check(text: str, **kwargs):
         detector=detector(),
         policy=POLICY,
         split=kwargs.pop("split", True),
+        last_attempt=kwargs.pop("last_attempt", False),
     )
 
 
@@ -70,13 +88,14 @@ def test_a_long_single_paragraph_is_split_at_sentences():
     assert all(part.endswith(".") for part in parts)
 
 
-def test_an_over_long_reply_is_cut_at_a_sentence_not_refused():
-    text = "Первое предложение тут. " * 80
-    verdict = check(text)
+def test_an_over_long_reply_is_refused_once_then_cut_at_a_sentence():
+    text = " ".join(LONG_SENTENCES)
+    assert check(text).refusal == TOO_LONG
+    verdict = check(text, last_attempt=True)
     assert verdict.accepted
     joined = " ".join(verdict.parts)
     assert len(joined) <= POLICY.max_chars + 10
-    assert joined.endswith(".")
+    assert joined.endswith((".", "?")) and joined in text.replace("\n", " ")
 
 
 def test_cutting_without_sentences_ends_at_a_word():

@@ -131,15 +131,32 @@ async def test_the_model_being_down_skips_the_round_without_losing_the_follow_up
     assert len(await follow_ups(world, dialog_id)) == 1
 
 
-async def test_a_bad_follow_up_twice_pauses_the_dialog(world):
+async def test_an_empty_follow_up_twice_waits_for_the_model_like_an_outage(world):
     dialog_id = await world.start()
-    world.llm.queue("", "")
+    world.llm.queue("", "", answer("Напоминаю о себе!"))
+    await world.clock.advance(hours=25)
+
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert (await world.read_dialog(dialog_id)).status is DialogStatus.ACTIVE
+    assert world.notifier.of_type(DialogPaused) == []
+
+    assert await world.conversation.follow_ups.run_once() == 1
+    assert [m.content for m in await follow_ups(world, dialog_id)] == ["Напоминаю о себе!"]
+
+
+async def test_a_follow_up_claiming_to_be_human_twice_pauses_the_dialog_with_the_draft(world):
+    dialog_id = await world.start()
+    world.llm.queue(
+        answer("Это снова я, живой человек, не бот!"), answer("Я не робот, честно. Ответите?")
+    )
     await world.clock.advance(hours=25)
 
     assert await world.conversation.follow_ups.run_once() == 0
 
     assert (await world.read_dialog(dialog_id)).status is DialogStatus.PAUSED
-    assert len(world.notifier.of_type(DialogPaused)) == 1
+    assert await follow_ups(world, dialog_id) == []
+    [event] = world.notifier.of_type(DialogPaused)
+    assert "human" in event.reason and event.draft == "Я не робот, честно. Ответите?"
 
 
 async def test_max_follow_ups_zero_turns_them_off(tmp_path, engine):

@@ -210,7 +210,15 @@ async def test_a_model_that_rejects_us_reaches_the_operator_and_the_admin_once(w
 async def test_the_opener_is_one_message_and_its_outcome_is_ignored(world):
     await world.add_account()
     world.telegram.add_user("salon_owner", 5001)
-    long_opener = "Здравствуйте! " + "Мы помогаем салонам с записью клиентов. " * 15
+    long_opener = (
+        "Здравствуйте! Я ИИ-ассистент Zapis+, сервиса онлайн-записи для салонов красоты. "
+        "Клиенты записываются сами по ссылке или через бота, круглосуточно и без звонков. "
+        "Напоминания за сутки и за два часа сокращают неявки почти вдвое. Мастер видит своё "
+        "расписание в телефоне, а владелец получает сводку по загрузке за неделю. Первые "
+        "четырнадцать дней бесплатно, настройку делаем сами за один день. Подскажите, как "
+        "сейчас к вам записываются клиенты?"
+    )
+    assert len(long_opener) > 320  # longer than a reply may be before it is split
     world.llm.queue(answer(long_opener, outcome="goal"))
 
     started = await world.conversation.start_dialog(StartDialog("salon_owner"))

@@ -204,8 +204,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "transcript_summary": {"ru": "Итог: {summary}", "en": "Summary: {summary}"},
     "transcript_spend": {
-        "ru": "Расход ИИ: вход {prompt} ток. (из кэша {cached}), выход {completion} ток., "
-        "${cost}",
+        "ru": "Расход ИИ: вход {prompt} ток. (из кэша {cached}), выход {completion} ток., ${cost}",
         "en": "AI spend: {prompt} tokens in ({cached} cached), {completion} out, ${cost}",
     },
     "transcript_exported": {"ru": "Экспорт: {now}", "en": "Exported: {now}"},
@@ -413,8 +412,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "event_media_transcribed": {
         "ru": "(голосовое распознано автоматически: возможны ошибки распознавания)",
-        "en": "(the voice message was transcribed automatically: it may hold recognition "
-        "mistakes)",
+        "en": "(the voice message was transcribed automatically: it may hold recognition mistakes)",
     },
     "event_goal": {
         "ru": "🎯 Цель достигнута в диалоге {dialog_id} с @{username}:\n{summary}",
@@ -441,6 +439,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "Вернуть ИИ: /resume {dialog_id}",
         "en": "⏸ Dialog {dialog_id} with @{username} paused: {reason}. "
         "AI back on: /resume {dialog_id}",
+    },
+    "event_paused_draft": {
+        "ru": "Черновик ИИ (не отправлен): «{draft}»\nНаписать самому: /say {dialog_id} <текст>",
+        "en": "The AI's draft (not sent): «{draft}»\nWrite yourself: /say {dialog_id} <text>",
     },
     "event_limited": {
         "ru": "⛔ Telegram ограничил аккаунт {phone} (#{account_id}) до {until}.",
@@ -682,6 +684,32 @@ _REASONS_RU: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             r"^an international number has (\d+)-(\d+) digits, not (\d+)$",
             r"в международном номере \1–\2 цифр, а не \3",
+        ),
+        # why the AI stopped in a dialog (the output guard, the model's health)
+        (r"^the model's answer was empty twice$", "ИИ дважды ответил пустым сообщением"),
+        (
+            r"^the model's answer repeated its instructions twice$",
+            "ИИ дважды повторил свои инструкции",
+        ),
+        (
+            r"^the model's answer was unreadable structured output twice$",
+            "ИИ дважды ответил нечитаемыми данными",
+        ),
+        (
+            r"^the model's answer had template placeholders like \[Your name\] twice$",
+            "ИИ дважды оставил в ответе заготовки вроде [Ваше имя]",
+        ),
+        (
+            r"^the model's answer claimed to be human or denied being an AI twice$",
+            "ИИ дважды назвался человеком или отрицал, что он ИИ",
+        ),
+        (
+            r"^the model's answer was degenerate text \(one character or word repeated\) twice$",
+            "ИИ дважды ответил бессмыслицей (повтор одного символа или слова)",
+        ),
+        (
+            r"^the model keeps failing for this dialog while it answers others \((.*)\)$",
+            r"ИИ раз за разом не справляется с этим диалогом, хотя в других отвечает (\1)",
         ),
     )
 )

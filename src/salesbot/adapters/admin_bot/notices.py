@@ -41,9 +41,17 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
             reason=t.word("unreachable", event.reason),
         )
     if isinstance(event, ev.DialogPaused):
-        return t(
-            "event_paused", dialog_id=event.dialog_id, username=event.username, reason=event.reason
+        text = t(
+            "event_paused",
+            dialog_id=event.dialog_id,
+            username=event.username,
+            reason=t.reason(event.reason),
         )
+        if event.draft:
+            text += "\n" + t(
+                "event_paused_draft", draft=_preview(event.draft), dialog_id=event.dialog_id
+            )
+        return text
     if isinstance(event, ev.AccountLimited):
         return t(
             "event_limited",

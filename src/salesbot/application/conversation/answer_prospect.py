@@ -13,10 +13,20 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
-from salesbot.application.conversation.apply_outcome import apply_composed, pause_for_refusal
+from salesbot.application.conversation.apply_outcome import (
+    apply_composed,
+    pause_for_failing_model,
+    pause_for_refusal,
+    record_usage,
+)
 from salesbot.application.conversation.prompt import Task, is_speakable, last_speakable
 from salesbot.application.conversation.sales_script import SalesScript
-from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
+from salesbot.application.conversation.write_reply import (
+    AnswerUnusable,
+    ReplyRefused,
+    ReplyWriter,
+)
+from salesbot.application.errors import DatabaseUnavailable
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import Event
@@ -136,6 +146,10 @@ class DialogReplier:
             refused = None
         except ReplyRefused as error:
             composed, refused = None, error
+        except AnswerUnusable as error:
+            await self._record_usage(dialog_id, error)
+            raise
+        self._writer.health.cleared(dialog_id)
         events: list[Event] = []
         lock = write_lock() if write_lock else nullcontext()
         async with lock, self._uow_factory() as uow:
@@ -165,6 +179,40 @@ class DialogReplier:
         for event in events:
             await self._notifier.notify(event)
         return composed is not None and bool(composed.parts)
+
+    def failed(self, dialog_id: int) -> bool:
+        """One more round of the model failing for the dialog (an LlmError other than a
+        rejection); True when it is this dialog alone: hand it over."""
+        return self._writer.health.failed(dialog_id)
+
+    async def hand_over(self, dialog_id: int, detail: str) -> None:
+        """Pause the dialog for a human and tell the admin why (see `failed`)."""
+        self._writer.health.cleared(dialog_id)
+        async with self._uow_factory() as uow:
+            dialog = await uow.dialogs.get(dialog_id)
+            if dialog is None or not dialog.ai_enabled:
+                return
+            event = await pause_for_failing_model(uow, dialog, detail, now=self._clock.now())
+            await uow.commit()
+        logger.warning("dialog %s: handed to the operator: %s", dialog_id, detail)
+        await self._notifier.notify(event)
+
+    async def _record_usage(self, dialog_id: int, error: AnswerUnusable) -> None:
+        """Unusable answers are paid for too (best effort: the reply is what matters)."""
+        if not (error.usage.prompt_tokens or error.usage.completion_tokens):
+            return
+        try:
+            async with self._uow_factory() as uow:
+                dialog = await uow.dialogs.get(dialog_id)
+                if dialog is None:
+                    return
+                record_usage(dialog, error.usage)
+                await uow.dialogs.update(dialog)
+                await uow.commit()
+        except DatabaseUnavailable as db_error:
+            logger.warning(
+                "dialog %s: the unusable answers' cost was not kept: %s", dialog_id, db_error
+            )
 
 
 def _unanswered_text(messages: list[Message]) -> str:

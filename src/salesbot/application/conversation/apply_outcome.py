@@ -112,10 +112,24 @@ async def close_for_opt_out(
 async def pause_for_refusal(
     uow: UnitOfWork, dialog: Dialog, refused: ReplyRefused, *, now: datetime
 ) -> Event:
-    """Two unusable answers in a row: a human should look before the AI writes again."""
+    """Two answers in a row failed a check: a human should look before the AI writes again;
+    the admin gets the draft that was held back."""
     assert dialog.id is not None
     record_usage(dialog, refused.usage)
     reason = f"{REFUSAL_TEXT.get(refused.reason, refused.reason)} twice"
+    dialog.pause(reason)
+    dialog.last_activity_at = now
+    await uow.dialogs.update(dialog)
+    return DialogPaused(dialog.id, dialog.target_username, reason=reason, draft=refused.draft)
+
+
+async def pause_for_failing_model(
+    uow: UnitOfWork, dialog: Dialog, detail: str, *, now: datetime
+) -> Event:
+    """The model keeps failing for this dialog while it answers others: retrying will not
+    mend it, a human should look."""
+    assert dialog.id is not None
+    reason = f"the model keeps failing for this dialog while it answers others ({detail})"
     dialog.pause(reason)
     dialog.last_activity_at = now
     await uow.dialogs.update(dialog)

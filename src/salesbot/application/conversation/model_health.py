@@ -78,3 +78,38 @@ class MonitoredModel:
         logger.info("the language model answers again")
         if told:
             await self._notifier.notify(LlmRecovered())
+
+
+HAND_OVER_AFTER = 3
+"""Failed rounds in a row after which a dialog the model alone fails is handed over."""
+
+
+class AnswerHealth:
+    """Whether the model's failures are the model's or one dialog's.
+
+    While the model gives nobody a usable answer it is unhealthy: every dialog waits and
+    is asked again, for as long as it takes, and after the outage every waiting prospect
+    is answered. A dialog is given up on (handed to the operator) only when it failed
+    `strikes` rounds in a row and the model answered some other request meanwhile: then
+    it is something about this dialog, and retrying will not mend it.
+    """
+
+    def __init__(self, *, strikes: int = HAND_OVER_AFTER) -> None:
+        self._strikes = strikes
+        self._answers = 0  # usable answers so far, for any dialog
+        self._failing: dict[int, tuple[int, int]] = {}  # dialog -> (answers then, rounds)
+
+    def answered(self) -> None:
+        """The model gave a usable answer (to anyone)."""
+        self._answers += 1
+
+    def failed(self, dialog_id: int) -> bool:
+        """One more failed round for the dialog; True when it should be handed over."""
+        since, rounds = self._failing.get(dialog_id, (self._answers, 0))
+        rounds += 1
+        self._failing[dialog_id] = (since, rounds)
+        return rounds >= self._strikes and self._answers > since
+
+    def cleared(self, dialog_id: int) -> None:
+        """The dialog was answered, or handed over: its count starts again."""
+        self._failing.pop(dialog_id, None)

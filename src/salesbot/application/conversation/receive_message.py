@@ -200,9 +200,7 @@ class IncomingMessages:
                 )
                 if dialog is None or dialog.id is None:
                     return
-                sending = await uow.messages.list_by_delivery(
-                    Delivery.SENDING, dialog_id=dialog.id
-                )
+                sending = await uow.messages.list_by_delivery(Delivery.SENDING, dialog_id=dialog.id)
                 if msg.media is None and any(m.is_sent_as(msg.text) for m in sending):
                     return  # ours, on its way: the dispatcher records its Telegram id
                 now = self._clock.now()
@@ -229,7 +227,8 @@ class IncomingMessages:
             self._jobs.cancel(key)
         logger.info(
             "dialog %s: a message was written from the Telegram app%s",
-            dialog.id, "; the AI is paused" if paused else "",
+            dialog.id,
+            "; the AI is paused" if paused else "",
         )
         await self._notifier.notify(
             OperatorWrote(dialog.id, dialog.target_username, content, paused=paused)
@@ -300,6 +299,9 @@ class IncomingMessages:
                 )
                 return
             except LlmError as error:
+                if not isinstance(error, LlmRejected) and self._replier.failed(dialog_id):
+                    await self._hand_over(dialog_id, str(error))
+                    return
                 wait = self._wait_after(error, attempt)
                 logger.warning(
                     "dialog %s: the reply waits %.0f s for the language model: %s",
@@ -315,6 +317,17 @@ class IncomingMessages:
             attempt += 1
             context = None
             await self._clock.sleep(wait)
+
+    async def _hand_over(self, dialog_id: int, detail: str) -> None:
+        while True:
+            try:
+                await self._replier.hand_over(dialog_id, detail)
+                return
+            except DatabaseUnavailable as error:
+                logger.warning(
+                    "dialog %s: the hand-over waits for the database: %s", dialog_id, error
+                )
+                await self._clock.sleep(self._unavailable.delay(0))
 
     def _wait_after(self, error: LlmError, attempt: int) -> float:
         if isinstance(error, LlmRejected):
