@@ -251,7 +251,8 @@ def describe(event: Event) -> str:
     if isinstance(event, ProspectOptedOut):
         return f"@{event.username} asked not to be written to: dialog closed, do-not-contact"
     if isinstance(event, DialogPaused):
-        return f"dialog {event.dialog_id} paused: {event.reason}"
+        held = f"\nthe draft, not sent: «{event.draft}»" if event.draft else ""
+        return f"dialog {event.dialog_id} paused: {event.reason}{held}"
     if isinstance(event, LlmFailing):
         return f"the language model is failing: {event.reason}"
     if isinstance(event, LlmRecovered):
