@@ -61,7 +61,7 @@ from salesbot.application.admin.views import AdminViews
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
 from salesbot.application.conversation.intake import Intake
-from salesbot.application.conversation.model_health import MonitoredModel
+from salesbot.application.conversation.model_health import AnswerHealth, MonitoredModel
 from salesbot.application.conversation.receive_message import IncomingMessages
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.send_follow_ups import FollowUps
@@ -277,8 +277,12 @@ class Container(containers.DeclarativeContainer):
         SalesScript, uow_factory, settings.provided.SALES_PROMPT_FILE
     )
     model = providers.Singleton(MonitoredModel, llm, notifier, clock)
+    answer_health = providers.Singleton(AnswerHealth, notifier, clock)
     writer = providers.Singleton(
-        ReplyWriter, model, token_budget=settings.provided.LLM_HISTORY_TOKEN_BUDGET
+        ReplyWriter,
+        model,
+        token_budget=settings.provided.LLM_HISTORY_TOKEN_BUDGET,
+        health=answer_health,
     )
     replier = providers.Singleton(DialogReplier, uow_factory, writer, sales_script, notifier, clock)
     start_dialog = providers.Singleton(

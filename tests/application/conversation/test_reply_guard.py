@@ -20,7 +20,7 @@ from salesbot.application.conversation.reply_checks import (
 )
 from salesbot.application.ports import ChatTurn
 from salesbot.domain.dialog import DialogStatus
-from salesbot.domain.events import DialogPaused
+from salesbot.domain.events import DialogPaused, LlmFailing, LlmRecovered
 from tests.application.conversation.test_reply_checks import LONG_SENTENCES
 from tests.application.conversation_support import answer
 
@@ -275,12 +275,32 @@ async def test_a_dialog_the_model_alone_keeps_failing_is_handed_over_and_the_adm
     assert world.dialog(fine).status is DialogStatus.ACTIVE
 
 
-def test_answer_health_blames_a_dialog_only_while_others_are_answered():
+async def test_only_unusable_answers_for_minutes_tell_the_admin_once_and_once_when_back(world):
+    dialog_id = await world.start()
+    world.llm.default = ""
+    await world.write("Здравствуйте")
+    await world.clock.advance(world.debounce)
+    for _ in range(20):
+        await world.clock.advance(30)
+    assert len(world.notifier.of_type(LlmFailing)) == 1
+    assert "empty or unreadable" in world.notifier.of_type(LlmFailing)[0].reason
+
+    world.llm.default = answer("Извините за задержку!")
+    for _ in range(12):
+        await world.clock.advance(30)
+    await world.incoming.drain()
+
+    assert world.pending(dialog_id) == ["Извините за задержку!"]
+    assert len(world.notifier.of_type(LlmFailing)) == 1
+    assert len(world.notifier.of_type(LlmRecovered)) == 1
+
+
+async def test_answer_health_blames_a_dialog_only_while_others_are_answered():
     health = AnswerHealth(strikes=3)
     assert not health.failed(1)
     assert not health.failed(1)
     assert not health.failed(1)  # three rounds, but nobody was answered: an outage
-    health.answered()
+    await health.answered()
     assert health.failed(1)  # the model works for others: it is this dialog
 
     health.cleared(1)

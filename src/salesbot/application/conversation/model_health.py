@@ -82,6 +82,8 @@ class MonitoredModel:
 
 HAND_OVER_AFTER = 3
 """Failed rounds in a row after which a dialog the model alone fails is handed over."""
+UNUSABLE_GRACE_SECONDS = 120.0
+"""How long only unusable answers may come before the admin is told."""
 
 
 class AnswerHealth:
@@ -89,19 +91,56 @@ class AnswerHealth:
 
     While the model gives nobody a usable answer it is unhealthy: every dialog waits and
     is asked again, for as long as it takes, and after the outage every waiting prospect
-    is answered. A dialog is given up on (handed to the operator) only when it failed
-    `strikes` rounds in a row and the model answered some other request meanwhile: then
-    it is something about this dialog, and retrying will not mend it.
+    is answered; when only empty or unreadable answers come for `grace_seconds`, the admin
+    is told once (and once when usable answers are back), as `MonitoredModel` does for
+    requests that fail outright. A dialog is given up on (handed to the operator) only when
+    it failed `strikes` rounds in a row and the model answered some other request meanwhile:
+    then it is something about this dialog, and retrying will not mend it.
     """
 
-    def __init__(self, *, strikes: int = HAND_OVER_AFTER) -> None:
+    def __init__(
+        self,
+        notifier: AdminNotifier | None = None,
+        clock: Clock | None = None,
+        *,
+        strikes: int = HAND_OVER_AFTER,
+        grace_seconds: float = UNUSABLE_GRACE_SECONDS,
+    ) -> None:
+        self._notifier = notifier
+        self._clock = clock
         self._strikes = strikes
+        self._grace = grace_seconds
         self._answers = 0  # usable answers so far, for any dialog
         self._failing: dict[int, tuple[int, int]] = {}  # dialog -> (answers then, rounds)
+        self._unusable_since: datetime | None = None
+        self._told = False
 
-    def answered(self) -> None:
+    async def answered(self) -> None:
         """The model gave a usable answer (to anyone)."""
         self._answers += 1
+        self._unusable_since = None
+        if self._told and self._notifier is not None:
+            self._told = False
+            logger.info("the language model gives usable answers again")
+            await self._notifier.notify(LlmRecovered())
+
+    async def unusable(self, reason: str) -> None:
+        """The model answered with nothing usable (empty, unreadable)."""
+        if self._clock is None or self._notifier is None:
+            return
+        now = self._clock.now()
+        if self._unusable_since is None:
+            self._unusable_since = now
+        lasting = (now - self._unusable_since).total_seconds()
+        if self._told or lasting < self._grace:
+            return
+        self._told = True
+        await self._notifier.notify(
+            LlmFailing(
+                reason=f"the language model has given only empty or unreadable answers for "
+                f"{lasting:.0f} s ({reason}). Replies wait and are retried."
+            )
+        )
 
     def failed(self, dialog_id: int) -> bool:
         """One more failed round for the dialog; True when it should be handed over."""

@@ -194,7 +194,7 @@ class ReplyWriter:
                 # Nothing new came from the person: only their words can end the dialog.
                 answer = replace(answer, outcome=Outcome.CONTINUE)
             if answer.outcome is Outcome.OPT_OUT:
-                self.health.answered()
+                await self.health.answered()
                 return Composed((), answer, usage, completion.model)
             verdict = check_reply(
                 answer.reply,
@@ -204,8 +204,10 @@ class ReplyWriter:
                 split=task is Task.REPLY,
                 last_attempt=attempt == 2,
             )
-            if verdict.refusal not in UNUSABLE:
-                self.health.answered()  # the model works, whatever this text's fault
+            if verdict.refusal in UNUSABLE:
+                await self.health.unusable(REFUSAL_TEXT[verdict.refusal])
+            else:
+                await self.health.answered()  # the model works, whatever this text's fault
             if verdict.accepted:
                 return Composed(verdict.parts, answer, usage, completion.model)
             refusal = verdict.refusal
