@@ -103,7 +103,7 @@ def test_a_paused_dialog_sends_the_operators_words_and_the_ais_last_word_only():
     )
 
 
-@pytest.mark.parametrize("status", sorted(CLOSED_STATUSES))
+@pytest.mark.parametrize("status", sorted(CLOSED_STATUSES - {DialogStatus.FINISHED}))
 def test_a_closed_dialog_sends_nothing_not_even_a_last_word(status):
     dialog = dialog_in(status)
     assert not any(
@@ -111,6 +111,32 @@ def test_a_closed_dialog_sends_nothing_not_even_a_last_word(status):
         for kind in OutKind
         for last in (False, True)
     )
+
+
+def test_a_finished_dialog_sends_only_the_goodbye_queued_when_it_was_closed():
+    dialog = dialog_in(DialogStatus.FINISHED)
+    assert dialog.may_send(queued(OutKind.REPLY, last_word=True))
+    assert not any(dialog.may_send(queued(kind)) for kind in OutKind)
+
+
+@pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.NOT_QUALIFIED])
+@pytest.mark.parametrize("status", [DialogStatus.ACTIVE, DialogStatus.PAUSED])
+def test_a_lost_lead_is_finished_with_its_outcome(status, outcome):
+    dialog = dialog_in(status)
+    dialog.close_as_lost(outcome, "no budget")
+    assert (dialog.status, dialog.outcome, dialog.status_reason) == (
+        DialogStatus.FINISHED,
+        outcome,
+        "no budget",
+    )
+    assert not dialog.ai_enabled and not dialog.is_open
+
+
+def test_only_a_lost_outcome_closes_a_dialog_as_lost_and_only_an_open_one():
+    with pytest.raises(ValueError, match="goal is not a lost lead's outcome"):
+        dialog_in(DialogStatus.ACTIVE).close_as_lost(Outcome.GOAL)
+    with pytest.raises(IllegalTransition):
+        dialog_in(DialogStatus.STOPPED).close_as_lost(Outcome.REJECTED)
 
 
 def test_progress_clamps_warmth_and_keeps_the_stage_when_none_given():

@@ -36,6 +36,15 @@ class Outcome(str, enum.Enum):
     GOAL = "goal"
     HANDOFF = "handoff"
     OPT_OUT = "opt_out"
+    REJECTED = "rejected"
+    """The person clearly said no (no budget, happy with another supplier, not interested)."""
+    NOT_QUALIFIED = "not_qualified"
+    """The person cannot be a customer as the script defines one (not the decision maker
+    and no way to one, no need at all)."""
+
+
+LOST_OUTCOMES = frozenset({Outcome.REJECTED, Outcome.NOT_QUALIFIED})
+"""A lead lost: the dialog ends politely (the closing word still goes) and nothing more."""
 
 
 OPEN_STATUSES = frozenset({DialogStatus.ACTIVE, DialogStatus.PAUSED})
@@ -110,9 +119,13 @@ class Dialog:
         An active dialog sends what is queued. A paused one sends the operator's own words,
         and the AI's last words queued with the pause itself (a goal's or a hand-off's
         confirmation to the prospect); whatever else the AI queued is held back (pausing by
-        hand cancels it). A closed dialog never talks again."""
+        hand cancels it). A finished dialog sends only the last word queued when it was
+        closed (the polite goodbye to a lost lead). Any other closed dialog never talks
+        again."""
         if self.status is DialogStatus.ACTIVE:
             return True
+        if self.status is DialogStatus.FINISHED:
+            return message.last_word
         if self.status is not DialogStatus.PAUSED:
             return False
         return message.kind is OutKind.MANUAL or message.last_word
@@ -134,6 +147,13 @@ class Dialog:
 
     def finish(self, reason: str = "") -> None:
         self._move(DialogStatus.FINISHED, reason)
+
+    def close_as_lost(self, outcome: Outcome, reason: str = "") -> None:
+        """The lead is lost (`LOST_OUTCOMES`): finished, the outcome kept for /stats."""
+        if outcome not in LOST_OUTCOMES:
+            raise ValueError(f"{outcome.value} is not a lost lead's outcome")
+        self._move(DialogStatus.FINISHED, reason)
+        self.outcome = outcome
 
     def opt_out(self, reason: str = "") -> None:
         self._move(DialogStatus.OPTED_OUT, reason)

@@ -37,6 +37,17 @@ class HandoffRequested(Event):
 
 
 @dataclass(frozen=True)
+class DialogLost(Event):
+    """The model read a clear no (`outcome` rejected) or a lead that cannot buy
+    (not_qualified): the dialog is finished after a polite closing word."""
+
+    dialog_id: int
+    username: str
+    outcome: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class ProspectOptedOut(Event):
     dialog_id: int
     username: str

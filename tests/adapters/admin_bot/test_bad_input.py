@@ -103,6 +103,24 @@ CASES = [
         "/start @ghost_user",
         "Не удаётся написать @ghost_user: такого пользователя нет. Диалог не начат.",
     ),
+    # --- /close ----------------------------------------------------------------------------
+    (
+        "/close",
+        "Не указан номер диалога. Нужно: /close N rejected|not_qualified [заметка], "
+        "например: /close 12 rejected",
+    ),
+    (
+        "/close {active}",
+        "Укажите причину: rejected (отказ) или not_qualified (не_подходит). Формат: "
+        "/close N rejected|not_qualified [заметка]",
+    ),
+    (
+        "/close {active} maybe",
+        "Причина «maybe» непонятна: нужна rejected (отказ) или not_qualified (не_подходит). "
+        "Формат: /close N rejected|not_qualified [заметка]",
+    ),
+    ("/close 999 rejected", "Диалога 999 нет. Открытые диалоги: /list"),
+    ("/close {stopped} rejected", "Диалог {stopped} остановлен — закрыть его нельзя."),
     # --- accounts --------------------------------------------------------------------------
     (
         "/add_account",

@@ -2,7 +2,7 @@
 message travels as real HTTP through python-telegram-bot to the real use-cases."""
 
 from salesbot.adapters.persistence.models import dialogs, messages
-from salesbot.domain.dialog import DialogStatus, Stage
+from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Delivery, OutKind
 from tests.adapters.admin_bot.conftest import ADMIN, model_answer
 from tests.fakes.bot_api_server import ApiCall
@@ -207,3 +207,23 @@ async def test_view_shows_the_spend_in_english(make_world):
     whole = "\n".join(await world.admin.send(f"/view {n}"))
 
     assert "AI spend: 300 tokens in (0 cached), 20 out, $0.0001" in whole
+
+
+async def test_close_ends_a_lost_lead_sends_nothing_and_counts_apart(world):
+    account = await world.seed.account()
+    n = await world.seed.dialog(account, "ivan_petrov")
+    await world.seed.queued(n, account, "Follow-up waiting", kind=OutKind.FOLLOW_UP)
+
+    assert await world.admin.reply(f"/close {n} rejected бюджета нет до весны") == (
+        f"Диалог {n} с @ivan_petrov закрыт: клиент отказался. Клиенту ничего не отправлено; "
+        "отменено сообщений в очереди: 1."
+    )
+
+    dialog = await world.dialog(n)
+    assert (dialog.status, dialog.outcome) == (DialogStatus.FINISHED, Outcome.REJECTED)
+    assert dialog.status_reason == "operator: бюджета нет до весны"
+    assert [m.delivery for m in await world.messages()] == [Delivery.CANCELLED]
+    assert await world.admin.reply(f"/close {n} не_подходит") == f"Диалог {n} уже завершён."
+    other = await world.seed.dialog(account, "anna_salon")
+    assert "клиент не подходит" in await world.admin.reply(f"/close {other} not_qualified")
+    assert (await world.dialog(other)).outcome is Outcome.NOT_QUALIFIED

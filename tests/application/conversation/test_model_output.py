@@ -1,5 +1,7 @@
 """Reading the model's answer, whatever shape a model gives it."""
 
+import json
+
 import pytest
 
 from salesbot.application.conversation.model_output import parse_model_output
@@ -95,3 +97,20 @@ def test_an_unknown_stage_or_outcome_changes_nothing():
 def test_a_list_of_messages_becomes_paragraphs():
     answer = parse_model_output('{"messages": ["Привет!", "Как дела с записью?"]}')
     assert answer.reply == "Привет!\n\nКак дела с записью?"
+
+
+@pytest.mark.parametrize(
+    ("written", "outcome"),
+    [
+        ("rejected", Outcome.REJECTED),
+        ("Declined", Outcome.REJECTED),
+        ("not_qualified", Outcome.NOT_QUALIFIED),
+        ("not qualified", Outcome.NOT_QUALIFIED),
+        ("not-qualified", Outcome.NOT_QUALIFIED),
+        ("unqualified", Outcome.NOT_QUALIFIED),
+    ],
+)
+def test_a_lost_leads_outcome_is_read_in_the_forms_models_write_it(written, outcome):
+    text = json.dumps({"reply": "Спасибо, хорошего дня!", "outcome": written})
+    assert parse_model_output(text).outcome is outcome
+    assert parse_model_output(f"Спасибо, хорошего дня! [[outcome: {written}]]").outcome is outcome

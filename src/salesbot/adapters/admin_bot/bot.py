@@ -238,6 +238,7 @@ def build_admin_bot(
         "enable_account": accounts.enable,
         "start": dialogs.start,
         "stop": dialogs.stop,
+        "close": dialogs.close,
         "pause": dialogs.pause,
         "resume": dialogs.resume,
         "say": dialogs.say,

@@ -140,6 +140,22 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Диалог {n} с @{username} остановлен. Отменено сообщений в очереди: {cancelled}.",
         "en": "Dialog {n} with @{username} stopped. Queued messages cancelled: {cancelled}.",
     },
+    "closed_lost": {
+        "ru": "Диалог {n} с @{username} закрыт: {outcome}. Клиенту ничего не отправлено; "
+        "отменено сообщений в очереди: {cancelled}.",
+        "en": "Dialog {n} with @{username} closed: {outcome}. Nothing was sent to the prospect; "
+        "queued messages cancelled: {cancelled}.",
+    },
+    "close_reason_missing": {
+        "ru": "Укажите причину: rejected (отказ) или not_qualified (не_подходит). Формат: "
+        "{usage}",
+        "en": "Say why: rejected or not_qualified. Usage: {usage}",
+    },
+    "close_reason_unknown": {
+        "ru": "Причина «{raw}» непонятна: нужна rejected (отказ) или not_qualified "
+        "(не_подходит). Формат: {usage}",
+        "en": "«{raw}» is not a reason I know: use rejected or not_qualified. Usage: {usage}",
+    },
     "paused": {
         "ru": "Диалог {n} с @{username} на паузе: ИИ не пишет (отменено его сообщений в "
         "очереди: {cancelled}). Написать самому: /say {n} <текст>; вернуть ИИ: /resume {n}",
@@ -424,6 +440,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "🙋 Dialog {dialog_id} with @{username} needs a human:\n{summary}\n"
         "Write yourself: /say {dialog_id} <text>",
     },
+    "event_lost": {
+        "ru": "📉 Диалог {dialog_id} с @{username} закрыт: {outcome}. Клиенту ушло вежливое "
+        "прощание, больше ИИ не пишет.\n{summary}",
+        "en": "📉 Dialog {dialog_id} with @{username} is closed: {outcome}. The prospect got a "
+        "polite goodbye; the AI writes no more.\n{summary}",
+    },
     "event_opted_out": {
         "ru": "🚫 @{username} попросил(а) больше не писать: диалог {dialog_id} закрыт, "
         "контакт в списке «не беспокоить».",
@@ -513,6 +535,12 @@ WORDS: dict[str, dict[Language, str]] = {
         "en": "closed: the prospect opted out",
     },
     "dialog_status.failed": {"ru": "не удался", "en": "failed"},
+    "outcome.continue": {"ru": "в работе", "en": "in progress"},
+    "outcome.goal": {"ru": "цель достигнута", "en": "goal reached"},
+    "outcome.handoff": {"ru": "передан человеку", "en": "handed off"},
+    "outcome.opt_out": {"ru": "клиент отписался", "en": "opted out"},
+    "outcome.rejected": {"ru": "клиент отказался", "en": "the prospect declined"},
+    "outcome.not_qualified": {"ru": "клиент не подходит", "en": "the prospect is not qualified"},
     "stage.introduction": {"ru": "знакомство", "en": "introduction"},
     "stage.qualification": {"ru": "выявление потребности", "en": "qualification"},
     "stage.value": {"ru": "ценность", "en": "value"},
@@ -525,6 +553,7 @@ WORDS: dict[str, dict[Language, str]] = {
     "account_status.logged_out": {"ru": "вышел из сессии", "en": "logged out"},
     "action.stop": {"ru": "остановить", "en": "stopped"},
     "action.pause": {"ru": "поставить на паузу", "en": "paused"},
+    "action.close": {"ru": "закрыть", "en": "closed"},
     "action.resume": {"ru": "возобновить", "en": "resumed"},
     "action.disable": {"ru": "отключить", "en": "disabled"},
     "action.enable": {"ru": "включить", "en": "enabled"},
@@ -600,6 +629,12 @@ COMMANDS: tuple[Command, ...] = (
         "help_dialogs",
         {"ru": "N <текст>", "en": "N <text>"},
         {"ru": "написать в диалог N вручную", "en": "write in dialog N by hand"},
+    ),
+    Command(
+        "close",
+        "help_dialogs",
+        {"ru": "N rejected|not_qualified [заметка]", "en": "N rejected|not_qualified [note]"},
+        {"ru": "закрыть диалог N как потерянный", "en": "close dialog N as a lost lead"},
     ),
     Command(
         "pause",

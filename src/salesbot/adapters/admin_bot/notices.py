@@ -31,6 +31,14 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
             username=event.username,
             summary=event.summary,
         )
+    if isinstance(event, ev.DialogLost):
+        return t(
+            "event_lost",
+            dialog_id=event.dialog_id,
+            username=event.username,
+            outcome=t.word("outcome", event.outcome),
+            summary=event.summary,
+        )
     if isinstance(event, ev.ProspectOptedOut):
         return t("event_opted_out", dialog_id=event.dialog_id, username=event.username)
     if isinstance(event, ev.DialogFailed):

@@ -1,4 +1,5 @@
-"""The operator steering one dialog: stop it, switch the AI off and on, write in it by hand.
+"""The operator steering one dialog: stop it, close it as a lost lead, switch the AI off
+and on, write in it by hand.
 
 A manual message is not sent here: it is queued as an outgoing `manual` message, so the
 dispatcher sends it through the dialog's account within the same quota and human-like delays
@@ -14,7 +15,7 @@ from typing import Protocol
 
 from salesbot.application.errors import DialogClosed, UnknownDialog
 from salesbot.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from salesbot.domain.dialog import Dialog, DialogStatus
+from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
 from salesbot.domain.message import Message, OutKind
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,15 @@ AI_KINDS = (OutKind.REPLY.value, OutKind.FOLLOW_UP.value)
 @dataclass(frozen=True)
 class StopDialog:
     dialog_id: int
+
+
+@dataclass(frozen=True)
+class CloseDialog:
+    """A lost lead, as the operator judges it: `outcome` is one of `LOST_OUTCOMES`."""
+
+    dialog_id: int
+    outcome: Outcome
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,24 @@ class DialogControl:
             cancelled = await uow.messages.cancel_pending(command.dialog_id)
             await uow.commit()
         log.info("dialog %s stopped by the operator (%s queued cancelled)", dialog.id, cancelled)
+        return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status, cancelled)
+
+    async def close(self, command: CloseDialog) -> DialogChanged:
+        """Finish the dialog as a lost lead (counted apart in /stats and the exports),
+        cancel what is queued and send nothing: the operator has said what was needed."""
+        reason = f"{OPERATOR}: {command.note}" if command.note.strip() else OPERATOR
+        async with self._uow_factory() as uow:
+            dialog = await _load(uow, command.dialog_id)
+            cancelled = await uow.messages.cancel_pending(command.dialog_id)
+            dialog.close_as_lost(command.outcome, reason)
+            await uow.dialogs.update(dialog)
+            await uow.commit()
+        log.info(
+            "dialog %s closed by the operator as %s (%s queued cancelled)",
+            dialog.id,
+            command.outcome.value,
+            cancelled,
+        )
         return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status, cancelled)
 
     async def pause(self, command: PauseDialog) -> DialogChanged:

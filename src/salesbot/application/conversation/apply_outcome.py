@@ -2,10 +2,12 @@
 
 continue: the parts are queued. goal / handoff: the parts (a short confirmation) are queued
 as the AI's last word, which still goes although the same write pauses the AI in this
-dialog, and the admin gets a two-line summary. opt_out (from the model or the keyword
-detector): the dialog is closed, the prospect goes on the do-not-contact list and nothing
-more is sent. Stage, warmth, summary and usage are kept on
-the dialog either way. Events are returned, to be told after the commit.
+dialog, and the admin gets a two-line summary. rejected / not_qualified (a lost lead): the
+parts (a polite goodbye) are queued as the last word, the dialog is finished (no reply or
+follow-up ever again, anything else still queued is cancelled) and the admin is told.
+opt_out (from the model or the keyword detector): the dialog is closed, the prospect goes on
+the do-not-contact list and nothing more is sent. Stage, warmth, summary and usage are kept
+on the dialog either way. Events are returned, to be told after the commit.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from datetime import datetime
 from salesbot.application.conversation.reply_checks import REFUSAL_TEXT
 from salesbot.application.conversation.write_reply import Composed, ReplyRefused, Usage
 from salesbot.application.ports import UnitOfWork
-from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
+from salesbot.domain.dialog import LOST_OUTCOMES, Dialog, DialogStatus, Outcome
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import (
+    DialogLost,
     DialogPaused,
     Event,
     GoalReached,
@@ -29,6 +32,10 @@ from salesbot.domain.message import Message, OutKind
 SUMMARY_LINE_CHARS = 200
 GOAL_REASON = "goal reached"
 HANDOFF_REASON = "hand-off requested"
+LOST_REASON = {
+    Outcome.REJECTED: "the prospect declined",
+    Outcome.NOT_QUALIFIED: "the prospect is not qualified",
+}
 
 
 def record_usage(dialog: Dialog, usage: Usage) -> None:
@@ -65,8 +72,14 @@ async def apply_composed(
         )
         await uow.dialogs.update(dialog)
         return events
-    steps_aside = answer.outcome in (Outcome.GOAL, Outcome.HANDOFF)
-    if steps_aside:
+    lost = answer.outcome in LOST_OUTCOMES
+    steps_aside = lost or answer.outcome in (Outcome.GOAL, Outcome.HANDOFF)
+    if lost:
+        await uow.messages.cancel_pending(dialog.id)
+        dialog.close_as_lost(answer.outcome, LOST_REASON[answer.outcome])
+        summary = two_line_summary(answer.summary, dialog, prospect_text)
+        events.append(DialogLost(dialog.id, dialog.target_username, answer.outcome.value, summary))
+    elif steps_aside:
         goal = answer.outcome is Outcome.GOAL
         dialog.outcome = answer.outcome
         dialog.pause(GOAL_REASON if goal else HANDOFF_REASON)

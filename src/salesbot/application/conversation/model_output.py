@@ -30,8 +30,8 @@ _LINE_MARKER = re.compile(
     rf"^[ \t>*_#-]*({_FIELDS})[ \t*_]*[:=][ \t*_]*(.*?)[ \t*_]*$", re.IGNORECASE | re.MULTILINE
 )
 _BARE_OUTCOME = re.compile(
-    r"\[\[?\s*(goal|handoff|hand[-_ ]off|opt[-_ ]?out|continue)\s*\]\]?"
-    r"|<<\s*(goal|handoff|opt_out)\s*>>",
+    r"\[\[?\s*(goal|handoff|hand[-_ ]off|opt[-_ ]?out|rejected|not[-_ ]qualified|continue)"
+    r"\s*\]\]?|<<\s*(goal|handoff|opt_out|rejected|not_qualified)\s*>>",
     re.IGNORECASE,
 )
 _TRAILING_BLANKS = re.compile(r"[ \t]+\n")
@@ -53,6 +53,14 @@ _OUTCOMES = {
     "opt_out": Outcome.OPT_OUT,
     "optout": Outcome.OPT_OUT,
     "unsubscribe": Outcome.OPT_OUT,
+    "rejected": Outcome.REJECTED,
+    "reject": Outcome.REJECTED,
+    "declined": Outcome.REJECTED,
+    "lost": Outcome.REJECTED,
+    "not_qualified": Outcome.NOT_QUALIFIED,
+    "notqualified": Outcome.NOT_QUALIFIED,
+    "unqualified": Outcome.NOT_QUALIFIED,
+    "disqualified": Outcome.NOT_QUALIFIED,
 }
 _STAGES = {
     **{stage.value: stage for stage in Stage},

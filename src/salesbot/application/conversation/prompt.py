@@ -101,7 +101,13 @@ RULES = "\n".join(
         "named as the goal in the sales script (the reply confirms it briefly); "
         '"handoff" when they want a human or ask what only a human can answer (the reply '
         'says a colleague will get back to them); "opt_out" when they ask you to stop '
-        "writing (the reply is not sent).",
+        'writing (the reply is not sent); "rejected" when they clearly decline (no budget, '
+        "happy with another supplier, not interested, after you have heard them out): the "
+        'reply thanks them politely and closes, with no pressure and no new offer; '
+        '"not_qualified" when they cannot be a customer as the sales script describes one '
+        "(for example not the decision maker and no way to reach one, or no need at all): "
+        "the reply thanks them and closes the same way. After rejected or not_qualified you "
+        "do not write again.",
         "- summary: line 1 who the person is and what they need; line 2 the agreed next step "
         "or the open question.",
         "Your earlier messages appear below as plain text; your new answer is still the JSON "

@@ -1,4 +1,4 @@
-"""/start, /stop, /pause, /resume, /say: starting a dialog and steering it."""
+"""/start, /stop, /close, /pause, /resume, /say: starting a dialog and steering it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     split_first,
 )
 from salesbot.application.admin.control_dialog import (
+    CloseDialog,
     DialogControl,
     PauseDialog,
     ResumeDialog,
@@ -37,8 +38,17 @@ from salesbot.application.errors import (
     TelegramUnavailable,
     UnknownDialog,
 )
+from salesbot.domain.dialog import Outcome
 from salesbot.domain.errors import IllegalTransition, InvalidUsername
 from salesbot.domain.username import normalize_username
+
+CLOSE_REASONS = {
+    "rejected": Outcome.REJECTED,
+    "отказ": Outcome.REJECTED,
+    "not_qualified": Outcome.NOT_QUALIFIED,
+    "не_подходит": Outcome.NOT_QUALIFIED,
+}
+"""/close's reasons: the outcomes' own names and a Russian word for each."""
 
 
 class DialogStarter(Protocol):
@@ -134,6 +144,38 @@ class DialogCommands:
             update,
             context,
             self.t("stopped", n=n, username=changed.username, cancelled=changed.cancelled),
+        )
+
+    @answers_bad_input
+    async def close(self, update: Update, context: Context) -> None:
+        """/close N rejected|not_qualified [note]: a lost lead; nothing is sent."""
+        assert update.message is not None
+        example = "/close 12 rejected"
+        n, rest = dialog_number(
+            command_tail(update.message), self.t, "close", example=example, rest_allowed=True
+        )
+        word, note = split_first(rest)
+        if not word:
+            raise BadInput(self.t("close_reason_missing", usage=self.t.command_usage("close")))
+        outcome = CLOSE_REASONS.get(word.lower().replace("-", "_"))
+        if outcome is None:
+            raise BadInput(
+                self.t("close_reason_unknown", raw=word, usage=self.t.command_usage("close"))
+            )
+        try:
+            changed = await self._control.close(CloseDialog(n, outcome, note))
+        except (UnknownDialog, IllegalTransition) as error:
+            raise self._refusal(error, n, "close") from error
+        await reply(
+            update,
+            context,
+            self.t(
+                "closed_lost",
+                n=n,
+                username=changed.username,
+                outcome=self.t.word("outcome", outcome),
+                cancelled=changed.cancelled,
+            ),
         )
 
     @answers_bad_input
