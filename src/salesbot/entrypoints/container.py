@@ -325,6 +325,7 @@ class Container(containers.DeclarativeContainer):
         after_hours=settings.provided.FOLLOW_UP_AFTER_HOURS,
         max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
         interval_seconds=timing.provided.follow_up_interval,
+        working_hours=settings.provided.WORKING_HOURS,
     )
 
     # --- the outbox ---
