@@ -154,6 +154,21 @@ def _all_time() -> Select[Any]:
 
 
 _ALL_TIME = _all_time()
+
+
+def _period_row(account_id: int, phone: str, *counts: Any) -> AccountStats:
+    """A row of the period's query (no spend: dialogs keep their usage as totals)."""
+    openers, sent, received, replied, goals, opt_outs = (int(count) for count in counts)
+    return AccountStats(
+        account_id=account_id,
+        phone=phone,
+        openers_sent=openers,
+        messages_sent=sent,
+        messages_received=received,
+        dialogs_replied=replied,
+        goals=goals,
+        opt_outs=opt_outs,
+    )
 _NO_JIT = text("SET LOCAL jit = off")
 
 
@@ -171,10 +186,7 @@ class SqlStatsQuery:
         async with reading(self._engine) as tx:
             await tx.execute(_NO_JIT)
             rows = (await tx.execute(_statement(since, until))).all()
-        return [
-            AccountStats(account_id, phone, *(int(count) for count in counts))
-            for account_id, phone, *counts in map(tuple, rows)
-        ]
+        return [_period_row(*row) for row in map(tuple, rows)]
 
     async def all_time(self) -> AllTimeStats:
         async with reading(self._engine) as tx:
