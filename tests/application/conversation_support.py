@@ -141,6 +141,8 @@ class World:
     disclosure: bool = False
     warmup_days: int = 0
     script_text: str = SCRIPT
+    working_hours: str = "always"
+    working_days: str = "all"
     clock: SteppingClock = field(default_factory=SteppingClock)
     store: InMemoryStore = field(default_factory=InMemoryStore)
     llm: FakeLanguageModel = field(default_factory=FakeLanguageModel)
@@ -163,6 +165,8 @@ class World:
             MAX_FOLLOW_UPS=self.max_follow_ups,
             FOLLOW_UP_AFTER_HOURS=self.follow_up_after_hours,
             AI_DISCLOSURE="opener" if self.disclosure else "off",
+            WORKING_HOURS=self.working_hours,
+            WORKING_DAYS=self.working_days,
         )
         self.container = container_for(
             self.settings,

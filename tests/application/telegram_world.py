@@ -112,6 +112,7 @@ class World:
             TIMEZONE=getattr(self.tz, "key", "UTC"),
             WARMUP_DAYS=self.warmup_days,
             WORKING_HOURS=self.working_hours,
+            WORKING_DAYS=self.working_hours.days,
             LIMITED_COOLDOWN_HOURS=self.cooldown.total_seconds() / 3600,
         )
         self.container = container_for(

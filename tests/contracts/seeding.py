@@ -62,11 +62,11 @@ def incoming(
 
 
 async def claim(
-    uow: UnitOfWork, account_id: int, now: datetime, *, include_openers: bool = True
+    uow: UnitOfWork, account_id: int, now: datetime, *, include_cold: bool = True
 ) -> Message | None:
     """The claimed message alone (the claim brings its dialog too)."""
     claimed = await uow.messages.claim_next(
-        account_id, now, include_openers=include_openers
+        account_id, now, include_cold=include_cold
     )
     return None if claimed is None else claimed[0]
 

@@ -241,8 +241,8 @@ async def test_a_stream_left_early_does_not_break_the_unit_of_work(new_uow):
 LATER = at(100)
 
 
-async def claim(uow, account_id, now=LATER, include_openers=True):
-    return await claim_at(uow, account_id, now, include_openers=include_openers)
+async def claim(uow, account_id, now=LATER, include_cold=True):
+    return await claim_at(uow, account_id, now, include_cold=include_cold)
 
 
 async def test_claims_take_replies_then_follow_ups_then_openers_oldest_first(new_uow):
@@ -281,7 +281,7 @@ async def test_a_claim_can_bring_the_claimed_messages_dialog_with_it(new_uow):
     async with new_uow() as uow:
         assert await uow.messages.claim_next(account.id, at(-1)) is None
         message, dialog = await uow.messages.claim_next(
-            account.id, LATER, include_openers=False
+            account.id, LATER, include_cold=False
         )
         assert (message.id, message.delivery) == (reply.id, Delivery.SENDING)
         assert dialog == await uow.dialogs.get(second.id)
@@ -374,14 +374,19 @@ async def test_only_due_messages_of_that_account_are_claimed(new_uow):
         assert due is not None and due.id == later.id
 
 
-async def test_openers_can_be_left_out_of_a_claim(new_uow):
+async def test_openers_and_follow_ups_can_be_left_out_of_a_claim(new_uow):
     account, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:
         opener = await uow.messages.add(outgoing(dialog, "hi", kind=OutKind.OPENER))
-        assert await claim(uow, account.id, include_openers=False) is None
-        live = await add_dialog(uow, account.id, "bob_jones")
-        follow_up = await uow.messages.add(outgoing(live, "still there?", kind=OutKind.FOLLOW_UP))
-        assert (await claim(uow, account.id, include_openers=False)).id == follow_up.id
+        assert await claim(uow, account.id, include_cold=False) is None
+        quiet = await add_dialog(uow, account.id, "bob_jones")
+        follow_up = await uow.messages.add(outgoing(quiet, "still there?", kind=OutKind.FOLLOW_UP))
+        assert await claim(uow, account.id, include_cold=False) is None
+        live = await add_dialog(uow, account.id, "carol_king")
+        reply = await uow.messages.add(outgoing(live, "yes, we do", kind=OutKind.REPLY))
+        assert (await claim(uow, account.id, include_cold=False)).id == reply.id
+        assert await claim(uow, account.id, include_cold=False) is None
+        assert (await claim(uow, account.id)).id == follow_up.id
         assert (await claim(uow, account.id)).id == opener.id
 
 

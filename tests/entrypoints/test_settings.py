@@ -22,7 +22,7 @@ SEED = {
 @pytest.fixture
 def env(monkeypatch):
     for name in list(__import__("os").environ):
-        if name in SEED or name in ("TIMEZONE", "ADMIN_LANGUAGE", "WORKING_HOURS"):
+        if name in SEED or name in ("TIMEZONE", "ADMIN_LANGUAGE", "WORKING_HOURS", "WORKING_DAYS"):
             monkeypatch.delenv(name)
 
     def set_env(values):
@@ -68,6 +68,7 @@ def test_every_problem_is_reported_at_once(env):
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE: expected an IANA time zone"),
         ("ADMIN_LANGUAGE", "de", "ADMIN_LANGUAGE: expected one of 'ru' or 'en', got \"de\""),
         ("WORKING_HOURS", "9 to 5", "WORKING_HOURS: expected \"always\" or HH:MM-HH:MM"),
+        ("WORKING_DAYS", "weekdays", "WORKING_DAYS: expected weekdays like mon-fri"),
         ("OPENROUTER_BASE_URL", "localhost:8080", "OPENROUTER_BASE_URL: expected an http(s)://"),
         ("LLM_TIMEOUT_SECONDS", "0", 'LLM_TIMEOUT_SECONDS: expected a number > 0, got "0"'),
         ("LLM_TIMEOUT_SECONDS", "soon", 'LLM_TIMEOUT_SECONDS: expected a number, got "soon"'),
@@ -118,3 +119,24 @@ def test_working_hours_are_read_in_the_time_zone_and_may_cross_midnight(env):
     utc = ZoneInfo("UTC")
     assert hours.contains(datetime(2026, 3, 1, 19, 0, tzinfo=utc))  # 22:00 in Moscow
     assert not hours.contains(datetime(2026, 3, 1, 18, 59, tzinfo=utc))  # 21:59
+
+
+def test_working_days_bound_the_working_hours(env):
+    from datetime import datetime
+
+    env({**SEED, "WORKING_HOURS": "09:00-18:00", "WORKING_DAYS": "mon-fri"})
+    settings = load_settings(RUN_REQUIRED, env_file=None)
+    assert str(settings.WORKING_DAYS) == "mon,tue,wed,thu,fri"
+    utc = ZoneInfo("UTC")
+    assert settings.WORKING_HOURS.contains(datetime(2026, 3, 6, 10, 0, tzinfo=utc))  # Friday
+    assert not settings.WORKING_HOURS.contains(datetime(2026, 3, 7, 10, 0, tzinfo=utc))
+
+
+def test_a_malformed_working_days_line_names_the_variable_and_what_it_got(env):
+    env({**SEED, "WORKING_DAYS": "monday-friday"})
+    with pytest.raises(ConfigError) as raised:
+        load_settings(RUN_REQUIRED, env_file=None)
+    assert raised.value.problems == [
+        "WORKING_DAYS: expected weekdays like mon-fri, mon,wed,fri or sat-sun "
+        '(mon tue wed thu fri sat sun), got "monday-friday"'
+    ]

@@ -292,7 +292,7 @@ class _Messages:
             yield message
 
     def _claim_next_due(
-        self, account_id: int, now: datetime, *, include_openers: bool
+        self, account_id: int, now: datetime, *, include_cold: bool
     ) -> Message | None:
         # A dialog's messages go in the order they were queued (id): the oldest one still
         # waiting or on its way holds back the dialog's later ones.
@@ -308,7 +308,7 @@ class _Messages:
             and m.id == heads[m.dialog_id]
             and m.send_after is not None
             and m.send_after <= now
-            and (include_openers or m.kind is not OutKind.OPENER)
+            and (include_cold or m.kind is None or not m.kind.is_cold)
         ]
         if not due:
             return None
@@ -319,9 +319,9 @@ class _Messages:
         return chosen.copy()
 
     async def claim_next(
-        self, account_id: int, now: datetime, *, include_openers: bool = True
+        self, account_id: int, now: datetime, *, include_cold: bool = True
     ) -> tuple[Message, Dialog | None] | None:
-        message = self._claim_next_due(account_id, now, include_openers=include_openers)
+        message = self._claim_next_due(account_id, now, include_cold=include_cold)
         if message is None:
             return None
         dialog = self._t.dialogs.get(message.dialog_id)

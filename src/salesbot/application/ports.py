@@ -172,7 +172,7 @@ class MessageRepository(Protocol):
         ...
 
     async def claim_next(
-        self, account_id: int, now: datetime, *, include_openers: bool = True
+        self, account_id: int, now: datetime, *, include_cold: bool = True
     ) -> tuple[Message, Dialog | None] | None:
         """Mark the account's next due pending message `sending` and return it, with its
         dialog (None when the dialog is gone).
@@ -183,6 +183,9 @@ class MessageRepository(Protocol):
 
         A dialog's messages go in the order they were queued (id): none is claimed while an
         older one of its dialog is still pending (even if due later) or sending.
+
+        `include_cold=False` (outside the working hours) leaves out openers and follow-ups
+        (`OutKind.is_cold`): only answers and the operator's messages go then.
         """
         ...
 

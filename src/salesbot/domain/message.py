@@ -42,8 +42,14 @@ class OutKind(str, enum.Enum):
         """Lower goes first when quota is scarce."""
         return _PRIORITY[self]
 
+    @property
+    def is_cold(self) -> bool:
+        """Written first, not an answer: goes only within the working hours and days."""
+        return self in COLD_KINDS
+
 
 _PRIORITY = {OutKind.MANUAL: 0, OutKind.REPLY: 0, OutKind.FOLLOW_UP: 1, OutKind.OPENER: 2}
+COLD_KINDS = frozenset({OutKind.OPENER, OutKind.FOLLOW_UP})
 
 
 @dataclass

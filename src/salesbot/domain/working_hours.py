@@ -1,15 +1,18 @@
 """WorkingHours: when salesbot may write first (openers, and follow-ups to silent prospects).
 
 A daily window `HH:MM-HH:MM` in the deployment's time zone (WORKING_HOURS in TIMEZONE), or
-`always`. A window may cross midnight (`22:00-06:00`). Answers to a prospect who wrote go at
-any hour: they are not cold.
+`always`, on the working days (WORKING_DAYS, every day by default). A window may cross
+midnight (`22:00-06:00`); it belongs to the day it opens on (Friday's 22:00-06:00 runs into
+Saturday morning). Answers to a prospect who wrote go at any hour: they are not cold.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+from salesbot.domain.working_days import EVERY_DAY, WorkingDays
 
 _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
@@ -20,6 +23,7 @@ class WorkingHours:
     """None: always."""
     end: time | None = None
     tz: tzinfo = timezone.utc
+    days: WorkingDays = EVERY_DAY
 
     @classmethod
     def parse(cls, text: str, tz: tzinfo = timezone.utc) -> WorkingHours:
@@ -39,32 +43,47 @@ class WorkingHours:
     def in_zone(self, tz: tzinfo) -> WorkingHours:
         return replace(self, tz=tz)
 
+    def on(self, days: WorkingDays) -> WorkingHours:
+        return replace(self, days=days)
+
     @property
     def always(self) -> bool:
-        return self.start is None or self.end is None
+        """Every moment of every day."""
+        return (self.start is None or self.end is None) and self.days.every_day
 
     def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.tz)
         if self.start is None or self.end is None:
-            return True
-        local = moment.astimezone(self.tz).time()
+            return self.days.includes(local.date())
+        clock = local.time()
         if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
+            return self.start <= clock < self.end and self.days.includes(local.date())
+        if clock >= self.start:
+            return self.days.includes(local.date())
+        # Before the end of a window that opened the evening before.
+        return clock < self.end and self.days.includes(local.date() - timedelta(days=1))
 
     def next_opening(self, moment: datetime) -> datetime:
-        """`moment` when it falls inside the window, else the window's next start."""
-        if self.start is None or self.contains(moment):
+        """`moment` when it falls inside the window, else the window's next start on a
+        working day."""
+        if self.contains(moment) or not self.days.weekdays:
             return moment
         local = moment.astimezone(self.tz)
-        start = datetime.combine(local.date(), self.start, tzinfo=self.tz)
-        if start < local:
-            start = datetime.combine(local.date() + timedelta(days=1), self.start, tzinfo=self.tz)
-        return start
+        opens_at = self.start or time.min
+        for ahead in range(8):
+            day: date = local.date() + timedelta(days=ahead)
+            start = datetime.combine(day, opens_at, tzinfo=self.tz)
+            if start >= local and self.days.includes(day):
+                return start
+        return moment  # unreachable: some day of the next eight is a working day
 
     def __str__(self) -> str:
-        if self.start is None or self.end is None:
-            return "always"
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        window = (
+            "always"
+            if self.start is None or self.end is None
+            else f"{self.start:%H:%M}-{self.end:%H:%M}"
+        )
+        return window if self.days.every_day else f"{window} on {self.days}"
 
 
 ALWAYS = WorkingHours()

@@ -65,7 +65,7 @@ from salesbot.application.conversation.model_health import AnswerHealth, Monitor
 from salesbot.application.conversation.receive_message import IncomingMessages
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.send_follow_ups import FollowUps
-from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialogHandler
+from salesbot.application.conversation.start_dialog import StartDialogHandler
 from salesbot.application.conversation.transcribe_media import MediaTranscription
 from salesbot.application.conversation.write_reply import ReplyWriter
 from salesbot.application.database_health import DatabaseHealth
@@ -195,9 +195,9 @@ def send_quota(settings: Settings) -> SendQuota:
     )
 
 
-def disclosure(settings: Settings) -> str:
-    """AI_DISCLOSURE=opener: the note every opener ends with; off: none."""
-    return DISCLOSURE_RU if settings.AI_DISCLOSURE == "opener" else ""
+def disclosure(settings: Settings) -> bool:
+    """AI_DISCLOSURE=opener: every opener ends with a note in the sales script's language."""
+    return settings.AI_DISCLOSURE == "opener"
 
 
 def hours(value: float) -> timedelta:
@@ -294,7 +294,7 @@ class Container(containers.DeclarativeContainer):
         sales_script,
         clock,
         quota,
-        disclosure=providers.Callable(disclosure, settings),
+        disclose=providers.Callable(disclosure, settings),
     )
     incoming = providers.Singleton(
         IncomingMessages,
@@ -329,6 +329,7 @@ class Container(containers.DeclarativeContainer):
         after_hours=settings.provided.FOLLOW_UP_AFTER_HOURS,
         max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
         interval_seconds=timing.provided.follow_up_interval,
+        working_hours=settings.provided.WORKING_HOURS,
     )
 
     # --- the outbox ---

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from salesbot.domain.working_days import EVERY_DAY, WorkingDays
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -86,7 +87,8 @@ class Settings(BaseSettings):
     ADMIN_LANGUAGE: Literal["ru", "en"] = "ru"
     DATA_DIR: Path = Field(default_factory=default_data_dir)
     WORKING_HOURS: Annotated[WorkingHours, NoDecode] = ALWAYS
-    """In TIMEZONE once the settings are loaded."""
+    """In TIMEZONE and on WORKING_DAYS once the settings are loaded."""
+    WORKING_DAYS: Annotated[WorkingDays, NoDecode] = EVERY_DAY
     WARMUP_DAYS: int = Field(7, ge=0, le=365)
     MAX_FOLLOW_UPS: int = Field(1, ge=0, le=10)
     FOLLOW_UP_AFTER_HOURS: float = Field(24, gt=0, le=24 * 90)
@@ -133,6 +135,13 @@ class Settings(BaseSettings):
             return WorkingHours.parse(value)
         return value
 
+    @field_validator("WORKING_DAYS", mode="before")
+    @classmethod
+    def _parse_days(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return WorkingDays.parse(value)
+        return value
+
     @field_validator("TIMEZONE")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -146,7 +155,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _hours_in_the_time_zone(self) -> Settings:
-        self.WORKING_HOURS = self.WORKING_HOURS.in_zone(self.zone)
+        self.WORKING_HOURS = self.WORKING_HOURS.in_zone(self.zone).on(self.WORKING_DAYS)
         return self
 
     @field_validator("LOG_LEVEL", mode="before")

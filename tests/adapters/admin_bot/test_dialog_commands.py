@@ -182,7 +182,57 @@ async def test_stats_today_and_all_time_per_account(world):
         "   +79000000001: первых сообщений 2, ответили 1 (сообщений 1), доля ответов 50%, "
         "целей 0, отписок 0\n\n"
         "Диалоги: активных 2, на паузе 0, остановлено 0, завершено 0, отписались 0, "
-        "не удались 0"
+        "не удались 0\n\n"
+        "Расход ИИ за всё время:\n"
+        "Всего: вход 0 ток. (из кэша 0), выход 0 ток., $0.0000\n"
+        "   +79000000001: вход 0 ток. (из кэша 0), выход 0 ток., $0.0000"
+    )
+
+
+async def seed_spend(world):
+    first = await world.seed.account("+79000000001")
+    second = await world.seed.account("+79000000002")
+    usage = [
+        (first, "lead_one", 1000, 100, 600, 0.0012),
+        (first, "lead_two", 2000, 300, 1500, 0.0030),
+        (second, "lead_three", 500, 50, 0, 0.0007),
+    ]
+    for account, username, prompt, completion, cached, cost in usage:
+        n = await world.seed.dialog(account, username)
+        await world.poke(
+            dialogs,
+            n,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=cached,
+            cost_usd=cost,
+        )
+
+
+async def test_stats_show_the_ai_spend_per_account_and_in_total(world):
+    await seed_spend(world)
+
+    answer = await world.admin.reply("/stats")
+
+    assert answer.endswith(
+        "Расход ИИ за всё время:\n"
+        "Всего: вход 3500 ток. (из кэша 2100), выход 450 ток., $0.0049\n"
+        "   +79000000001: вход 3000 ток. (из кэша 2100), выход 400 ток., $0.0042\n"
+        "   +79000000002: вход 500 ток. (из кэша 0), выход 50 ток., $0.0007"
+    )
+
+
+async def test_stats_show_the_ai_spend_in_english(make_world):
+    world = await make_world(language="en")
+    await seed_spend(world)
+
+    answer = await world.admin.reply("/stats")
+
+    assert answer.endswith(
+        "AI spend, all time:\n"
+        "Total: 3500 tokens in (2100 cached), 450 out, $0.0049\n"
+        "   +79000000001: 3000 tokens in (2100 cached), 400 out, $0.0042\n"
+        "   +79000000002: 500 tokens in (0 cached), 50 out, $0.0007"
     )
 
 

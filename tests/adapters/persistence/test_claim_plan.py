@@ -12,10 +12,10 @@ from salesbot.domain.message import OutKind
 from tests.contracts.seeding import T0, account_and_dialog, outgoing
 
 
-async def _plan(engine, include_openers: bool, params: dict) -> str:
+async def _plan(engine, include_cold: bool, params: dict) -> str:
     """The plan PostgreSQL keeps for the claim as a prepared statement (a generic plan,
     which knows the constants written into the SQL but not the bound values)."""
-    compiled = _CLAIM[include_openers].compile(dialect=engine.dialect)
+    compiled = _CLAIM[include_cold].compile(dialect=engine.dialect)
     values = {**compiled.params, **params}  # the statement's own values (`sending`) too
     arguments = [getattr(values[name], "value", values[name]) for name in compiled.positiontup]
     async with engine.connect() as connection:
@@ -38,8 +38,8 @@ async def test_the_claim_reads_the_outbox_in_order_without_sorting_it(engine, uo
         await uow.messages.add(outgoing(dialog, "reply"))
         await uow.commit()
     params = {"claimer": account.id, "due_by": T0 + timedelta(minutes=1)}
-    for include_openers in (True, False):
-        plan = await _plan(engine, include_openers, params)
+    for include_cold in (True, False):
+        plan = await _plan(engine, include_cold, params)
         assert "ix_messages_outbox_order" in plan, plan
         assert "ix_messages_unsent_by_dialog" in plan, plan
         assert "Sort" not in plan, plan

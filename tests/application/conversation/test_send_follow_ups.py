@@ -1,6 +1,7 @@
 """A prospect goes quiet after our message: one follow-up per silence, never more, never
 after a no. On PostgreSQL: the candidates are found by a query in SQL."""
 
+from datetime import datetime, timezone
 
 import pytest
 
@@ -8,7 +9,7 @@ from salesbot.application.errors import LlmUnavailable
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import DialogPaused
 from salesbot.domain.message import Delivery, OutKind
-from tests.application.conversation_support import World, answer
+from tests.application.conversation_support import SteppingClock, World, answer
 
 
 @pytest.fixture
@@ -179,3 +180,73 @@ async def test_two_follow_ups_when_allowed(tmp_path, engine):
         await world.deliver_pending()
     assert len(await follow_ups(world, dialog_id)) == 2
     assert "follow-up 2 of 2" in world.llm.requests[-1].system
+
+
+# --- working hours and days ------------------------------------------------------------------
+
+
+async def walk_to_the_next_round(world) -> None:
+    """One pause of the follow-up loop (`run_forever` sleeps exactly this long)."""
+    await world.clock.advance(world.conversation.follow_ups.pause())
+
+
+async def test_a_follow_up_due_at_night_is_written_when_the_window_opens(tmp_path, engine):
+    # Opener on Monday 09:00; silent 18 hours makes the follow-up due at 03:00 on Tuesday.
+    world = World(
+        tmp_path, engine=engine, working_hours="09:00-18:00", follow_up_after_hours=18
+    )
+    await world.add_account()
+    dialog_id = await world.start()
+    world.llm.default = answer("Напомню о себе: 14 дней бесплатно. Интересно?")
+    calls = len(world.llm.calls)
+
+    await world.clock.advance(hours=18)  # Tuesday 03:00
+    assert await world.conversation.follow_ups.run_once() == 0
+    assert len(world.llm.calls) == calls  # the model did not write it hours ahead
+    opening = datetime(2026, 1, 6, 9, 0, tzinfo=timezone.utc)
+    while world.clock.now() < opening:
+        assert await world.conversation.follow_ups.run_once() == 0
+        await walk_to_the_next_round(world)
+
+    assert world.clock.now() == opening
+    assert await world.conversation.follow_ups.run_once() == 1
+    [follow_up] = await follow_ups(world, dialog_id)
+    assert follow_up.send_after == world.clock.now()
+
+
+async def test_with_mon_fri_the_weekend_is_skipped(tmp_path, engine):
+    friday = datetime(2026, 1, 9, 9, 0, tzinfo=timezone.utc)
+    world = World(
+        tmp_path,
+        engine=engine,
+        working_hours="09:00-18:00",
+        working_days="mon-fri",
+        clock=SteppingClock(friday),
+    )
+    await world.add_account()
+    dialog_id = await world.start()
+    world.llm.default = answer("Напоминаю о себе!")
+
+    await world.clock.advance(hours=24)  # Saturday 09:00: inside the hours, not the days
+    assert await world.conversation.follow_ups.run_once() == 0
+    await world.clock.advance(hours=27)  # Sunday 12:00
+    assert await world.conversation.follow_ups.run_once() == 0
+    monday = datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc)
+    while world.clock.now() < monday:
+        await walk_to_the_next_round(world)
+
+    assert world.clock.now() == monday
+    assert await world.conversation.follow_ups.run_once() == 1
+    assert len(await follow_ups(world, dialog_id)) == 1
+
+
+async def test_answers_go_at_any_hour(tmp_path, engine):
+    world = World(tmp_path, engine=engine, working_hours="09:00-18:00", working_days="mon-fri")
+    await world.add_account()
+    dialog_id = await world.start()
+    await world.deliver_pending()
+    await world.clock.advance(hours=14)  # Monday 23:00
+    world.llm.queue(answer("Да, напоминания приходят за день."))
+    await world.write("А напоминания клиентам есть?")
+    await world.clock.advance(world.debounce + 1)
+    assert "Да, напоминания приходят за день." in await texts(world, dialog_id, Delivery.PENDING)

@@ -4,7 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from salesbot.application.conversation.start_dialog import DISCLOSURE_RU, StartDialog
+from salesbot.application.conversation.start_dialog import (
+    DISCLOSURE_EN,
+    DISCLOSURE_RU,
+    StartDialog,
+)
 from salesbot.application.errors import (
     AlreadyInDialog,
     LlmRejected,
@@ -18,6 +22,7 @@ from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.errors import InvalidUsername
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
+from salesbot.domain.script_language import script_language
 from tests.application.conversation_support import World, answer
 from tests.fakes import FakeUnitOfWork
 
@@ -157,8 +162,15 @@ async def test_invalid_and_unreachable_usernames_are_refused(world):
     assert world.store.tables.dialogs == {}
 
 
+RUSSIAN_SCRIPT = (
+    "# Скрипт продаж: Запись+\n"
+    "Вы пишете от имени Запись+, сервиса онлайн-записи для салонов красоты (Zapis+ CRM). "
+    "Цель: договориться о 15-минутном демо-звонке.\n"
+)
+
+
 async def test_ai_disclosure_adds_a_short_note_to_the_opener(tmp_path):
-    world = World(tmp_path, disclosure=True)
+    world = World(tmp_path, disclosure=True, script_text=RUSSIAN_SCRIPT)
     await world.add_account()
     world.telegram.add_user("salon_owner", 5001)
     world.llm.queue(answer("Здравствуйте!"))
@@ -167,6 +179,36 @@ async def test_ai_disclosure_adds_a_short_note_to_the_opener(tmp_path):
 
     assert started.opener == f"Здравствуйте!\n\n{DISCLOSURE_RU}"
     assert world.pending(started.dialog_id) == [started.opener]
+
+
+async def test_the_disclosure_follows_the_script_a_dialog_starts_with(tmp_path):
+    world = World(tmp_path, disclosure=True)  # an English script
+    await world.add_account()
+    world.telegram.add_user("salon_owner", 5001)
+    world.telegram.add_user("barber_shop", 5002)
+    world.llm.queue(answer("Hello!"))
+
+    english = await world.conversation.start_dialog(StartDialog("salon_owner"))
+    await world.conversation.script.set(RUSSIAN_SCRIPT)  # /set_prompt
+    world.llm.queue(answer("Здравствуйте!"))
+    russian = await world.conversation.start_dialog(StartDialog("barber_shop"))
+
+    assert english.opener == f"Hello!\n\n{DISCLOSURE_EN}"
+    assert russian.opener == f"Здравствуйте!\n\n{DISCLOSURE_RU}"
+
+
+@pytest.mark.parametrize(
+    "text,language",
+    [
+        ("You write for Zapis+.", "en"),
+        ("Вы пишете от имени Запись+.", "ru"),
+        ("Вы пишете для Zapis+ CRM, онлайн-записи.", "ru"),
+        ("You write for Zapis+ (Запись+), a booking service.", "en"),
+        ("", "ru"),
+    ],
+)
+def test_the_scripts_language_is_its_majority_alphabet(text, language):
+    assert script_language(text) == language
 
 
 async def test_an_unusable_opener_twice_stores_nothing(world):

@@ -30,6 +30,7 @@ from salesbot.domain.events import (
     WaitingForQuota,
 )
 from salesbot.domain.message import Delivery, OutKind
+from salesbot.domain.working_days import WorkingDays
 from salesbot.domain.working_hours import WorkingHours
 from tests.application.telegram_world import START, World
 from tests.fakes import FakeClock, FakeTelegram, FakeUnitOfWork, InMemoryStore
@@ -283,6 +284,47 @@ async def test_working_hours_are_read_in_the_configured_time_zone():
     assert await world.drain(account) == 0
     world.clock.set(datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc))  # 09:00 in Moscow
     assert await world.drain(account) == 1
+
+
+async def test_a_follow_up_queued_out_of_hours_waits_for_the_opening():
+    world = World(min_delay=0, working_hours=WorkingHours.parse("09:00-18:00"))
+    world.clock.set(datetime(2026, 1, 5, 17, 59, tzinfo=timezone.utc))
+    account = await world.add_account()
+    quiet, _ = await world.open_dialog(account, "quiet_prospect", 501, opener=None)
+    follow_up = await world.enqueue(
+        quiet,
+        "Still interested?",
+        OutKind.FOLLOW_UP,
+        send_after=datetime(2026, 1, 5, 18, 0, tzinfo=timezone.utc),
+    )
+    await started(world, account)
+
+    world.clock.set(datetime(2026, 1, 6, 3, 0, tzinfo=timezone.utc))
+    assert await world.drain(account) == 0
+    assert (await world.message(follow_up)).delivery is Delivery.PENDING
+    world.clock.set(datetime(2026, 1, 6, 9, 0, tzinfo=timezone.utc))
+    assert await world.drain(account) == 1
+    assert (await world.message(follow_up)).delivery is Delivery.SENT
+
+
+async def test_with_working_days_mon_fri_openers_skip_the_weekend_but_answers_do_not():
+    hours = WorkingHours.parse("09:00-18:00").on(WorkingDays.parse("mon-fri"))
+    world = World(min_delay=0, working_hours=hours)
+    world.clock.set(datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc))  # Saturday noon
+    account = await world.add_account()
+    _, opener = await world.open_dialog(account, "cold_prospect", 501)
+    live, _ = await world.open_dialog(account, "warm_prospect", 502, opener=None)
+    reply = await world.enqueue(live, "Answering you on a Saturday")
+    await started(world, account)
+
+    assert await world.drain(account) == 1
+    assert (await world.message(reply)).delivery is Delivery.SENT
+    world.clock.set(datetime(2026, 1, 11, 12, 0, tzinfo=timezone.utc))  # Sunday noon
+    assert await world.drain(account) == 0
+    assert (await world.message(opener)).delivery is Delivery.PENDING
+    world.clock.set(datetime(2026, 1, 12, 9, 0, tzinfo=timezone.utc))  # Monday 09:00
+    assert await world.drain(account) == 1
+    assert (await world.message(opener)).delivery is Delivery.SENT
 
 
 # --- Telegram's failures -----------------------------------------------------------------

@@ -413,6 +413,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "reply rate {rate}, goals {goals}, opt-outs {opt_outs}",
     },
     "stats_total": {"ru": "Всего", "en": "Total"},
+    "stats_spend": {"ru": "Расход ИИ за всё время:", "en": "AI spend, all time:"},
+    "stats_spend_line": {
+        "ru": "{who}: вход {prompt} ток. (из кэша {cached}), выход {completion} ток., ${cost}",
+        "en": "{who}: {prompt} tokens in ({cached} cached), {completion} out, ${cost}",
+    },
     "stats_no_rate": {"ru": "—", "en": "—"},
     # --- notices ---------------------------------------------------------------------------
     "notices_header": {"ru": "Уведомления: {count}", "en": "Notices: {count}"},

@@ -283,13 +283,30 @@ class Formatter:
 
     def stats(self, report: StatsReport) -> str:
         counts = {status.value: n for status, n in report.dialogs_by_status.items()}
-        return self.t(
+        text = self.t(
             "stats",
             since=self.time(report.today_since),
             today=self._period(report.today),
             all_time=self._period(report.all_time),
             **{s.value: counts.get(s.value, 0) for s in DialogStatus},
         )
+        return f"{text}\n\n{self._spend_block(report.all_time)}"
+
+    def _spend_line(self, who: str, spend: Spend) -> str:
+        return self.t(
+            "stats_spend_line",
+            who=who,
+            prompt=spend.prompt_tokens,
+            cached=spend.cached_tokens,
+            completion=spend.completion_tokens,
+            cost=f"{spend.cost_usd:.4f}",
+        )
+
+    def _spend_block(self, period: PeriodStats) -> str:
+        """The model's spend, all time: the total, then each account."""
+        lines = [self.t("stats_spend"), self._spend_line(self.t("stats_total"), period.total.spend)]
+        lines += [f"   {self._spend_line(s.phone, s.spend)}" for s in period.per_account]
+        return "\n".join(lines)
 
     # --- help ------------------------------------------------------------------------------
 

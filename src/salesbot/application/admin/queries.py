@@ -81,6 +81,9 @@ class AccountStats:
     dialogs_replied: int
     goals: int
     opt_outs: int
+    spend: Spend = Spend()
+    """The model's cost of the account's dialogs, all time (dialogs keep their usage as
+    totals, so a period has none)."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from salesbot.application.admin.queries import (
     DialogRow,
     DialogTranscript,
     DialogViews,
+    Spend,
     StatsQuery,
 )
 from salesbot.application.errors import UnknownDialog
@@ -60,6 +61,12 @@ def _total(rows: list[AccountStats]) -> AccountStats:
         dialogs_replied=sum(r.dialogs_replied for r in rows),
         goals=sum(r.goals for r in rows),
         opt_outs=sum(r.opt_outs for r in rows),
+        spend=Spend(
+            prompt_tokens=sum(r.spend.prompt_tokens for r in rows),
+            completion_tokens=sum(r.spend.completion_tokens for r in rows),
+            cached_tokens=sum(r.spend.cached_tokens for r in rows),
+            cost_usd=sum(r.spend.cost_usd for r in rows),
+        ),
     )
 
 

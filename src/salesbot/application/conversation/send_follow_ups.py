@@ -6,6 +6,11 @@ queued. Opted-out, paused, stopped and finished dialogs are never among them, an
 do-not-contact list is checked once more. The model writes each follow-up; it is queued
 only if the dialog is still as it was when the model started (no new message, no new
 status, no other follow-up).
+
+Follow-ups are cold: they are written only within the working hours and days
+(WorkingHours), so the model never writes one hours before it may go. One due at night is
+not lost: the dialog is still silent when the window opens, and the round that runs at the
+opening writes it. (The dispatcher holds a queued follow-up outside the window too.)
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from salesbot.application.ports import AdminNotifier, Clock, UnitOfWorkFactory
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import Event
 from salesbot.domain.message import Direction, OutKind
+from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +51,7 @@ class FollowUps:
         after_hours: float = 24.0,
         max_follow_ups: int = 1,
         interval_seconds: float = 300.0,
+        working_hours: WorkingHours = ALWAYS,
     ) -> None:
         self._uow_factory = uow_factory
         self._queries = queries
@@ -55,13 +62,17 @@ class FollowUps:
         self._after = timedelta(hours=after_hours)
         self._max = max_follow_ups
         self._interval = interval_seconds
+        self._hours = working_hours
         self._limit = history_limit(writer.token_budget)
 
     async def run_once(self) -> int:
         """Queue the follow-ups that are due; return how many."""
         if self._max <= 0:
             return 0
-        silent_since = self._clock.now() - self._after
+        now = self._clock.now()
+        if not self._hours.contains(now):
+            return 0
+        silent_since = now - self._after
         due = await self._queries.awaiting_follow_up(
             silent_since=silent_since, max_follow_ups=self._max
         )
@@ -82,7 +93,16 @@ class FollowUps:
                 await self.run_once()
             except Exception:
                 logger.exception("follow-up round failed; the next one runs as usual")
-            await self._clock.sleep(self._interval)
+            await self._clock.sleep(self.pause())
+
+    def pause(self) -> float:
+        """Seconds to the next round: the interval, or less when the working window opens
+        sooner (a follow-up held overnight goes at the opening, not minutes after it)."""
+        now = self._clock.now()
+        opening = self._hours.next_opening(now)
+        if opening <= now:
+            return self._interval
+        return min(self._interval, (opening - now).total_seconds())
 
     async def _follow_up(self, dialog_id: int) -> int:
         async with self._uow_factory() as uow:

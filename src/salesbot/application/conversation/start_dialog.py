@@ -39,11 +39,19 @@ from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SendQuota
+from salesbot.domain.script_language import script_language
 from salesbot.domain.username import normalize_username
 
 logger = logging.getLogger(__name__)
 
 DISCLOSURE_RU = "(Это сообщение написал ИИ-ассистент компании.)"
+DISCLOSURE_EN = "(This message was written by the company's AI assistant.)"
+DISCLOSURES = {"ru": DISCLOSURE_RU, "en": DISCLOSURE_EN}
+
+
+def disclosure_for(script: str) -> str:
+    """The AI note in the sales script's language (its majority alphabet)."""
+    return DISCLOSURES[script_language(script)]
 MAX_NOTES_CHARS = 2000
 
 
@@ -72,7 +80,7 @@ class StartDialogHandler:
         clock: Clock,
         quota: SendQuota,
         *,
-        disclosure: str = "",
+        disclose: bool = False,
     ) -> None:
         self._uow_factory = uow_factory
         self._connections = connections
@@ -81,7 +89,7 @@ class StartDialogHandler:
         self._script = script
         self._clock = clock
         self._quota = quota
-        self._disclosure = disclosure.strip()
+        self._disclose = disclose
 
     async def __call__(self, cmd: StartDialog, *, account_id: int | None = None) -> DialogStarted:
         """Start the dialog; `account_id` names the account instead of choosing the one
@@ -130,8 +138,9 @@ class StartDialogHandler:
                 f"{refused}: no opener was written; try again, or adjust the sales script"
             ) from None
         opener = composed.text
-        if self._disclosure:
-            opener = f"{opener}\n\n{self._disclosure}"
+        if self._disclose:
+            # In the language of the script this opener was written from.
+            opener = f"{opener}\n\n{disclosure_for(script)}"
         now = self._clock.now()
         dialog.record_progress(composed.answer.stage, composed.answer.warmth)
         if composed.answer.summary:

@@ -228,7 +228,7 @@ class Dispatcher:
                 self._created_at[account_id] = account.created_at
             created_at = self._created_at[account_id]
             claimed = await uow.messages.claim_next(
-                account_id, now, include_openers=self._hours.contains(now)
+                account_id, now, include_cold=self._hours.contains(now)
             )
             if claimed is None:
                 upcoming = await uow.messages.next_pending_at(account_id)
@@ -277,7 +277,7 @@ class Dispatcher:
     ) -> None:
         """Once a day per account: the quota is spent, this message goes at `next_at`."""
         self._told_waiting[account_id] = self._quota.day_of(now)
-        if message.kind is OutKind.OPENER:
+        if message.kind is not None and message.kind.is_cold:
             next_at = self._hours.next_opening(next_at)
         log.info(
             "account %s is out of quota for today; message %s waits until %s",

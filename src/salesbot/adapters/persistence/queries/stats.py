@@ -26,7 +26,7 @@ from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
 from salesbot.adapters.persistence.transaction import reading
-from salesbot.application.admin.queries import AccountStats, AllTimeStats
+from salesbot.application.admin.queries import AccountStats, AllTimeStats, Spend
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.message import Delivery, Direction, OutKind
 
@@ -123,6 +123,10 @@ def _all_time() -> Select[Any]:
             func.sum(_d.messages_received).label("messages_received"),
             _count_if(_d.messages_received > 0).label("dialogs_replied"),
             _count_if(_d.outcome == Outcome.GOAL).label("goals"),
+            func.sum(_d.prompt_tokens).label("prompt_tokens"),
+            func.sum(_d.completion_tokens).label("completion_tokens"),
+            func.sum(_d.cached_tokens).label("cached_tokens"),
+            func.sum(_d.cost_usd).label("cost_usd"),
         )
         .group_by(_d.account_id, _d.status)
         .subquery("per_status")
@@ -139,6 +143,10 @@ def _all_time() -> Select[Any]:
             c.messages_received,
             c.dialogs_replied,
             c.goals,
+            c.prompt_tokens,
+            c.completion_tokens,
+            c.cached_tokens,
+            c.cost_usd,
         )
         .outerjoin(per_status, c.account_id == a.id)
         .order_by(a.id)
@@ -146,6 +154,21 @@ def _all_time() -> Select[Any]:
 
 
 _ALL_TIME = _all_time()
+
+
+def _period_row(account_id: int, phone: str, *counts: Any) -> AccountStats:
+    """A row of the period's query (no spend: dialogs keep their usage as totals)."""
+    openers, sent, received, replied, goals, opt_outs = (int(count) for count in counts)
+    return AccountStats(
+        account_id=account_id,
+        phone=phone,
+        openers_sent=openers,
+        messages_sent=sent,
+        messages_received=received,
+        dialogs_replied=replied,
+        goals=goals,
+        opt_outs=opt_outs,
+    )
 _NO_JIT = text("SET LOCAL jit = off")
 
 
@@ -163,10 +186,7 @@ class SqlStatsQuery:
         async with reading(self._engine) as tx:
             await tx.execute(_NO_JIT)
             rows = (await tx.execute(_statement(since, until))).all()
-        return [
-            AccountStats(account_id, phone, *(int(count) for count in counts))
-            for account_id, phone, *counts in map(tuple, rows)
-        ]
+        return [_period_row(*row) for row in map(tuple, rows)]
 
     async def all_time(self) -> AllTimeStats:
         async with reading(self._engine) as tx:
@@ -177,11 +197,24 @@ class SqlStatsQuery:
         for account_id, phone, status, count, *sums in map(tuple, rows):
             before = per_account.get(account_id)
             if before is None:
-                before = per_account[account_id] = AccountStats(account_id, phone, 0, 0, 0, 0, 0, 0)
+                before = per_account[account_id] = AccountStats(
+                    account_id=account_id,
+                    phone=phone,
+                    openers_sent=0,
+                    messages_sent=0,
+                    messages_received=0,
+                    dialogs_replied=0,
+                    goals=0,
+                    opt_outs=0,
+                )
             if status is None:  # an account without dialogs
                 continue
             status = DialogStatus(status)
-            openers, sent, received, replied, goals = (int(value) for value in sums)
+            openers, sent, received, replied, goals, prompt, completion, cached = (
+                int(value or 0) for value in sums[:8]
+            )
+            cost = float(sums[8] or 0)
+            spend = before.spend
             by_status[status] += count
             per_account[account_id] = replace(
                 before,
@@ -191,5 +224,11 @@ class SqlStatsQuery:
                 dialogs_replied=before.dialogs_replied + replied,
                 goals=before.goals + goals,
                 opt_outs=before.opt_outs + (count if status is DialogStatus.OPTED_OUT else 0),
+                spend=Spend(
+                    prompt_tokens=spend.prompt_tokens + prompt,
+                    completion_tokens=spend.completion_tokens + completion,
+                    cached_tokens=spend.cached_tokens + cached,
+                    cost_usd=spend.cost_usd + cost,
+                ),
             )
         return AllTimeStats(list(per_account.values()), by_status)

@@ -31,7 +31,7 @@ from salesbot.adapters.persistence.repositories.statements import insert_ignorin
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import DialogAlreadyOpen, RecordNotFound
 from salesbot.domain.dialog import Dialog
-from salesbot.domain.message import Delivery, Message, OutKind
+from salesbot.domain.message import COLD_KINDS, Delivery, Message, OutKind
 
 _c = messages.c
 _GET = select(messages).where(_c.id == bindparam("message_id"))
@@ -129,7 +129,7 @@ _PENDING_PER_ACCOUNT = (
 )
 
 
-def _claim(include_openers: bool) -> Any:
+def _claim(include_cold: bool) -> Any:
     """One statement: lock the next due pending message (skipping rows other transactions
     hold) and mark it `sending`.
 
@@ -160,9 +160,12 @@ def _claim(include_openers: bool) -> Any:
         due.c.send_after <= bindparam("due_by"),
         ~held_back,
     )
-    if not include_openers:
+    if not include_cold:
         candidate = candidate.where(
-            or_(due.c.kind.is_(None), due.c.kind != spelled(OutKind.OPENER.value))
+            or_(
+                due.c.kind.is_(None),
+                due.c.kind.notin_([spelled(kind.value) for kind in sorted(COLD_KINDS)]),
+            )
         )
     candidate = (
         candidate.order_by(outbox_priority(due.c.kind), due.c.send_after, due.c.id)
@@ -177,10 +180,10 @@ def _claim(include_openers: bool) -> Any:
     )
 
 
-def _claim_with_dialog(include_openers: bool) -> Any:
+def _claim_with_dialog(include_cold: bool) -> Any:
     """The claim and the claimed message's dialog in one round trip (the dialog's columns
     prefixed `d_`; NULL when the dialog is gone)."""
-    claimed = _claim(include_openers).cte("claimed")
+    claimed = _claim(include_cold).cte("claimed")
     return select(claimed, *(c.label(f"d_{c.name}") for c in dialogs.c)).select_from(
         claimed.outerjoin(dialogs, dialogs.c.id == claimed.c.dialog_id)
     )
@@ -299,10 +302,10 @@ class SqlMessageRepository:
                     yield message_from_row(row)
 
     async def claim_next(
-        self, account_id: int, now: datetime, *, include_openers: bool = True
+        self, account_id: int, now: datetime, *, include_cold: bool = True
     ) -> tuple[Message, Dialog | None] | None:
         params = {"claimer": account_id, "due_by": now}
-        row = (await self._tx.execute(_CLAIM[include_openers], params)).first()
+        row = (await self._tx.execute(_CLAIM[include_cold], params)).first()
         if row is None:
             return None
         dialog = dialog_from_row(_Prefixed(row)) if row.d_id is not None else None
