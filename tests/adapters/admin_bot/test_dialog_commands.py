@@ -173,14 +173,14 @@ async def test_stats_today_and_all_time_per_account(world):
     assert answer == (
         "Сегодня (с 2026-01-05 00:00):\n"
         "Всего: первых сообщений 1, ответили 1 (сообщений 1), доля ответов 100%, целей 0, "
-        "отписок 0\n"
+        "отказов 0, не подходят 0, отписок 0\n"
         "   +79000000001: первых сообщений 1, ответили 1 (сообщений 1), доля ответов 100%, "
-        "целей 0, отписок 0\n\n"
+        "целей 0, отказов 0, не подходят 0, отписок 0\n\n"
         "За всё время:\n"
         "Всего: первых сообщений 2, ответили 1 (сообщений 1), доля ответов 50%, целей 0, "
-        "отписок 0\n"
+        "отказов 0, не подходят 0, отписок 0\n"
         "   +79000000001: первых сообщений 2, ответили 1 (сообщений 1), доля ответов 50%, "
-        "целей 0, отписок 0\n\n"
+        "целей 0, отказов 0, не подходят 0, отписок 0\n\n"
         "Диалоги: активных 2, на паузе 0, остановлено 0, завершено 0, отписались 0, "
         "не удались 0\n\n"
         "Расход ИИ за всё время:\n"
@@ -277,3 +277,10 @@ async def test_close_ends_a_lost_lead_sends_nothing_and_counts_apart(world):
     other = await world.seed.dialog(account, "anna_salon")
     assert "клиент не подходит" in await world.admin.reply(f"/close {other} not_qualified")
     assert (await world.dialog(other)).outcome is Outcome.NOT_QUALIFIED
+    await world.seed.dialog(account, "silent_lead")
+
+    stats = await world.admin.reply("/stats")
+
+    all_time = stats.split("За всё время:\n", 1)[1]
+    assert "целей 0, отказов 1, не подходят 1, отписок 0" in all_time
+    assert "активных 1, на паузе 0, остановлено 0, завершено 2" in all_time

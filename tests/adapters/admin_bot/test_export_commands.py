@@ -141,3 +141,16 @@ async def test_a_slow_export_all_does_not_hold_up_the_next_command(world):
         world.admin.user_id, 1, since=mark, methods=("sendDocument",)
     )
     assert upload.document.filename.endswith(".zip")
+
+
+async def test_a_lost_lead_is_exported_and_viewed_with_its_outcome(world):
+    account = await world.seed.account("+79001234567")
+    n = await world.seed.dialog(account, "ivan_petrov", user_id=5001)
+    await world.seed.sent(n, account, "Здравствуйте!", kind=OutKind.OPENER)
+    await world.admin.reply(f"/close {n} not_qualified решает головной офис")
+
+    [call] = await world.admin.calls(f"/export {n}")
+    viewed = await world.admin.reply(f"/view {n}")
+
+    assert "Статус: завершён — клиент не подходит\n" in call.document.content.decode("utf-8")
+    assert "Статус: завершён — клиент не подходит (operator: решает головной офис)" in viewed

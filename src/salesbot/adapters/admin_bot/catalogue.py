@@ -408,9 +408,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "stats_line": {
         "ru": "{who}: первых сообщений {openers}, ответили {replied} (сообщений {received}), "
-        "доля ответов {rate}, целей {goals}, отписок {opt_outs}",
+        "доля ответов {rate}, целей {goals}, отказов {rejected}, не подходят {not_qualified}, "
+        "отписок {opt_outs}",
         "en": "{who}: openers sent {openers}, replied {replied} (messages {received}), "
-        "reply rate {rate}, goals {goals}, opt-outs {opt_outs}",
+        "reply rate {rate}, goals {goals}, declined {rejected}, not qualified {not_qualified}, "
+        "opt-outs {opt_outs}",
     },
     "stats_total": {"ru": "Всего", "en": "Total"},
     "stats_spend": {"ru": "Расход ИИ за всё время:", "en": "AI spend, all time:"},

@@ -16,7 +16,7 @@ from salesbot.application.admin.queries import (
     TranscriptHeader,
 )
 from salesbot.application.admin.views import DialogPage, PeriodStats, StatsReport
-from salesbot.domain.dialog import DialogStatus
+from salesbot.domain.dialog import LOST_OUTCOMES, DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
 _MINUTES_KEPT = 100_000
@@ -186,7 +186,12 @@ class Formatter:
             username=header.username,
             user_id=self.t("transcript_user_id", user_id=user_id) if user_id else "",
             account=f"{header.account_phone} (#{header.account_id})",
-            status=self.status(header.status),
+            status=self.status(header.status)
+            + (
+                f" — {self.t.word('outcome', header.outcome)}"
+                if header.outcome in LOST_OUTCOMES
+                else ""
+            ),
             reason=f" ({reason})" if reason else "",
             stage=self.t.word("stage", header.stage),
             warmth=header.warmth,
@@ -274,6 +279,8 @@ class Formatter:
             rate=rate,
             goals=stats.goals,
             opt_outs=stats.opt_outs,
+            rejected=stats.rejected,
+            not_qualified=stats.not_qualified,
         )
 
     def _period(self, period: PeriodStats) -> str:

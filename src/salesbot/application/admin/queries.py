@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from salesbot.domain.dialog import DialogStatus, Stage
+from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 
 
@@ -29,6 +29,7 @@ class DialogRow:
     account_phone: str
     created_at: datetime | None
     last_activity_at: datetime | None
+    outcome: Outcome = Outcome.CONTINUE
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class AccountStats:
     dialogs_replied: int
     goals: int
     opt_outs: int
+    rejected: int = 0
+    """Lost leads: the prospect declined (outcome rejected), and ..."""
+    not_qualified: int = 0
+    """... the prospect cannot be a customer (not_qualified)."""
     spend: Spend = Spend()
     """The model's cost of the account's dialogs, all time (dialogs keep their usage as
     totals, so a period has none)."""
@@ -123,6 +128,7 @@ class TranscriptHeader:
     summary: str
     created_at: datetime | None
     last_activity_at: datetime | None
+    outcome: Outcome = Outcome.CONTINUE
 
 
 class ExportRow(NamedTuple):

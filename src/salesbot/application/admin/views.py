@@ -61,6 +61,8 @@ def _total(rows: list[AccountStats]) -> AccountStats:
         dialogs_replied=sum(r.dialogs_replied for r in rows),
         goals=sum(r.goals for r in rows),
         opt_outs=sum(r.opt_outs for r in rows),
+        rejected=sum(r.rejected for r in rows),
+        not_qualified=sum(r.not_qualified for r in rows),
         spend=Spend(
             prompt_tokens=sum(r.spend.prompt_tokens for r in rows),
             completion_tokens=sum(r.spend.completion_tokens for r in rows),

@@ -32,6 +32,7 @@ _ROW = select(
     func.coalesce(accounts.c.phone, "?").label("phone"),
     _d.created_at,
     func.coalesce(_d.last_activity_at, _d.created_at).label("last_activity_at"),
+    _d.outcome,
 ).select_from(dialogs.outerjoin(accounts, accounts.c.id == _d.account_id))
 _OPEN = _d.status.in_(OPEN_DIALOG_STATUSES)
 _COUNT_OPEN = select(func.count()).select_from(dialogs).where(_OPEN)
@@ -81,6 +82,7 @@ def _row(row: Any) -> DialogRow:
         account_phone=row.phone,
         created_at=row.created_at,
         last_activity_at=row.last_activity_at,
+        outcome=row.outcome,
     )
 
 

@@ -29,6 +29,7 @@ _HEADER = select(
     _d.summary,
     _d.created_at,
     func.coalesce(_d.last_activity_at, _d.created_at).label("last_activity_at"),
+    _d.outcome,
 ).select_from(dialogs.outerjoin(accounts, accounts.c.id == _d.account_id))
 _ONE = _HEADER.where(_d.id == bindparam("dialog_id"))
 _PAGE = (
@@ -52,6 +53,7 @@ def _header(row: Any) -> TranscriptHeader:
         summary=row.summary,
         created_at=row.created_at,
         last_activity_at=row.last_activity_at,
+        outcome=row.outcome,
     )
 
 

@@ -85,6 +85,8 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
             _d.account_id,
             _count_if(_d.outcome == Outcome.GOAL).label("goals"),
             _count_if(_d.status == DialogStatus.OPTED_OUT).label("opt_outs"),
+            _count_if(_d.outcome == Outcome.REJECTED).label("rejected"),
+            _count_if(_d.outcome == Outcome.NOT_QUALIFIED).label("not_qualified"),
         )
         .where(_within(_d.last_activity_at, since, until))
         .group_by(_d.account_id)
@@ -102,6 +104,8 @@ def _statement(since: datetime | None, until: datetime | None) -> Select[Any]:
             func.coalesce(c.dialogs_replied, 0),
             func.coalesce(outcomes.c.goals, 0),
             func.coalesce(outcomes.c.opt_outs, 0),
+            func.coalesce(outcomes.c.rejected, 0),
+            func.coalesce(outcomes.c.not_qualified, 0),
         )
         .outerjoin(counted_messages, c.account_id == a.id)
         .outerjoin(outcomes, outcomes.c.account_id == a.id)
@@ -123,6 +127,8 @@ def _all_time() -> Select[Any]:
             func.sum(_d.messages_received).label("messages_received"),
             _count_if(_d.messages_received > 0).label("dialogs_replied"),
             _count_if(_d.outcome == Outcome.GOAL).label("goals"),
+            _count_if(_d.outcome == Outcome.REJECTED).label("rejected"),
+            _count_if(_d.outcome == Outcome.NOT_QUALIFIED).label("not_qualified"),
             func.sum(_d.prompt_tokens).label("prompt_tokens"),
             func.sum(_d.completion_tokens).label("completion_tokens"),
             func.sum(_d.cached_tokens).label("cached_tokens"),
@@ -143,6 +149,8 @@ def _all_time() -> Select[Any]:
             c.messages_received,
             c.dialogs_replied,
             c.goals,
+            c.rejected,
+            c.not_qualified,
             c.prompt_tokens,
             c.completion_tokens,
             c.cached_tokens,
@@ -158,7 +166,9 @@ _ALL_TIME = _all_time()
 
 def _period_row(account_id: int, phone: str, *counts: Any) -> AccountStats:
     """A row of the period's query (no spend: dialogs keep their usage as totals)."""
-    openers, sent, received, replied, goals, opt_outs = (int(count) for count in counts)
+    openers, sent, received, replied, goals, opt_outs, rejected, not_qualified = (
+        int(count) for count in counts
+    )
     return AccountStats(
         account_id=account_id,
         phone=phone,
@@ -168,6 +178,8 @@ def _period_row(account_id: int, phone: str, *counts: Any) -> AccountStats:
         dialogs_replied=replied,
         goals=goals,
         opt_outs=opt_outs,
+        rejected=rejected,
+        not_qualified=not_qualified,
     )
 _NO_JIT = text("SET LOCAL jit = off")
 
@@ -210,10 +222,10 @@ class SqlStatsQuery:
             if status is None:  # an account without dialogs
                 continue
             status = DialogStatus(status)
-            openers, sent, received, replied, goals, prompt, completion, cached = (
-                int(value or 0) for value in sums[:8]
+            openers, sent, received, replied, goals, rejected, lost, prompt, completion, cached = (
+                int(value or 0) for value in sums[:10]
             )
-            cost = float(sums[8] or 0)
+            cost = float(sums[10] or 0)
             spend = before.spend
             by_status[status] += count
             per_account[account_id] = replace(
@@ -224,6 +236,8 @@ class SqlStatsQuery:
                 dialogs_replied=before.dialogs_replied + replied,
                 goals=before.goals + goals,
                 opt_outs=before.opt_outs + (count if status is DialogStatus.OPTED_OUT else 0),
+                rejected=before.rejected + rejected,
+                not_qualified=before.not_qualified + lost,
                 spend=Spend(
                     prompt_tokens=spend.prompt_tokens + prompt,
                     completion_tokens=spend.completion_tokens + completion,
