@@ -249,4 +249,5 @@ async def test_answers_go_at_any_hour(tmp_path, engine):
     world.llm.queue(answer("Да, напоминания приходят за день."))
     await world.write("А напоминания клиентам есть?")
     await world.clock.advance(world.debounce + 1)
+    await world.incoming.drain()
     assert "Да, напоминания приходят за день." in await texts(world, dialog_id, Delivery.PENDING)
