@@ -251,3 +251,31 @@ async def test_answers_go_at_any_hour(tmp_path, engine):
     await world.clock.advance(world.debounce + 1)
     await world.incoming.drain()
     assert "Да, напоминания приходят за день." in await texts(world, dialog_id, Delivery.PENDING)
+
+
+def _username(turns) -> str:
+    return turns[1].content.split("@", 1)[1].split(".", 1)[0]
+
+
+async def test_a_dialog_the_model_alone_fails_holds_up_no_other_follow_up_and_is_handed_over(
+    world,
+):
+    broken = await world.start(username="lead_broken", user_id=7001)
+    fine = await world.start(username="lead_fine", user_id=7002)
+    later = await world.start(username="lead_later", user_id=7003)
+
+    def model(turns):
+        return "" if _username(turns) == "lead_broken" else answer("Напоминаю о себе!")
+
+    world.llm.default = model
+    await world.clock.advance(hours=25)
+
+    assert await world.conversation.follow_ups.run_once() == 2  # the others are not held up
+    assert [len(await follow_ups(world, d)) for d in (fine, later)] == [1, 1]
+    for _ in range(2):
+        assert await world.conversation.follow_ups.run_once() == 0
+
+    assert (await world.read_dialog(broken)).status is DialogStatus.PAUSED
+    [event] = world.notifier.of_type(DialogPaused)
+    assert event.dialog_id == broken and "keeps failing for this dialog" in event.reason
+    assert await follow_ups(world, broken) == []

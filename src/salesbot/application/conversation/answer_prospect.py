@@ -187,15 +187,9 @@ class DialogReplier:
 
     async def hand_over(self, dialog_id: int, detail: str) -> None:
         """Pause the dialog for a human and tell the admin why (see `failed`)."""
-        self._writer.health.cleared(dialog_id)
-        async with self._uow_factory() as uow:
-            dialog = await uow.dialogs.get(dialog_id)
-            if dialog is None or not dialog.ai_enabled:
-                return
-            event = await pause_for_failing_model(uow, dialog, detail, now=self._clock.now())
-            await uow.commit()
-        logger.warning("dialog %s: handed to the operator: %s", dialog_id, detail)
-        await self._notifier.notify(event)
+        await hand_over(
+            self._uow_factory, self._writer, self._notifier, self._clock, dialog_id, detail
+        )
 
     async def _record_usage(self, dialog_id: int, error: AnswerUnusable) -> None:
         """Unusable answers are paid for too (best effort: the reply is what matters)."""
@@ -213,6 +207,27 @@ class DialogReplier:
             logger.warning(
                 "dialog %s: the unusable answers' cost was not kept: %s", dialog_id, db_error
             )
+
+
+async def hand_over(
+    uow_factory: UnitOfWorkFactory,
+    writer: ReplyWriter,
+    notifier: AdminNotifier,
+    clock: Clock,
+    dialog_id: int,
+    detail: str,
+) -> None:
+    """The model keeps failing for this dialog while it answers others (its `health` said
+    so): pause it for a human and tell the admin why. Replies and follow-ups both use it."""
+    writer.health.cleared(dialog_id)
+    async with uow_factory() as uow:
+        dialog = await uow.dialogs.get(dialog_id)
+        if dialog is None or not dialog.ai_enabled:
+            return
+        event = await pause_for_failing_model(uow, dialog, detail, now=clock.now())
+        await uow.commit()
+    logger.warning("dialog %s: handed to the operator: %s", dialog_id, detail)
+    await notifier.notify(event)
 
 
 def _unanswered_text(messages: list[Message]) -> str:

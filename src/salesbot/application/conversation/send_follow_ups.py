@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 from salesbot.application.conversation.answer_prospect import (
+    hand_over,
     history_limit,
     load_history,
     newest_spoken,
@@ -28,7 +29,7 @@ from salesbot.application.conversation.prompt import FollowUpInfo, Task
 from salesbot.application.conversation.queries import ConversationQueries
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
-from salesbot.application.errors import LlmError
+from salesbot.application.errors import LlmError, LlmRejected
 from salesbot.application.ports import AdminNotifier, Clock, UnitOfWorkFactory
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import Event
@@ -36,6 +37,10 @@ from salesbot.domain.message import Direction, OutKind
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
 logger = logging.getLogger(__name__)
+
+OUTAGE_AFTER = 2
+"""Follow-ups that fail in a row before a round stops: the model is down, not one dialog
+(a dialog that alone fails does not hold up the others behind it)."""
 
 
 class FollowUps:
@@ -77,12 +82,31 @@ class FollowUps:
             silent_since=silent_since, max_follow_ups=self._max
         )
         queued = 0
+        failing = 0  # failures in a row: two say the model is down, wait for the next round
         for dialog_id in due:
             try:
                 queued += await self._follow_up(dialog_id)
-            except LlmError as error:
+            except LlmRejected as error:
                 logger.warning("follow-ups wait for the language model: %s", error)
                 break
+            except LlmError as error:
+                if self._writer.health.failed(dialog_id):
+                    await hand_over(
+                        self._uow_factory,
+                        self._writer,
+                        self._notifier,
+                        self._clock,
+                        dialog_id,
+                        str(error),
+                    )
+                    continue
+                failing += 1
+                if failing >= OUTAGE_AFTER:
+                    logger.warning("follow-ups wait for the language model: %s", error)
+                    break
+                continue
+            failing = 0
+            self._writer.health.cleared(dialog_id)
         if queued:
             logger.info("queued %d follow-up(s)", queued)
         return queued
