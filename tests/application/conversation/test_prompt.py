@@ -81,9 +81,19 @@ def test_a_huge_latest_message_is_shortened_not_dropped():
     history[-1].content = "огромное сообщение " * 5000
     history[-1].direction = history[1].direction
     history[-1].delivery = None
-    prompt = build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=1500)
-    assert prompt.tokens <= 1500
+    prompt = build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=2500)
+    assert prompt.tokens <= 2500
     assert "огромное сообщение" in prompt.turns[-2].content
+
+
+def test_a_budget_the_rules_alone_fill_still_shows_the_newest_words():
+    history = conversation(3)
+    history[-1].content = "длинное сообщение " * 100 + "и последний вопрос?"
+    history[-1].direction = history[1].direction
+    history[-1].delivery = None
+    prompt = build_prompt(SCRIPT, dialog(), history, Task.REPLY, token_budget=500)
+    newest = prompt.turns[-2].content
+    assert newest.endswith("и последний вопрос?") and len(newest) < 500
 
 
 def test_consecutive_messages_of_one_side_are_one_turn():

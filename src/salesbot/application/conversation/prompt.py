@@ -31,6 +31,8 @@ Role = Literal["user", "assistant"]
 CHARS_PER_TOKEN = 2.5  # conservative for Cyrillic; Latin text runs ~4 chars per token
 TURN_OVERHEAD_TOKENS = 4
 MAX_TURN_CHARS = 2000  # a pasted wall of text is cut, not allowed to crowd out the dialog
+MIN_NEWEST_CHARS = 400
+"""The newest turn keeps at least its last this many characters, whatever the budget."""
 REFILL_SHARE = 0.5
 """When the conversation overflows its room, the oldest turns go until it fills this share:
 it then grows by appending (cacheable) for a while instead of shifting every turn."""
@@ -399,7 +401,8 @@ def build_prompt(
         kept = kept[1:]
     if kept and kept_tokens > room:  # never drop the newest turn: keep its end instead
         turn, count = kept[0]
-        chars = max(0, int((room - TURN_OVERHEAD_TOKENS) * CHARS_PER_TOKEN))
+        # At least its last words, even when the fixed part alone fills the budget.
+        chars = max(MIN_NEWEST_CHARS, int((room - TURN_OVERHEAD_TOKENS) * CHARS_PER_TOKEN))
         turn = ChatTurn(turn.role, "[…] " + turn.content[-chars:])
         kept = [(turn, count)]
         kept_tokens = turn_tokens(turn)
