@@ -77,6 +77,7 @@ class FakeBotApi(LoopbackServer):
         self.username = username
         self.calls: list[ApiCall] = []
         self.updates: list[dict[str, Any]] = []
+        self.left: list[int] = []
         self.deleted: set[tuple[int, int]] = set()
         self._files: dict[str, tuple[str, bytes]] = {}
         self._failures: dict[str, list[tuple[int, str, float | None]]] = {}
@@ -110,6 +111,15 @@ class FakeBotApi(LoopbackServer):
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
+
+    def group_message_update(
+        self, user_id: int, text: str, *, chat_id: int = -1001234567890, kind: str = "supergroup"
+    ) -> dict[str, Any]:
+        """The user writing `text` in a group (or a channel post) where the bot is a member,
+        with the next update id, not yet handed out."""
+        update = self.message_update(user_id, text)
+        update["message"]["chat"] = {"id": chat_id, "type": kind, "title": "Sales team"}
+        return update
 
     def _bot_user(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Salesbot", "username": self.username}
@@ -365,6 +375,7 @@ class FakeBotApi(LoopbackServer):
             "getFile": self._get_file_method,
             "deleteMessage": self._delete_message_method,
             "answerCallbackQuery": self._answer_callback_query_method,
+            "leaveChat": self._leave_chat_method,
         }
 
     async def _get_me_method(self, params: Params, files: Files) -> Any:
@@ -439,6 +450,10 @@ class FakeBotApi(LoopbackServer):
         return True
 
     async def _answer_callback_query_method(self, params: Params, files: Files) -> Any:
+        return True
+
+    async def _leave_chat_method(self, params: Params, files: Files) -> Any:
+        self.left.append(int(params["chat_id"]))
         return True
 
 

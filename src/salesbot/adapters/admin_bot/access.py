@@ -1,12 +1,15 @@
-"""Only the admins are served: every other update is dropped before any handler sees it,
-unanswered, with one log line naming the sender."""
+"""Only the admins are served, and only in their private chats with the bot: every other
+update is dropped before any handler sees it, unanswered, with one log line naming the
+sender. A group, supergroup or channel the bot was added to is left at its first update
+(a transcript, an account list or a login must never be posted where others read)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection
 
-from telegram import Update
+from telegram import Chat, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
 
 log = logging.getLogger(__name__)
@@ -32,10 +35,18 @@ class AdminGate:
         if not admin_ids:
             raise ValueError("the admin bot needs at least one admin id")
         self.admin_ids = frozenset(admin_ids)
-        self.messages = filters.User(user_id=self.admin_ids) & filters.UpdateType.MESSAGE
+        self.messages = (
+            filters.User(user_id=self.admin_ids)
+            & filters.ChatType.PRIVATE
+            & filters.UpdateType.MESSAGE
+        )
 
     async def check(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
+            raise ApplicationHandlerStop
+        chat = update.effective_chat
+        if chat is not None and chat.type != Chat.PRIVATE:
+            await self._leave(chat, context)
             raise ApplicationHandlerStop
         user = update.effective_user
         if user is not None and user.id in self.admin_ids:
@@ -47,3 +58,16 @@ class AdminGate:
             f"@{user.username}" if user and user.username else None,
         )
         raise ApplicationHandlerStop
+
+    async def _leave(self, chat: Chat, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.warning(
+            "ignored an update from the %s chat id=%s %r: the admin bot works in private "
+            "chats only; leaving it",
+            chat.type,
+            chat.id,
+            chat.title or "",
+        )
+        try:
+            await context.bot.leave_chat(chat.id)
+        except TelegramError as error:  # best effort: it says nothing there either way
+            log.warning("could not leave the %s chat id=%s: %s", chat.type, chat.id, error)

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Collection
 from typing import Any
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ExtBot
 
@@ -176,7 +176,13 @@ class Recovery:
         user, chat = update.effective_user, update.effective_chat
         log.warning("admin update %s was interrupted by the restart", update.update_id)
         notice = interrupted_notice(self._texts, update)
-        if notice is None or user is None or chat is None or user.id not in self._admin_ids:
+        if (
+            notice is None
+            or user is None
+            or chat is None
+            or chat.type != Chat.PRIVATE
+            or user.id not in self._admin_ids
+        ):
             return
         try:
             await send_text(application.bot, chat.id, notice)
