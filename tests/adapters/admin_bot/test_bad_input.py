@@ -239,3 +239,21 @@ async def test_start_when_the_model_fails_says_why_and_starts_nothing(world, fai
 
     assert await world.admin.reply("/start @new_lead") == expected
     assert await world.dialogs() == []
+
+
+KEY = "sk-or-v1-" + "0123456789abcdef" * 4
+
+
+async def test_a_providers_error_body_that_repeats_the_key_is_masked_in_the_answer(world):
+    """Measured: a 401 body that repeats the key put the whole OPENROUTER_API_KEY into two
+    Telegram messages (the /start answer and the model-failing notice); logs were masked."""
+    await world.connected_account(ACCOUNT)
+    world.telegram.add_user("new_lead", 7001)
+    body = f'{{"error": {{"message": "Invalid API key {KEY}", "code": 401}}}}'
+    rejected = LlmRejected(LlmRejected.KEY, f"OpenRouter rejected the API key: {body}")
+    world.llm.queue(rejected, rejected, rejected)
+
+    answer = await world.admin.reply("/start @new_lead")
+
+    assert "OpenRouter rejected the API key" in answer and "Invalid API key ***" in answer
+    assert "0123456789abcdef" not in answer

@@ -194,3 +194,14 @@ def test_a_dialog_the_model_keeps_failing_reads_in_russian():
     )
     ru = describe_event(event, Formatter(Texts("ru"), MOSCOW))
     assert "не справляется с этим диалогом" in ru and "/resume 13" in ru
+
+
+async def test_a_notice_carrying_a_providers_error_body_is_masked(notifier, api, clock):
+    key = "sk-or-v1-" + "0123456789abcdef" * 4
+    mark = api.mark()
+    await notifier.notify(ev.LlmFailing(reason=f"401: Invalid API key {key}"))
+    await settle()
+    clock.advance(3.0)
+    [sent] = await api.wait_replies(ADMIN, 1, since=mark)
+    assert "Invalid API key ***" in (sent.text or "")
+    assert "0123456789abcdef" not in (sent.text or "")

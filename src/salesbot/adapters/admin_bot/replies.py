@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 
+from salesbot.adapters.logging import secret_mask
+
 MESSAGE_LIMIT = 4096
 
 
@@ -52,8 +54,10 @@ async def send_text(
     *,
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> list[Message]:
-    """Send `text` as one or more messages in order; buttons go with the last one."""
-    pieces = split_message(text)
+    """Send `text` as one or more messages in order; buttons go with the last one. It is
+    masked first, as log lines are (`secret_mask`): a provider's error body that repeats
+    our key, or any secret a text happened to carry, never reaches a chat."""
+    pieces = split_message(secret_mask(text))
     sent = []
     for index, piece in enumerate(pieces):
         markup = reply_markup if index == len(pieces) - 1 else None

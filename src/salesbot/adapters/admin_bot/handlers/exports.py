@@ -24,6 +24,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     dialog_number,
     reply,
 )
+from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.errors import UnknownDialog
 from salesbot.application.ports import Clock
@@ -57,7 +58,7 @@ class ExportCommands:
             await context.bot.send_document(
                 chat.id,
                 InputFile(stream, filename=filename, read_file_handle=False),
-                caption=caption,
+                caption=secret_mask(caption),
                 write_timeout=UPLOAD_TIMEOUT,
                 read_timeout=UPLOAD_TIMEOUT,
             )

@@ -18,6 +18,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     dialog_number,
     reply,
 )
+from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.views import AdminViews, DialogPage
 from salesbot.application.errors import UnknownDialog
 
@@ -59,7 +60,7 @@ class ViewCommands:
         page = await self._views.open_dialogs(int(match.group(1)))
         try:
             await query.edit_message_text(
-                self.f.dialog_page(page), reply_markup=page_buttons(page, self.t)
+                secret_mask(self.f.dialog_page(page)), reply_markup=page_buttons(page, self.t)
             )
         except BadRequest as error:  # the page did not change since it was shown
             if "not modified" not in str(error).lower():
