@@ -23,6 +23,20 @@ class ProspectReplied(Event):
 
 
 @dataclass(frozen=True)
+class ProspectWroteToOperator(Event):
+    """The prospect wrote in a dialog where the AI does not answer (paused, handed off,
+    goal reached, or closed): every such message is the operator's to read, at once."""
+
+    dialog_id: int
+    username: str
+    account_id: int
+    text: str
+    status: str
+    """The dialog's status: `paused` (the operator may answer) or a closed one."""
+    media: Media | None = None
+
+
+@dataclass(frozen=True)
 class GoalReached(Event):
     dialog_id: int
     username: str

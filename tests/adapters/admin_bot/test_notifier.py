@@ -205,3 +205,18 @@ async def test_a_notice_carrying_a_providers_error_body_is_masked(notifier, api,
     [sent] = await api.wait_replies(ADMIN, 1, since=mark)
     assert "Invalid API key ***" in (sent.text or "")
     assert "0123456789abcdef" not in (sent.text or "")
+
+
+def test_an_inbox_notice_says_how_to_answer_or_where_to_look_in_each_language():
+    paused = ev.ProspectWroteToOperator(
+        dialog_id=5, username="lead_q", account_id=2, text="Когда позвонит?", status="paused"
+    )
+    closed = ev.ProspectWroteToOperator(
+        dialog_id=6, username="lead_r", account_id=2, text="А цена?", status="finished"
+    )
+    ru = describe_event(paused, Formatter(Texts("ru"), MOSCOW))
+    en = describe_event(paused, Formatter(Texts("en"), MOSCOW))
+    assert "Когда позвонит?" in ru and "/say 5" in ru and "/resume 5" in ru and "#2" in ru
+    assert "the AI is not answering (paused)" in en and "/say 5" in en
+    closed_ru = describe_event(closed, Formatter(Texts("ru"), MOSCOW))
+    assert "закрытом диалоге 6" in closed_ru and "завершён" in closed_ru and "/view 6" in closed_ru

@@ -428,6 +428,20 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "Посмотреть: /view {dialog_id}",
         "en": "💬 @{username} replied in dialog {dialog_id}:\n{text}\nSee it: /view {dialog_id}",
     },
+    "event_inbox": {
+        "ru": "📨 @{username} пишет в диалоге {dialog_id} (аккаунт #{account_id}), ИИ не "
+        "отвечает ({status}):\n{text}\nОтветить: /say {dialog_id} <текст> · вернуть ИИ: "
+        "/resume {dialog_id}",
+        "en": "📨 @{username} wrote in dialog {dialog_id} (account #{account_id}); the AI is "
+        "not answering ({status}):\n{text}\nAnswer: /say {dialog_id} <text> · AI back on: "
+        "/resume {dialog_id}",
+    },
+    "event_inbox_closed": {
+        "ru": "📨 @{username} написал(а) в закрытом диалоге {dialog_id} (аккаунт #{account_id}, "
+        "{status}):\n{text}\nПосмотреть: /view {dialog_id}",
+        "en": "📨 @{username} wrote in closed dialog {dialog_id} (account #{account_id}, "
+        "{status}):\n{text}\nSee it: /view {dialog_id}",
+    },
     "event_media_not_seen": {
         "ru": "(вложение: ИИ видит только его описание в скобках; само оно — в чате Telegram)",
         "en": "(an attachment: the AI sees only its description in brackets; the file itself "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.domain import events as ev
+from salesbot.domain.dialog import DialogStatus
 
 REPLY_PREVIEW = 500
 
@@ -20,6 +21,18 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
             seen = event.media.transcript is None
             text += "\n" + t("event_media_not_seen" if seen else "event_media_transcribed")
         return t("event_replied", username=event.username, dialog_id=event.dialog_id, text=text)
+    if isinstance(event, ev.ProspectWroteToOperator):
+        text = _preview(event.text)
+        if event.media is not None and event.media.transcript is not None:
+            text += "\n" + t("event_media_transcribed")
+        return t(
+            "event_inbox" if event.status == DialogStatus.PAUSED.value else "event_inbox_closed",
+            username=event.username,
+            dialog_id=event.dialog_id,
+            account_id=event.account_id,
+            status=t.word("dialog_status", event.status),
+            text=text,
+        )
     if isinstance(event, ev.GoalReached):
         return t(
             "event_goal", dialog_id=event.dialog_id, username=event.username, summary=event.summary

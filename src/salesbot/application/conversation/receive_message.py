@@ -41,7 +41,7 @@ from salesbot.application.ports import (
     UnitOfWorkFactory,
 )
 from salesbot.domain.dialog import Dialog, DialogStatus
-from salesbot.domain.events import Event, OperatorWrote, ProspectReplied
+from salesbot.domain.events import Event, OperatorWrote, ProspectReplied, ProspectWroteToOperator
 from salesbot.domain.media import message_content, spoken_words
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.opt_out import KeywordOptOutDetector, OptOutDetector
@@ -257,7 +257,21 @@ class IncomingMessages:
                 uow, dialog, now=stored.timestamp, reason=f"asked to stop: {stored.content[:200]}"
             )
             return False
-        if dialog.is_open and await self._is_first_reply(uow, dialog.id, stored):
+        if not dialog.ai_enabled:
+            # Nobody else will answer: the operator reads every message of it, not only the
+            # first (the inbox).
+            self._replied.put(dialog.id, True)
+            events.append(
+                ProspectWroteToOperator(
+                    dialog.id,
+                    dialog.target_username,
+                    dialog.account_id,
+                    stored.content,
+                    dialog.status.value,
+                    stored.media,
+                )
+            )
+        elif await self._is_first_reply(uow, dialog.id, stored):
             events.append(
                 ProspectReplied(dialog.id, dialog.target_username, stored.content, stored.media)
             )
