@@ -22,6 +22,7 @@ from salesbot.domain.events import (
     LlmRecovered,
     ProspectOptedOut,
     ProspectReplied,
+    ProspectWroteToOperator,
 )
 from salesbot.domain.message import Delivery, Message, OutKind
 from tests.application.conversation_support import World, answer
@@ -254,7 +255,9 @@ async def test_a_paused_dialog_stores_but_does_not_answer(world):
 
     assert world.incoming_texts(dialog_id) == ["Алло?"]
     assert len(world.llm.calls) == 1
-    assert world.notifier.of_type(ProspectReplied)  # the admin still learns they wrote
+    # the admin still learns they wrote: every message, as the AI does not answer
+    [told] = world.notifier.of_type(ProspectWroteToOperator)
+    assert (told.dialog_id, told.text, told.status) == (dialog_id, "Алло?", "paused")
 
 
 async def test_a_new_message_cancels_the_unsent_reply_and_the_new_one_sees_it(world):

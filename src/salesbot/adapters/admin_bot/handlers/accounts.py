@@ -95,11 +95,14 @@ def _credentials(proxy: str) -> str:
 
 
 def _hide_proxy_credentials(proxy: str) -> None:
-    """Mask the proxy and its password in every log line from now on, as typed and
-    percent-decoded (the form the Telegram adapter hands its library)."""
+    """Mask the proxy's credentials and password in every log line and chat text from now
+    on, as typed and percent-decoded (the form the Telegram adapter hands its library). The
+    rest (scheme, host, port) is no secret: the admin is shown it back, e.g. in an error."""
     credentials = _credentials(proxy)
+    if not credentials:
+        return
     password = credentials.split(":", 1)[-1]
-    secret_mask.add(proxy, credentials, password, unquote(password))
+    secret_mask.add(credentials, password, unquote(password))
 
 
 def _redacted_proxy(proxy: str) -> str:
