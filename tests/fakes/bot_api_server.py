@@ -157,6 +157,13 @@ class FakeBotApi(LoopbackServer):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return {"update_id": next(self._update_ids), "message": message}
 
+    def reply_update(self, user_id: int, text: str, *, to: dict[str, Any]) -> dict[str, Any]:
+        """The user answering the bot's message `to` (a sendMessage result) with Telegram's
+        reply: the update carries it as `reply_to_message`."""
+        update = self.message_update(user_id, text)
+        update["message"]["reply_to_message"] = to
+        return update
+
     async def send_message(
         self,
         user_id: int,

@@ -1,10 +1,15 @@
 """/start, /stop, /pause, /resume, /say, /list, /view, /stats end to end: the admin's
 message travels as real HTTP through python-telegram-bot to the real use-cases."""
 
+from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.adapters.admin_bot.notices import describe_event
+from salesbot.adapters.admin_bot.replies import send_text
 from salesbot.adapters.persistence.models import dialogs, messages
+from salesbot.domain import events as ev
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Delivery, OutKind
-from tests.adapters.admin_bot.conftest import ADMIN, model_answer
+from tests.adapters.admin_bot.conftest import ADMIN, MOSCOW, model_answer
 from tests.fakes.bot_api_server import ApiCall
 
 OPENER = "Здравствуйте! Я из Запись+. Удобно пару минут?"
@@ -284,3 +289,72 @@ async def test_close_ends_a_lost_lead_sends_nothing_and_counts_apart(world):
     all_time = stats.split("За всё время:\n", 1)[1]
     assert "целей 0, отказов 1, не подходят 1, отписок 0" in all_time
     assert "активных 1, на паузе 0, остановлено 0, завершено 2" in all_time
+
+
+async def _notice(world, api, event) -> dict:
+    """The bot sends the admin `event` as its notice; the message Telegram made of it."""
+    mark = api.mark()
+    text = describe_event(event, Formatter(Texts("ru"), MOSCOW))
+    await send_text(world.bot.application.bot, ADMIN, text)
+    [call] = api.since(mark, ["sendMessage"])
+    return call.result
+
+
+async def test_replying_to_an_inbox_notice_sends_the_text_as_say(world, api):
+    account = await world.seed.account()
+    n = await world.seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED)
+    notice = await _notice(
+        world,
+        api,
+        ev.ProspectWroteToOperator(n, "ivan_petrov", account, "Когда позвонит?", "paused"),
+    )
+    mark = api.mark()
+
+    await api.deliver(api.reply_update(ADMIN, "Сегодня в 15:00, удобно?", to=notice))
+    [answer] = await world.admin.settle(mark)
+
+    assert answer.text == (
+        f"Сообщение для @ivan_petrov (диалог {n}) в очереди: аккаунт #{account} "
+        "отправит его с учётом лимитов и пауз."
+    )
+    manual = [m for m in await world.messages() if m.kind is OutKind.MANUAL]
+    assert [(m.dialog_id, m.content) for m in manual] == [(n, "Сегодня в 15:00, удобно?")]
+
+
+async def test_a_reply_to_a_notice_about_several_dialogs_asks_which_and_sends_nothing(world, api):
+    account = await world.seed.account()
+    first = await world.seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED)
+    second = await world.seed.dialog(account, "anna_salon", status=DialogStatus.PAUSED)
+    text = "\n\n".join(
+        describe_event(
+            ev.ProspectWroteToOperator(d, name, account, "Алло?", "paused"),
+            Formatter(Texts("ru"), MOSCOW),
+        )
+        for d, name in ((first, "ivan_petrov"), (second, "anna_salon"))
+    )
+    mark = api.mark()
+    await send_text(world.bot.application.bot, ADMIN, text)
+    [call] = api.since(mark, ["sendMessage"])
+    mark = api.mark()
+
+    await api.deliver(api.reply_update(ADMIN, "Добрый день!", to=call.result))
+    [answer] = await world.admin.settle(mark)
+
+    assert answer.text == (
+        f"Это уведомление о нескольких диалогах ({first}, {second}): ответьте командой "
+        "/say N <текст>."
+    )
+    assert [m for m in await world.messages() if m.kind is OutKind.MANUAL] == []
+
+
+async def test_a_reply_to_anything_else_is_not_a_command(world, api):
+    mark = api.mark()
+    await send_text(world.bot.application.bot, ADMIN, "Команды: …")
+    [call] = api.since(mark, ["sendMessage"])
+    mark = api.mark()
+
+    await api.deliver(api.reply_update(ADMIN, "спасибо", to=call.result))
+
+    assert [c.text for c in await world.admin.settle(mark)] == [
+        "Я понимаю только команды. Все команды: /help"
+    ]

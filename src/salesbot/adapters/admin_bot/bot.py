@@ -258,6 +258,9 @@ def build_admin_bot(
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
             CallbackQueryHandler(views.turn_page),
             MessageHandler(admin & filters.COMMAND, general.unknown_command),
+            MessageHandler(
+                admin & filters.REPLY & filters.TEXT & ~filters.COMMAND, dialogs.reply_to_notice
+            ),
             MessageHandler(admin & ~filters.COMMAND, general.not_a_command),
         ]
     )

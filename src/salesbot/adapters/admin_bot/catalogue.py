@@ -140,6 +140,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Диалог {n} с @{username} остановлен. Отменено сообщений в очереди: {cancelled}.",
         "en": "Dialog {n} with @{username} stopped. Queued messages cancelled: {cancelled}.",
     },
+    "reply_to_notice_ambiguous": {
+        "ru": "Это уведомление о нескольких диалогах ({numbers}): ответьте командой "
+        "/say N <текст>.",
+        "en": "That notice is about several dialogs ({numbers}): answer with /say N <text>.",
+    },
     "closed_lost": {
         "ru": "Диалог {n} с @{username} закрыт: {outcome}. Клиенту ничего не отправлено; "
         "отменено сообщений в очереди: {cancelled}.",

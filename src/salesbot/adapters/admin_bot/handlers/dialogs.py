@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 from telegram import Update
@@ -40,6 +41,7 @@ from salesbot.application.errors import (
 )
 from salesbot.domain.dialog import Outcome
 from salesbot.domain.errors import IllegalTransition, InvalidUsername
+from salesbot.domain.text import storable
 from salesbot.domain.username import normalize_username
 
 CLOSE_REASONS = {
@@ -49,6 +51,15 @@ CLOSE_REASONS = {
     "не_подходит": Outcome.NOT_QUALIFIED,
 }
 """/close's reasons: the outcomes' own names and a Russian word for each."""
+
+
+# Every notice about one dialog the operator may answer names `/say N`.
+_SAY_HINT = re.compile(r"/say (\d+)\b")
+
+
+def dialogs_named_in(notice: str) -> list[int]:
+    """The dialogs a notice offers to answer (`/say N` in it), in order, each once."""
+    return list(dict.fromkeys(int(n) for n in _SAY_HINT.findall(notice)))
 
 
 class DialogStarter(Protocol):
@@ -115,6 +126,34 @@ class DialogCommands:
                 account_id=started.account_id,
                 opener=started.opener,
             ),
+        )
+
+    @answers_bad_input
+    async def reply_to_notice(self, update: Update, context: Context) -> None:
+        """Telegram's reply to one of our notices about a dialog: the text goes to the
+        prospect as `/say N` would send it. Any other plain text is not a command."""
+        message = update.message
+        assert message is not None
+        replied = message.reply_to_message
+        numbers: list[int] = []
+        if replied is not None and replied.from_user is not None and replied.from_user.is_bot:
+            numbers = dialogs_named_in(replied.text or replied.caption or "")
+        if not numbers:
+            await reply(update, context, self.t("not_a_command"))
+            return
+        if len(numbers) > 1:
+            listed = ", ".join(str(n) for n in numbers)
+            raise BadInput(self.t("reply_to_notice_ambiguous", numbers=listed))
+        n = numbers[0]
+        text = storable(message.text or "").strip()
+        try:
+            queued = await self._control.say(SayInDialog(n, text))
+        except (UnknownDialog, DialogClosed) as error:
+            raise self._refusal(error, n, "say") from error
+        await reply(
+            update,
+            context,
+            self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id),
         )
 
     def _refusal(self, error: Exception, n: int, action: str) -> BadInput:
