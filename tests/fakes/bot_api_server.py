@@ -364,8 +364,9 @@ class FakeBotApi(LoopbackServer):
             "from": self._bot_user(),
             **content,
         }
-        if "reply_markup" in params:
-            message["reply_markup"] = json.loads(params["reply_markup"])
+        markup = json.loads(params["reply_markup"]) if "reply_markup" in params else None
+        if markup and "inline_keyboard" in markup:  # a Message carries inline keyboards only
+            message["reply_markup"] = markup
         return message
 
     # --- methods ---------------------------------------------------------------------------

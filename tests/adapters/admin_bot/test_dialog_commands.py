@@ -358,3 +358,38 @@ async def test_a_reply_to_anything_else_is_not_a_command(world, api):
     assert [c.text for c in await world.admin.settle(mark)] == [
         "Я понимаю только команды. Все команды: /help"
     ]
+
+
+async def test_the_inbox_buttons_resume_stop_and_ask_for_the_reply(world, api):
+    account = await world.seed.account()
+    n = await world.seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED)
+    m = await world.seed.dialog(account, "anna_salon", status=DialogStatus.PAUSED)
+
+    mark = api.mark()
+    await api.press_button(ADMIN, 1, f"inbox:resume:{n}")
+    assert [c.text for c in await world.admin.settle(mark)] == [
+        f"ИИ снова ведёт диалог {n} с @ivan_petrov."
+    ]
+    assert (await world.dialog(n)).status is DialogStatus.ACTIVE
+
+    mark = api.mark()
+    await api.press_button(ADMIN, 1, f"inbox:stop:{m}")
+    assert [c.text for c in await world.admin.settle(mark)] == [
+        f"Диалог {m} с @anna_salon остановлен. Отменено сообщений в очереди: 0."
+    ]
+    mark = api.mark()
+    await api.press_button(ADMIN, 1, f"inbox:resume:{m}")  # a stopped dialog stays stopped
+    [refused] = await world.admin.settle(mark)
+    assert refused.text == f"Диалог {m} остановлен — возобновить его нельзя."
+
+    p = await world.seed.dialog(account, "oleg_barber", status=DialogStatus.PAUSED)
+    mark = api.mark()
+    await api.press_button(ADMIN, 1, f"inbox:reply:{p}")
+    [prompt] = await world.admin.settle(mark)
+    assert prompt.json("reply_markup") == {"force_reply": True, "selective": True}
+    mark = api.mark()
+    await api.deliver(api.reply_update(ADMIN, "Перезвоню в 15:00", to=prompt.result))
+    [queued] = await world.admin.settle(mark)
+    assert queued.text.startswith(f"Сообщение для @oleg_barber (диалог {p}) в очереди")
+    manual = [m for m in await world.messages() if m.kind is OutKind.MANUAL]
+    assert [(x.dialog_id, x.content) for x in manual] == [(p, "Перезвоню в 15:00")]

@@ -220,3 +220,28 @@ def test_an_inbox_notice_says_how_to_answer_or_where_to_look_in_each_language():
     assert "the AI is not answering (paused)" in en and "/say 5" in en
     closed_ru = describe_event(closed, Formatter(Texts("ru"), MOSCOW))
     assert "закрытом диалоге 6" in closed_ru and "завершён" in closed_ru and "/view 6" in closed_ru
+
+
+async def test_a_notice_about_one_paused_dialog_carries_reply_resume_and_stop(notifier, api, clock):
+    mark = api.mark()
+    for text in ("Алло?", "Вы тут?"):
+        await notifier.notify(ev.ProspectWroteToOperator(5, "lead_q", 2, text, "paused"))
+    await settle()
+    clock.advance(3.0)
+    [sent] = await api.wait_replies(ADMIN, 1, since=mark)
+    [row] = sent.json("reply_markup")["inline_keyboard"]
+    assert [(b["text"], b["callback_data"]) for b in row] == [
+        ("✍️ Ответить", "inbox:reply:5"),
+        ("🤖 Вернуть ИИ", "inbox:resume:5"),
+        ("⛔ Остановить", "inbox:stop:5"),
+    ]
+
+
+async def test_a_burst_about_several_dialogs_gets_no_buttons(notifier, api, clock):
+    mark = api.mark()
+    await notifier.notify(ev.ProspectWroteToOperator(5, "lead_q", 2, "Алло?", "paused"))
+    await notifier.notify(ev.ProspectWroteToOperator(6, "lead_r", 2, "Да?", "paused"))
+    await settle()
+    clock.advance(3.0)
+    [sent] = await api.wait_replies(ADMIN, 1, since=mark)
+    assert sent.json("reply_markup") is None

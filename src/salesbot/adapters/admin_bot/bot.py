@@ -256,6 +256,7 @@ def build_admin_bot(
             accounts.conversation(admin),
             script.conversation(admin),
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
+            CallbackQueryHandler(dialogs.inbox_button, pattern=r"^inbox:"),
             CallbackQueryHandler(views.turn_page),
             MessageHandler(admin & filters.COMMAND, general.unknown_command),
             MessageHandler(

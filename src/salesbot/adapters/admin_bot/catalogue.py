@@ -140,6 +140,13 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Диалог {n} с @{username} остановлен. Отменено сообщений в очереди: {cancelled}.",
         "en": "Dialog {n} with @{username} stopped. Queued messages cancelled: {cancelled}.",
     },
+    "inbox_button_reply": {"ru": "✍️ Ответить", "en": "✍️ Reply"},
+    "inbox_button_resume": {"ru": "🤖 Вернуть ИИ", "en": "🤖 Resume AI"},
+    "inbox_button_stop": {"ru": "⛔ Остановить", "en": "⛔ Stop"},
+    "inbox_reply_prompt": {
+        "ru": "Напишите ответ для диалога {n} ответом на это сообщение (или /say {n} <текст>).",
+        "en": "Write the answer for dialog {n} as a reply to this message (or /say {n} <text>).",
+    },
     "reply_to_notice_ambiguous": {
         "ru": "Это уведомление о нескольких диалогах ({numbers}): ответьте командой "
         "/say N <текст>.",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.domain import events as ev
 from salesbot.domain.dialog import DialogStatus
@@ -111,3 +114,29 @@ def describe_batch(events: list[ev.Event], f: Formatter) -> str:
     if len(texts) == 1:
         return texts[0]
     return "\n\n".join([f.t("notices_header", count=len(texts)), *texts])
+
+
+INBOX_CALLBACK = "inbox:{action}:{dialog_id}"
+INBOX_ACTIONS = ("reply", "resume", "stop")
+
+
+def batch_buttons(events: list[ev.Event], t: Texts) -> InlineKeyboardMarkup | None:
+    """Reply / Resume AI / Stop under a notice that is about one paused dialog's new
+    messages only (a burst about several dialogs gets none: which would a button mean?)."""
+    inbox = [e for e in events if isinstance(e, ev.ProspectWroteToOperator)]
+    if len(inbox) != len(events) or len({e.dialog_id for e in inbox}) != 1:
+        return None
+    if inbox[0].status != DialogStatus.PAUSED.value:
+        return None
+    n = inbox[0].dialog_id
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(f"inbox_button_{action}"),
+                    callback_data=INBOX_CALLBACK.format(action=action, dialog_id=n),
+                )
+                for action in INBOX_ACTIONS
+            ]
+        ]
+    )

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from telegram import Bot
 
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.adapters.admin_bot.notices import describe_batch
+from salesbot.adapters.admin_bot.notices import batch_buttons, describe_batch
 from salesbot.adapters.admin_bot.replies import send_text
 from salesbot.application.ports import Clock
 from salesbot.domain.events import Event
@@ -75,12 +75,13 @@ class BotNotifier:
             return
         try:
             text = describe_batch(events, self._f)
+            buttons = batch_buttons(events, self._f.t)
         except Exception:
             log.exception("could not format notices %r", events)
             return
         for admin_id in self._admin_ids:
             try:
-                await send_text(self._bot, admin_id, text)
+                await send_text(self._bot, admin_id, text, reply_markup=buttons)
             except Exception:
                 log.exception("notice to admin %s not delivered: %s", admin_id, text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-from telegram import Update
+from telegram import ForceReply, Update
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.handlers.common import (
@@ -17,6 +17,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     reply,
     split_first,
 )
+from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.control_dialog import (
     CloseDialog,
     DialogControl,
@@ -53,6 +54,7 @@ CLOSE_REASONS = {
 """/close's reasons: the outcomes' own names and a Russian word for each."""
 
 
+_INBOX_BUTTON = re.compile(r"^inbox:(reply|resume|stop):(\d+)$")
 # Every notice about one dialog the operator may answer names `/say N`.
 _SAY_HINT = re.compile(r"/say (\d+)\b")
 
@@ -155,6 +157,37 @@ class DialogCommands:
             context,
             self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id),
         )
+
+    async def inbox_button(self, update: Update, context: Context) -> None:
+        """The buttons under an inbox notice: Reply asks for the text (a reply to that
+        question is `/say N`), Resume AI and Stop do what /resume N and /stop N do."""
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        match = _INBOX_BUTTON.match(query.data or "")
+        if match is None:
+            return
+        action, n = match.group(1), int(match.group(2))
+        try:
+            if action == "reply":
+                answer = self.t("inbox_reply_prompt", n=n)
+                chat = update.effective_chat
+                assert chat is not None
+                await context.bot.send_message(
+                    chat.id, secret_mask(answer), reply_markup=ForceReply(selective=True)
+                )
+                return
+            if action == "resume":
+                changed = await self._control.resume(ResumeDialog(n))
+                answer = self.t("resumed", n=n, username=changed.username)
+            else:
+                changed = await self._control.stop(StopDialog(n))
+                answer = self.t(
+                    "stopped", n=n, username=changed.username, cancelled=changed.cancelled
+                )
+        except (UnknownDialog, IllegalTransition) as error:
+            answer = self._refusal(error, n, action).text
+        await reply(update, context, answer)
 
     def _refusal(self, error: Exception, n: int, action: str) -> BadInput:
         if isinstance(error, UnknownDialog):
