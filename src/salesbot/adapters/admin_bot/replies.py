@@ -3,7 +3,7 @@ Telegram's limit of 4096 characters (counted in UTF-16 code units, as Telegram c
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message
 
 from salesbot.adapters.logging import secret_mask
 
@@ -52,7 +52,7 @@ async def send_text(
     chat_id: int,
     text: str,
     *,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | ForceReply | None = None,
 ) -> list[Message]:
     """Send `text` as one or more messages in order; buttons go with the last one. It is
     masked first, as log lines are (`secret_mask`): a provider's error body that repeats

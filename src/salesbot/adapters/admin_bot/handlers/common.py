@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -56,7 +56,7 @@ async def reply(
     context: Context,
     text: str,
     *,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | ForceReply | None = None,
 ) -> list[Message]:
     chat = update.effective_chat
     assert chat is not None

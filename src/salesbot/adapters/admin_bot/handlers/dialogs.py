@@ -17,7 +17,6 @@ from salesbot.adapters.admin_bot.handlers.common import (
     reply,
     split_first,
 )
-from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.control_dialog import (
     CloseDialog,
     DialogControl,
@@ -146,17 +145,7 @@ class DialogCommands:
         if len(numbers) > 1:
             listed = ", ".join(str(n) for n in numbers)
             raise BadInput(self.t("reply_to_notice_ambiguous", numbers=listed))
-        n = numbers[0]
-        text = storable(message.text or "").strip()
-        try:
-            queued = await self._control.say(SayInDialog(n, text))
-        except (UnknownDialog, DialogClosed) as error:
-            raise self._refusal(error, n, "say") from error
-        await reply(
-            update,
-            context,
-            self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id),
-        )
+        await reply(update, context, await self._say(numbers[0], storable(message.text or "")))
 
     async def inbox_button(self, update: Update, context: Context) -> None:
         """The buttons under an inbox notice: Reply asks for the text (a reply to that
@@ -168,26 +157,39 @@ class DialogCommands:
         if match is None:
             return
         action, n = match.group(1), int(match.group(2))
+        if action == "reply":
+            prompt = self.t("inbox_reply_prompt", n=n)
+            await reply(update, context, prompt, reply_markup=ForceReply(selective=True))
+            return
         try:
-            if action == "reply":
-                answer = self.t("inbox_reply_prompt", n=n)
-                chat = update.effective_chat
-                assert chat is not None
-                await context.bot.send_message(
-                    chat.id, secret_mask(answer), reply_markup=ForceReply(selective=True)
-                )
-                return
-            if action == "resume":
-                changed = await self._control.resume(ResumeDialog(n))
-                answer = self.t("resumed", n=n, username=changed.username)
-            else:
-                changed = await self._control.stop(StopDialog(n))
-                answer = self.t(
-                    "stopped", n=n, username=changed.username, cancelled=changed.cancelled
-                )
-        except (UnknownDialog, IllegalTransition) as error:
-            answer = self._refusal(error, n, action).text
+            answer = await (self._resume(n) if action == "resume" else self._stop(n))
+        except BadInput as refused:
+            answer = refused.text
         await reply(update, context, answer)
+
+    async def _stop(self, n: int) -> str:
+        try:
+            changed = await self._control.stop(StopDialog(n))
+        except (UnknownDialog, IllegalTransition) as error:
+            raise self._refusal(error, n, "stop") from error
+        return self.t("stopped", n=n, username=changed.username, cancelled=changed.cancelled)
+
+    async def _resume(self, n: int) -> str:
+        try:
+            changed = await self._control.resume(ResumeDialog(n))
+        except (UnknownDialog, IllegalTransition) as error:
+            raise self._refusal(error, n, "resume") from error
+        return self.t("resumed", n=n, username=changed.username)
+
+    async def _say(self, n: int, text: str) -> str:
+        """Queue the operator's `text` in dialog N (/say N, a reply to a notice)."""
+        if not text.strip():
+            raise BadInput(self.t("say_missing", example=self.t("say_example")))
+        try:
+            queued = await self._control.say(SayInDialog(n, text))
+        except (UnknownDialog, DialogClosed) as error:
+            raise self._refusal(error, n, "say") from error
+        return self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id)
 
     def _refusal(self, error: Exception, n: int, action: str) -> BadInput:
         if isinstance(error, UnknownDialog):
@@ -208,15 +210,7 @@ class DialogCommands:
         """/stop N: close the dialog, cancel what is queued."""
         assert update.message is not None
         n, _ = dialog_number(command_tail(update.message), self.t, "stop")
-        try:
-            changed = await self._control.stop(StopDialog(n))
-        except (UnknownDialog, IllegalTransition) as error:
-            raise self._refusal(error, n, "stop") from error
-        await reply(
-            update,
-            context,
-            self.t("stopped", n=n, username=changed.username, cancelled=changed.cancelled),
-        )
+        await reply(update, context, await self._stop(n))
 
     @answers_bad_input
     async def close(self, update: Update, context: Context) -> None:
@@ -270,11 +264,7 @@ class DialogCommands:
         """/resume N: AI on again."""
         assert update.message is not None
         n, _ = dialog_number(command_tail(update.message), self.t, "resume")
-        try:
-            changed = await self._control.resume(ResumeDialog(n))
-        except (UnknownDialog, IllegalTransition) as error:
-            raise self._refusal(error, n, "resume") from error
-        await reply(update, context, self.t("resumed", n=n, username=changed.username))
+        await reply(update, context, await self._resume(n))
 
     @answers_bad_input
     async def say(self, update: Update, context: Context) -> None:
@@ -284,14 +274,4 @@ class DialogCommands:
         n, text = dialog_number(
             command_tail(update.message), self.t, "say", example=example, rest_allowed=True
         )
-        if not text:
-            raise BadInput(self.t("say_missing", example=example))
-        try:
-            queued = await self._control.say(SayInDialog(n, text))
-        except (UnknownDialog, DialogClosed) as error:
-            raise self._refusal(error, n, "say") from error
-        await reply(
-            update,
-            context,
-            self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id),
-        )
+        await reply(update, context, await self._say(n, text))
