@@ -3,13 +3,14 @@
 `MonitoredModel` wraps the LanguageModel every use-case uses, so the notice is sent once
 for the whole process, not once per dialog or per message. A rejection (bad key, no
 credits) is told at once: a human must act. Brief unavailability is normal (the adapter
-already retried); it is told only when it lasts `grace_seconds`.
+already retried); it is told only when it lasts `grace_seconds`. `AnswerHealth` does the
+same for answers that arrive but hold nothing usable; both keep that rule in `OutageNotice`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from salesbot.application.errors import LlmError, LlmRejected
@@ -17,6 +18,38 @@ from salesbot.application.ports import AdminNotifier, ChatTurn, Clock, Completio
 from salesbot.domain.events import LlmFailing, LlmRecovered
 
 logger = logging.getLogger(__name__)
+
+
+class OutageNotice:
+    """One outage, told to the admin once when it has lasted `grace_seconds` (or at once,
+    when a human must act) and once when it is over."""
+
+    def __init__(self, notifier: AdminNotifier, clock: Clock, *, grace_seconds: float) -> None:
+        self._notifier = notifier
+        self._clock = clock
+        self._grace = grace_seconds
+        self._since: datetime | None = None
+        self._told = False
+
+    @property
+    def failing(self) -> bool:
+        return self._since is not None
+
+    async def failed(self, describe: Callable[[float], str], *, at_once: bool = False) -> None:
+        """One more failure; `describe(seconds failing)` is the notice's reason."""
+        now = self._clock.now()
+        if self._since is None:
+            self._since = now
+        failing_for = (now - self._since).total_seconds()
+        if self._told or not (at_once or failing_for >= self._grace):
+            return
+        self._told = True
+        await self._notifier.notify(LlmFailing(reason=describe(failing_for)))
+
+    async def recovered(self) -> None:
+        told, self._since, self._told = self._told, None, False
+        if told:
+            await self._notifier.notify(LlmRecovered())
 
 
 class MonitoredModel:
@@ -29,15 +62,11 @@ class MonitoredModel:
         grace_seconds: float = 60.0,
     ) -> None:
         self._inner = inner
-        self._notifier = notifier
-        self._clock = clock
-        self._grace = grace_seconds
-        self._failing_since: datetime | None = None
-        self._told = False
+        self._outage = OutageNotice(notifier, clock, grace_seconds=grace_seconds)
 
     @property
     def failing(self) -> bool:
-        return self._failing_since is not None
+        return self._outage.failing
 
     async def complete(
         self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None, json_mode: bool = False
@@ -49,35 +78,24 @@ class MonitoredModel:
         except LlmError as error:
             await self._failed(error)
             raise
-        await self._succeeded()
+        if self._outage.failing:
+            logger.info("the language model answers again")
+            await self._outage.recovered()
         return completion
 
     async def _failed(self, error: LlmError) -> None:
-        now = self._clock.now()
-        if self._failing_since is None:
-            self._failing_since = now
+        if not self._outage.failing:
             logger.warning("the language model is failing: %s", error)
-        failing_for = (now - self._failing_since).total_seconds()
-        lasting = failing_for >= self._grace
-        if self._told or not (isinstance(error, LlmRejected) or lasting):
-            return
-        self._told = True
-        if isinstance(error, LlmRejected):
+        if isinstance(error, LlmRejected):  # a human must act: told at once
             reason = f"{error.detail or error}. Replies wait until it works again."
-        else:
-            reason = (
-                f"the language model has not answered for {failing_for:.0f} s ({error}). "
-                "Replies wait and are retried."
-            )
-        await self._notifier.notify(LlmFailing(reason=reason))
-
-    async def _succeeded(self) -> None:
-        if self._failing_since is None:
+            await self._outage.failed(lambda _: reason, at_once=True)
             return
-        told, self._failing_since, self._told = self._told, None, False
-        logger.info("the language model answers again")
-        if told:
-            await self._notifier.notify(LlmRecovered())
+        await self._outage.failed(
+            lambda failing_for: (
+                f"the language model has not answered for {failing_for:.0f} s "
+                f"({error}). Replies wait and are retried."
+            )
+        )
 
 
 HAND_OVER_AFTER = 3
@@ -106,39 +124,30 @@ class AnswerHealth:
         strikes: int = HAND_OVER_AFTER,
         grace_seconds: float = UNUSABLE_GRACE_SECONDS,
     ) -> None:
-        self._notifier = notifier
-        self._clock = clock
         self._strikes = strikes
-        self._grace = grace_seconds
         self._answers = 0  # usable answers so far, for any dialog
         self._failing: dict[int, tuple[int, int]] = {}  # dialog -> (answers then, rounds)
-        self._unusable_since: datetime | None = None
-        self._told = False
+        self._outage = (
+            OutageNotice(notifier, clock, grace_seconds=grace_seconds)
+            if notifier is not None and clock is not None
+            else None
+        )
 
     async def answered(self) -> None:
         """The model gave a usable answer (to anyone)."""
         self._answers += 1
-        self._unusable_since = None
-        if self._told and self._notifier is not None:
-            self._told = False
+        if self._outage is not None and self._outage.failing:
             logger.info("the language model gives usable answers again")
-            await self._notifier.notify(LlmRecovered())
+            await self._outage.recovered()
 
     async def unusable(self, reason: str) -> None:
         """The model answered with nothing usable (empty, unreadable)."""
-        if self._clock is None or self._notifier is None:
+        if self._outage is None:
             return
-        now = self._clock.now()
-        if self._unusable_since is None:
-            self._unusable_since = now
-        lasting = (now - self._unusable_since).total_seconds()
-        if self._told or lasting < self._grace:
-            return
-        self._told = True
-        await self._notifier.notify(
-            LlmFailing(
-                reason=f"the language model has given only empty or unreadable answers for "
-                f"{lasting:.0f} s ({reason}). Replies wait and are retried."
+        await self._outage.failed(
+            lambda failing_for: (
+                "the language model has given only empty or unreadable "
+                f"answers for {failing_for:.0f} s ({reason}). Replies wait and are retried."
             )
         )
 
