@@ -463,6 +463,13 @@ class _AdminUpdates:
         if row is not None:
             row.update = replace(row.update, state="done", payload=None)
 
+    async def again(self, update_id: int) -> bool:
+        row = self._t.admin_updates.get(update_id)
+        if row is None or row.update.state != "started":
+            return False
+        row.update = replace(row.update, state="received")
+        return True
+
     async def unfinished(self) -> list[AdminUpdate]:
         return [
             copy.deepcopy(row.update)

@@ -264,6 +264,11 @@ class AdminUpdateRepository(Protocol):
 
     async def finish(self, update_id: int) -> None: ...
 
+    async def again(self, update_id: int) -> bool:
+        """Put a started update back to `received`, for a command that is safe to run once
+        more; False when it is not `started` (any more)."""
+        ...
+
     async def unfinished(self) -> list[AdminUpdate]:
         """Every update received or started but not done, oldest update id first."""
         ...

@@ -20,9 +20,13 @@ async def test_start_writes_an_opener_and_queues_it_from_a_connected_account(wor
     world.telegram.add_user("ivan_petrov", 5001)
     world.llm.queue(model_answer(OPENER))
 
-    answer = await world.admin.reply("/start @Ivan_Petrov владелец салона,\nищет CRM")
+    writing, answer = await world.admin.send("/start @Ivan_Petrov владелец салона,\nищет CRM")
 
     [dialog] = await world.dialogs()
+    assert writing == (
+        "Пишу первое сообщение для @ivan_petrov… Сообщу здесь, когда будет готово; "
+        "другие команды тем временем работают."
+    )
     assert answer == (
         f"Диалог {dialog.id} с @ivan_petrov начат с аккаунта #{account}. "
         f"Первое сообщение в очереди:\n\n{OPENER}"

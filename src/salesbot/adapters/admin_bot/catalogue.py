@@ -130,6 +130,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The AI refuses ({detail}): check the OpenRouter key and credits. "
         "No dialog was started.",
     },
+    "writing_opener": {
+        "ru": "Пишу первое сообщение для @{username}… Сообщу здесь, когда будет готово; "
+        "другие команды тем временем работают.",
+        "en": "Writing the opener for @{username}… I will report here when it is done; "
+        "other commands work meanwhile.",
+    },
     "dialog_started": {
         "ru": "Диалог {dialog_id} с @{username} начат с аккаунта #{account_id}. "
         "Первое сообщение в очереди:\n\n{opener}",
