@@ -329,6 +329,23 @@ async def test_two_operators_messages_past_the_cap_keep_the_minimum_delay_in_the
     assert (await world.account(account)).daily_messages == 4
 
 
+async def test_a_flood_wait_on_an_operators_message_past_the_cap_gives_its_slot_back_once():
+    world = World(max_daily=2, min_delay=30)
+    account = await world.add_account()
+    await _cap_used(world, account)
+    asked, _ = await world.open_dialog(account, "prospect_two", 502, opener=None)
+    await world.enqueue(asked, "from the operator", OutKind.MANUAL)
+    world.clock.advance(30)
+    world.tg.fail_next(account, RateLimited(120, "send"), on="send")
+
+    await world.run_until(lambda: bool(world.tg.sent_to(502)), fake_seconds=3600)
+
+    assert world.tg.sent_to(502) == ["from the operator"]
+    assert world.tg.sent_to(501) == ["ai 0", "ai 1"], "the AI's still waits for tomorrow"
+    assert (await world.account(account)).daily_messages == 3
+    assert len(world.notifier.of_type(WaitingForQuota)) == 1
+
+
 async def test_an_operators_message_behind_the_ais_waiting_one_in_its_dialog_waits_with_it():
     world = World(max_daily=2, min_delay=30)
     account = await world.add_account()
