@@ -108,15 +108,11 @@ class SendQuota:
         """What is left of today's cap, and when a message of `kind` may go next (for one
         that passes the cap, the minimum delay alone decides)."""
         limit = self.daily_limit(now, created_at)
-        if passes_cap(kind):
-            next_slot = self.next_allowed(state, now, limit, capped=False)
-        else:
-            next_slot = self.next_allowed(state, now, limit)
         return Allowance(
             limit=limit,
             sent=self.sent_today(state, now),
             remaining=self.remaining(state, now, limit),
-            next_slot=next_slot,
+            next_slot=self.next_allowed(state, now, limit, capped=not passes_cap(kind)),
         )
 
     def slot_request(
