@@ -199,9 +199,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "say_queued": {
         "ru": "Сообщение для @{username} (диалог {n}) в очереди: аккаунт #{account_id} "
-        "отправит его с учётом лимитов и пауз.",
+        "отправит его, выдержав паузу между своими сообщениями; дневной лимит его не "
+        "задерживает.",
         "en": "Message to @{username} (dialog {n}) queued: account #{account_id} sends it "
-        "within its quota and delays.",
+        "after the pause between its messages; the daily limit does not hold it back.",
+    },
+    "say_queued_behind": {
+        "ru": " Перед ним в очереди этого диалога сообщений: {count} — оно уйдёт после них.",
+        "en": " Ahead of it in this dialog's queue: {count}; it goes after them.",
     },
     "dialog_closed": {
         "ru": "Диалог {n} {status} — писать в него нельзя. Новый диалог: /start @username",

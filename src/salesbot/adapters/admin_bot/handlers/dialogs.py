@@ -207,7 +207,10 @@ class DialogCommands:
             queued = await self._control.say(SayInDialog(n, text))
         except (UnknownDialog, DialogClosed) as error:
             raise self._refusal(error, n, "say") from error
-        return self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id)
+        answer = self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id)
+        if queued.queued_before:
+            answer += self.t("say_queued_behind", count=queued.queued_before)
+        return answer
 
     def _refusal(self, error: Exception, n: int, action: str) -> BadInput:
         if isinstance(error, UnknownDialog):
