@@ -51,7 +51,7 @@ def model_answer(reply: str, *, stage: str = "introduction", warmth: int = 5) ->
 
 
 SENTINEL = "/zz_sentinel"
-REPLIES = ("sendMessage", "sendDocument")
+REPLIES = ("sendMessage", "sendDocument", "sendPhoto")
 
 
 class Chat:
@@ -70,7 +70,7 @@ class Chat:
         self.alongside = alongside
 
     async def settle(self, mark: int) -> list[ApiCall]:
-        """Every answer (message or document) to this chat since `mark`."""
+        """Every answer (message, document or photo) to this chat since `mark`."""
         await self.api.send_message(self.user_id, SENTINEL)
 
         def answers() -> list[ApiCall]:

@@ -224,7 +224,10 @@ async def test_stats_today_and_all_time_per_account(world):
     m = await world.seed.dialog(first, "lead_two", minutes_ago=3 * 24 * 60)
     await world.seed.sent(m, first, "Hi", kind=OutKind.OPENER, minutes_ago=3 * 24 * 60)
 
-    answer = await world.admin.reply("/stats")
+    text, chart = await world.admin.calls("/stats")
+
+    assert chart.method == "sendPhoto"  # what it shows: test_stats_chart.py
+    answer = text.text
 
     assert answer == (
         "Сегодня (с 2026-01-05 00:00):\n"
@@ -268,7 +271,7 @@ async def seed_spend(world):
 async def test_stats_show_the_ai_spend_per_account_and_in_total(world):
     await seed_spend(world)
 
-    answer = await world.admin.reply("/stats")
+    answer, _ = await world.admin.send("/stats")  # and no chart: nothing was sent
 
     assert answer.endswith(
         "Расход ИИ за всё время:\n"
@@ -282,7 +285,7 @@ async def test_stats_show_the_ai_spend_in_english(make_world):
     world = await make_world(language="en")
     await seed_spend(world)
 
-    answer = await world.admin.reply("/stats")
+    answer, _ = await world.admin.send("/stats")  # and no chart: nothing was sent
 
     assert answer.endswith(
         "AI spend, all time:\n"
@@ -335,7 +338,7 @@ async def test_close_ends_a_lost_lead_sends_nothing_and_counts_apart(world):
     assert (await world.dialog(other)).outcome is Outcome.NOT_QUALIFIED
     await world.seed.dialog(account, "silent_lead")
 
-    stats = await world.admin.reply("/stats")
+    stats, _ = await world.admin.send("/stats")  # and no chart: nothing was sent
 
     all_time = stats.split("За всё время:\n", 1)[1]
     assert "целей 0, отказов 1, не подходят 1, отписок 0" in all_time

@@ -444,6 +444,30 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "{who}: {prompt} tokens in ({cached} cached), {completion} out, ${cost}",
     },
     "stats_no_rate": {"ru": "—", "en": "—"},
+    "stats_chart_caption": {
+        "ru": "Последние {days} дней: всего по дням и по аккаунтам.",
+        "en": "The last {days} days: in total per day, and per account.",
+    },
+    "stats_chart_empty": {
+        "ru": "За последние {days} дней нет ни отправленных сообщений, ни ответов, ни целей: "
+        "графику нечего показать.",
+        "en": "No messages sent, no replies and no goals in the last {days} days: "
+        "nothing to chart.",
+    },
+    "stats_chart_daily": {
+        "ru": "Всего по дням (последние {days} дней)",
+        "en": "In total, per day (the last {days} days)",
+    },
+    "stats_chart_accounts": {
+        "ru": "По аккаунтам за {days} дней",
+        "en": "Per account, the last {days} days",
+    },
+    "stats_chart_count": {"ru": "Количество", "en": "Count"},
+    "stats_chart_day": {"ru": "{day:%d.%m}", "en": "{day:%b %d}"},
+    "stats_chart_sent": {"ru": "Отправлено", "en": "Sent"},
+    "stats_chart_replies": {"ru": "Ответы", "en": "Replies"},
+    "stats_chart_goals": {"ru": "Цели", "en": "Goals"},
+    "stats_chart_others": {"ru": "Остальные ({count})", "en": "Others ({count})"},
     # --- notices ---------------------------------------------------------------------------
     "notices_header": {"ru": "Уведомления: {count}", "en": "Notices: {count}"},
     "event_replied": {
@@ -726,7 +750,10 @@ COMMANDS: tuple[Command, ...] = (
         "stats",
         "help_other",
         {"ru": "", "en": ""},
-        {"ru": "статистика за сегодня и всё время", "en": "statistics, today and all time"},
+        {
+            "ru": "статистика за сегодня и всё время, график за 14 дней",
+            "en": "statistics, today and all time, a 14-day chart",
+        },
     ),
     Command(
         "cancel",
