@@ -64,15 +64,17 @@ class AccountRepository(Protocol):
         ...
 
     async def update(self, account: Account) -> None:
-        """Write status, limited_until, session_string, proxy (not the quota counters)."""
+        """Write status, limited_until, flood_wait_until, session_string, proxy (not the
+        quota counters)."""
         ...
 
     async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
         """Take one send slot atomically, or return False and change nothing.
 
-        Succeeds only when the account is active, fewer than `request.limit` messages were
-        counted for `request.day` (a new day starts from zero) and the last send is at or
-        before `request.last_send_by`. On success the count for that day grows by one and
+        Succeeds only when the account is active and not in a FloodWait (`flood_wait_until`
+        after `request.at`), fewer than `request.limit` messages were counted for
+        `request.day` (a new day starts from zero) and the last send is at or before
+        `request.last_send_by`. On success the count for that day grows by one and
         the last send becomes `request.at`. Concurrent callers never exceed the limit.
         (SendQuota computes the request; this only enforces it.)
         """
