@@ -368,6 +368,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "{next}, active dialogs: {dialogs}{proxy}",
     },
     "account_limited_until": {"ru": " до {until}", "en": " until {until}"},
+    "account_flood_wait": {
+        "ru": ", FloodWait до {until}",
+        "en": ", FloodWait until {until}",
+    },
     "account_proxy": {"ru": ", через прокси", "en": ", via proxy"},
     "now": {"ru": "сейчас", "en": "now"},
     # --- the sales script ------------------------------------------------------------------
@@ -502,6 +506,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "event_limited": {
         "ru": "⛔ Telegram ограничил аккаунт {phone} (#{account_id}) до {until}.",
         "en": "⛔ Telegram limited account {phone} (#{account_id}) until {until}.",
+    },
+    "event_flood_wait": {
+        "ru": "⏳ Telegram велел аккаунту {phone} (#{account_id}) подождать (FloodWait) до "
+        "{until}. До тех пор он ничего не отправляет, его сообщения уйдут после.",
+        "en": "⏳ Telegram made account {phone} (#{account_id}) wait (FloodWait) until {until}. "
+        "It sends nothing until then; its messages go out after.",
     },
     "event_logged_out": {
         "ru": "🔑 Аккаунт {phone} (#{account_id}) вышел из сессии. Войти заново: "

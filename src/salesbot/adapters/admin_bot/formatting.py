@@ -235,7 +235,7 @@ class Formatter:
 
     def accounts(self, summaries: list[Any], now: datetime) -> str:
         """`AccountService.list_accounts()` rows: id, phone, status, sent_today, daily_limit,
-        next_free_at, active_dialogs, limited_until, proxy_set."""
+        next_free_at, active_dialogs, limited_until, proxy_set, flood_wait_until."""
         if not summaries:
             return self.t("accounts_empty")
         lines = [self.t("accounts_header", count=len(summaries))]
@@ -244,6 +244,8 @@ class Formatter:
             limited = ""
             if s.limited_until is not None:
                 limited = self.t("account_limited_until", until=self.time(s.limited_until))
+            if s.flood_wait_until is not None:
+                limited += self.t("account_flood_wait", until=self.time(s.flood_wait_until))
             lines.append(
                 self.t(
                     "account_row",
