@@ -449,6 +449,16 @@ class TelegramMessenger(Protocol):
         ...
 
 
+class SpamBot(Protocol):
+    """@SpamBot, Telegram's own bot that tells an account whether it is limited for spam."""
+
+    async def ask_spam_bot(self, account_id: int) -> str:
+        """Send /start to @SpamBot from the account and return its answer's text;
+        AccountNotConnected when the account has no client here, TelegramUnavailable when
+        no answer came in time (or the network failed), RateLimited on a FloodWait."""
+        ...
+
+
 class MediaFiles(Protocol):
     """The files of received media, fetched only when something needs their bytes."""
 

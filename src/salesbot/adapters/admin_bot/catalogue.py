@@ -373,6 +373,35 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": ", FloodWait until {until}",
     },
     "account_proxy": {"ru": ", через прокси", "en": ", via proxy"},
+    # --- /check_account (asks @SpamBot) ------------------------------------------------------
+    "check_free": {
+        "ru": "✅ {phone}: по словам @SpamBot, аккаунт свободен — ограничений нет.",
+        "en": "✅ {phone}: @SpamBot says the account is free — no limits.",
+    },
+    "check_limited_until": {
+        "ru": "⛔ {phone}: по словам @SpamBot, аккаунт ограничен до {until}.",
+        "en": "⛔ {phone}: @SpamBot says the account is limited until {until}.",
+    },
+    "check_limited": {
+        "ru": "⛔ {phone}: по словам @SpamBot, аккаунт ограничен, срок не назван. Его ответ:\n"
+        "{text}",
+        "en": "⛔ {phone}: @SpamBot says the account is limited, with no end date. Its answer:\n"
+        "{text}",
+    },
+    "check_unknown": {
+        "ru": "❓ {phone}: не удалось понять ответ @SpamBot:\n{text}",
+        "en": "❓ {phone}: couldn't tell what @SpamBot means. Its answer:\n{text}",
+    },
+    "check_not_connected": {
+        "ru": "Аккаунт {phone} сейчас не подключён здесь — спросить @SpamBot не через что. "
+        "Состояние: /list_accounts",
+        "en": "Account {phone} is not connected here now, so @SpamBot cannot be asked from it. "
+        "Status: /list_accounts",
+    },
+    "check_no_answer": {
+        "ru": "Не удалось спросить @SpamBot с аккаунта {phone} ({detail}). Попробуйте позже.",
+        "en": "Could not ask @SpamBot from account {phone} ({detail}). Try again later.",
+    },
     "now": {"ru": "сейчас", "en": "now"},
     # --- the sales script ------------------------------------------------------------------
     "prompt_current": {
@@ -636,6 +665,12 @@ COMMANDS: tuple[Command, ...] = (
         "help_accounts",
         {"ru": "", "en": ""},
         {"ru": "аккаунты, лимиты, следующий слот", "en": "accounts, quotas, next free slot"},
+    ),
+    Command(
+        "check_account",
+        "help_accounts",
+        {"ru": "<телефон>", "en": "<phone>"},
+        {"ru": "спросить @SpamBot, ограничен ли аккаунт", "en": "ask @SpamBot if it is limited"},
     ),
     Command(
         "disable_account",

@@ -18,6 +18,7 @@ from salesbot.application.admin.queries import (
 from salesbot.application.admin.views import DialogPage, PeriodStats, StatsReport
 from salesbot.domain.dialog import LOST_OUTCOMES, DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from salesbot.domain.spam_bot import SpamBotAnswer, SpamVerdict
 
 _MINUTES_KEPT = 100_000
 """Formatted minutes a Formatter remembers (~10 MB) before it starts over."""
@@ -263,6 +264,17 @@ class Formatter:
                 )
             )
         return "\n".join(lines)
+
+    def account_check(self, phone: str, answer: SpamBotAnswer) -> str:
+        """@SpamBot's answer in plain words: free, limited until when, or its own text."""
+        text = answer.text.strip()
+        if answer.verdict is SpamVerdict.FREE:
+            return self.t("check_free", phone=phone)
+        if answer.verdict is SpamVerdict.LIMITED and answer.until is not None:
+            return self.t("check_limited_until", phone=phone, until=self.time(answer.until))
+        if answer.verdict is SpamVerdict.LIMITED:
+            return self.t("check_limited", phone=phone, text=text)
+        return self.t("check_unknown", phone=phone, text=text or "—")
 
     # --- statistics ------------------------------------------------------------------------
 
