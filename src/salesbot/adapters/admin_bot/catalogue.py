@@ -113,9 +113,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "no_account_available": {
         "ru": "Нет аккаунта, который может начать диалог сейчас: все отключены, ограничены, "
-        "не подключены или исчерпали дневной лимит. Аккаунты: /list_accounts",
-        "en": "No account can start a dialog now: all are disabled, limited, not connected "
-        "or out of today's quota. Accounts: /list_accounts",
+        "ждут конца FloodWait, не подключены или исчерпали дневной лимит. Аккаунты: "
+        "/list_accounts",
+        "en": "No account can start a dialog now: all are disabled, limited, waiting out a "
+        "FloodWait, not connected or out of today's quota. Accounts: /list_accounts",
     },
     "recipient_unreachable": {
         "ru": "Не удаётся написать @{username}: {reason}. Диалог не начат.",
