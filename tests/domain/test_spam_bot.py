@@ -64,6 +64,13 @@ def test_a_russian_month_in_moscow_time_is_three_hours_ahead_of_utc():
     assert answer.until == datetime(2026, 12, 25, 11, 0, tzinfo=timezone.utc)
 
 
+def test_a_russian_date_may_carry_its_year_mark_and_an_at():
+    text = "Ограничения будут автоматически сняты 3 марта 2027 г. в 09:05 UTC."
+    assert read_spam_bot(text).until == datetime(2027, 3, 3, 9, 5, tzinfo=timezone.utc)
+    text = "Ограничения будут автоматически сняты 1 мая 2027, 00:30 (по московскому времени)."
+    assert read_spam_bot(text).until == datetime(2027, 4, 30, 21, 30, tzinfo=timezone.utc)
+
+
 def test_limited_with_no_end_given():
     answer = read_spam_bot(HARSH_EN)
     assert (answer.verdict, answer.until) == (SpamVerdict.LIMITED, None)

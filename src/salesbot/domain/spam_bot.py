@@ -76,7 +76,7 @@ _MONTH_STEMS = (
 )
 
 _DATE = re.compile(
-    r"(?P<day>\d{1,2})\s+(?P<month>[^\W\d_]+)\.?\s+(?P<year>\d{4})"
+    r"(?P<day>\d{1,2})\s+(?P<month>[^\W\d_]+)\.?\s+(?P<year>\d{4})(?:\s*г\.?)?"
     r",?\s+(?:в\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})"
     r"(?P<utc>\s*(?:UTC|GMT))?",
     re.IGNORECASE,
