@@ -61,7 +61,7 @@ async def test_list_is_ordered_by_id_and_filters_by_status(new_uow):
         assert await uow.accounts.every([]) == []
 
 
-async def test_update_writes_status_limit_session_and_proxy_but_not_the_quota(new_uow):
+async def test_update_writes_status_limits_session_and_proxy_but_not_the_quota(new_uow):
     async with new_uow() as uow:
         account = await add_account(uow)
         assert await uow.accounts.reserve_send_slot(
@@ -69,6 +69,7 @@ async def test_update_writes_status_limit_session_and_proxy_but_not_the_quota(ne
         )
         await uow.commit()
     account.limit(at(60))
+    assert account.wait_flood(at(30), T0)
     account.session_string = SECOND_SESSION_STRING
     account.proxy = "http://proxy:3128"
     account.daily_messages = 99  # stale counters in the object must not overwrite the row's
@@ -81,6 +82,7 @@ async def test_update_writes_status_limit_session_and_proxy_but_not_the_quota(ne
     assert stored is not None
     assert stored.status is AccountStatus.LIMITED
     assert stored.limited_until == at(60)
+    assert stored.flood_wait_until == at(30)
     assert stored.session_string == SECOND_SESSION_STRING
     assert stored.proxy == "http://proxy:3128"
     assert (stored.daily_messages, stored.quota_day, stored.last_used) == (1, DAY, T0)
@@ -159,6 +161,15 @@ async def test_only_an_active_account_gets_a_slot(new_uow, status):
         assert not await reserve(uow, account.id)
         stored = await uow.accounts.get(account.id)
     assert (stored.daily_messages, stored.last_used) == (0, None)
+
+
+async def test_no_slot_while_a_flood_wait_runs_and_one_as_it_ends(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow, flood_wait_until=at(10))
+        assert not await reserve(uow, account.id, now=at(9))
+        stored = await uow.accounts.get(account.id)
+        assert (stored.daily_messages, stored.last_used) == (0, None)
+        assert await reserve(uow, account.id, now=at(10))
 
 
 async def test_no_slot_for_an_unknown_account_or_a_zero_limit(new_uow):

@@ -52,3 +52,23 @@ def test_a_logged_out_account_comes_back_with_a_new_session():
 
 def test_the_session_string_never_shows_in_repr():
     assert "secret" not in repr(account())
+
+
+def test_a_flood_wait_stops_sending_until_it_ends_whatever_the_status():
+    acc = account()
+    assert acc.wait_flood(NOW + timedelta(minutes=30), NOW), "a new wait"
+    assert not acc.can_send(NOW + timedelta(minutes=29))
+    assert acc.can_send(NOW + timedelta(minutes=30))
+    acc.limit(NOW + timedelta(minutes=5))
+    assert not acc.can_send(NOW + timedelta(minutes=10)), "the wait still runs"
+    assert acc.lift_limit(NOW + timedelta(minutes=10)), "the cool-down alone decides that"
+
+
+def test_a_flood_wait_during_a_running_one_extends_it_and_is_not_a_new_one():
+    acc = account()
+    assert acc.wait_flood(NOW + timedelta(minutes=30), NOW)
+    assert not acc.wait_flood(NOW + timedelta(minutes=20), NOW + timedelta(minutes=1))
+    assert acc.flood_wait_until == NOW + timedelta(minutes=30), "never shortened"
+    assert not acc.wait_flood(NOW + timedelta(minutes=40), NOW + timedelta(minutes=2))
+    assert acc.flood_wait_until == NOW + timedelta(minutes=40)
+    assert acc.wait_flood(NOW + timedelta(minutes=50), NOW + timedelta(minutes=40)), "over: new"

@@ -1,9 +1,10 @@
 """Fake Telegram: user accounts, prospects and the login dance, all in memory.
 
-Implements AccountConnections, TelegramMessenger, MediaFiles and TelegramLogin. Tests script
-failures with `fail_next(account_id, error)`, play a prospect with `deliver(...)` (a voice
-note, photo... with `media=`, its bytes in `files`) and the operator typing in the Telegram
-app with `write_from_app(...)`.
+Implements AccountConnections, TelegramMessenger, MediaFiles, SpamBot and TelegramLogin.
+Tests script failures with `fail_next(account_id, error)`, play a prospect with
+`deliver(...)` (a voice note, photo... with `media=`, its bytes in `files`), the operator
+typing in the Telegram app with `write_from_app(...)` and a stand-in @SpamBot with
+`spam_bot_answers`.
 
 Like Telegram, every new message of an account's chats moves the account's update state
 (pts) on by one, and a message is pushed once, to the client connected at that moment: one
@@ -102,6 +103,10 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         """Received files by file_id, for `download`."""
         self.downloads: list[tuple[int, str]] = []
+        self.spam_bot_answers: dict[int, str] = {}
+        """A stand-in @SpamBot: what it answers /start from each account (none: silence,
+        which the adapter reports as TelegramUnavailable)."""
+        self.spam_bot_asked: list[int] = []
 
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else _utc_now()  # type: ignore[attr-defined]
@@ -115,7 +120,8 @@ class FakeTelegram:
 
     def fail_next(self, account_id: int, error: Exception, *, on: str | None = None) -> None:
         """The account's next send, typing, read, history or resolve call raises `error`;
-        with `on` ("send", "typing", "read", "history", "resolve") only the next such call."""
+        with `on` ("send", "typing", "read", "history", "resolve", "spam_bot") only the next
+        such call."""
         self._failures[account_id].append((on, error))
 
     def fail_after_send(self, account_id: int, error: BaseException) -> None:
@@ -327,6 +333,16 @@ class FakeTelegram:
                 if chat:
                     found[peer.user_id] = chat[-1].telegram_message_id
         return found
+
+    # --- SpamBot -------------------------------------------------------------------------
+
+    async def ask_spam_bot(self, account_id: int) -> str:
+        self._check(account_id, "spam_bot")
+        self.spam_bot_asked.append(account_id)
+        answer = self.spam_bot_answers.get(account_id)
+        if answer is None:
+            raise TelegramUnavailable("@spambot did not answer within 15 s")
+        return answer
 
     # --- MediaFiles ----------------------------------------------------------------------
 

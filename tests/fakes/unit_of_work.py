@@ -116,12 +116,15 @@ class _Accounts:
             raise RecordNotFound(f"no account {account.id}")
         stored.status = account.status
         stored.limited_until = account.limited_until
+        stored.flood_wait_until = account.flood_wait_until
         stored.session_string = account.session_string
         stored.proxy = account.proxy
 
     async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
         account = self._t.accounts.get(account_id)
         if account is None or account.status is not AccountStatus.ACTIVE:
+            return False
+        if account.flood_waiting(request.at):
             return False
         sent_today = account.daily_messages if account.quota_day == request.day else 0
         if request.limit is not None and sent_today >= request.limit:

@@ -64,17 +64,19 @@ class AccountRepository(Protocol):
         ...
 
     async def update(self, account: Account) -> None:
-        """Write status, limited_until, session_string, proxy (not the quota counters)."""
+        """Write status, limited_until, flood_wait_until, session_string, proxy (not the
+        quota counters)."""
         ...
 
     async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
         """Take one send slot atomically, or return False and change nothing.
 
-        Succeeds only when the account is active, fewer than `request.limit` messages were
-        counted for `request.day` (a new day starts from zero; no count is too many when
-        the limit is None) and the last send is at or before `request.last_send_by`. On
-        success the count for that day grows by one (past the limit too) and the last send
-        becomes `request.at`. Concurrent callers never exceed the limit.
+        Succeeds only when the account is active and not in a FloodWait (`flood_wait_until`
+        after `request.at`), fewer than `request.limit` messages were counted for
+        `request.day` (a new day starts from zero; no count is too many when the limit is
+        None) and the last send is at or before `request.last_send_by`. On success the
+        count for that day grows by one (past the limit too) and the last send becomes
+        `request.at`. Concurrent callers never exceed the limit.
         (SendQuota computes the request; this only enforces it.)
         """
         ...
@@ -457,6 +459,16 @@ class TelegramMessenger(Protocol):
     async def newest_message_ids(self, account_id: int, peers: Sequence[Peer]) -> dict[int, int]:
         """The id of the newest message in the chat with each peer (by user id; a chat with
         no message is left out), in one call per hundred chats."""
+        ...
+
+
+class SpamBot(Protocol):
+    """@SpamBot, Telegram's own bot that tells an account whether it is limited for spam."""
+
+    async def ask_spam_bot(self, account_id: int) -> str:
+        """Send /start to @SpamBot from the account and return its answer's text;
+        AccountNotConnected when the account has no client here, TelegramUnavailable when
+        no answer came in time (or the network failed), RateLimited on a FloodWait."""
         ...
 
 

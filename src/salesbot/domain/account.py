@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from salesbot.domain.errors import IllegalTransition
 from salesbot.domain.quota import QuotaState
@@ -44,6 +44,9 @@ _ALLOWED: dict[AccountStatus, frozenset[AccountStatus]] = {
     AccountStatus.BANNED: frozenset(),
 }
 
+LONG_FLOOD_WAIT = timedelta(minutes=10)
+"""A FloodWait at least this long is the operator's to know; shorter ones only logged."""
+
 
 @dataclass
 class Account:
@@ -57,6 +60,9 @@ class Account:
     quota_day: date | None = None
     proxy: str | None = field(default=None, repr=False)
     created_at: datetime | None = None
+    flood_wait_until: datetime | None = None
+    """Telegram's FloodWait: the account sends nothing before then (stored, so a restart
+    keeps it)."""
 
     @property
     def quota_state(self) -> QuotaState:
@@ -68,7 +74,12 @@ class Account:
         self.status = target
 
     def can_send(self, now: datetime) -> bool:
-        """Whether the account's status lets it talk now (quota aside)."""
+        """Whether the account may talk now (quota aside): its status lets it and no
+        FloodWait is running."""
+        return self._rested(now) and not self.flood_waiting(now)
+
+    def _rested(self, now: datetime) -> bool:
+        """Active, or limited with the cool-down over."""
         if self.status is AccountStatus.ACTIVE:
             return True
         return (
@@ -76,6 +87,17 @@ class Account:
             and self.limited_until is not None
             and self.limited_until <= now
         )
+
+    def flood_waiting(self, now: datetime) -> bool:
+        return self.flood_wait_until is not None and self.flood_wait_until > now
+
+    def wait_flood(self, until: datetime, now: datetime) -> bool:
+        """Telegram asked the account to wait until `until` (FloodWait); True when this
+        begins a new wait, False when it only extends (or falls within) the running one."""
+        running = self.flood_waiting(now)
+        if not running or self.flood_wait_until is None or until > self.flood_wait_until:
+            self.flood_wait_until = until
+        return not running
 
     def disable(self) -> None:
         self._move(AccountStatus.DISABLED)
@@ -91,7 +113,7 @@ class Account:
 
     def lift_limit(self, now: datetime) -> bool:
         """Back to active once the cool-down is over; True when it changed."""
-        if self.can_send(now) and self.status is AccountStatus.LIMITED:
+        if self._rested(now) and self.status is AccountStatus.LIMITED:
             self.enable()
             return True
         return False

@@ -91,6 +91,16 @@ class AccountLimited(Event):
 
 
 @dataclass(frozen=True)
+class FloodWaitStarted(Event):
+    """Telegram made the account wait (FloodWait) for long (`LONG_FLOOD_WAIT` or more):
+    told once per wait; its messages go when it ends."""
+
+    account_id: int
+    phone: str
+    until: datetime
+
+
+@dataclass(frozen=True)
 class AccountLoggedOut(Event):
     account_id: int
     phone: str

@@ -50,6 +50,7 @@ from salesbot.adapters.persistence.queries import (
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.adapters.transcription import OpenAITranscriber
+from salesbot.application.accounts.check_account import AccountCheck
 from salesbot.application.accounts.manage_accounts import AccountService
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.accounts.update_states import UpdateStateKeeper
@@ -386,6 +387,8 @@ class Container(containers.DeclarativeContainer):
     offline_accounts = providers.Singleton(
         AccountService, uow_factory, dialog_views, telegram_login, clock, quota
     )
+    # /check_account asks @SpamBot through the account's client (read-only).
+    account_check = providers.Singleton(AccountCheck, uow_factory, telegram, telegram)
     # Resuming a dialog answers what the prospect wrote while it was paused.
     dialog_control = providers.Singleton(DialogControl, uow_factory, clock, replies=incoming)
     admin_views = providers.Singleton(
@@ -395,6 +398,7 @@ class Container(containers.DeclarativeContainer):
     admin_use_cases = providers.Singleton(
         AdminUseCases,
         accounts=accounts,
+        checks=account_check,
         start_dialog=start_dialog,
         control=dialog_control,
         views=admin_views,

@@ -154,6 +154,7 @@ class World:
                 admin_ids=(ADMIN, SECOND_ADMIN),
                 clock=self.notifier_clock,
                 tz=MOSCOW,
+                language=self.language,
             )
             container.notifier.override(providers.Object(self.bot_notifier))
         # Small pages and batches, so that a few rows cross their boundaries.

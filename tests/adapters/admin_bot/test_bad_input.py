@@ -216,7 +216,8 @@ async def test_start_without_a_connected_account_says_none_is_available(world):
     await world.seed.account(ACCOUNT)  # stored, but its client is not connected
     assert await world.admin.reply("/start @new_lead") == (
         "Нет аккаунта, который может начать диалог сейчас: все отключены, ограничены, "
-        "не подключены или исчерпали дневной лимит. Аккаунты: /list_accounts"
+        "ждут конца FloodWait, не подключены или исчерпали дневной лимит. Аккаунты: "
+        "/list_accounts"
     )
 
 

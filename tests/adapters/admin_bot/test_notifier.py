@@ -143,6 +143,7 @@ ALL_EVENTS = [
     ev.DialogFailed(dialog_id=9, username="ghost_user", reason="privacy"),
     ev.DialogPaused(dialog_id=10, username="lead_x", reason="the model asked for a human"),
     LIMITED,
+    ev.FloodWaitStarted(account_id=5, phone="+79005555555", until=NOW + timedelta(minutes=40)),
     ev.AccountLoggedOut(account_id=3, phone="+79003333333"),
     ev.AccountBanned(account_id=4, phone="+79004444444"),
     ev.LlmFailing(reason="401 invalid key"),
@@ -159,6 +160,14 @@ def test_every_event_reads_as_a_sentence_in_each_language(event, language):
     for value in vars(event).values():
         if isinstance(value, (int, str)) and value != "privacy":
             assert str(value) in text
+
+
+def test_a_long_flood_wait_says_until_when_in_the_admins_time_zone_and_language():
+    event = ev.FloodWaitStarted(account_id=5, phone="+79005555555", until=NOW + timedelta(hours=2))
+    ru = describe_event(event, Formatter(Texts("ru"), MOSCOW))
+    en = describe_event(event, Formatter(Texts("en"), MOSCOW))
+    assert "FloodWait" in ru and "до 2026-01-05 14:00" in ru and "+79005555555 (#5)" in ru
+    assert "wait (FloodWait) until 2026-01-05 14:00" in en
 
 
 def test_a_failed_dialog_says_why_in_the_admins_language():

@@ -66,6 +66,8 @@ class StandInTelegram:
         self.sent_code_type = enums.SentCodeType.APP
         self.files: dict[str, bytes] = {}
         """Received files by file_id, for `download_media`."""
+        self.bot_answers: dict[int, deque[str]] = defaultdict(deque)
+        """A bot's scripted answers by its user id: each message to it gets the next one."""
         self._message_ids = itertools.count(100)
         self.pts = 0
         self._hashes = itertools.count(1)
@@ -263,6 +265,17 @@ class StandInClient:
         )
         self.server.sent.append((self.session_string or "", chat_id, text))
         self.server.history[(self.session_string or "", chat_id)].append(message)
+        answers = self.server.bot_answers.get(chat_id)
+        if answers:
+            self.server.history[(self.session_string or "", chat_id)].append(
+                types.Message(
+                    id=self.server.next_message_id(),
+                    date=datetime.now(),  # noqa: DTZ005 - kurigram's dates are naive local time
+                    chat=types.Chat(id=chat_id, type=enums.ChatType.PRIVATE),
+                    text=answers.popleft(),
+                    outgoing=False,
+                )
+            )
         return message
 
     async def send_chat_action(self, chat_id: int, action: enums.ChatAction) -> bool:

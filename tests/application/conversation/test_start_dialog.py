@@ -99,6 +99,25 @@ async def test_a_disconnected_or_disabled_account_is_never_chosen(world):
     assert world.llm.calls == []
 
 
+async def test_an_account_waiting_out_a_flood_wait_is_not_chosen_until_it_ends(world):
+    waiting = await world.add_account(
+        "+79990000001", flood_wait_until=world.clock.now() + timedelta(hours=1)
+    )
+    today = world.clock.now().date()
+    other = await world.add_account("+79990000002", daily_messages=19, quota_day=today)
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте!"))
+
+    started = await world.conversation.start_dialog(StartDialog("salon_owner"))
+
+    assert started.account_id == other.id, "one slot left beats a wait of an hour"
+    await world.clock.advance(hours=1)
+    world.telegram.add_user("second_owner", 5002)
+    world.llm.queue(answer("Добрый день!"))
+    again = await world.conversation.start_dialog(StartDialog("second_owner"))
+    assert again.account_id == waiting.id, "the wait is over: the most room again"
+
+
 async def test_a_cached_peer_is_used_without_resolving(world):
     account = await world.add_account()
     world.store.tables.peers[(account.id, "salon_owner")] = Peer(

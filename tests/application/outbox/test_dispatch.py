@@ -27,6 +27,7 @@ from salesbot.domain.events import (
     AccountLimited,
     AccountLoggedOut,
     DialogFailed,
+    FloodWaitStarted,
     WaitingForQuota,
 )
 from salesbot.domain.message import Delivery, OutKind
@@ -801,6 +802,78 @@ async def test_a_paused_dialog_carries_the_operators_words_but_not_the_models():
     assert world.tg.sent_to(501) == ["from the operator"]
     assert (await world.message(operator)).delivery is Delivery.SENT
     assert (await world.message(model_reply)).delivery is Delivery.CANCELLED
+
+
+@pytest.fixture(params=["fake", "postgresql"])
+def on_database(request):
+    """World settings for the in-memory store or the real repositories on PostgreSQL."""
+    if request.param == "fake":
+        return {}
+    return {"engine": request.getfixturevalue("engine")}
+
+
+async def test_a_flood_wait_is_stored_and_a_restarted_dispatcher_waits_it_out(on_database):
+    world = World(min_delay=0, **on_database)
+    account = await world.add_account()
+    _, flooded = await world.open_dialog(account, "prospect_one", 501)
+    _, other = await world.open_dialog(account, "prospect_two", 502)
+    await started(world, account)
+    world.tg.fail_next(account, RateLimited(3600, "send"), on="send")
+    flood_at = world.clock.now()
+
+    await world.dispatcher.dispatch_once(account)
+    assert (await world.account(account)).flood_wait_until == flood_at + timedelta(hours=1)
+
+    world.clock.advance(60)
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    assert await restarted.drain(account) == 0
+    assert world.tg.sent == [], "the other dialog's opener waits too"
+    assert restarted.dispatcher.next_wake(account) == flood_at + timedelta(hours=1)
+
+    world.clock.set(flood_at + timedelta(hours=1))
+    assert await restarted.drain(account) == 2
+    assert (await restarted.message(flooded)).delivery is Delivery.SENT
+    assert (await restarted.message(other)).delivery is Delivery.SENT
+
+
+async def test_a_long_flood_wait_is_told_once_when_it_begins_not_again_after_a_restart():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await _queue_replies(world, dialog_id, 2)
+    await started(world, account)
+    world.tg.fail_next(account, RateLimited(600, "send"), on="send")
+    flood_at = world.clock.now()
+
+    await world.dispatcher.dispatch_once(account)
+    await world.dispatcher.dispatch_once(account)
+    restarted = await world.restart()
+    await restarted.pool.start_all()
+    await restarted.drain(account)
+
+    until = flood_at + timedelta(minutes=10)
+    told = FloodWaitStarted(account_id=account, phone="+79000000001", until=until)
+    assert world.notifier.of_type(FloodWaitStarted) == [told]
+    world.clock.set(until)
+    assert await restarted.drain(account) == 2
+    assert world.notifier.of_type(FloodWaitStarted) == [told]
+
+
+async def test_a_short_flood_wait_is_only_logged_and_a_new_long_one_is_told_again():
+    world = World(min_delay=0)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    await _queue_replies(world, dialog_id, 2)
+    await started(world, account)
+    world.tg.fail_next(account, RateLimited(599, "send"), on="send")
+    world.tg.fail_next(account, RateLimited(1200, "send"), on="send")
+    world.tg.fail_next(account, RateLimited(1200, "send"), on="send")
+
+    await world.run_until(lambda: len(world.tg.sent) == 2, fake_seconds=4 * 3600)
+
+    assert len(world.tg.sent) == 2
+    assert len(world.notifier.of_type(FloodWaitStarted)) == 2, "one per long wait"
 
 
 # --- the order of a dialog's messages ----------------------------------------------------

@@ -38,7 +38,11 @@ from salesbot.adapters.admin_bot.catalogue import COMMANDS, Language, Texts
 from salesbot.adapters.admin_bot.error_reporting import ErrorReporter
 from salesbot.adapters.admin_bot.export_files import UPLOAD_LIMIT
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.adapters.admin_bot.handlers.accounts import AccountCommands, AccountManager
+from salesbot.adapters.admin_bot.handlers.accounts import (
+    AccountChecker,
+    AccountCommands,
+    AccountManager,
+)
 from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
 from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
@@ -103,6 +107,7 @@ class AdminUseCases:
     """What the commands call: each handler parses, calls one of these, formats."""
 
     accounts: AccountManager
+    checks: AccountChecker
     start_dialog: DialogStarter
     control: DialogControl
     views: AdminViews
@@ -241,7 +246,7 @@ def build_admin_bot(
         recovery = Recovery(journal, texts, gate.admin_ids)
     application = builder.build()
 
-    accounts = AccountCommands(texts, formatter, use_cases.accounts, clock)
+    accounts = AccountCommands(texts, formatter, use_cases.accounts, clock, use_cases.checks)
     dialogs = DialogCommands(texts, use_cases.start_dialog, use_cases.control)
     views = ViewCommands(texts, formatter, use_cases.views)
     exports = ExportCommands(
@@ -254,6 +259,7 @@ def build_admin_bot(
     application.add_handler(TypeHandler(Update, gate.check), group=-1)
     commands = {
         "list_accounts": accounts.list_accounts,
+        "check_account": accounts.check,
         "disable_account": accounts.disable,
         "enable_account": accounts.enable,
         "start": alongside(dialogs.start),

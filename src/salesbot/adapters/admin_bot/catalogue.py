@@ -113,9 +113,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "no_account_available": {
         "ru": "Нет аккаунта, который может начать диалог сейчас: все отключены, ограничены, "
-        "не подключены или исчерпали дневной лимит. Аккаунты: /list_accounts",
-        "en": "No account can start a dialog now: all are disabled, limited, not connected "
-        "or out of today's quota. Accounts: /list_accounts",
+        "ждут конца FloodWait, не подключены или исчерпали дневной лимит. Аккаунты: "
+        "/list_accounts",
+        "en": "No account can start a dialog now: all are disabled, limited, waiting out a "
+        "FloodWait, not connected or out of today's quota. Accounts: /list_accounts",
     },
     "recipient_unreachable": {
         "ru": "Не удаётся написать @{username}: {reason}. Диалог не начат.",
@@ -379,7 +380,40 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "{next}, active dialogs: {dialogs}{proxy}",
     },
     "account_limited_until": {"ru": " до {until}", "en": " until {until}"},
+    "account_flood_wait": {
+        "ru": ", FloodWait до {until}",
+        "en": ", FloodWait until {until}",
+    },
     "account_proxy": {"ru": ", через прокси", "en": ", via proxy"},
+    # --- /check_account (asks @SpamBot) ------------------------------------------------------
+    "check_free": {
+        "ru": "✅ {phone}: по словам @SpamBot, аккаунт свободен — ограничений нет.",
+        "en": "✅ {phone}: @SpamBot says the account is free — no limits.",
+    },
+    "check_limited_until": {
+        "ru": "⛔ {phone}: по словам @SpamBot, аккаунт ограничен до {until}.",
+        "en": "⛔ {phone}: @SpamBot says the account is limited until {until}.",
+    },
+    "check_limited": {
+        "ru": "⛔ {phone}: по словам @SpamBot, аккаунт ограничен, срок не назван. Его ответ:\n"
+        "{text}",
+        "en": "⛔ {phone}: @SpamBot says the account is limited, with no end date. Its answer:\n"
+        "{text}",
+    },
+    "check_unknown": {
+        "ru": "❓ {phone}: не удалось понять ответ @SpamBot:\n{text}",
+        "en": "❓ {phone}: couldn't tell what @SpamBot means. Its answer:\n{text}",
+    },
+    "check_not_connected": {
+        "ru": "Аккаунт {phone} сейчас не подключён здесь — спросить @SpamBot не через что. "
+        "Состояние: /list_accounts",
+        "en": "Account {phone} is not connected here now, so @SpamBot cannot be asked from it. "
+        "Status: /list_accounts",
+    },
+    "check_no_answer": {
+        "ru": "Не удалось спросить @SpamBot с аккаунта {phone} ({detail}). Попробуйте позже.",
+        "en": "Could not ask @SpamBot from account {phone} ({detail}). Try again later.",
+    },
     "now": {"ru": "сейчас", "en": "now"},
     # --- the sales script ------------------------------------------------------------------
     "prompt_current": {
@@ -538,6 +572,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "⛔ Telegram ограничил аккаунт {phone} (#{account_id}) до {until}.",
         "en": "⛔ Telegram limited account {phone} (#{account_id}) until {until}.",
     },
+    "event_flood_wait": {
+        "ru": "⏳ Telegram велел аккаунту {phone} (#{account_id}) подождать (FloodWait) до "
+        "{until}. До тех пор он ничего не отправляет, его сообщения уйдут после.",
+        "en": "⏳ Telegram made account {phone} (#{account_id}) wait (FloodWait) until {until}. "
+        "It sends nothing until then; its messages go out after.",
+    },
     "event_logged_out": {
         "ru": "🔑 Аккаунт {phone} (#{account_id}) вышел из сессии. Войти заново: "
         "/add_account {phone}",
@@ -661,6 +701,12 @@ COMMANDS: tuple[Command, ...] = (
         "help_accounts",
         {"ru": "", "en": ""},
         {"ru": "аккаунты, лимиты, следующий слот", "en": "accounts, quotas, next free slot"},
+    ),
+    Command(
+        "check_account",
+        "help_accounts",
+        {"ru": "<телефон>", "en": "<phone>"},
+        {"ru": "спросить @SpamBot, ограничен ли аккаунт", "en": "ask @SpamBot if it is limited"},
     ),
     Command(
         "disable_account",

@@ -18,6 +18,7 @@ from salesbot.application.admin.queries import (
 from salesbot.application.admin.views import DialogPage, PeriodStats, StatsReport
 from salesbot.domain.dialog import LOST_OUTCOMES, DialogStatus
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
+from salesbot.domain.spam_bot import SpamBotAnswer, SpamVerdict
 
 _MINUTES_KEPT = 100_000
 """Formatted minutes a Formatter remembers (~10 MB) before it starts over."""
@@ -235,7 +236,7 @@ class Formatter:
 
     def accounts(self, summaries: list[Any], now: datetime) -> str:
         """`AccountService.list_accounts()` rows: id, phone, status, sent_today, daily_limit,
-        next_free_at, active_dialogs, limited_until, proxy_set."""
+        next_free_at, active_dialogs, limited_until, proxy_set, flood_wait_until."""
         if not summaries:
             return self.t("accounts_empty")
         lines = [self.t("accounts_header", count=len(summaries))]
@@ -244,6 +245,8 @@ class Formatter:
             limited = ""
             if s.limited_until is not None:
                 limited = self.t("account_limited_until", until=self.time(s.limited_until))
+            if s.flood_wait_until is not None:
+                limited += self.t("account_flood_wait", until=self.time(s.flood_wait_until))
             lines.append(
                 self.t(
                     "account_row",
@@ -261,6 +264,17 @@ class Formatter:
                 )
             )
         return "\n".join(lines)
+
+    def account_check(self, phone: str, answer: SpamBotAnswer) -> str:
+        """@SpamBot's answer in plain words: free, limited until when, or its own text."""
+        text = answer.text.strip()
+        if answer.verdict is SpamVerdict.FREE:
+            return self.t("check_free", phone=phone)
+        if answer.verdict is SpamVerdict.LIMITED and answer.until is not None:
+            return self.t("check_limited_until", phone=phone, until=self.time(answer.until))
+        if answer.verdict is SpamVerdict.LIMITED:
+            return self.t("check_limited", phone=phone, text=text)
+        return self.t("check_unknown", phone=phone, text=text or "—")
 
     # --- statistics ------------------------------------------------------------------------
 

@@ -83,6 +83,13 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
             account_id=event.account_id,
             until=f.time(event.until),
         )
+    if isinstance(event, ev.FloodWaitStarted):
+        return t(
+            "event_flood_wait",
+            phone=event.phone,
+            account_id=event.account_id,
+            until=f.time(event.until),
+        )
     if isinstance(event, ev.AccountLoggedOut):
         return t("event_logged_out", phone=event.phone, account_id=event.account_id)
     if isinstance(event, ev.AccountBanned):

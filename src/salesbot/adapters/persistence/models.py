@@ -123,6 +123,7 @@ class AccountRow(Base):
     limited_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     proxy: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+    flood_wait_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DialogRow(Base):
@@ -381,6 +382,7 @@ def account_from_row(row: Row[Any], session_string: str, proxy: str | None) -> A
         quota_day=row.quota_day,
         proxy=proxy,
         created_at=row.created_at,
+        flood_wait_until=row.flood_wait_until,
     )
 
 
@@ -391,6 +393,7 @@ def account_values(
     return {
         "status": account.status,
         "limited_until": account.limited_until,
+        "flood_wait_until": account.flood_wait_until,
         "session_string": encrypted_session,
         "proxy": encrypted_proxy,
     }

@@ -1,13 +1,14 @@
 """The live MTProto clients: one kurigram Client per account, run from its session string.
 
-Implements AccountConnections, TelegramMessenger and MediaFiles (a received file, fetched
-into memory only when asked for: a voice note to transcribe). Nothing is written to disk: each
-client's storage (`storage.AccountStorage`) holds the session and the peers the database
-knows in memory (a restart never re-resolves a username), and the account's update state
-from the database, so kurigram's `recover_gaps` replays what came while salesbot was away
-(`skip_updates=False`). One handler worker per client handles the account's messages one at
-a time, in order; once the handlers are done with an update (its message is stored), the
-storage reports the state as of it to the state keeper.
+Implements AccountConnections, TelegramMessenger, MediaFiles (a received file, fetched
+into memory only when asked for: a voice note to transcribe) and SpamBot (spam_bot.py).
+Nothing is written to disk: each client's storage (`storage.AccountStorage`) holds the
+session and the peers the database knows in memory (a restart never re-resolves a
+username), and the account's update state from the database, so kurigram's
+`recover_gaps` replays what came while salesbot was away (`skip_updates=False`). One
+handler worker per client handles the account's messages one at a time, in order; once the
+handlers are done with an update (its message is stored), the storage reports the state as
+of it to the state keeper.
 
 Reads of an account's chats (history, the chats' newest messages, typing, read marks)
 share one rate limit per account, so a catch-up after an outage never bursts.
@@ -30,6 +31,7 @@ from salesbot.adapters.telegram.errors import translate, translated
 from salesbot.adapters.telegram.media import media_of
 from salesbot.adapters.telegram.proxy import proxy_dict
 from salesbot.adapters.telegram.session import session_user_id
+from salesbot.adapters.telegram.spam_bot import ask_spam_bot
 from salesbot.adapters.telegram.storage import AccountStorage
 from salesbot.application.errors import (
     AccountNotConnected,
@@ -374,6 +376,12 @@ class PyrogramAccounts:
                         )
                     )
         return items
+
+    # --- SpamBot -------------------------------------------------------------------------
+
+    async def ask_spam_bot(self, account_id: int) -> str:
+        client = self._client(account_id)
+        return await ask_spam_bot(client, reads=self._read_limit(account_id), sleep=self._sleep)
 
     # --- MediaFiles ----------------------------------------------------------------------
 

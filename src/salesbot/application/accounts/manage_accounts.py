@@ -54,6 +54,8 @@ class AccountSummary:
     active_dialogs: int
     limited_until: datetime | None
     proxy_set: bool
+    flood_wait_until: datetime | None = None
+    """The end of a FloodWait running now (None: none)."""
 
 
 def check_proxy(url: str | None) -> str | None:
@@ -217,6 +219,9 @@ class AccountService:
                     next_free = max(account.limited_until, allowance.next_slot)
                 else:
                     next_free = None
+                flood = account.flood_wait_until if account.flood_waiting(now) else None
+                if next_free is not None and flood is not None:
+                    next_free = max(next_free, flood)
                 summaries.append(
                     AccountSummary(
                         id=account.id,
@@ -228,6 +233,7 @@ class AccountService:
                         active_dialogs=active.get(account.id, 0),
                         limited_until=account.limited_until,
                         proxy_set=bool(account.proxy),
+                        flood_wait_until=flood,
                     )
                 )
         return summaries

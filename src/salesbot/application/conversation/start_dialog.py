@@ -202,7 +202,8 @@ class StartDialogHandler:
         candidates = [a for a in accounts if a.id in connected and a.can_send(now)]
         if not candidates:
             raise NoAccountAvailable(
-                "no connected, active account: add one with `salesbot account login` or enable one"
+                "no connected account that may send now (active, no FloodWait running): add "
+                "one with `salesbot account login` or enable one"
             )
         queued = await uow.messages.pending_counts()
 

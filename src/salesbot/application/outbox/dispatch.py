@@ -10,6 +10,10 @@ left `sending` is checked against the chat before anything is sent again
 (interrupted_sends.py), so no message goes out twice. The slot of a send Telegram certainly
 refused (FloodWait, not connected, failed before the request) is given back; after a
 failure that may have sent it, it stays spent.
+
+A FloodWait is stored on the account (`Account.flood_wait_until`): the reservation refuses
+every slot until it ends, so a restart during the wait sends nothing early either; a long
+one is told to the admin once, when it begins.
 """
 
 from __future__ import annotations
@@ -40,9 +44,9 @@ from salesbot.application.ports import (
     TelegramMessenger,
     UnitOfWorkFactory,
 )
-from salesbot.domain.account import AccountStatus
+from salesbot.domain.account import LONG_FLOOD_WAIT, AccountStatus
 from salesbot.domain.dialog import Dialog
-from salesbot.domain.events import WaitingForQuota
+from salesbot.domain.events import FloodWaitStarted, WaitingForQuota
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import OVER_CAP_KINDS, SendQuota, passes_cap
@@ -114,7 +118,6 @@ class Dispatcher:
         self._spam = spam
         self._locks: dict[int, asyncio.Lock] = {}
         self._wake_at: dict[int, datetime] = {}
-        self._paused_until: dict[int, datetime] = {}
         self._told_waiting: dict[int, date] = {}
         self._cap_used: dict[int, date] = {}
         """Accounts whose daily cap is used, with the day: until it ends only messages that
@@ -130,10 +133,6 @@ class Dispatcher:
             now = self._clock.now()
             if not self._pool.is_running(account_id):
                 self._wake_at[account_id] = now + self._idle
-                return False
-            paused = self._paused_until.get(account_id)
-            if paused is not None and paused > now:
-                self._wake_at[account_id] = paused
                 return False
             claimed = await self._claim(account_id, now)
             if claimed is None:
@@ -267,6 +266,10 @@ class Dispatcher:
                 return _Claimed(message, dialog, peer, request.day)
             # No slot: leaving without a commit puts the message back as it was.
             account = await uow.accounts.get(account_id)
+            if account is not None and account.flood_waiting(now):
+                assert account.flood_wait_until is not None
+                self._wake_at[account_id] = account.flood_wait_until
+                return None
             if account is None or account.status is not AccountStatus.ACTIVE:
                 self._wake_at[account_id] = now + self._idle
                 return None
@@ -397,11 +400,10 @@ class Dispatcher:
         if attempted:
             message.attempts += 1
         if isinstance(error, RateLimited):
-            # The account sleeps; the message is due again when the wait ends (which also
-            # survives a restart). It keeps its place in its dialog: claims never take a
+            # The account sleeps (stored: a restart keeps it); the message is due again
+            # when the wait ends. It keeps its place in its dialog: claims never take a
             # dialog's later messages before it.
-            until = now + timedelta(seconds=error.retry_after)
-            self._paused_until[account_id] = until
+            until = await self._flood_wait(account_id, now, error)
             self._wake_at[account_id] = until
             log.warning("account %s: %s; message %s waits", account_id, error, message.id)
             await outbox.back_to_pending(message, until, str(error))
@@ -428,3 +430,21 @@ class Dispatcher:
             self._wake_at[account_id] = now + self._retry
             await outbox.back_to_pending(message, now + self._retry, repr(error))
 
+    async def _flood_wait(self, account_id: int, now: datetime, error: RateLimited) -> datetime:
+        """Store the account's FloodWait; tell the admin when a long one begins. Returns
+        when the account may send again."""
+        until = now + timedelta(seconds=error.retry_after)
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+            if account is None:
+                return until
+            began = account.wait_flood(until, now)
+            await uow.accounts.update(account)
+            await uow.commit()
+        assert account.flood_wait_until is not None
+        until = account.flood_wait_until
+        if began and until - now >= LONG_FLOOD_WAIT:
+            await self._outbox.tell(
+                FloodWaitStarted(account_id=account_id, phone=account.phone, until=until)
+            )
+        return until

@@ -1,5 +1,5 @@
 """/add_account (a conversation: code, then the 2FA password if asked), /list_accounts,
-/disable_account, /enable_account."""
+/check_account (asks @SpamBot), /disable_account, /enable_account."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
 from salesbot.adapters.logging import secret_mask
 from salesbot.application.errors import (
     AccountNeedsLogin,
+    AccountNotConnected,
     CodeExpired,
     CodeInvalid,
     DuplicateAccount,
@@ -34,6 +35,7 @@ from salesbot.application.errors import (
     PhoneBanned,
     PhoneNumberRejected,
     RateLimited,
+    TelegramError,
     TelegramUnavailable,
     UnknownAccount,
 )
@@ -63,6 +65,12 @@ class AccountManager(Protocol):
     async def enable(self, phone: str) -> Any: ...
 
     async def list_accounts(self) -> list[Any]: ...
+
+
+class AccountChecker(Protocol):
+    """`AccountCheck` of application/accounts/check_account.py."""
+
+    async def check(self, phone: str) -> Any: ...
 
 
 def _is_proxy(word: str) -> bool:
@@ -159,12 +167,18 @@ _RETRY_STEP = (CodeInvalid, PasswordInvalid, RateLimited, TelegramUnavailable)
 
 class AccountCommands:
     def __init__(
-        self, texts: Texts, formatter: Formatter, accounts: AccountManager, clock: Clock
+        self,
+        texts: Texts,
+        formatter: Formatter,
+        accounts: AccountManager,
+        clock: Clock,
+        checks: AccountChecker,
     ) -> None:
         self.t = texts
         self.f = formatter
         self._accounts = accounts
         self._clock = clock
+        self._checks = checks
 
     # --- the login conversation ------------------------------------------------------------
 
@@ -289,6 +303,22 @@ class AccountCommands:
         """/list_accounts: status, sent today of the quota, next free slot, active dialogs."""
         summaries = await self._accounts.list_accounts()
         await reply(update, context, self.f.accounts(summaries, self._clock.now()))
+
+    @answers_bad_input
+    async def check(self, update: Update, context: Context) -> None:
+        """/check_account <phone>: @SpamBot's answer to the account, in plain words."""
+        phone = self._phone_argument(update, "check_account")
+        try:
+            checked = await self._checks.check(phone)
+        except UnknownAccount as error:
+            raise BadInput(self.t("unknown_account", phone=phone)) from error
+        except AccountNotConnected as error:
+            raise BadInput(self.t("check_not_connected", phone=phone)) from error
+        except RateLimited as error:
+            raise BadInput(self.t("rate_limited", seconds=f"{error.retry_after:.0f}")) from error
+        except TelegramError as error:
+            raise BadInput(self.t("check_no_answer", phone=phone, detail=str(error))) from error
+        await reply(update, context, self.f.account_check(checked.phone, checked.answer))
 
     def _phone_argument(self, update: Update, command: str) -> str:
         assert update.message is not None

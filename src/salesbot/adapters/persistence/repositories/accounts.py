@@ -33,12 +33,14 @@ _LIST_IN = _LIST.where(_c.status.in_(bindparam("statuses", expanding=True)))
 _COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
 # SendQuota's SlotRequest enforced in one statement: PostgreSQL re-checks the WHERE clause
 # on the locked row when a concurrent reserver committed first, so the limit holds under
-# races. A request without a limit (a message that passes the cap) keeps the rest.
+# races. The status and the FloodWait are Account.can_send's, enforced here atomically. A
+# request without a limit (a message that passes the cap) keeps the rest.
 _RESERVE_PAST_CAP = (
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),
         _c.status == AccountStatus.ACTIVE,
+        or_(_c.flood_wait_until.is_(None), _c.flood_wait_until <= bindparam("now")),
         or_(_c.last_used.is_(None), _c.last_used <= bindparam("last_send_by")),
     )
     .values(
