@@ -286,17 +286,6 @@ class Container(containers.DeclarativeContainer):
         health=answer_health,
     )
     replier = providers.Singleton(DialogReplier, uow_factory, writer, sales_script, notifier, clock)
-    start_dialog = providers.Singleton(
-        StartDialogHandler,
-        uow_factory,
-        telegram,
-        telegram,
-        writer,
-        sales_script,
-        clock,
-        quota,
-        disclose=providers.Callable(disclosure, settings),
-    )
     incoming = providers.Singleton(
         IncomingMessages,
         uow_factory,
@@ -344,6 +333,18 @@ class Container(containers.DeclarativeContainer):
         update_states,
         catch_up=catch_up,
         connect_timeout=timing.provided.connect_timeout,
+    )
+    start_dialog = providers.Singleton(
+        StartDialogHandler,
+        uow_factory,
+        telegram,
+        telegram,
+        writer,
+        sales_script,
+        clock,
+        quota,
+        disclose=providers.Callable(disclosure, settings),
+        accounts_ready=pool.provided.first_round,
     )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
     dispatcher_messenger = providers.Singleton(DrainingMessenger, telegram)

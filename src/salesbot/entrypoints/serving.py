@@ -98,6 +98,7 @@ class PoolRunner:
     def __init__(self, app: Service) -> None:
         self._app = app
         self.component = Component("account pool", self.run, announces_ready=True, grace=20.0)
+        app.pool.expect_first_round()  # before the admin bot may take a /start
 
     async def run(self) -> None:
         pool = self._app.pool

@@ -1,5 +1,6 @@
 """`/start @user <notes>`: the opener is written and queued from the best account."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from salesbot.application.errors import (
     OnDoNotContact,
     RecipientUnreachable,
 )
+from salesbot.domain.account import Account
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.errors import InvalidUsername
@@ -312,3 +314,34 @@ async def test_a_named_account_must_be_connected(world):
     await world.telegram.disconnect(account.id)
     with pytest.raises(NoAccountAvailable):
         await world.conversation.start_dialog(StartDialog("salon_owner"), account_id=account.id)
+
+
+async def test_a_start_right_after_a_restart_waits_for_the_accounts_first_try(world):
+    """Measured: a /start typed (or replayed from the journal) in the first seconds after a
+    restart was told there is no account while the accounts were still connecting."""
+    async with world.uow() as uow:  # stored, not connected yet: the pool is starting
+        account = await uow.accounts.add(
+            Account(phone="+79990000001", session_string="s-1", created_at=world.clock.now())
+        )
+        await uow.commit()
+    world.telegram.add_user("salon_owner", 5001)
+    world.llm.queue(answer("Здравствуйте! Удобно пару минут?"))
+    pool = world.container.pool()
+    pool.expect_first_round()
+
+    starting = asyncio.create_task(world.conversation.start_dialog(StartDialog("@salon_owner")))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not starting.done()
+    assert await pool.start_all() == {account.id}
+
+    started = await asyncio.wait_for(starting, 5)
+    assert started.account_id == account.id
+
+
+async def test_without_a_start_under_way_no_account_is_said_at_once(world):
+    async with world.uow() as uow:
+        await uow.accounts.add(Account(phone="+79990000001", session_string="s-1"))
+        await uow.commit()
+    with pytest.raises(NoAccountAvailable):
+        await asyncio.wait_for(world.conversation.start_dialog(StartDialog("@salon_owner")), 5)

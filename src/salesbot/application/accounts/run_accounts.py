@@ -75,6 +75,7 @@ class AccountPool:
         self._retry_at: dict[int, tuple[datetime, float]] = {}
         self._held_elsewhere: set[int] = set()
         self._guards: dict[int, asyncio.Lock] = {}
+        self._first_round: asyncio.Event | None = None
 
     def owned(self) -> frozenset[int]:
         """Accounts this process holds the lock of and has connected."""
@@ -88,12 +89,28 @@ class AccountPool:
 
     # --- starting and stopping -----------------------------------------------------------
 
+    def expect_first_round(self) -> None:
+        """The process is about to `start_all`: until that ends, `first_round` waits."""
+        if self._first_round is None:
+            self._first_round = asyncio.Event()
+
+    async def first_round(self) -> None:
+        """Return once every account had its first try (at once when no start is
+        expected): a /start typed, or replayed, right after a restart must not be told
+        there is no account while the accounts are still connecting."""
+        if self._first_round is not None:
+            await self._first_round.wait()
+
     async def start_all(self) -> frozenset[int]:
         """Connect every runnable account at once; returns those now running."""
-        await self.lift_cooldowns()
-        async with self._uow() as uow:
-            accounts = await uow.accounts.every(statuses=RUNNABLE)
-        await self._start_many([a.id for a in accounts if a.id is not None])
+        try:
+            await self.lift_cooldowns()
+            async with self._uow() as uow:
+                accounts = await uow.accounts.every(statuses=RUNNABLE)
+            await self._start_many([a.id for a in accounts if a.id is not None])
+        finally:
+            if self._first_round is not None:
+                self._first_round.set()
         log.info("account pool: %d of %d accounts running", len(self._owned), len(accounts))
         return self.owned()
 

@@ -82,6 +82,7 @@ class StartDialogHandler:
         quota: SendQuota,
         *,
         disclose: bool = False,
+        accounts_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._connections = connections
@@ -91,6 +92,7 @@ class StartDialogHandler:
         self._clock = clock
         self._quota = quota
         self._disclose = disclose
+        self._accounts_ready = accounts_ready
 
     async def __call__(
         self,
@@ -106,6 +108,8 @@ class StartDialogHandler:
         (which may take minutes), so that the operator hears it is under way."""
         username = normalize_username(cmd.username)
         notes = cmd.notes.strip()[:MAX_NOTES_CHARS]
+        if self._accounts_ready is not None:
+            await self._accounts_ready()  # right after a start, the accounts may be connecting
         now = self._clock.now()
         async with self._uow_factory() as uow:
             await self._refuse_if_taken(uow, username)
