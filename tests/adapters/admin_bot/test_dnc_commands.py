@@ -48,6 +48,13 @@ async def test_an_added_prospect_is_listed_and_start_refuses_them(world):
     )
 
 
+async def test_help_names_the_do_not_contact_commands_in_russian(world):
+    text = await world.admin.reply("/help")
+    assert "/dnc — список «не беспокоить»" in text
+    assert "/dnc_add @username [причина] — больше никогда не писать ему(ей)" in text
+    assert "/dnc_remove @username|id — убрать из «не беспокоить»" in text
+
+
 async def test_adding_a_known_prospect_keeps_their_user_id_and_names_their_open_dialog(world):
     account = await world.seed.account()
     n = await world.seed.dialog(account, "anna_salon", user_id=5002)
@@ -167,13 +174,13 @@ async def test_wrong_input_is_answered_with_what_was_expected(world):
         "Нужно: /dnc_add @username [причина], например: /dnc_add @ivan_petrov просил не писать"
     )
     assert await world.admin.reply("/dnc_remove") == (
-        "Не указан username. Нужно: /dnc_remove @username, например: /dnc_remove @ivan_petrov"
+        "Не указан username. Нужно: /dnc_remove @username|id, например: /dnc_remove @ivan_petrov"
     )
     assert await world.admin.reply("/dnc_remove @nobody_here") == (
         "@nobody_here нет в списке «не беспокоить». Весь список: /dnc"
     )
     assert await world.admin.reply("/dnc_remove @anna_salon и ещё") == (
-        "Лишнее после username: «и ещё». Нужно: /dnc_remove @username"
+        "Лишнее в конце: «и ещё». Нужно: /dnc_remove @username|id"
     )
 
 
@@ -209,7 +216,7 @@ async def test_english_admins_get_every_do_not_contact_text_in_english(make_worl
         "@nobody_here is not on the do-not-contact list. The whole list: /dnc"
     )
     assert await world.admin.reply("/dnc_remove @anna_salon now") == (
-        "Unexpected text after the username: “now”. Expected: /dnc_remove @username"
+        "Unexpected text at the end: “now”. Expected: /dnc_remove @username|id"
     )
 
     [question] = await world.admin.calls("/dnc_remove @anna_salon")
@@ -230,7 +237,7 @@ async def test_english_admins_get_every_do_not_contact_text_in_english(make_worl
     text = await world.admin.reply("/help")
     assert "/dnc — the do-not-contact list" in text
     assert "/dnc_add @username [reason] — never write to them again" in text
-    assert "/dnc_remove @username — take off the do-not-contact list" in text
+    assert "/dnc_remove @username|id — take off the do-not-contact list" in text
     [menu] = [c for c in api.calls if c.method == "setMyCommands"]
     assert {"command": "dnc_remove", "description": "take off the do-not-contact list"} in (
         menu.json("commands")

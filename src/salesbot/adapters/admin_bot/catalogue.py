@@ -232,8 +232,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "dnc_remove_example": {"ru": "/dnc_remove @ivan_petrov", "en": "/dnc_remove @ivan_petrov"},
     "dnc_extra": {
-        "ru": "Лишнее после username: «{extra}». Нужно: {usage}",
-        "en": "Unexpected text after the username: “{extra}”. Expected: {usage}",
+        "ru": "Лишнее в конце: «{extra}». Нужно: {usage}",
+        "en": "Unexpected text at the end: “{extra}”. Expected: {usage}",
     },
     "dnc_added": {
         "ru": "@{username} в списке «не беспокоить»: ни один аккаунт не начнёт с ним(ней) "
@@ -770,7 +770,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "dnc_remove",
         "help_dialogs",
-        {"ru": "@username", "en": "@username"},
+        {"ru": "@username|id", "en": "@username|id"},
         {"ru": "убрать из «не беспокоить»", "en": "take off the do-not-contact list"},
     ),
     Command(
