@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta, timezone
 
 import pytest
@@ -165,6 +166,31 @@ async def test_no_slot_for_an_unknown_account_or_a_zero_limit(new_uow):
         account = await add_account(uow)
         assert not await reserve(uow, 987654)
         assert not await reserve(uow, account.id, daily_limit=0)
+
+
+async def test_a_slot_without_a_limit_passes_a_used_cap_is_counted_and_keeps_the_delay(new_uow):
+    delay = timedelta(seconds=30)
+
+    def past_cap(now):
+        return replace(slot(now=now, today=DAY, daily_limit=1, min_delay=delay), limit=None)
+
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert await reserve(uow, account.id, now=T0, daily_limit=1, min_delay=delay)
+        assert not await reserve(uow, account.id, now=at(1), daily_limit=1, min_delay=delay)
+        assert await uow.accounts.reserve_send_slot(account.id, past_cap(at(1)))
+        too_soon = at(1) + timedelta(seconds=29)
+        assert not await uow.accounts.reserve_send_slot(account.id, past_cap(too_soon))
+        stored = await uow.accounts.get(account.id)
+    assert (stored.daily_messages, stored.quota_day, stored.last_used) == (2, DAY, at(1))
+
+
+async def test_only_an_active_account_gets_a_slot_past_the_cap(new_uow):
+    async with new_uow() as uow:
+        account = await add_account(uow, status=AccountStatus.LIMITED)
+        request = slot(now=T0, today=DAY, daily_limit=3, min_delay=timedelta(0))
+        assert not await uow.accounts.reserve_send_slot(account.id, replace(request, limit=None))
+        assert not await uow.accounts.reserve_send_slot(987654, replace(request, limit=None))
 
 
 async def test_a_reservation_not_committed_is_given_back(new_uow):

@@ -53,3 +53,23 @@ async def test_only_done_updates_older_than_the_limit_are_pruned(new_uow):
         assert [u.update_id for u in await uow.admin_updates.unfinished()] == [2]
         assert await uow.admin_updates.record(1, {}, T0) is True  # forgotten
         assert await uow.admin_updates.record(3, {}, T0) is False
+
+
+async def test_a_started_update_put_back_may_be_begun_once_more_and_a_done_one_may_not(new_uow):
+    async with new_uow() as uow:
+        await uow.admin_updates.record(7, PAYLOAD, T0)
+        await uow.admin_updates.record(8, {"update_id": 8}, T0)
+        assert await uow.admin_updates.again(7) is False  # received, never begun
+        await uow.admin_updates.start(7, T0)
+        await uow.admin_updates.start(8, T0)
+        await uow.admin_updates.finish(8)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.admin_updates.again(7) is True
+        assert await uow.admin_updates.again(7) is False
+        assert await uow.admin_updates.again(8) is False  # done stays done
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.admin_updates.unfinished() == [AdminUpdate(7, "received", PAYLOAD)]
+        assert await uow.admin_updates.start(7, T0) is True
+        assert await uow.admin_updates.start(7, T0) is False

@@ -390,6 +390,30 @@ async def test_openers_and_follow_ups_can_be_left_out_of_a_claim(new_uow):
         assert (await claim(uow, account.id)).id == opener.id
 
 
+async def test_a_claim_can_take_only_some_kinds_and_still_keeps_each_dialogs_order(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        reply = await uow.messages.add(outgoing(dialog, "the AI's", kind=OutKind.REPLY))
+        behind = await uow.messages.add(outgoing(dialog, "operator's", kind=OutKind.MANUAL))
+        other = await add_dialog(uow, account.id, "bob_jones")
+        opener = await uow.messages.add(outgoing(other, "hi", kind=OutKind.OPENER))
+        free = await uow.messages.add(outgoing(other, "hello again", kind=OutKind.MANUAL))
+        await uow.commit()
+    only = {OutKind.MANUAL}
+    async with new_uow() as uow:
+        assert await uow.messages.claim_next(account.id, LATER, only=only) is None, (
+            "each is held back by an older message of another kind"
+        )
+    async with new_uow() as uow:
+        opener.delivery = Delivery.SENT
+        await uow.messages.update(opener)
+        message, found = await uow.messages.claim_next(account.id, LATER, only=only)
+        assert (message.id, message.delivery, found.id) == (free.id, Delivery.SENDING, other.id)
+        assert await uow.messages.claim_next(account.id, LATER, only=only) is None
+        assert (await uow.messages.get(reply.id)).delivery is Delivery.PENDING
+        assert (await uow.messages.get(behind.id)).delivery is Delivery.PENDING
+
+
 async def test_incoming_and_settled_messages_are_never_claimed(new_uow):
     _, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:

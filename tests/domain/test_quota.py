@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from salesbot.domain.quota import QuotaState, SendQuota
+from salesbot.domain.message import OutKind
+from salesbot.domain.quota import QuotaState, SendQuota, passes_cap
 
 MOSCOW = ZoneInfo("Europe/Moscow")  # UTC+3, no DST
 UTC = timezone.utc
@@ -105,3 +106,25 @@ def test_the_slot_request_is_what_the_database_enforces():
     assert request.limit == 10
     assert request.last_send_by == now - timedelta(seconds=30)
     assert request.at == now
+
+
+def test_only_the_operators_own_messages_pass_a_used_cap():
+    assert passes_cap(OutKind.MANUAL)
+    assert not any(passes_cap(kind) for kind in (OutKind.REPLY, OutKind.FOLLOW_UP, OutKind.OPENER))
+    assert not passes_cap(None)
+
+
+def test_an_operators_message_asks_for_no_cap_but_keeps_the_minimum_delay():
+    q = quota(max_daily=2, delay=30, tz=UTC)
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    state = q.after_send(q.after_send(QuotaState(), now - timedelta(seconds=40)), now)
+    assert q.slot_request(now, created_at=None, kind=OutKind.MANUAL).limit is None
+    assert q.slot_request(now, created_at=None, kind=OutKind.REPLY).limit == 2
+
+    operators = q.allowance(state, now, created_at=None, kind=OutKind.MANUAL)
+    ai = q.allowance(state, now, created_at=None, kind=OutKind.REPLY)
+    assert (operators.remaining, ai.remaining) == (0, 0)
+    assert operators.next_slot == now + timedelta(seconds=30)
+    assert ai.next_slot == datetime(2026, 3, 2, tzinfo=UTC)
+    # Counted all the same: the day's sends go past the cap.
+    assert q.after_send(state, now + timedelta(seconds=30)).sent == 3

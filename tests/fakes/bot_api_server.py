@@ -3,9 +3,10 @@
 It speaks the HTTP the library speaks (`/bot<token>/<method>`, form-encoded or multipart
 parameters, `{"ok": ..., "result": ...}` answers, `/file/bot<token>/<path>` downloads) and
 implements what the admin bot uses: getMe (with a username, which CommandHandler needs),
-deleteWebhook, getUpdates long polling, sendMessage, sendDocument, getFile, deleteMessage,
-answerCallbackQuery, editMessageText, setMyCommands. Every call is recorded; tests feed
-updates (messages, documents, button presses from any user) and wait on conditions.
+deleteWebhook, getUpdates long polling, sendMessage, sendDocument, sendPhoto, getFile,
+deleteMessage, answerCallbackQuery, editMessageText, setMyCommands. Every call is recorded;
+tests feed updates (messages, documents, button presses from any user) and wait on
+conditions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import struct
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ Files = dict[str, "Upload"]
 BOT_ID = 7012345678
 BOT_USERNAME = "salesbot_admin_test_bot"
 MAX_HOLD = 5.0  # a long poll is never held longer than this, whatever timeout it asks
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class ApiCall:
     @property
     def document(self) -> Upload:
         return self.files["document"]
+
+    @property
+    def photo(self) -> Upload:
+        return self.files["photo"]
 
 
 class FakeBotApi(LoopbackServer):
@@ -380,6 +387,7 @@ class FakeBotApi(LoopbackServer):
             "sendMessage": self._send_message_method,
             "editMessageText": self._edit_message_text_method,
             "sendDocument": self._send_document_method,
+            "sendPhoto": self._send_photo_method,
             "getFile": self._get_file_method,
             "deleteMessage": self._delete_message_method,
             "answerCallbackQuery": self._answer_callback_query_method,
@@ -443,6 +451,23 @@ class FakeBotApi(LoopbackServer):
         extra = {"caption": params["caption"]} if "caption" in params else {}
         return self._sent(params, document=document, **extra)
 
+    async def _send_photo_method(self, params: Params, files: Files) -> Any:
+        """Like Telegram, the photo comes back as its sizes (here one, the upload's own);
+        the upload stays in the call, and can be downloaded by its file id too."""
+        upload = files["photo"]
+        file_id = f"sent-{len(self.calls)}"
+        self._files[file_id] = (upload.filename, upload.content)
+        width, height = _png_size(upload.content)
+        size = {
+            "file_id": file_id,
+            "file_unique_id": f"sent-unique-{len(self.calls)}",
+            "width": width,
+            "height": height,
+            "file_size": len(upload.content),
+        }
+        extra = {"caption": params["caption"]} if "caption" in params else {}
+        return self._sent(params, photo=[size], **extra)
+
     async def _get_file_method(self, params: Params, files: Files) -> Any:
         file_id = params["file_id"]
         _, content = self._files[file_id]
@@ -463,6 +488,14 @@ class FakeBotApi(LoopbackServer):
     async def _leave_chat_method(self, params: Params, files: Files) -> Any:
         self.left.append(int(params["chat_id"]))
         return True
+
+
+def _png_size(content: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header (0, 0 for anything else)."""
+    if content[:8] != PNG_SIGNATURE or len(content) < 24:
+        return 0, 0
+    width, height = struct.unpack(">II", content[16:24])
+    return int(width), int(height)
 
 
 def _error(code: int, description: str, retry_after: float | None = None) -> web.Response:

@@ -124,7 +124,7 @@ class _Accounts:
         if account is None or account.status is not AccountStatus.ACTIVE:
             return False
         sent_today = account.daily_messages if account.quota_day == request.day else 0
-        if sent_today >= request.limit:
+        if request.limit is not None and sent_today >= request.limit:
             return False
         if account.last_used is not None and account.last_used > request.last_send_by:
             return False
@@ -292,7 +292,12 @@ class _Messages:
             yield message
 
     def _claim_next_due(
-        self, account_id: int, now: datetime, *, include_cold: bool
+        self,
+        account_id: int,
+        now: datetime,
+        *,
+        include_cold: bool,
+        only: Collection[OutKind] | None,
     ) -> Message | None:
         # A dialog's messages go in the order they were queued (id): the oldest one still
         # waiting or on its way holds back the dialog's later ones.
@@ -309,6 +314,7 @@ class _Messages:
             and m.send_after is not None
             and m.send_after <= now
             and (include_cold or m.kind is None or not m.kind.is_cold)
+            and (only is None or m.kind in only)
         ]
         if not due:
             return None
@@ -319,9 +325,14 @@ class _Messages:
         return chosen.copy()
 
     async def claim_next(
-        self, account_id: int, now: datetime, *, include_cold: bool = True
+        self,
+        account_id: int,
+        now: datetime,
+        *,
+        include_cold: bool = True,
+        only: Collection[OutKind] | None = None,
     ) -> tuple[Message, Dialog | None] | None:
-        message = self._claim_next_due(account_id, now, include_cold=include_cold)
+        message = self._claim_next_due(account_id, now, include_cold=include_cold, only=only)
         if message is None:
             return None
         dialog = self._t.dialogs.get(message.dialog_id)
@@ -485,6 +496,13 @@ class _AdminUpdates:
         row = self._t.admin_updates.get(update_id)
         if row is not None:
             row.update = replace(row.update, state="done", payload=None)
+
+    async def again(self, update_id: int) -> bool:
+        row = self._t.admin_updates.get(update_id)
+        if row is None or row.update.state != "started":
+            return False
+        row.update = replace(row.update, state="received")
+        return True
 
     async def unfinished(self) -> list[AdminUpdate]:
         return [

@@ -21,7 +21,7 @@ from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import Event
 from salesbot.domain.media import Media
-from salesbot.domain.message import Delivery, Message
+from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SlotRequest
 
@@ -71,9 +71,10 @@ class AccountRepository(Protocol):
         """Take one send slot atomically, or return False and change nothing.
 
         Succeeds only when the account is active, fewer than `request.limit` messages were
-        counted for `request.day` (a new day starts from zero) and the last send is at or
-        before `request.last_send_by`. On success the count for that day grows by one and
-        the last send becomes `request.at`. Concurrent callers never exceed the limit.
+        counted for `request.day` (a new day starts from zero; no count is too many when
+        the limit is None) and the last send is at or before `request.last_send_by`. On
+        success the count for that day grows by one (past the limit too) and the last send
+        becomes `request.at`. Concurrent callers never exceed the limit.
         (SendQuota computes the request; this only enforces it.)
         """
         ...
@@ -172,7 +173,12 @@ class MessageRepository(Protocol):
         ...
 
     async def claim_next(
-        self, account_id: int, now: datetime, *, include_cold: bool = True
+        self,
+        account_id: int,
+        now: datetime,
+        *,
+        include_cold: bool = True,
+        only: Collection[OutKind] | None = None,
     ) -> tuple[Message, Dialog | None] | None:
         """Mark the account's next due pending message `sending` and return it, with its
         dialog (None when the dialog is gone).
@@ -185,7 +191,9 @@ class MessageRepository(Protocol):
         older one of its dialog is still pending (even if due later) or sending.
 
         `include_cold=False` (outside the working hours) leaves out openers and follow-ups
-        (`OutKind.is_cold`): only answers and the operator's messages go then.
+        (`OutKind.is_cold`): only answers and the operator's messages go then. `only`
+        claims messages of those kinds alone (an older message of another kind still
+        holds its dialog's later ones back).
         """
         ...
 
@@ -273,6 +281,11 @@ class AdminUpdateRepository(Protocol):
         ...
 
     async def finish(self, update_id: int) -> None: ...
+
+    async def again(self, update_id: int) -> bool:
+        """Put a started update back to `received`, for a command that is safe to run once
+        more; False when it is not `started` (any more)."""
+        ...
 
     async def unfinished(self) -> list[AdminUpdate]:
         """Every update received or started but not done, oldest update id first."""

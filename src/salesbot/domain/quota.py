@@ -6,6 +6,11 @@ with the warm-up ramp, what is left, the next free slot) and the `SlotRequest` t
 database enforces atomically with one conditional UPDATE ("fewer than `limit` counted for
 `day`, the last send at or before `last_send_by`"), so that two workers or a restart can
 never exceed it.
+
+The operator's own messages (`/say`: someone who wrote to us is being answered by a person)
+keep the minimum delay but pass a used daily cap; they still count among the day's sends.
+`passes_cap` is that rule; the slot request, the allowance and the dispatcher's claims
+follow it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+
+from salesbot.domain.message import OutKind
+
+OVER_CAP_KINDS = frozenset({OutKind.MANUAL})
+"""What may go once the day's cap is used: the operator's own words (the minimum delay
+between two sends still holds)."""
+
+
+def passes_cap(kind: OutKind | None) -> bool:
+    """Whether a message of `kind` may go although the account's daily cap is used."""
+    return kind in OVER_CAP_KINDS
 
 
 @dataclass(frozen=True)
@@ -39,10 +55,11 @@ class Allowance:
 @dataclass(frozen=True)
 class SlotRequest:
     """One send slot at `at`, granted only while fewer than `limit` sends are counted for
-    `day` and the last send was at or before `last_send_by` (the minimum delay)."""
+    `day` (any number when `limit` is None: a message that passes the cap) and the last
+    send was at or before `last_send_by` (the minimum delay)."""
 
     day: date
-    limit: int
+    limit: int | None
     last_send_by: datetime
     at: datetime
 
@@ -81,20 +98,30 @@ class SendQuota:
         return max(1, math.ceil(self.max_daily * (age_days + 1) / (self.warmup_days + 1)))
 
     def allowance(
-        self, state: QuotaState, now: datetime, *, created_at: datetime | None
+        self,
+        state: QuotaState,
+        now: datetime,
+        *,
+        created_at: datetime | None,
+        kind: OutKind | None = None,
     ) -> Allowance:
+        """What is left of today's cap, and when a message of `kind` may go next (for one
+        that passes the cap, the minimum delay alone decides)."""
         limit = self.daily_limit(now, created_at)
         return Allowance(
             limit=limit,
             sent=self.sent_today(state, now),
             remaining=self.remaining(state, now, limit),
-            next_slot=self.next_allowed(state, now, limit),
+            next_slot=self.next_allowed(state, now, limit, capped=not passes_cap(kind)),
         )
 
-    def slot_request(self, now: datetime, *, created_at: datetime | None) -> SlotRequest:
+    def slot_request(
+        self, now: datetime, *, created_at: datetime | None, kind: OutKind | None = None
+    ) -> SlotRequest:
+        """The slot a message of `kind` needs now: one that passes the cap asks for none."""
         return SlotRequest(
             day=self.day_of(now),
-            limit=self.daily_limit(now, created_at),
+            limit=None if passes_cap(kind) else self.daily_limit(now, created_at),
             last_send_by=now - self.min_delay,
             at=now,
         )
@@ -109,12 +136,20 @@ class SendQuota:
     def may_send(self, state: QuotaState, now: datetime, limit: int | None = None) -> bool:
         return self.next_allowed(state, now, limit) <= now
 
-    def next_allowed(self, state: QuotaState, now: datetime, limit: int | None = None) -> datetime:
-        """The earliest moment at or after `now` when the account may send again."""
+    def next_allowed(
+        self,
+        state: QuotaState,
+        now: datetime,
+        limit: int | None = None,
+        *,
+        capped: bool = True,
+    ) -> datetime:
+        """The earliest moment at or after `now` when the account may send again (with
+        `capped=False`, a message that passes the cap: the minimum delay only)."""
         earliest = now
         if state.last_sent_at is not None:
             earliest = max(earliest, state.last_sent_at + self.min_delay)
-        if self.remaining(state, earliest, limit) > 0:
+        if not capped or self.remaining(state, earliest, limit) > 0:
             return earliest
         return max(earliest, self.start_of_next_day(earliest))
 

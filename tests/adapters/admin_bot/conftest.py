@@ -51,7 +51,7 @@ def model_answer(reply: str, *, stage: str = "introduction", warmth: int = 5) ->
 
 
 SENTINEL = "/zz_sentinel"
-REPLIES = ("sendMessage", "sendDocument")
+REPLIES = ("sendMessage", "sendDocument", "sendPhoto")
 
 
 class Chat:
@@ -70,7 +70,7 @@ class Chat:
         self.alongside = alongside
 
     async def settle(self, mark: int) -> list[ApiCall]:
-        """Every answer (message or document) to this chat since `mark`."""
+        """Every answer (message, document or photo) to this chat since `mark`."""
         await self.api.send_message(self.user_id, SENTINEL)
 
         def answers() -> list[ApiCall]:
@@ -114,6 +114,8 @@ class World:
     """The admin's reads are SQL: the bot works on PostgreSQL."""
     language: str = "ru"
     export_part_limit: int | None = None
+    stop_grace: float | None = None
+    """Seconds a stop waits for commands still running (the bot's own default if None)."""
     notifier_clock: Any = None
     """With a clock, the notices go through the real BotNotifier (`world.bot_notifier`) on
     that clock, as in production; without, into `world.notifier` (a FakeNotifier)."""
@@ -159,6 +161,8 @@ class World:
         container.do_not_contact.add_kwargs(page_size=3)
         container.exports.add_kwargs(batch_size=2)
         container.admin_bot.add_kwargs(poll_timeout=5)
+        if self.stop_grace is not None:
+            container.admin_bot.add_kwargs(stop_grace=self.stop_grace)
         if self.export_part_limit is not None:
             container.admin_bot.add_kwargs(export_part_limit=self.export_part_limit)
         self.incoming = container.incoming()

@@ -3,6 +3,7 @@ input, with the exact reply (Russian, the default language)."""
 
 import pytest
 
+from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.persistence.models import accounts
 from salesbot.application.errors import LlmRejected, LlmUnavailable
 from salesbot.domain.account import AccountStatus
@@ -12,6 +13,7 @@ from salesbot.domain.do_not_contact import DoNotContact
 ACCOUNT = "+79001234567"
 BANNED = "+79002222222"
 LOGGED_OUT = "+79003333333"
+WRITING = Texts("ru")("writing_opener", username="new_lead")
 
 CASES = [
     # --- the dialog number N -----------------------------------------------------------
@@ -237,7 +239,7 @@ async def test_start_when_the_model_fails_says_why_and_starts_nothing(world, fai
     world.telegram.add_user("new_lead", 7001)
     world.llm.queue(failure, failure, failure)
 
-    assert await world.admin.reply("/start @new_lead") == expected
+    assert await world.admin.send("/start @new_lead") == [WRITING, expected]
     assert await world.dialogs() == []
 
 
@@ -253,7 +255,8 @@ async def test_a_providers_error_body_that_repeats_the_key_is_masked_in_the_answ
     rejected = LlmRejected(LlmRejected.KEY, f"OpenRouter rejected the API key: {body}")
     world.llm.queue(rejected, rejected, rejected)
 
-    answer = await world.admin.reply("/start @new_lead")
+    writing, answer = await world.admin.send("/start @new_lead")
 
+    assert writing == WRITING
     assert "OpenRouter rejected the API key" in answer and "Invalid API key ***" in answer
     assert "0123456789abcdef" not in answer

@@ -1,11 +1,13 @@
 """/start, /stop, /pause, /resume, /say, /list, /view, /stats end to end: the admin's
 message travels as real HTTP through python-telegram-bot to the real use-cases."""
 
+from datetime import timedelta
+
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.adapters.admin_bot.notices import describe_event
 from salesbot.adapters.admin_bot.replies import send_text
-from salesbot.adapters.persistence.models import dialogs, messages
+from salesbot.adapters.persistence.models import accounts, dialogs, messages
 from salesbot.domain import events as ev
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from salesbot.domain.message import Delivery, OutKind
@@ -20,9 +22,13 @@ async def test_start_writes_an_opener_and_queues_it_from_a_connected_account(wor
     world.telegram.add_user("ivan_petrov", 5001)
     world.llm.queue(model_answer(OPENER))
 
-    answer = await world.admin.reply("/start @Ivan_Petrov владелец салона,\nищет CRM")
+    writing, answer = await world.admin.send("/start @Ivan_Petrov владелец салона,\nищет CRM")
 
     [dialog] = await world.dialogs()
+    assert writing == (
+        "Пишу первое сообщение для @ivan_petrov… Сообщу здесь, когда будет готово; "
+        "другие команды тем временем работают."
+    )
     assert answer == (
         f"Диалог {dialog.id} с @ivan_petrov начат с аккаунта #{account}. "
         f"Первое сообщение в очереди:\n\n{OPENER}"
@@ -47,7 +53,7 @@ async def test_stop_pause_resume_and_say_steer_one_dialog(world):
     )
     assert await world.admin.reply(f"/say {n} Добрый день!\nУдобно завтра в 11?") == (
         f"Сообщение для @ivan_petrov (диалог {n}) в очереди: аккаунт #{account} "
-        "отправит его с учётом лимитов и пауз."
+        "отправит его, выдержав паузу между своими сообщениями; дневной лимит его не задерживает."
     )
     manual = [m for m in await world.messages() if m.kind is OutKind.MANUAL]
     assert [(m.content, m.delivery) for m in manual] == [
@@ -59,6 +65,51 @@ async def test_stop_pause_resume_and_say_steer_one_dialog(world):
         f"Диалог {n} с @ivan_petrov остановлен. Отменено сообщений в очереди: 1."
     )
     assert (await world.dialog(n)).status is DialogStatus.STOPPED
+
+
+async def test_say_goes_out_past_a_used_daily_cap_after_the_minimum_delay(world):
+    account = await world.seed.account()
+    world.telegram.add_user("ivan_petrov", 5001)
+    world.telegram.add_user("anna_salon", 5002)
+    n = await world.seed.dialog(account, "ivan_petrov", status=DialogStatus.PAUSED, user_id=5001)
+    waiting = await world.seed.dialog(account, "anna_salon", user_id=5002)
+    await world.seed.queued(waiting, account, "AI reply waiting", kind=OutKind.REPLY)
+    last_send = world.clock.now() - timedelta(seconds=10)
+    today = world.clock.now().date()
+    # The day's cap (20) is used.
+    await world.poke(accounts, account, daily_messages=20, quota_day=today, last_used=last_send)
+
+    assert await world.admin.reply(f"/say {n} Добрый день!") == (
+        f"Сообщение для @ivan_petrov (диалог {n}) в очереди: аккаунт #{account} "
+        "отправит его, выдержав паузу между своими сообщениями; дневной лимит его не задерживает."
+    )
+    pool, dispatcher = world.container.pool(), world.container.dispatcher()
+    assert await pool.start(account)
+    assert not await dispatcher.dispatch_once(account), "MIN_MESSAGE_DELAY (30 s) still holds"
+    world.clock.advance(20)
+    assert await dispatcher.dispatch_once(account)
+    assert not await dispatcher.dispatch_once(account)
+
+    assert [m.text for m in world.telegram.sent] == ["Добрый день!"]
+    by_dialog = {m.dialog_id: m for m in await world.messages() if m.delivery is not None}
+    assert by_dialog[n].delivery is Delivery.SENT
+    assert by_dialog[n].sent_at >= last_send + timedelta(seconds=30)
+    assert by_dialog[waiting].delivery is Delivery.PENDING, "the AI's waits for tomorrow"
+    assert (await world.account(account)).daily_messages == 21
+    await pool.stop(account)
+
+
+async def test_say_tells_when_the_dialogs_earlier_messages_go_first(make_world):
+    world = await make_world(language="en")
+    account = await world.seed.account()
+    n = await world.seed.dialog(account, "ivan_petrov")
+    await world.seed.queued(n, account, "AI reply waiting", kind=OutKind.REPLY)
+
+    assert await world.admin.reply(f"/say {n} Hello!") == (
+        f"Message to @ivan_petrov (dialog {n}) queued: account #{account} sends it "
+        "after the pause between its messages; the daily limit does not hold it back. "
+        "Ahead of it in this dialog's queue: 1; it goes after them."
+    )
 
 
 async def test_resume_answers_what_the_prospect_wrote_during_the_pause(world):
@@ -173,7 +224,10 @@ async def test_stats_today_and_all_time_per_account(world):
     m = await world.seed.dialog(first, "lead_two", minutes_ago=3 * 24 * 60)
     await world.seed.sent(m, first, "Hi", kind=OutKind.OPENER, minutes_ago=3 * 24 * 60)
 
-    answer = await world.admin.reply("/stats")
+    text, chart = await world.admin.calls("/stats")
+
+    assert chart.method == "sendPhoto"  # what it shows: test_stats_chart.py
+    answer = text.text
 
     assert answer == (
         "Сегодня (с 2026-01-05 00:00):\n"
@@ -217,7 +271,7 @@ async def seed_spend(world):
 async def test_stats_show_the_ai_spend_per_account_and_in_total(world):
     await seed_spend(world)
 
-    answer = await world.admin.reply("/stats")
+    answer, _ = await world.admin.send("/stats")  # and no chart: nothing was sent
 
     assert answer.endswith(
         "Расход ИИ за всё время:\n"
@@ -231,7 +285,7 @@ async def test_stats_show_the_ai_spend_in_english(make_world):
     world = await make_world(language="en")
     await seed_spend(world)
 
-    answer = await world.admin.reply("/stats")
+    answer, _ = await world.admin.send("/stats")  # and no chart: nothing was sent
 
     assert answer.endswith(
         "AI spend, all time:\n"
@@ -284,7 +338,7 @@ async def test_close_ends_a_lost_lead_sends_nothing_and_counts_apart(world):
     assert (await world.dialog(other)).outcome is Outcome.NOT_QUALIFIED
     await world.seed.dialog(account, "silent_lead")
 
-    stats = await world.admin.reply("/stats")
+    stats, _ = await world.admin.send("/stats")  # and no chart: nothing was sent
 
     all_time = stats.split("За всё время:\n", 1)[1]
     assert "целей 0, отказов 1, не подходят 1, отписок 0" in all_time
@@ -315,7 +369,7 @@ async def test_replying_to_an_inbox_notice_sends_the_text_as_say(world, api):
 
     assert answer.text == (
         f"Сообщение для @ivan_petrov (диалог {n}) в очереди: аккаунт #{account} "
-        "отправит его с учётом лимитов и пауз."
+        "отправит его, выдержав паузу между своими сообщениями; дневной лимит его не задерживает."
     )
     manual = [m for m in await world.messages() if m.kind is OutKind.MANUAL]
     assert [(m.dialog_id, m.content) for m in manual] == [(n, "Сегодня в 15:00, удобно?")]

@@ -102,7 +102,7 @@ async def test_removing_asks_first_cancel_keeps_them_and_confirming_lets_start_w
         "Список «не беспокоить» пуст. Добавить: /dnc_add @username [причина]"
     )
     world.llm.queue(model_answer(OPENER))
-    started = await world.admin.reply("/start @anna_salon")
+    *_, started = await world.admin.send("/start @anna_salon")
     [dialog] = await world.dialogs()
     assert started.startswith(f"Диалог {dialog.id} с @anna_salon начат")
 

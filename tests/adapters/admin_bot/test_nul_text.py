@@ -21,7 +21,7 @@ async def test_start_context_with_a_nul_is_kept_without_it(world):
     world.telegram.add_user("ivan_petrov", 5001)
     world.llm.queue(model_answer("Здравствуйте! Удобно пару минут?"))
 
-    answer = await world.admin.reply("/start @ivan_petrov владелец\x00 салона")
+    _writing, answer = await world.admin.send("/start @ivan_petrov владелец\x00 салона")
 
     assert answer.startswith("Диалог ")
     [dialog] = await world.dialogs()

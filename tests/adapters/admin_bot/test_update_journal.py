@@ -1,6 +1,7 @@
 """Admin commands survive a crash: every update is recorded before Telegram is told it
 arrived; after a restart, what was never begun runs, what was begun is reported (not run
-twice), and an update Telegram gives again runs once. The real bot on PostgreSQL."""
+twice) unless it is safe to repeat (/start), and an update Telegram gives again runs
+once. The real bot on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.persistence import create_engine
 from tests.adapters.admin_bot.conftest import ADMIN, STRANGER, World, model_answer
+from tests.adapters.admin_bot.test_slow_commands import OPENER, SLOW, hung_model
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.database_gate import DatabaseGate
 
@@ -30,8 +32,8 @@ async def unstarted(
     up as a crash left it); stopped after the test."""
     worlds: list[World] = []
 
-    async def make(on: AsyncEngine = engine) -> World:
-        world = World(api, tmp_path, on)
+    async def make(on: AsyncEngine = engine, **options: Any) -> World:
+        world = World(api, tmp_path, on, **options)
         worlds.append(world)
         return world
 
@@ -70,33 +72,81 @@ def texts_to(api: FakeBotApi, chat_id: int) -> list[str]:
 
 async def test_a_command_begun_before_the_crash_is_reported_not_run_again(unstarted, api):
     world = await unstarted()
-    await world.connected_account()
-    world.telegram.add_user("anna_flowers", 5001)
-    world.llm.queue(model_answer("Здравствуйте!"))
-    start = api.message_update(ADMIN, "/start @anna_flowers цветочный магазин")
+    account = await world.connected_account()
+    n = await world.seed.dialog(account, "anna_flowers")
+    say = api.message_update(ADMIN, f"/say {n} Добрый день, это Ольга")
     login = api.message_update(ADMIN, "/add_account +79001112233 socks5://u:secret@host:1080")
     code = api.message_update(ADMIN, "1 2 3 4 5")
-    strangers = api.message_update(STRANGER, "/start @anna_flowers")
-    await left_by_a_crash(world, start, login, code, strangers, started=True)
+    strangers = api.message_update(STRANGER, f"/say {n} spam")
+    await left_by_a_crash(world, say, login, code, strangers, started=True)
 
     await world.bot.start()
 
     assert texts_to(api, ADMIN) == [
-        RU("command_interrupted", command="/start @anna_flowers цветочный магазин"),
+        RU("command_interrupted", command=f"/say {n} Добрый день, это Ольга"),
         RU("login_interrupted"),
         RU("message_interrupted"),
     ]
     assert texts_to(api, STRANGER) == []
-    assert await world.dialogs() == []  # not run again
+    assert await world.messages() == []  # not run again: it may have been sent
     await settled(world)  # the answer goes before its update is closed in the journal
     # Telegram gives them again (they were never confirmed): still not run.
-    for update in (start, login, code):
+    for update in (say, login, code):
         await api.deliver(update)
-    assert await world.admin.send("/list") == [
-        "Открытых диалогов нет. Начать: /start @username"
-    ]
-    assert await world.dialogs() == []
+    await world.admin.send("/list")
+    assert await world.messages() == []
     assert "secret" not in "".join(texts_to(api, ADMIN))
+
+
+async def test_a_start_begun_before_the_crash_runs_once_more_and_only_once(unstarted, api):
+    """/start is safe to repeat (dialog and opener are stored together, a prospect has one
+    open dialog): the ten a crash catches waiting for the model are not ten to retype."""
+    world = await unstarted()
+    account = await world.connected_account()
+    world.telegram.add_user("anna_flowers", 5001)
+    world.llm.queue(model_answer("Здравствуйте!"))
+    start = api.message_update(ADMIN, "/start @anna_flowers цветочный магазин")
+    await left_by_a_crash(world, start, started=True)
+
+    await world.bot.start()
+    await world.admin.send("/list")
+    await settled(world)
+    await api.deliver(start)  # Telegram gives it again: not run a third time
+    await world.admin.send("/list")
+
+    [dialog] = await world.dialogs()
+    started = RU(
+        "dialog_started",
+        dialog_id=dialog.id,
+        username="anna_flowers",
+        account_id=account,
+        opener="Здравствуйте!",
+    )
+    writing = RU("writing_opener", username="anna_flowers")
+    answers = texts_to(api, ADMIN)
+    assert (answers.count(writing), answers.count(started)) == (1, 1)
+    assert answers.index(writing) < answers.index(started)
+    assert len(await world.messages()) == 1
+    assert not [t for t in texts_to(api, ADMIN) if "прервал" in t]
+
+
+async def test_a_start_that_got_its_dialog_stored_before_the_crash_sends_no_second_opener(
+    unstarted, api
+):
+    world = await unstarted()
+    account = await world.connected_account()
+    world.telegram.add_user("anna_flowers", 5001)
+    n = await world.seed.dialog(account, "anna_flowers", user_id=5001)  # the first run's
+    start = api.message_update(ADMIN, "/start @anna_flowers цветочный магазин")
+    await left_by_a_crash(world, start, started=True)
+
+    await world.bot.start()
+    await world.admin.send("/list")
+
+    assert RU("already_in_dialog", username="anna_flowers", dialog_id=n) in texts_to(api, ADMIN)
+    assert len(await world.dialogs()) == 1
+    assert await world.messages() == []
+    assert world.llm.calls == []
 
 
 async def test_a_command_received_but_never_begun_runs_after_the_restart_once(unstarted, api):
@@ -163,3 +213,37 @@ async def test_updates_are_not_confirmed_to_telegram_while_the_database_is_away(
             await world.bot.stop()
         finally:
             await asyncio.shield(gated.dispose())
+
+
+async def test_a_stop_does_not_wait_for_a_hung_start_and_the_next_start_runs_it(unstarted, api):
+    world = await unstarted(stop_grace=0.05)
+    await world.bot.start()
+    account = await world.connected_account()
+    world.telegram.add_user("ivan_petrov", 5001)
+    hung_model(world)  # never released: this run's /start never ends
+    await api.send_message(ADMIN, f"/start @ivan_petrov {SLOW}")
+    writing = RU("writing_opener", username="ivan_petrov")
+    await api.wait_for(lambda: writing in texts_to(api, ADMIN) or None)
+
+    await asyncio.wait_for(world.bot.stop(), 5)
+    assert await world.dialogs() == []
+
+    again = await unstarted()  # the restart, on the same database
+    await again.telegram.connect(await again.account(account), [])
+    again.telegram.add_user("ivan_petrov", 5001)
+    again.llm.default = model_answer(OPENER)
+    await again.bot.start()
+    await again.admin.send("/list")
+
+    [dialog] = await again.dialogs()
+    assert (dialog.target_username, dialog.account_id) == ("ivan_petrov", account)
+    answers = texts_to(api, ADMIN)
+    assert answers.count(writing) == 2  # once in each run
+    second_run = max(i for i, answer in enumerate(answers) if answer == writing)
+    assert RU(
+        "dialog_started",
+        dialog_id=dialog.id,
+        username="ivan_petrov",
+        account_id=account,
+        opener=OPENER,
+    ) in answers[second_run + 1 :]

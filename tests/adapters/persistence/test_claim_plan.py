@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from salesbot.adapters.persistence.repositories.messages import _CLAIM
+from salesbot.adapters.persistence.repositories.messages import _CLAIM, _claim_with_dialog
 from salesbot.domain.message import OutKind
+from salesbot.domain.quota import OVER_CAP_KINDS
 from tests.contracts.seeding import T0, account_and_dialog, outgoing
 
 
-async def _plan(engine, include_cold: bool, params: dict) -> str:
+async def _plan(engine, claim, params: dict) -> str:
     """The plan PostgreSQL keeps for the claim as a prepared statement (a generic plan,
     which knows the constants written into the SQL but not the bound values)."""
-    compiled = _CLAIM[include_cold].compile(dialect=engine.dialect)
+    compiled = claim.compile(dialect=engine.dialect)
     values = {**compiled.params, **params}  # the statement's own values (`sending`) too
     arguments = [getattr(values[name], "value", values[name]) for name in compiled.positiontup]
     async with engine.connect() as connection:
@@ -38,8 +39,10 @@ async def test_the_claim_reads_the_outbox_in_order_without_sorting_it(engine, uo
         await uow.messages.add(outgoing(dialog, "reply"))
         await uow.commit()
     params = {"claimer": account.id, "due_by": T0 + timedelta(minutes=1)}
-    for include_cold in (True, False):
-        plan = await _plan(engine, include_cold, params)
+    # The claims of a day whose cap is used take the operator's messages alone.
+    claims = [*_CLAIM.values(), *(_claim_with_dialog(c, OVER_CAP_KINDS) for c in (True, False))]
+    for claim in claims:
+        plan = await _plan(engine, claim, params)
         assert "ix_messages_outbox_order" in plan, plan
         assert "ix_messages_unsent_by_dialog" in plan, plan
         assert "Sort" not in plan, plan

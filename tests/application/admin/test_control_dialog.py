@@ -107,6 +107,19 @@ async def test_say_queues_a_manual_message_for_the_dispatcher(store, seed, contr
     assert message.send_after == clock.now()
     assert queued.message_id == message.id and queued.account_id == account
     assert (await _dialog(store, dialog)).last_activity_at == clock.now()
+    assert queued.queued_before == 0
+
+
+async def test_say_counts_the_dialogs_messages_still_to_go_before_it(store, seed, control):
+    account = await seed.account()
+    dialog = await seed.dialog(account, "ivan_petrov")
+    await seed.queued(dialog, account, "AI reply waiting", kind=OutKind.REPLY)
+    await seed.sent(dialog, account, "already out", kind=OutKind.REPLY)
+
+    first = await control.say(SayInDialog(dialog, "one"))
+    second = await control.say(SayInDialog(dialog, "two"))
+
+    assert (first.queued_before, second.queued_before) == (1, 2)
 
 
 @pytest.mark.parametrize(

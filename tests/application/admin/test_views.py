@@ -123,3 +123,47 @@ async def test_stats_count_today_from_local_midnight_and_all_time_per_account(en
     assert report.all_time.total.goals == 1 and report.all_time.total.opt_outs == 1
     assert report.dialogs_by_status[DialogStatus.ACTIVE] == 3
     assert report.dialogs_by_status[DialogStatus.OPTED_OUT] == 1
+
+
+async def test_daily_gives_the_last_14_days_in_the_time_zone_zeros_included(engine, seed, clock):
+    first = await seed.account("+79000000001")
+    second = await seed.account("+79000000002")
+    # 00:30 in Moscow today is 21:30 UTC yesterday: it counts today.
+    d1 = await seed.dialog(first, "lead_one", minutes_ago=11.5 * 60)
+    await seed.sent(d1, first, "Hi", kind=OutKind.OPENER, minutes_ago=11.5 * 60)
+    await seed.received(d1, first, "Hello", minutes_ago=60)
+    d2 = await seed.dialog(second, "lead_two", minutes_ago=3 * 24 * 60)
+    await seed.sent(d2, second, "Hi", kind=OutKind.OPENER, minutes_ago=3 * 24 * 60)
+    # 14 days ago is one day too many.
+    await seed.sent(d2, second, "Old", minutes_ago=14 * 24 * 60)
+    async with seed.uow() as uow:
+        dialog = await uow.dialogs.get(d2)
+        dialog.outcome = Outcome.GOAL
+        await uow.dialogs.update(dialog)
+        await uow.commit()
+
+    daily = await views(engine, clock).daily()
+
+    assert len(daily.days) == 14
+    assert (daily.days[0].isoformat(), daily.days[-1].isoformat()) == ("2025-12-23", "2026-01-05")
+    assert [(d.sent, d.replies, d.goals) for d in daily.total[-4:]] == [
+        (1, 0, 1),
+        (0, 0, 0),
+        (0, 0, 0),
+        (1, 1, 0),
+    ]
+    assert sum(d.sent for d in daily.total) == 2
+    assert [(a.phone, sum(d.sent for d in a.days)) for a in daily.per_account] == [
+        ("+79000000001", 1),
+        ("+79000000002", 1),
+    ]
+    assert not daily.is_empty
+
+
+async def test_daily_with_nothing_done_is_empty_but_has_every_day(engine, seed, clock):
+    await seed.account("+79000000001")
+
+    daily = await views(engine, clock).daily()
+
+    assert daily.is_empty
+    assert len(daily.total) == 14 and len(daily.per_account[0].days) == 14

@@ -246,7 +246,118 @@ async def test_when_the_quota_is_spent_the_admin_is_told_once_when_the_message_w
             next_at=datetime(2026, 1, 6, tzinfo=timezone.utc),
         )
     ]
-    assert world.dispatcher.next_wake(account) == datetime(2026, 1, 6, tzinfo=timezone.utc)
+    # The AI's message waits for the next day, but the worker still looks every idle
+    # period (5 s): the operator's messages pass a used cap.
+    assert world.dispatcher.next_wake(account) == world.clock.now() + timedelta(seconds=5)
+
+
+# --- the operator's messages and a used cap -----------------------------------------------
+
+
+async def _cap_used(world: World, account: int) -> int:
+    """Send the day's cap (2) of AI replies in one dialog, a third waiting behind them;
+    the dialog's number."""
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    for n in range(3):
+        await world.enqueue(dialog_id, f"ai {n}")
+    await started(world, account)
+    assert await world.dispatcher.dispatch_once(account)
+    world.clock.advance(30)
+    assert await world.dispatcher.dispatch_once(account)
+    return dialog_id
+
+
+async def test_with_the_cap_used_an_operators_message_goes_a_minimum_delay_later_and_counts():
+    world = World(max_daily=2, min_delay=30)
+    account = await world.add_account()
+    ai_dialog = await _cap_used(world, account)
+    last_send = world.clock.now()
+    asked, _ = await world.open_dialog(account, "prospect_two", 502, opener=None)
+    operator = await world.enqueue(asked, "from the operator", OutKind.MANUAL)
+
+    world.clock.advance(29)
+    assert not await world.dispatcher.dispatch_once(account), "the minimum delay still holds"
+    assert world.dispatcher.next_wake(account) == last_send + timedelta(seconds=30)
+    world.clock.advance(1)
+    assert await world.dispatcher.dispatch_once(account)
+
+    assert world.tg.sent_to(502) == ["from the operator"]
+    assert (await world.message(operator)).sent_at == last_send + timedelta(seconds=30)
+    assert (await world.account(account)).daily_messages == 3, "counted among the day's sends"
+    # Only the AI's message was announced as waiting for the quota.
+    assert [e.dialog_id for e in world.notifier.of_type(WaitingForQuota)] == [ai_dialog]
+
+
+async def test_with_the_cap_used_the_ais_message_waits_for_the_next_day():
+    world = World(max_daily=2, min_delay=30)
+    account = await world.add_account()
+    await _cap_used(world, account)
+    asked, _ = await world.open_dialog(account, "prospect_two", 502, opener=None)
+    await world.enqueue(asked, "from the operator", OutKind.MANUAL)
+    world.clock.advance(30)
+    assert await world.drain(account) == 1
+
+    world.clock.advance(6 * 3600)
+    assert await world.drain(account) == 0
+    assert world.tg.sent_to(501) == ["ai 0", "ai 1"]
+
+    world.clock.set(datetime(2026, 1, 6, 0, 0, 1, tzinfo=timezone.utc))
+    assert await world.drain(account) == 1
+    assert world.tg.sent_to(501) == ["ai 0", "ai 1", "ai 2"]
+    assert (await world.account(account)).daily_messages == 1
+
+
+async def test_two_operators_messages_past_the_cap_keep_the_minimum_delay_in_the_running_loop():
+    world = World(max_daily=2, min_delay=30)
+    account = await world.add_account()
+    await _cap_used(world, account)
+    asked, _ = await world.open_dialog(account, "prospect_two", 502, opener=None)
+    # Written while the worker waits on the used cap.
+    written_at = world.clock.now() + timedelta(seconds=600)
+    for text in ("first words", "second words"):
+        await world.enqueue(asked, text, OutKind.MANUAL, send_after=written_at)
+
+    await world.run_until(lambda: len(world.tg.sent_to(502)) == 2, fake_seconds=3600)
+
+    assert world.tg.sent_to(502) == ["first words", "second words"]
+    first, second = sorted(
+        m.sent_at for m in await world.sent_messages() if m.kind is OutKind.MANUAL and m.sent_at
+    )
+    assert written_at <= first <= written_at + timedelta(seconds=5), "found within an idle period"
+    assert second - first >= timedelta(seconds=30)
+    assert world.tg.sent_to(501) == ["ai 0", "ai 1"]
+    assert (await world.account(account)).daily_messages == 4
+
+
+async def test_a_flood_wait_on_an_operators_message_past_the_cap_gives_its_slot_back_once():
+    world = World(max_daily=2, min_delay=30)
+    account = await world.add_account()
+    await _cap_used(world, account)
+    asked, _ = await world.open_dialog(account, "prospect_two", 502, opener=None)
+    await world.enqueue(asked, "from the operator", OutKind.MANUAL)
+    world.clock.advance(30)
+    world.tg.fail_next(account, RateLimited(120, "send"), on="send")
+
+    await world.run_until(lambda: bool(world.tg.sent_to(502)), fake_seconds=3600)
+
+    assert world.tg.sent_to(502) == ["from the operator"]
+    assert world.tg.sent_to(501) == ["ai 0", "ai 1"], "the AI's still waits for tomorrow"
+    assert (await world.account(account)).daily_messages == 3
+    assert len(world.notifier.of_type(WaitingForQuota)) == 1
+
+
+async def test_an_operators_message_behind_the_ais_waiting_one_in_its_dialog_waits_with_it():
+    world = World(max_daily=2, min_delay=30)
+    account = await world.add_account()
+    ai_dialog = await _cap_used(world, account)
+    operator = await world.enqueue(ai_dialog, "from the operator", OutKind.MANUAL)
+    world.clock.advance(60)
+
+    assert await world.drain(account) == 0, "a dialog's messages go in the order queued"
+    assert (await world.message(operator)).delivery is Delivery.PENDING
+    world.clock.set(datetime(2026, 1, 6, 0, 0, 1, tzinfo=timezone.utc))
+    await world.run_until(lambda: len(world.tg.sent_to(501)) == 4, fake_seconds=600)
+    assert world.tg.sent_to(501) == ["ai 0", "ai 1", "ai 2", "from the operator"]
 
 
 # --- working hours -----------------------------------------------------------------------

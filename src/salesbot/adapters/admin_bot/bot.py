@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 DEFAULT_POLL_TIMEOUT = 30.0
 RATE_LIMIT_RETRIES = 3
 ALLOWED_UPDATES = ("message", "callback_query")
+STOP_GRACE = 5.0
+"""Seconds a stop waits for commands still running (the service gives the bot 10)."""
 
 
 @functools.cache
@@ -120,8 +122,9 @@ Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
 class Alongside:
     """Runs slow commands as tasks beside the next updates instead of holding them.
 
-    Exports read the whole database and upload for minutes; every other command runs one
-    at a time, in order, which the /add_account conversation needs. The tasks are the
+    Exports read the whole database and upload for minutes, /start waits for the model;
+    every other command runs one at a time, in order, which the /add_account conversation
+    needs. The tasks are the
     library's (`create_task` with the update): their errors reach the error handler and
     stopping the bot waits for them."""
 
@@ -148,6 +151,19 @@ class Alongside:
         while self._running:
             await asyncio.wait(set(self._running))
 
+    async def stop(self, grace: float) -> None:
+        """Give the commands still running `grace` seconds, then cancel them: a stop does
+        not wait minutes for a hung model. Their updates stay unfinished in the journal,
+        so the next start runs a /start again and reports an export interrupted."""
+        if not self._running:
+            return
+        _, late = await asyncio.wait(set(self._running), timeout=grace)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("stopped %d admin command(s) still running", len(late))
+            await asyncio.wait(late)
+
 
 class AdminBot:
     """The running admin bot: `await start()` then, at shutdown, `await stop()`."""
@@ -161,8 +177,10 @@ class AdminBot:
         notifier: BotNotifier | None = None,
         alongside: Alongside | None = None,
         recovery: Recovery | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.application = application
+        self._stop_grace = stop_grace
         self.alongside = alongside or Alongside()
         self._recovery = recovery
         self._menu = menu
@@ -192,6 +210,7 @@ class AdminBot:
             await self._notifier.aclose()
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        await self.alongside.stop(self._stop_grace)
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -210,6 +229,7 @@ def build_admin_bot(
     poll_timeout: float = DEFAULT_POLL_TIMEOUT,
     export_part_limit: int = UPLOAD_LIMIT,
     journal: AdminUpdateJournal | None = None,
+    stop_grace: float = STOP_GRACE,
 ) -> AdminBot:
     """With a journal, no admin update is lost by a crash or run twice (journal.py)."""
     texts = Texts(language)
@@ -244,7 +264,7 @@ def build_admin_bot(
         "list_accounts": accounts.list_accounts,
         "disable_account": accounts.disable,
         "enable_account": accounts.enable,
-        "start": dialogs.start,
+        "start": alongside(dialogs.start),
         "stop": dialogs.stop,
         "close": dialogs.close,
         "pause": dialogs.pause,
@@ -287,6 +307,7 @@ def build_admin_bot(
         notifier=notifier,
         alongside=alongside,
         recovery=recovery,
+        stop_grace=stop_grace,
     )
 
 

@@ -130,6 +130,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The AI refuses ({detail}): check the OpenRouter key and credits. "
         "No dialog was started.",
     },
+    "writing_opener": {
+        "ru": "Пишу первое сообщение для @{username}… Сообщу здесь, когда будет готово; "
+        "другие команды тем временем работают.",
+        "en": "Writing the opener for @{username}… I will report here when it is done; "
+        "other commands work meanwhile.",
+    },
     "dialog_started": {
         "ru": "Диалог {dialog_id} с @{username} начат с аккаунта #{account_id}. "
         "Первое сообщение в очереди:\n\n{opener}",
@@ -193,9 +199,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "say_queued": {
         "ru": "Сообщение для @{username} (диалог {n}) в очереди: аккаунт #{account_id} "
-        "отправит его с учётом лимитов и пауз.",
+        "отправит его, выдержав паузу между своими сообщениями; дневной лимит его не "
+        "задерживает.",
         "en": "Message to @{username} (dialog {n}) queued: account #{account_id} sends it "
-        "within its quota and delays.",
+        "after the pause between its messages; the daily limit does not hold it back.",
+    },
+    "say_queued_behind": {
+        "ru": " Перед ним в очереди этого диалога сообщений: {count} — оно уйдёт после них.",
+        "en": " Ahead of it in this dialog's queue: {count}; it goes after them.",
     },
     "dialog_closed": {
         "ru": "Диалог {n} {status} — писать в него нельзя. Новый диалог: /start @username",
@@ -501,6 +512,30 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "{who}: {prompt} tokens in ({cached} cached), {completion} out, ${cost}",
     },
     "stats_no_rate": {"ru": "—", "en": "—"},
+    "stats_chart_caption": {
+        "ru": "Последние {days} дней: всего по дням и по аккаунтам.",
+        "en": "The last {days} days: in total per day, and per account.",
+    },
+    "stats_chart_empty": {
+        "ru": "За последние {days} дней нет ни отправленных сообщений, ни ответов, ни целей: "
+        "графику нечего показать.",
+        "en": "No messages sent, no replies and no goals in the last {days} days: "
+        "nothing to chart.",
+    },
+    "stats_chart_daily": {
+        "ru": "Всего по дням (последние {days} дней)",
+        "en": "In total, per day (the last {days} days)",
+    },
+    "stats_chart_accounts": {
+        "ru": "По аккаунтам за {days} дней",
+        "en": "Per account, the last {days} days",
+    },
+    "stats_chart_count": {"ru": "Количество", "en": "Count"},
+    "stats_chart_day": {"ru": "{day:%d.%m}", "en": "{day:%b %d}"},
+    "stats_chart_sent": {"ru": "Отправлено", "en": "Sent"},
+    "stats_chart_replies": {"ru": "Ответы", "en": "Replies"},
+    "stats_chart_goals": {"ru": "Цели", "en": "Goals"},
+    "stats_chart_others": {"ru": "Остальные ({count})", "en": "Others ({count})"},
     # --- notices ---------------------------------------------------------------------------
     "notices_header": {"ru": "Уведомления: {count}", "en": "Notices: {count}"},
     "event_replied": {
@@ -801,7 +836,10 @@ COMMANDS: tuple[Command, ...] = (
         "stats",
         "help_other",
         {"ru": "", "en": ""},
-        {"ru": "статистика за сегодня и всё время", "en": "statistics, today and all time"},
+        {
+            "ru": "статистика за сегодня и всё время, график за 14 дней",
+            "en": "statistics, today and all time, a 14-day chart",
+        },
     ),
     Command(
         "cancel",

@@ -15,7 +15,8 @@ and the handlers run them one at a time long after. So:
 - `Recovery`, at start, before polling: what was recorded but never begun goes into the
   application's queue, in update order; what was begun but not finished is not run again
   (its effect may be half there or all there): the admin is told which command a restart
-  interrupted, and asked to check and repeat it.
+  interrupted, and asked to check and repeat it. A command that is safe to run twice
+  (`REPEATABLE`) is run once more instead.
 """
 
 from __future__ import annotations
@@ -126,6 +127,21 @@ class JournaledUpdates(BaseUpdateProcessor):
             await asyncio.wait(set(self._closing))
 
 
+REPEATABLE = frozenset({"/start"})
+"""Commands a restart runs once more when it cut them short. /start stores the dialog and
+its opener in one transaction and a prospect has one open dialog at most: a second run
+either starts it (the first never got there) or answers that the dialog is open. It is
+also the one that waits minutes for the model, beside the next commands, so a crash
+catches several at once."""
+
+
+def repeatable(update: Update) -> bool:
+    message = update.message
+    text = (message.text or "") if message is not None else ""
+    command = text.split(maxsplit=1)[0].split("@", 1)[0] if text.strip() else ""
+    return command in REPEATABLE
+
+
 def interrupted_notice(texts: Texts, update: Update) -> str | None:
     """What to tell the admin about an update a restart cut short (None: nothing)."""
     message = update.message
@@ -166,9 +182,23 @@ class Recovery:
             if row.state == "received":
                 log.info("admin update %s from before the restart: running it", row.update_id)
                 await application.update_queue.put(update)
+            elif repeatable(update) and await self._again(row.update_id):
+                log.info(
+                    "admin update %s was interrupted by the restart: safe to repeat, running "
+                    "it again",
+                    row.update_id,
+                )
+                await application.update_queue.put(update)
             else:
                 await self._report(application, update)
                 await self._journal.finish(row.update_id)
+
+    async def _again(self, update_id: int) -> bool:
+        try:
+            return await self._journal.again(update_id)
+        except DatabaseUnavailable as error:
+            log.warning("admin update %s not put back, reported instead: %s", update_id, error)
+            return False
 
     async def _report(
         self, application: Application[Any, Any, Any, Any, Any, Any], update: Update

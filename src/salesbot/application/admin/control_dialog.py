@@ -2,8 +2,9 @@
 and on, write in it by hand.
 
 A manual message is not sent here: it is queued as an outgoing `manual` message, so the
-dispatcher sends it through the dialog's account within the same quota and human-like delays
-as everything else.
+dispatcher sends it through the dialog's account with the same human-like delays as
+everything else; a used daily cap does not hold it back (domain/quota.py), though the
+dialog's messages queued before it go first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Protocol
 from salesbot.application.errors import DialogClosed, UnknownDialog
 from salesbot.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.dialog import Dialog, DialogStatus, Outcome
-from salesbot.domain.message import Message, OutKind
+from salesbot.domain.message import Delivery, Message, OutKind
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class ManualMessageQueued:
     account_id: int
     message_id: int
     send_after: datetime
+    queued_before: int = 0
+    """The dialog's messages still on their way that were queued before it: they go first."""
 
 
 class UnansweredReplies(Protocol):
@@ -171,6 +174,11 @@ class DialogControl:
             dialog = await _load(uow, command.dialog_id)
             if not dialog.is_open:
                 raise DialogClosed(command.dialog_id, dialog.status.value)
+            ahead = [
+                m
+                for delivery in (Delivery.PENDING, Delivery.SENDING)
+                for m in await uow.messages.list_by_delivery(delivery, dialog_id=dialog.id)
+            ]
             message = await uow.messages.add(
                 Message.outgoing(
                     dialog_id=command.dialog_id,
@@ -190,4 +198,5 @@ class DialogControl:
             account_id=dialog.account_id,
             message_id=message.id or 0,
             send_after=message.send_after or now,
+            queued_before=len(ahead),
         )

@@ -6,7 +6,7 @@ The results are plain frozen rows, shaped for the page that shows them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -97,6 +97,31 @@ class AllTimeStats:
     dialogs_by_status: dict[DialogStatus, int]
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    """What happened in one day: messages sent, the prospects' messages received, goals
+    reached (a dialog with the goal as its outcome counts on the day of its last activity:
+    dialogs keep no moment of reaching it)."""
+
+    sent: int = 0
+    replies: int = 0
+    goals: int = 0
+
+    def __add__(self, other: DayCounts) -> DayCounts:
+        return DayCounts(
+            self.sent + other.sent, self.replies + other.replies, self.goals + other.goals
+        )
+
+
+@dataclass(frozen=True)
+class AccountDays:
+    """One account's counts, day by day."""
+
+    account_id: int
+    phone: str
+    days: list[DayCounts]
+
+
 class StatsQuery(Protocol):
     async def per_account(
         self, *, since: datetime | None = None, until: datetime | None = None
@@ -109,6 +134,14 @@ class StatsQuery(Protocol):
     async def all_time(self) -> AllTimeStats:
         """`per_account()` of all time, and how many dialogs have each status (every
         status, 0 when none), read in one pass."""
+        ...
+
+    async def per_day(self, bounds: Sequence[datetime]) -> list[AccountDays]:
+        """Every account (in id order) with its counts in each of the days `bounds` cut:
+        day i runs from `bounds[i]` (included) to `bounds[i + 1]`, so n + 1 bounds, in
+        increasing order, give n days, each present (zeros when nothing happened). Sent
+        messages count at `sent_at` (at `timestamp` when that is missing), as in
+        `per_account`."""
         ...
 
 

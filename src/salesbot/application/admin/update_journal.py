@@ -6,8 +6,9 @@ between lost every command still queued. So each update is recorded before that 
 (`record`), claimed when its handling begins (`begin`) and closed when it ends (`finish`).
 After a restart, `unfinished` gives the updates recorded but never begun, to be run now,
 and those begun but not finished, which are not run again (their effect may be half done
-or done): the admin is told to check and repeat them. An update Telegram delivers again is
-recorded once and begun once. Done ones are forgotten after `keep`.
+or done): the admin is told to check and repeat them, unless their command is safe to
+run once more (`again`). An update Telegram delivers again is recorded once and begun
+once. Done ones are forgotten after `keep`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ class AdminUpdateJournal:
                     log.error("admin update %s handled but not marked done: %s", update_id, error)
                     return
                 await self._clock.sleep(delay)
+
+    async def again(self, update_id: int) -> bool:
+        """A started update may run once more (its command is safe to repeat); False when
+        it is not started (any more)."""
+        async with self._uow() as uow:
+            again = await uow.admin_updates.again(update_id)
+            await uow.commit()
+        return again
 
     async def unfinished(self) -> list[AdminUpdate]:
         async with self._uow() as uow:

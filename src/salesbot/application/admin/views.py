@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from salesbot.application.admin.paging import DEFAULT_PAGE_SIZE, Page, clamp_page
 from salesbot.application.admin.queries import (
+    AccountDays,
     AccountStats,
+    DayCounts,
     DialogRow,
     DialogTranscript,
     DialogViews,
@@ -17,6 +19,8 @@ from salesbot.application.admin.queries import (
 from salesbot.application.errors import UnknownDialog
 from salesbot.application.ports import Clock
 from salesbot.domain.dialog import DialogStatus
+
+CHART_DAYS = 14
 
 DialogPage = Page[DialogRow]
 
@@ -40,6 +44,21 @@ class StatsReport:
     today: PeriodStats
     all_time: PeriodStats
     dialogs_by_status: dict[DialogStatus, int]
+
+
+@dataclass(frozen=True)
+class DailyStats:
+    """The last days (today the last), in the configured time zone: in total and per
+    account, one DayCounts per day each."""
+
+    days: list[date]
+    total: list[DayCounts]
+    per_account: list[AccountDays]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing sent, received or reached on any of the days."""
+        return all(day == DayCounts() for day in self.total)
 
 
 def _total(rows: list[AccountStats]) -> AccountStats:
@@ -108,3 +127,18 @@ class AdminViews:
             all_time=PeriodStats(all_time.per_account, _total(all_time.per_account)),
             dialogs_by_status=all_time.dialogs_by_status,
         )
+
+    async def daily(self, days: int = CHART_DAYS) -> DailyStats:
+        """The last `days` days up to today's end, from midnight to midnight in the
+        configured time zone (a day of a clock change is 23 or 25 hours long)."""
+        today = self._clock.now().astimezone(self._tz).date()
+        dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
+        bounds = [
+            datetime.combine(d, time.min, tzinfo=self._tz)
+            for d in [*dates, today + timedelta(days=1)]
+        ]
+        per_account = await self._stats.per_day(bounds)
+        total = [DayCounts()] * days
+        for account in per_account:
+            total = [a + b for a, b in zip(total, account.days, strict=True)]
+        return DailyStats(dates, total, per_account)

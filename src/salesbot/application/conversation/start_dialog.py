@@ -12,6 +12,7 @@ sends the opener.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,10 +92,18 @@ class StartDialogHandler:
         self._quota = quota
         self._disclose = disclose
 
-    async def __call__(self, cmd: StartDialog, *, account_id: int | None = None) -> DialogStarted:
+    async def __call__(
+        self,
+        cmd: StartDialog,
+        *,
+        account_id: int | None = None,
+        writing: Callable[[], Awaitable[None]] | None = None,
+    ) -> DialogStarted:
         """Start the dialog; `account_id` names the account instead of choosing the one
         with the most quota left. It must be connected, but its status is not looked at:
-        `salesbot rehearse` uses a disabled stand-in account that no real process runs."""
+        `salesbot rehearse` uses a disabled stand-in account that no real process runs.
+        `writing` is awaited once every check has passed, as the model begins the opener
+        (which may take minutes), so that the operator hears it is under way."""
         username = normalize_username(cmd.username)
         notes = cmd.notes.strip()[:MAX_NOTES_CHARS]
         now = self._clock.now()
@@ -131,6 +140,8 @@ class StartDialogHandler:
             created_at=now,
             last_activity_at=now,
         )
+        if writing is not None:
+            await writing()
         try:
             composed = await self._writer.compose(Task.OPENER, script=script, dialog=dialog)
         except ReplyRefused as refused:

@@ -45,7 +45,7 @@ from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import WaitingForQuota
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
-from salesbot.domain.quota import SendQuota
+from salesbot.domain.quota import OVER_CAP_KINDS, SendQuota, passes_cap
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
 __all__ = ["NO_TYPING", "Dispatcher", "TypingPace"]
@@ -116,6 +116,9 @@ class Dispatcher:
         self._wake_at: dict[int, datetime] = {}
         self._paused_until: dict[int, datetime] = {}
         self._told_waiting: dict[int, date] = {}
+        self._cap_used: dict[int, date] = {}
+        """Accounts whose daily cap is used, with the day: until it ends only messages that
+        pass the cap (the operator's) are claimed for them; the AI's wait."""
         self._created_at: dict[int, datetime | None] = {}
         self._peers: dict[tuple[int, str], Peer] = {}
 
@@ -216,9 +219,14 @@ class Dispatcher:
         The happy path is three statements: the claim with its dialog (one round trip on
         PostgreSQL), the reservation, the commit (the peer and the account's creation day
         are remembered). The reservation is the quota's only judge; the account is read
-        only when it refuses, to learn until when."""
+        only when it refuses, to learn until when.
+
+        Once the day's cap is used, the operator's messages still go (the minimum delay
+        apart) while the AI's wait for the next day: the claims then take only those."""
         quota = self._quota
         waiting: tuple[Message, Dialog, datetime] | None = None
+        cap_used = False
+        over_cap = self._cap_used.get(account_id) == quota.day_of(now)
         async with self._uow() as uow:
             if account_id not in self._created_at:
                 account = await uow.accounts.get(account_id)
@@ -228,7 +236,10 @@ class Dispatcher:
                 self._created_at[account_id] = account.created_at
             created_at = self._created_at[account_id]
             claimed = await uow.messages.claim_next(
-                account_id, now, include_cold=self._hours.contains(now)
+                account_id,
+                now,
+                include_cold=self._hours.contains(now),
+                only=OVER_CAP_KINDS if over_cap else None,
             )
             if claimed is None:
                 upcoming = await uow.messages.next_pending_at(account_id)
@@ -245,7 +256,7 @@ class Dispatcher:
                 await uow.commit()
                 log.info("message %s cancelled: %s", message.id, message.error)
                 return _Claimed(message, dialog, None)
-            request = quota.slot_request(now, created_at=created_at)
+            request = quota.slot_request(now, created_at=created_at, kind=message.kind)
             if await uow.accounts.reserve_send_slot(account_id, request):
                 peer = self._peers.get((account_id, dialog.target_username))
                 if peer is None:
@@ -259,12 +270,20 @@ class Dispatcher:
             if account is None or account.status is not AccountStatus.ACTIVE:
                 self._wake_at[account_id] = now + self._idle
                 return None
-            allowance = quota.allowance(account.quota_state, now, created_at=created_at)
+            allowance = quota.allowance(
+                account.quota_state, now, created_at=created_at, kind=message.kind
+            )
             self._wake_at[account_id] = max(allowance.next_slot, now + timedelta(seconds=1))
-            if allowance.remaining == 0 and self._told_waiting.get(account_id) != request.day:
+            cap_used = allowance.remaining == 0 and not passes_cap(message.kind)
+            if cap_used and self._told_waiting.get(account_id) != request.day:
                 waiting = (message, dialog, allowance.next_slot)
         if waiting is not None:
             await self._tell_waiting(account_id, now, *waiting)
+        if cap_used:
+            # The AI's messages wait for the next day; the operator's may go now.
+            self._cap_used[account_id] = request.day
+            self._wake_at.pop(account_id, None)
+            return await self._claim(account_id, now)
         return None
 
     async def _tell_waiting(
@@ -356,6 +375,8 @@ class Dispatcher:
             return
         if released:
             log.debug("account %s: send slot of %s given back", account_id, day)
+            # Below the cap again, perhaps: the AI's messages may be claimed once more.
+            self._cap_used.pop(account_id, None)
 
     async def _show_typing(self, account_id: int, peer: Peer, text: str) -> None:
         remaining = self._typing.duration(text, self._rng)

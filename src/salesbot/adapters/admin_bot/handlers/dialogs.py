@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from telegram import ForceReply, Update
+from telegram.error import TelegramError
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.handlers.common import (
@@ -53,6 +56,8 @@ CLOSE_REASONS = {
 """/close's reasons: the outcomes' own names and a Russian word for each."""
 
 
+log = logging.getLogger(__name__)
+
 _INBOX_BUTTON = re.compile(r"^inbox:(reply|resume|stop):(\d+)$")
 # Every notice about one dialog the operator may answer names `/say N`.
 _SAY_HINT = re.compile(r"/say (\d+)\b")
@@ -66,7 +71,9 @@ def dialogs_named_in(notice: str) -> list[int]:
 class DialogStarter(Protocol):
     """`StartDialogHandler` of application/start_dialog.py."""
 
-    async def __call__(self, command: StartDialog) -> Any: ...
+    async def __call__(
+        self, command: StartDialog, *, writing: Callable[[], Awaitable[None]] | None = None
+    ) -> Any: ...
 
 
 def explain_start_refusal(error: Exception, t: Texts, username: str) -> str | None:
@@ -104,14 +111,25 @@ class DialogCommands:
 
     @answers_bad_input
     async def start(self, update: Update, context: Context) -> None:
-        """/start @username [context]: the AI writes an opener and the dialog begins."""
+        """/start @username [context]: the AI writes an opener and the dialog begins. It
+        runs beside the next commands (the model may take minutes) and says at once that
+        the opener is being written, once the checks have passed."""
         assert update.message is not None
         raw, dialog_context = split_first(command_tail(update.message))
         if not raw:
             raise BadInput(self.t("start_missing"))
+
+        async def writing() -> None:
+            try:
+                await reply(update, context, self.t("writing_opener", username=username))
+            except TelegramError as error:  # the dialog still starts
+                log.warning("could not tell the admin the opener is being written: %s", error)
+
         try:
             username = normalize_username(raw)
-            started = await self._start(StartDialog(username=username, notes=dialog_context))
+            started = await self._start(
+                StartDialog(username=username, notes=dialog_context), writing=writing
+            )
         except Exception as error:
             answer = explain_start_refusal(error, self.t, raw.lstrip("@"))
             if answer is None:
@@ -189,7 +207,10 @@ class DialogCommands:
             queued = await self._control.say(SayInDialog(n, text))
         except (UnknownDialog, DialogClosed) as error:
             raise self._refusal(error, n, "say") from error
-        return self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id)
+        answer = self.t("say_queued", n=n, username=queued.username, account_id=queued.account_id)
+        if queued.queued_before:
+            answer += self.t("say_queued_behind", count=queued.queued_before)
+        return answer
 
     def _refusal(self, error: Exception, n: int, action: str) -> BadInput:
         if isinstance(error, UnknownDialog):

@@ -1,10 +1,12 @@
-"""/list (with page buttons), /view N, /stats: looking without changing anything."""
+"""/list (with page buttons), /view N, /stats (and its chart): looking without changing
+anything."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import Update
+from telegram import InputFile, Update
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.formatting import Formatter
@@ -17,6 +19,8 @@ from salesbot.adapters.admin_bot.handlers.common import (
     reply,
 )
 from salesbot.adapters.admin_bot.handlers.paging import page_buttons
+from salesbot.adapters.admin_bot.stats_chart import draw_stats_chart
+from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.views import AdminViews, DialogPage
 from salesbot.application.errors import UnknownDialog
 
@@ -62,5 +66,19 @@ class ViewCommands:
         await reply(update, context, text)
 
     async def stats(self, update: Update, context: Context) -> None:
-        """/stats: today and all time, per account."""
+        """/stats: today and all time, per account; then the last days as a chart (or, when
+        nothing happened in them, a line that says so)."""
         await reply(update, context, self.f.stats(await self._views.stats()))
+        daily = await self._views.daily()
+        days = len(daily.days)
+        if daily.is_empty:
+            await reply(update, context, self.t("stats_chart_empty", days=days))
+            return
+        png = await asyncio.to_thread(draw_stats_chart, daily, self.t)
+        chat = update.effective_chat
+        assert chat is not None
+        await context.bot.send_photo(
+            chat.id,
+            InputFile(png, filename="stats.png"),
+            caption=secret_mask(self.t("stats_chart_caption", days=days)),
+        )

@@ -16,6 +16,7 @@ than the period's query takes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -25,8 +26,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 
 from salesbot.adapters.persistence.models import accounts, dialogs, messages
+from salesbot.adapters.persistence.queries.stats_days import per_day_statement
 from salesbot.adapters.persistence.transaction import reading
-from salesbot.application.admin.queries import AccountStats, AllTimeStats, Spend
+from salesbot.application.admin.queries import (
+    AccountDays,
+    AccountStats,
+    AllTimeStats,
+    DayCounts,
+    Spend,
+)
 from salesbot.domain.dialog import DialogStatus, Outcome
 from salesbot.domain.message import Delivery, Direction, OutKind
 
@@ -182,6 +190,7 @@ def _period_row(account_id: int, phone: str, *counts: Any) -> AccountStats:
         not_qualified=not_qualified,
     )
 _NO_JIT = text("SET LOCAL jit = off")
+_ACCOUNTS = select(accounts.c.id, accounts.c.phone).order_by(accounts.c.id)
 
 
 class SqlStatsQuery:
@@ -246,3 +255,15 @@ class SqlStatsQuery:
                 ),
             )
         return AllTimeStats(list(per_account.values()), by_status)
+
+    async def per_day(self, bounds: Sequence[datetime]) -> list[AccountDays]:
+        days = len(bounds) - 1
+        async with reading(self._engine) as tx:
+            await tx.execute(_NO_JIT)
+            phones = [tuple(row) for row in (await tx.execute(_ACCOUNTS)).all()]
+            rows = (await tx.execute(per_day_statement(bounds))).all() if days > 0 else []
+        counts = {account_id: [DayCounts()] * max(days, 0) for account_id, _ in phones}
+        for account_id, day, sent, received, goals in map(tuple, rows):
+            found = counts[account_id]
+            found[day - 1] += DayCounts(int(sent), int(received), int(goals))
+        return [AccountDays(account_id, phone, counts[account_id]) for account_id, phone in phones]

@@ -33,13 +33,12 @@ _LIST_IN = _LIST.where(_c.status.in_(bindparam("statuses", expanding=True)))
 _COUNTS_TODAY = case((_c.quota_day == bindparam("today"), _c.daily_messages), else_=0)
 # SendQuota's SlotRequest enforced in one statement: PostgreSQL re-checks the WHERE clause
 # on the locked row when a concurrent reserver committed first, so the limit holds under
-# races.
-_RESERVE = (
+# races. A request without a limit (a message that passes the cap) keeps the rest.
+_RESERVE_PAST_CAP = (
     update(accounts)
     .where(
         _c.id == bindparam("account_id"),
         _c.status == AccountStatus.ACTIVE,
-        bindparam("daily_limit") > _COUNTS_TODAY,
         or_(_c.last_used.is_(None), _c.last_used <= bindparam("last_send_by")),
     )
     .values(
@@ -49,6 +48,7 @@ _RESERVE = (
     )
     .returning(_c.id)
 )
+_RESERVE = _RESERVE_PAST_CAP.where(bindparam("daily_limit") > _COUNTS_TODAY)
 # Only a count still for that day, never below zero; last_used stays (see the port).
 _RELEASE = (
     update(accounts)
@@ -106,16 +106,16 @@ class SqlAccountRepository:
             raise RecordNotFound(f"no account {account.id}")
 
     async def reserve_send_slot(self, account_id: int, request: SlotRequest) -> bool:
-        result = await self._tx.execute(
-            _RESERVE,
-            {
-                "account_id": account_id,
-                "today": request.day,
-                "daily_limit": request.limit,
-                "last_send_by": request.last_send_by,
-                "now": request.at,
-            },
-        )
+        params = {
+            "account_id": account_id,
+            "today": request.day,
+            "last_send_by": request.last_send_by,
+            "now": request.at,
+        }
+        if request.limit is None:
+            result = await self._tx.execute(_RESERVE_PAST_CAP, params)
+        else:
+            result = await self._tx.execute(_RESERVE, {**params, "daily_limit": request.limit})
         return result.first() is not None
 
     async def release_send_slot(self, account_id: int, *, today: date) -> bool:

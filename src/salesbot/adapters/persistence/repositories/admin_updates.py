@@ -29,6 +29,12 @@ _FINISH = (
     .where(_u.update_id == bindparam("id"))
     .values(state="done", payload=None)
 )
+_AGAIN = (
+    update(admin_updates)
+    .where(_u.update_id == bindparam("id"), _u.state == "started")
+    .values(state="received", started_at=None)
+    .returning(_u.update_id)
+)
 _UNFINISHED = (
     select(_u.update_id, _u.state, _u.payload)
     .where(_u.state != "done")
@@ -55,6 +61,9 @@ class SqlAdminUpdateRepository:
 
     async def finish(self, update_id: int) -> None:
         await self._tx.execute(_FINISH, {"id": update_id})
+
+    async def again(self, update_id: int) -> bool:
+        return (await self._tx.execute(_AGAIN, {"id": update_id})).first() is not None
 
     async def unfinished(self) -> list[AdminUpdate]:
         rows = await self._tx.execute(_UNFINISHED)

@@ -129,9 +129,9 @@ _PENDING_PER_ACCOUNT = (
 )
 
 
-def _claim(include_cold: bool) -> Any:
+def _claim(include_cold: bool, only: frozenset[OutKind] | None = None) -> Any:
     """One statement: lock the next due pending message (skipping rows other transactions
-    hold) and mark it `sending`.
+    hold) and mark it `sending`; of the kinds `only` alone, if given.
 
     A dialog's messages go in the order they were queued: a message is not due while an
     older one of its dialog is still pending or sending (a rescheduled or half-sent one
@@ -160,6 +160,8 @@ def _claim(include_cold: bool) -> Any:
         due.c.send_after <= bindparam("due_by"),
         ~held_back,
     )
+    if only is not None:
+        candidate = candidate.where(due.c.kind.in_([spelled(kind.value) for kind in sorted(only)]))
     if not include_cold:
         candidate = candidate.where(
             or_(
@@ -180,10 +182,11 @@ def _claim(include_cold: bool) -> Any:
     )
 
 
-def _claim_with_dialog(include_cold: bool) -> Any:
+@functools.cache
+def _claim_with_dialog(include_cold: bool, only: frozenset[OutKind] | None = None) -> Any:
     """The claim and the claimed message's dialog in one round trip (the dialog's columns
     prefixed `d_`; NULL when the dialog is gone)."""
-    claimed = _claim(include_cold).cte("claimed")
+    claimed = _claim(include_cold, only).cte("claimed")
     return select(claimed, *(c.label(f"d_{c.name}") for c in dialogs.c)).select_from(
         claimed.outerjoin(dialogs, dialogs.c.id == claimed.c.dialog_id)
     )
@@ -302,10 +305,19 @@ class SqlMessageRepository:
                     yield message_from_row(row)
 
     async def claim_next(
-        self, account_id: int, now: datetime, *, include_cold: bool = True
+        self,
+        account_id: int,
+        now: datetime,
+        *,
+        include_cold: bool = True,
+        only: Collection[OutKind] | None = None,
     ) -> tuple[Message, Dialog | None] | None:
         params = {"claimer": account_id, "due_by": now}
-        row = (await self._tx.execute(_CLAIM[include_cold], params)).first()
+        if only is None:
+            statement = _CLAIM[include_cold]
+        else:
+            statement = _claim_with_dialog(include_cold, frozenset(OutKind(k) for k in only))
+        row = (await self._tx.execute(statement, params)).first()
         if row is None:
             return None
         dialog = dialog_from_row(_Prefixed(row)) if row.d_id is not None else None
