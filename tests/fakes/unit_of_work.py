@@ -401,6 +401,29 @@ class _DoNotContact:
             for e in self._t.do_not_contact
         )
 
+    async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
+        # Reversed first: of entries added at the same moment the later one comes first.
+        entries = sorted(
+            reversed(self._t.do_not_contact), key=lambda e: e.created_at, reverse=True
+        )
+        return entries[offset : offset + limit]
+
+    async def count(self) -> int:
+        return len(self._t.do_not_contact)
+
+    async def remove(self, *, username: str | None = None, user_id: int | None = None) -> int:
+        kept = [
+            e
+            for e in self._t.do_not_contact
+            if not (
+                (username is not None and e.username == username)
+                or (user_id is not None and e.user_id == user_id)
+            )
+        ]
+        removed = len(self._t.do_not_contact) - len(kept)
+        self._t.do_not_contact[:] = kept
+        return removed
+
 
 class _Peers:
     def __init__(self, tables: _Tables) -> None:

@@ -210,6 +210,15 @@ class OnDoNotContact(UseCaseError):
         self.username = username
 
 
+class NotOnDoNotContact(UseCaseError):
+    """Nothing on the do-not-contact list has this username or user id."""
+
+    def __init__(self, username: str | None = None, user_id: int | None = None) -> None:
+        super().__init__(f"{f'@{username}' if username else f'user {user_id}'} is not listed")
+        self.username = username
+        self.user_id = user_id
+
+
 class NoAccountAvailable(UseCaseError):
     """No connected, active account may take a new dialog now."""
 

@@ -225,6 +225,16 @@ class DoNotContactRepository(Protocol):
     async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
         ...
 
+    async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
+        """A page of the entries, the latest added first."""
+        ...
+
+    async def count(self) -> int: ...
+
+    async def remove(self, *, username: str | None = None, user_id: int | None = None) -> int:
+        """Remove every entry with this username or this user id; return how many."""
+        ...
+
 
 class PeerRepository(Protocol):
     async def get(self, account_id: int, username: str) -> Peer | None: ...

@@ -55,6 +55,7 @@ from salesbot.application.accounts.manage_accounts import AccountService
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.admin.control_dialog import DialogControl
+from salesbot.application.admin.do_not_contact import DoNotContactList
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.update_journal import AdminUpdateJournal
@@ -396,6 +397,7 @@ class Container(containers.DeclarativeContainer):
         AdminViews, dialog_views, stats, clock, settings.provided.zone
     )
     exports = providers.Singleton(Exports, export_query)
+    do_not_contact = providers.Singleton(DoNotContactList, uow_factory, clock)
     admin_use_cases = providers.Singleton(
         AdminUseCases,
         accounts=accounts,
@@ -405,6 +407,7 @@ class Container(containers.DeclarativeContainer):
         views=admin_views,
         exports=exports,
         script=sales_script,
+        do_not_contact=do_not_contact,
     )
     # Admin updates are recorded before Telegram is told they arrived: none lost by a crash.
     admin_update_journal = providers.Singleton(AdminUpdateJournal, uow_factory, clock)

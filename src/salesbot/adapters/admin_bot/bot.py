@@ -45,13 +45,18 @@ from salesbot.adapters.admin_bot.handlers.accounts import (
 )
 from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
+from salesbot.adapters.admin_bot.handlers.do_not_contact import PAGES as DNC_PAGES
+from salesbot.adapters.admin_bot.handlers.do_not_contact import DoNotContactCommands
 from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
 from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
+from salesbot.adapters.admin_bot.handlers.paging import PageTurner
 from salesbot.adapters.admin_bot.handlers.script import ScriptCommands, ScriptStore
+from salesbot.adapters.admin_bot.handlers.views import PAGES as LIST_PAGES
 from salesbot.adapters.admin_bot.handlers.views import ViewCommands
 from salesbot.adapters.admin_bot.journal import JournaledBot, JournaledUpdates, Recovery
 from salesbot.adapters.admin_bot.notifier import BotNotifier
 from salesbot.application.admin.control_dialog import DialogControl
+from salesbot.application.admin.do_not_contact import DoNotContactList
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
@@ -113,6 +118,7 @@ class AdminUseCases:
     views: AdminViews
     exports: Exports
     script: ScriptStore
+    do_not_contact: DoNotContactList
 
 
 Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -249,6 +255,8 @@ def build_admin_bot(
     accounts = AccountCommands(texts, formatter, use_cases.accounts, clock, use_cases.checks)
     dialogs = DialogCommands(texts, use_cases.start_dialog, use_cases.control)
     views = ViewCommands(texts, formatter, use_cases.views)
+    do_not_contact = DoNotContactCommands(texts, formatter, use_cases.do_not_contact)
+    pages = PageTurner(texts, {LIST_PAGES: views.page, DNC_PAGES: do_not_contact.page})
     exports = ExportCommands(
         texts, formatter, use_cases.exports, clock, part_limit=export_part_limit
     )
@@ -271,6 +279,9 @@ def build_admin_bot(
         "list": views.list,
         "view": views.view,
         "stats": views.stats,
+        "dnc": do_not_contact.show,
+        "dnc_add": do_not_contact.add,
+        "dnc_remove": do_not_contact.remove,
         "export": alongside(exports.export),
         "export_all": alongside(exports.export_all),
         "prompt": script.show,
@@ -283,7 +294,8 @@ def build_admin_bot(
             script.conversation(admin),
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
             CallbackQueryHandler(dialogs.inbox_button, pattern=r"^inbox:"),
-            CallbackQueryHandler(views.turn_page),
+            CallbackQueryHandler(do_not_contact.remove_button, pattern=r"^dnc_(remove|keep):"),
+            CallbackQueryHandler(pages.turn_page),
             MessageHandler(admin & filters.COMMAND, general.unknown_command),
             MessageHandler(
                 admin & filters.REPLY & filters.TEXT & ~filters.COMMAND, dialogs.reply_to_notice

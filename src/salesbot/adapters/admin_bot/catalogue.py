@@ -214,6 +214,74 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Dialog {n} is {status} — nothing can be written in it. "
         "A new dialog: /start @username",
     },
+    # --- do not contact -------------------------------------------------------------------
+    "dnc_empty": {
+        "ru": "Список «не беспокоить» пуст. Добавить: /dnc_add @username [причина]",
+        "en": "The do-not-contact list is empty. Add someone: /dnc_add @username [reason]",
+    },
+    "dnc_header": {
+        "ru": "Не беспокоить: {total} (стр. {page}/{pages}), сначала новые:",
+        "en": "Do not contact: {total} (page {page}/{pages}), latest added first:",
+    },
+    "dnc_row": {
+        "ru": "{who} — {reason}, {added}{dialog}",
+        "en": "{who} — {reason}, {added}{dialog}",
+    },
+    "dnc_who_id": {"ru": "id {user_id}", "en": "id {user_id}"},
+    "dnc_no_reason": {"ru": "причина не указана", "en": "no reason given"},
+    "dnc_row_dialog": {"ru": ", диалог {n}", "en": ", dialog {n}"},
+    "dnc_username_missing": {
+        "ru": "Не указан username. Нужно: {usage}, например: {example}",
+        "en": "The username is missing. Expected: {usage}, e.g. {example}",
+    },
+    "dnc_invalid_username": {
+        "ru": "«{raw}» не подходит как username: {reason}. Нужно: {usage}, например: {example}",
+        "en": "“{raw}” is not a valid username: {reason}. Expected: {usage}, e.g. {example}",
+    },
+    "dnc_add_example": {
+        "ru": "/dnc_add @ivan_petrov просил не писать",
+        "en": "/dnc_add @ivan_petrov asked not to be written to",
+    },
+    "dnc_remove_example": {"ru": "/dnc_remove @ivan_petrov", "en": "/dnc_remove @ivan_petrov"},
+    "dnc_extra": {
+        "ru": "Лишнее в конце: «{extra}». Нужно: {usage}",
+        "en": "Unexpected text at the end: “{extra}”. Expected: {usage}",
+    },
+    "dnc_added": {
+        "ru": "@{username} в списке «не беспокоить»: ни один аккаунт не начнёт с ним(ней) "
+        "диалог и не напишет напоминание. Убрать: /dnc_remove @{username}",
+        "en": "@{username} is on the do-not-contact list: no account starts a dialog with "
+        "them or follows up. Take them off: /dnc_remove @{username}",
+    },
+    "dnc_added_open_dialog": {
+        "ru": "Диалог {n} с @{username} ещё открыт — остановить: /stop {n}",
+        "en": "Dialog {n} with @{username} is still open — stop it: /stop {n}",
+    },
+    "dnc_already": {
+        "ru": "@{username} уже в списке «не беспокоить». Весь список: /dnc",
+        "en": "@{username} is on the do-not-contact list already. The whole list: /dnc",
+    },
+    "dnc_not_listed": {
+        "ru": "{who} нет в списке «не беспокоить». Весь список: /dnc",
+        "en": "{who} is not on the do-not-contact list. The whole list: /dnc",
+    },
+    "dnc_remove_ask": {
+        "ru": "Убрать {who} из списка «не беспокоить»? После этого с ним(ней) снова можно "
+        "начать диалог.",
+        "en": "Take {who} off the do-not-contact list? Dialogs with them can be started "
+        "again then.",
+    },
+    "dnc_remove_yes": {"ru": "🗑 Убрать", "en": "🗑 Take off"},
+    "dnc_remove_no": {"ru": "Отмена", "en": "Cancel"},
+    "dnc_removed": {
+        "ru": "{who} убран(а) из списка «не беспокоить»: с ним(ней) снова можно начать "
+        "диалог (/start).",
+        "en": "{who} is off the do-not-contact list: a dialog can be started again (/start).",
+    },
+    "dnc_kept": {
+        "ru": "{who} остаётся в списке «не беспокоить».",
+        "en": "{who} stays on the do-not-contact list.",
+    },
     # --- looking at dialogs ----------------------------------------------------------------
     "list_empty": {
         "ru": "Открытых диалогов нет. Начать: /start @username",
@@ -767,6 +835,24 @@ COMMANDS: tuple[Command, ...] = (
         "help_dialogs",
         {"ru": "N", "en": "N"},
         {"ru": "остановить диалог N", "en": "stop dialog N"},
+    ),
+    Command(
+        "dnc",
+        "help_dialogs",
+        {"ru": "", "en": ""},
+        {"ru": "список «не беспокоить»", "en": "the do-not-contact list"},
+    ),
+    Command(
+        "dnc_add",
+        "help_dialogs",
+        {"ru": "@username [причина]", "en": "@username [reason]"},
+        {"ru": "больше никогда не писать ему(ей)", "en": "never write to them again"},
+    ),
+    Command(
+        "dnc_remove",
+        "help_dialogs",
+        {"ru": "@username|id", "en": "@username|id"},
+        {"ru": "убрать из «не беспокоить»", "en": "take off the do-not-contact list"},
     ),
     Command(
         "export",

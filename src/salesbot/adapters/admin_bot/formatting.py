@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from salesbot.adapters.admin_bot.catalogue import COMMANDS, MESSAGES, Texts
+from salesbot.application.admin.paging import Page
 from salesbot.application.admin.queries import (
     AccountStats,
     DialogRow,
@@ -17,6 +18,7 @@ from salesbot.application.admin.queries import (
 )
 from salesbot.application.admin.views import DialogPage, PeriodStats, StatsReport
 from salesbot.domain.dialog import LOST_OUTCOMES, DialogStatus
+from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.spam_bot import SpamBotAnswer, SpamVerdict
 
@@ -230,6 +232,31 @@ class Formatter:
             cached=spend.cached_tokens,
             completion=spend.completion_tokens,
             cost=f"{spend.cost_usd:.4f}",
+        )
+
+    # --- do not contact -------------------------------------------------------------------
+
+    def do_not_contact_page(self, page: Page[DoNotContact]) -> str:
+        if not page.rows:
+            return self.t("dnc_empty")
+        lines = [self.t("dnc_header", total=page.total, page=page.page, pages=page.pages)]
+        lines += [self.do_not_contact_row(entry) for entry in page.rows]
+        return "\n".join(lines)
+
+    def do_not_contact_row(self, entry: DoNotContact) -> str:
+        """`@name (id 5001) — why, when, dialog 12`: what is known of the entry."""
+        if entry.username is None:
+            who = self.t("dnc_who_id", user_id=entry.user_id)
+        elif entry.user_id is None:
+            who = f"@{entry.username}"
+        else:
+            who = f"@{entry.username} ({self.t('dnc_who_id', user_id=entry.user_id)})"
+        return self.t(
+            "dnc_row",
+            who=who,
+            reason=entry.reason or self.t("dnc_no_reason"),
+            added=self.time(entry.created_at),
+            dialog=self.t("dnc_row_dialog", n=entry.dialog_id) if entry.dialog_id else "",
         )
 
     # --- accounts --------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from salesbot.application.admin.paging import DEFAULT_PAGE_SIZE, Page, clamp_page
 from salesbot.application.admin.queries import (
     AccountDays,
     AccountStats,
@@ -20,17 +20,9 @@ from salesbot.application.errors import UnknownDialog
 from salesbot.application.ports import Clock
 from salesbot.domain.dialog import DialogStatus
 
-DEFAULT_PAGE_SIZE = 10
 CHART_DAYS = 14
 
-
-@dataclass(frozen=True)
-class DialogPage:
-    rows: list[DialogRow]
-    page: int
-    """1-based; a page past the end is answered with the last one."""
-    pages: int
-    total: int
+DialogPage = Page[DialogRow]
 
 
 @dataclass(frozen=True)
@@ -109,8 +101,7 @@ class AdminViews:
     async def open_dialogs(self, page: int = 1) -> DialogPage:
         """Active and paused dialogs, newest activity first."""
         total = await self._dialogs.count_open()
-        pages = max(1, math.ceil(total / self._page_size))
-        page = min(max(1, page), pages)
+        page, pages = clamp_page(page, total, self._page_size)
         rows = await self._dialogs.open_dialogs(
             limit=self._page_size, offset=(page - 1) * self._page_size
         )

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest
+from telegram import InputFile, Update
 
 from salesbot.adapters.admin_bot.catalogue import Texts
 from salesbot.adapters.admin_bot.formatting import Formatter
@@ -20,6 +18,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     dialog_number,
     reply,
 )
+from salesbot.adapters.admin_bot.handlers.paging import page_buttons
 from salesbot.adapters.admin_bot.stats_chart import draw_stats_chart
 from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.views import AdminViews, DialogPage
@@ -27,16 +26,8 @@ from salesbot.application.errors import UnknownDialog
 
 log = logging.getLogger(__name__)
 
-PAGE_CALLBACK = re.compile(r"^list:(\d{1,6})$")
-
-
-def page_buttons(page: DialogPage, t: Texts) -> InlineKeyboardMarkup | None:
-    buttons = []
-    if page.page > 1:
-        buttons.append(InlineKeyboardButton(t("list_prev"), callback_data=f"list:{page.page - 1}"))
-    if page.page < page.pages:
-        buttons.append(InlineKeyboardButton(t("list_next"), callback_data=f"list:{page.page + 1}"))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+PAGES = "list"
+"""The kind of /list's page buttons (handlers/paging.py)."""
 
 
 class ViewCommands:
@@ -47,27 +38,13 @@ class ViewCommands:
 
     async def list(self, update: Update, context: Context) -> None:
         """/list: open dialogs, newest activity first, a page at a time."""
-        page = await self._views.open_dialogs(1)
-        await reply(
-            update, context, self.f.dialog_page(page), reply_markup=page_buttons(page, self.t)
-        )
+        text, page = await self.page(1)
+        await reply(update, context, text, reply_markup=page_buttons(PAGES, page, self.t))
 
-    async def turn_page(self, update: Update, context: Context) -> None:
-        """A page button under /list: the same message shows the other page."""
-        query = update.callback_query
-        assert query is not None
-        match = PAGE_CALLBACK.match(query.data or "")
-        await query.answer()
-        if match is None:
-            return
-        page = await self._views.open_dialogs(int(match.group(1)))
-        try:
-            await query.edit_message_text(
-                secret_mask(self.f.dialog_page(page)), reply_markup=page_buttons(page, self.t)
-            )
-        except BadRequest as error:  # the page did not change since it was shown
-            if "not modified" not in str(error).lower():
-                raise
+    async def page(self, n: int) -> tuple[str, DialogPage]:
+        """Page N of /list (the page buttons show it)."""
+        page = await self._views.open_dialogs(n)
+        return self.f.dialog_page(page), page
 
     @answers_bad_input
     async def view(self, update: Update, context: Context) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
@@ -37,6 +37,23 @@ _PUT_PEER = upsert(peers, ("account_id", "username"), ("user_id", "access_hash")
 _SETTING = select(settings.c.value).where(settings.c.key == bindparam("setting_key"))
 _SET_SETTING = upsert(settings, ("key",), ("value",))
 _ADD_DO_NOT_CONTACT = insert_ignoring_duplicates(do_not_contact)
+_d = do_not_contact.c
+_NEWEST_DO_NOT_CONTACT = (
+    select(_d.username, _d.user_id, _d.reason, _d.created_at, _d.dialog_id)
+    .order_by(_d.created_at.desc(), _d.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_COUNT_DO_NOT_CONTACT = select(func.count()).select_from(do_not_contact)
+
+
+def _same_prospect(username: str | None, user_id: int | None) -> list[ColumnElement[bool]]:
+    matches = []
+    if username is not None:
+        matches.append(_d.username == username)
+    if user_id is not None:
+        matches.append(_d.user_id == user_id)
+    return matches
 
 
 class SqlDoNotContactRepository:
@@ -52,15 +69,28 @@ class SqlDoNotContactRepository:
             raise
 
     async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
-        matches = []
-        if username is not None:
-            matches.append(do_not_contact.c.username == username)
-        if user_id is not None:
-            matches.append(do_not_contact.c.user_id == user_id)
+        matches = _same_prospect(username, user_id)
         if not matches:
             return False
         statement = select(exists().where(or_(*matches)))
         return bool((await self._tx.execute(statement)).scalar_one())
+
+    async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
+        rows = await self._tx.execute(_NEWEST_DO_NOT_CONTACT, {"limit": limit, "offset": offset})
+        return [
+            DoNotContact(row.username, row.user_id, row.reason, row.created_at, row.dialog_id)
+            for row in rows
+        ]
+
+    async def count(self) -> int:
+        return int((await self._tx.execute(_COUNT_DO_NOT_CONTACT)).scalar_one())
+
+    async def remove(self, *, username: str | None = None, user_id: int | None = None) -> int:
+        matches = _same_prospect(username, user_id)
+        if not matches:
+            return 0
+        result = await self._tx.execute(delete(do_not_contact).where(or_(*matches)))
+        return int(result.rowcount)
 
 
 class SqlPeerRepository:
