@@ -52,7 +52,7 @@ from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.adapters.transcription import OpenAITranscriber
 from salesbot.application.accounts.check_account import AccountCheck
 from salesbot.application.accounts.manage_accounts import AccountService
-from salesbot.application.accounts.run_accounts import AccountPool
+from salesbot.application.accounts.run_accounts import AccountPool, FirstRound
 from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.admin.control_dialog import DialogControl
 from salesbot.application.admin.do_not_contact import DoNotContactList
@@ -324,6 +324,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # --- the outbox ---
+    first_round = providers.Singleton(FirstRound)
     pool = providers.Singleton(
         AccountPool,
         uow_factory,
@@ -334,6 +335,7 @@ class Container(containers.DeclarativeContainer):
         update_states,
         catch_up=catch_up,
         connect_timeout=timing.provided.connect_timeout,
+        first_round=first_round,
     )
     start_dialog = providers.Singleton(
         StartDialogHandler,
@@ -345,7 +347,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         quota,
         disclose=providers.Callable(disclosure, settings),
-        accounts_ready=pool.provided.first_round,
+        accounts_ready=first_round.provided.wait,
     )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
     dispatcher_messenger = providers.Singleton(DrainingMessenger, telegram)

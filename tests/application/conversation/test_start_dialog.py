@@ -327,7 +327,7 @@ async def test_a_start_right_after_a_restart_waits_for_the_accounts_first_try(wo
     world.telegram.add_user("salon_owner", 5001)
     world.llm.queue(answer("Здравствуйте! Удобно пару минут?"))
     pool = world.container.pool()
-    pool.expect_first_round()
+    pool.expect_first_round()  # as `salesbot run` does before its components start
 
     starting = asyncio.create_task(world.conversation.start_dialog(StartDialog("@salon_owner")))
     for _ in range(5):

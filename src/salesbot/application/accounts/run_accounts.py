@@ -45,6 +45,28 @@ RUNNABLE = frozenset({AccountStatus.ACTIVE, AccountStatus.LIMITED})
 CatchUp = Callable[[int], Awaitable[object]]
 
 
+class FirstRound:
+    """Whether the accounts' first connection round after a start is still under way: a
+    /start typed, or replayed from the journal, right after a restart waits for it rather
+    than being told there is no account while the accounts are connecting. Nothing waits
+    unless a round is expected (only `salesbot run` starts one)."""
+
+    def __init__(self) -> None:
+        self._over: asyncio.Event | None = None
+
+    def expect(self) -> None:
+        if self._over is None:
+            self._over = asyncio.Event()
+
+    def done(self) -> None:
+        if self._over is not None:
+            self._over.set()
+
+    async def wait(self) -> None:
+        if self._over is not None:
+            await self._over.wait()
+
+
 class AccountPool:
     def __init__(
         self,
@@ -59,6 +81,7 @@ class AccountPool:
         connect_timeout: float = 60.0,
         retry_first: float = 30.0,
         retry_max: float = 15 * 60.0,
+        first_round: FirstRound | None = None,
     ) -> None:
         self._uow = uow_factory
         self._connections = connections
@@ -75,7 +98,7 @@ class AccountPool:
         self._retry_at: dict[int, tuple[datetime, float]] = {}
         self._held_elsewhere: set[int] = set()
         self._guards: dict[int, asyncio.Lock] = {}
-        self._first_round: asyncio.Event | None = None
+        self._first_round = first_round or FirstRound()
 
     def owned(self) -> frozenset[int]:
         """Accounts this process holds the lock of and has connected."""
@@ -91,15 +114,7 @@ class AccountPool:
 
     def expect_first_round(self) -> None:
         """The process is about to `start_all`: until that ends, `first_round` waits."""
-        if self._first_round is None:
-            self._first_round = asyncio.Event()
-
-    async def first_round(self) -> None:
-        """Return once every account had its first try (at once when no start is
-        expected): a /start typed, or replayed, right after a restart must not be told
-        there is no account while the accounts are still connecting."""
-        if self._first_round is not None:
-            await self._first_round.wait()
+        self._first_round.expect()
 
     async def start_all(self) -> frozenset[int]:
         """Connect every runnable account at once; returns those now running."""
@@ -109,8 +124,7 @@ class AccountPool:
                 accounts = await uow.accounts.every(statuses=RUNNABLE)
             await self._start_many([a.id for a in accounts if a.id is not None])
         finally:
-            if self._first_round is not None:
-                self._first_round.set()
+            self._first_round.done()
         log.info("account pool: %d of %d accounts running", len(self._owned), len(accounts))
         return self.owned()
 
