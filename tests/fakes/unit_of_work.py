@@ -73,7 +73,9 @@ class InMemoryStore:
         return self._lock
 
 
-_UNSEEN = (Delivery.CANCELLED, Delivery.FAILED)  # ours, never to be seen by the prospect
+# Ours, never to be seen by the prospect.
+_UNSEEN = (Delivery.CANCELLED, Delivery.DISCARDED, Delivery.FAILED)
+_CANCELLABLE = (Delivery.PENDING, Delivery.DRAFT)
 
 
 def _sort_key(message: Message) -> tuple[datetime, int]:
@@ -361,7 +363,7 @@ class _Messages:
         for message in self._t.messages.values():
             if (
                 message.dialog_id == dialog_id
-                and message.delivery is Delivery.PENDING
+                and message.delivery in _CANCELLABLE
                 and (wanted is None or message.kind in wanted)
             ):
                 message.delivery = Delivery.CANCELLED

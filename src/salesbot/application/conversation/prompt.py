@@ -196,16 +196,20 @@ def turn_tokens(turn: ChatTurn) -> int:
 
 
 _IN = Direction.IN
-_SEEN_DELIVERIES = (Delivery.SENT, Delivery.SENDING, Delivery.PENDING, None)
+# A draft waiting for the admin counts as what the prospect will see: nothing answers or
+# follows up over it (a newer message from the prospect supersedes it first).
+_SEEN_DELIVERIES = (Delivery.SENT, Delivery.SENDING, Delivery.PENDING, Delivery.DRAFT, None)
 
 
 def is_speakable(message: Message) -> bool:
-    """Whether the prospect saw or will see it: incoming, or ours unless cancelled or failed."""
+    """Whether the prospect saw or will see it: incoming, or ours unless cancelled,
+    discarded or failed."""
     return message.direction is _IN or message.delivery in _SEEN_DELIVERIES
 
 
 def speakable(messages: Sequence[Message]) -> list[Message]:
-    """What the prospect saw or will see: incoming, and ours unless cancelled or failed."""
+    """What the prospect saw or will see: incoming, and ours unless cancelled, discarded or
+    failed."""
     return [m for m in messages if m.direction is _IN or m.delivery in _SEEN_DELIVERIES]
 
 

@@ -49,10 +49,14 @@ _NEWEST_FOR_DIALOG = _FOR_DIALOG.order_by(_c.timestamp.desc(), _c.id.desc()).lim
     bindparam("last")
 )
 _NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
-# Only pending rows: a message already `sending` is on its way and is never touched.
+# Only pending rows and drafts: a message already `sending` is on its way and is never
+# touched; a draft that would be cancelled were it pending is superseded with it.
 _CANCEL = (
     update(messages)
-    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
+    .where(
+        _c.dialog_id == bindparam("cancel_in"),
+        _c.delivery.in_([Delivery.PENDING, Delivery.DRAFT]),
+    )
     .values(delivery=Delivery.CANCELLED)
 )
 
