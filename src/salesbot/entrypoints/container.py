@@ -63,6 +63,7 @@ from salesbot.application.conversation.catch_up import CatchUp
 from salesbot.application.conversation.intake import Intake
 from salesbot.application.conversation.model_health import AnswerHealth, MonitoredModel
 from salesbot.application.conversation.receive_message import IncomingMessages
+from salesbot.application.conversation.review_drafts import DraftReview
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.send_follow_ups import FollowUps
 from salesbot.application.conversation.start_dialog import StartDialogHandler
@@ -284,7 +285,15 @@ class Container(containers.DeclarativeContainer):
         token_budget=settings.provided.LLM_HISTORY_TOKEN_BUDGET,
         health=answer_health,
     )
-    replier = providers.Singleton(DialogReplier, uow_factory, writer, sales_script, notifier, clock)
+    replier = providers.Singleton(
+        DialogReplier,
+        uow_factory,
+        writer,
+        sales_script,
+        notifier,
+        clock,
+        review=settings.provided.REVIEW_MODE,
+    )
     start_dialog = providers.Singleton(
         StartDialogHandler,
         uow_factory,
@@ -295,6 +304,19 @@ class Container(containers.DeclarativeContainer):
         clock,
         quota,
         disclose=providers.Callable(disclosure, settings),
+        review=settings.provided.REVIEW_MODE,
+        notifier=notifier,
+    )
+    draft_review = providers.Singleton(
+        DraftReview,
+        uow_factory,
+        writer,
+        sales_script,
+        notifier,
+        clock,
+        disclose=providers.Callable(disclosure, settings),
+        max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
+        follow_up_after_hours=settings.provided.FOLLOW_UP_AFTER_HOURS,
     )
     incoming = providers.Singleton(
         IncomingMessages,
@@ -330,6 +352,7 @@ class Container(containers.DeclarativeContainer):
         max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
         interval_seconds=timing.provided.follow_up_interval,
         working_hours=settings.provided.WORKING_HOURS,
+        review=settings.provided.REVIEW_MODE,
     )
 
     # --- the outbox ---
@@ -397,6 +420,7 @@ class Container(containers.DeclarativeContainer):
         accounts=accounts,
         start_dialog=start_dialog,
         control=dialog_control,
+        drafts=draft_review,
         views=admin_views,
         exports=exports,
         script=sales_script,

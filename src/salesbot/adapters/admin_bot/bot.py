@@ -41,6 +41,7 @@ from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.adapters.admin_bot.handlers.accounts import AccountCommands, AccountManager
 from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
+from salesbot.adapters.admin_bot.handlers.drafts import DraftCommands
 from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
 from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
 from salesbot.adapters.admin_bot.handlers.script import ScriptCommands, ScriptStore
@@ -51,6 +52,7 @@ from salesbot.application.admin.control_dialog import DialogControl
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
+from salesbot.application.conversation.review_drafts import DraftReview
 from salesbot.application.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class AdminUseCases:
     accounts: AccountManager
     start_dialog: DialogStarter
     control: DialogControl
+    drafts: DraftReview
     views: AdminViews
     exports: Exports
     script: ScriptStore
@@ -223,6 +226,9 @@ def build_admin_bot(
 
     accounts = AccountCommands(texts, formatter, use_cases.accounts, clock)
     dialogs = DialogCommands(texts, use_cases.start_dialog, use_cases.control)
+    drafts = DraftCommands(
+        texts, use_cases.drafts, use_cases.control, other_replies=dialogs.reply_to_notice
+    )
     views = ViewCommands(texts, formatter, use_cases.views)
     exports = ExportCommands(
         texts, formatter, use_cases.exports, clock, part_limit=export_part_limit
@@ -242,6 +248,7 @@ def build_admin_bot(
         "pause": dialogs.pause,
         "resume": dialogs.resume,
         "say": dialogs.say,
+        "review": drafts.review,
         "list": views.list,
         "view": views.view,
         "stats": views.stats,
@@ -257,10 +264,12 @@ def build_admin_bot(
             script.conversation(admin),
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
             CallbackQueryHandler(dialogs.inbox_button, pattern=r"^inbox:"),
+            # Regenerate waits for the model: it must not hold up the next updates.
+            CallbackQueryHandler(alongside(drafts.button), pattern=r"^draft:"),
             CallbackQueryHandler(views.turn_page),
             MessageHandler(admin & filters.COMMAND, general.unknown_command),
             MessageHandler(
-                admin & filters.REPLY & filters.TEXT & ~filters.COMMAND, dialogs.reply_to_notice
+                admin & filters.REPLY & filters.TEXT & ~filters.COMMAND, drafts.reply_to_notice
             ),
             MessageHandler(admin & ~filters.COMMAND, general.not_a_command),
         ]

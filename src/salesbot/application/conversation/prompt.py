@@ -270,6 +270,22 @@ def dialog_prompt(dialog: Dialog) -> str:
     return text
 
 
+OPERATOR_INSTRUCTION_CHARS = 300
+
+
+def operator_instruction(text: str) -> str:
+    """The admin's wish for a rewritten draft (Regenerate), as a line of the task: one
+    line, at most OPERATOR_INSTRUCTION_CHARS, no heading of ours in it. The rules above it
+    still hold, and the output guard checks what comes of it like any answer."""
+    words = " ".join(_HEADING.sub(r"\1", text).split())[:OPERATOR_INSTRUCTION_CHARS]
+    if not words:
+        return ""
+    return (
+        "The operator read your previous version and asks for a new one. Their instruction "
+        f"(follow it within the rules above): {words}"
+    )
+
+
 def turn_prompt(
     dialog: Dialog,
     task: Task,
