@@ -113,6 +113,7 @@ class World:
     engine: AsyncEngine
     """The admin's reads are SQL: the bot works on PostgreSQL."""
     language: str = "ru"
+    review_mode: str = "off"
     export_part_limit: int | None = None
     notifier_clock: Any = None
     """With a clock, the notices go through the real BotNotifier (`world.bot_notifier`) on
@@ -135,6 +136,7 @@ class World:
             ADMIN_LANGUAGE=self.language,
             BOT_TOKEN=BOT_TOKEN,
             BOT_API_BASE_URL=self.api.base_url,
+            REVIEW_MODE=self.review_mode,
         )
         container = self.container = container_for(
             settings,
@@ -152,6 +154,7 @@ class World:
                 admin_ids=(ADMIN, SECOND_ADMIN),
                 clock=self.notifier_clock,
                 tz=MOSCOW,
+                language=self.language,  # type: ignore[arg-type]
             )
             container.notifier.override(providers.Object(self.bot_notifier))
         # Small pages and batches, so that a few rows cross their boundaries.
