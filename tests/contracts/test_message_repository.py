@@ -624,3 +624,23 @@ async def test_a_draft_is_the_newest_message_the_prospect_will_see_a_discarded_o
         await uow.messages.update(draft)
         _, newest = await uow.dialogs.get_with_newest_message(dialog.id)
         assert newest == asked.id
+
+
+async def test_a_conditional_update_writes_only_while_the_delivery_is_as_expected(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        draft = await uow.messages.add(outgoing(dialog, "draft").as_draft())
+        await uow.commit()
+    approved = draft.copy()
+    approved.delivery = Delivery.PENDING
+    discarded = draft.copy()
+    discarded.delivery = Delivery.DISCARDED
+    async with new_uow() as uow:
+        assert await uow.messages.update_if(approved, delivery=Delivery.DRAFT)
+        assert not await uow.messages.update_if(discarded, delivery=Delivery.DRAFT)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.messages.get(draft.id)).delivery is Delivery.PENDING
+        missing = draft.copy()
+        missing.id = 987654
+        assert not await uow.messages.update_if(missing, delivery=Delivery.DRAFT)

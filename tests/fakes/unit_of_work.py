@@ -279,6 +279,13 @@ class _Messages:
         if dialog_activity_at is not None and dialog is not None:
             dialog.last_activity_at = dialog_activity_at
 
+    async def update_if(self, message: Message, *, delivery: Delivery) -> bool:
+        stored = self._t.messages.get(message.id)  # type: ignore[arg-type]
+        if stored is None or stored.delivery is not delivery:
+            return False
+        await self.update(message)
+        return True
+
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         ordered = sorted(
             (m for m in self._t.messages.values() if m.dialog_id == dialog_id), key=_sort_key

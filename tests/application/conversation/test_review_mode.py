@@ -3,6 +3,8 @@ regenerates or discards each; a newer message of the prospect supersedes a waiti
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from salesbot.application.admin.control_dialog import ReviewDialog
@@ -314,4 +316,26 @@ async def test_a_follow_up_is_drafted_once_and_nothing_follows_up_over_it(tmp_pa
         [draft] = await uow.messages.list_by_delivery(Delivery.DRAFT)
         assert await uow.messages.list_by_delivery(Delivery.PENDING) == []
     assert (draft.dialog_id, draft.kind) == (dialog_id, OutKind.FOLLOW_UP)
+    await world.incoming.aclose()
+
+
+async def test_two_decisions_at_once_decide_a_draft_once(tmp_path, engine):
+    world = World(tmp_path, review_mode="openers", engine=engine)
+    await world.add_account()
+    await world.start(opener=OPENER)
+    async with world.uow() as uow:
+        [draft] = await uow.messages.list_by_delivery(Delivery.DRAFT)
+
+    outcomes = await asyncio.gather(
+        review(world).approve(ApproveDraft(draft.id)),
+        review(world).discard(DiscardDraft(draft.id)),
+        review(world).edit(EditDraft(draft.id, "Добрый день!")),
+        return_exceptions=True,
+    )
+
+    refused = [o for o in outcomes if isinstance(o, DraftNotWaiting)]
+    assert len(refused) == 2, outcomes
+    async with world.uow() as uow:
+        [message] = await uow.messages.list_for_dialog(draft.dialog_id)
+    assert message.delivery in (Delivery.PENDING, Delivery.DISCARDED)
     await world.incoming.aclose()

@@ -98,6 +98,15 @@ async def _waiting(uow: UnitOfWork, message_id: int) -> tuple[Message, Dialog]:
     return message, dialog
 
 
+async def _decide(uow: UnitOfWork, message: Message) -> None:
+    """Write the admin's decision on a draft, only while it is still one: two presses at
+    once (two admins, a double tap) decide it once; the later one gets DraftNotWaiting."""
+    if not await uow.messages.update_if(message, delivery=Delivery.DRAFT):
+        found = await uow.messages.get(message.id or 0)
+        state = _STATES.get(found.delivery, "unknown") if found and found.delivery else "unknown"
+        raise DraftNotWaiting(message.id or 0, state)
+
+
 def _decided(message: Message, dialog: Dialog, *, stopped: bool = False) -> DraftDecided:
     return DraftDecided(
         message.id or 0,
@@ -162,7 +171,9 @@ class DraftReview:
                     message.kind = OutKind.MANUAL
             if not dialog.may_send(message):
                 raise DraftHeld(dialog.id or 0, dialog.status.value)
-            await uow.messages.update(message, dialog_activity_at=now)
+            await _decide(uow, message)
+            dialog.last_activity_at = now
+            await uow.dialogs.update(dialog)
             await uow.commit()
         log.info(
             "dialog %s: draft %s %s by the operator",
@@ -177,7 +188,7 @@ class DraftReview:
         async with self._uow_factory() as uow:
             message, dialog = await _waiting(uow, command.message_id)
             message.delivery = Delivery.DISCARDED
-            await uow.messages.update(message)
+            await _decide(uow, message)
             stopped = message.kind is OutKind.OPENER and dialog.is_open
             if stopped:
                 dialog.stop(OPENER_DISCARDED)
@@ -224,7 +235,7 @@ class DraftReview:
         async with self._uow_factory() as uow:
             old, dialog = await _waiting(uow, command.message_id)
             old.delivery = Delivery.DISCARDED
-            await uow.messages.update(old)
+            await _decide(uow, old)
             record_usage(dialog, composed.usage)
             dialog.record_progress(composed.answer.stage, composed.answer.warmth)
             if composed.answer.summary:

@@ -42,6 +42,8 @@ _DIALOG_ACCOUNT = (
 _INSERT = insert(messages).returning(*messages.c)
 _INSERT_ONCE = insert_ignoring_duplicates(messages)
 _UPDATE = update(messages).where(_c.id == bindparam("message_id")).returning(_c.dialog_id)
+# ... only while its delivery is still the expected one (a draft is decided once).
+_UPDATE_IF = _UPDATE.where(_c.delivery == bindparam("expected_delivery", type_=_c.delivery.type))
 _IN_ORDER = (_c.timestamp, _c.id)
 _FOR_DIALOG = select(messages).where(_c.dialog_id == bindparam("dialog_id"))
 _FOR_DIALOG_IN_ORDER = _FOR_DIALOG.order_by(*_IN_ORDER)
@@ -285,6 +287,13 @@ class SqlMessageRepository:
             params.update(message_id=message.id, dialog_activity_at=dialog_activity_at)
         if (await self._tx.execute(statement, params)).first() is None:
             raise RecordNotFound(f"no message {message.id}")
+
+    async def update_if(self, message: Message, *, delivery: Delivery) -> bool:
+        # The row is locked by the update: a transaction that changed it first makes the
+        # condition false here once it commits.
+        params = {**message_values(message), "message_id": message.id}
+        params["expected_delivery"] = delivery
+        return (await self._tx.execute(_UPDATE_IF, params)).first() is not None
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         if last is None:
