@@ -273,3 +273,18 @@ async def test_review_on_and_off_per_dialog(make_world, language):
     assert await world.admin.reply("/review 987 on") == t("unknown_dialog", n=987)
     if language == "ru":
         assert on == f"Диалог {n} с @ivan_petrov: сообщения ИИ теперь ждут вашего одобрения."
+
+
+async def test_a_draft_survives_a_restart_and_its_buttons_still_work(make_world, api):
+    before = await review_world(make_world)
+    d, notice = await started_with_draft(before, api, "ivan_petrov", 5001)
+    await before.bot.stop()
+    await before.incoming.aclose()
+
+    after = await make_world(review_mode="openers")  # a new process on the same database
+    [approved] = await press(after, api, f"draft:approve:{d}", notice)
+
+    assert approved.text.startswith("Черновик одобрен: аккаунт #")
+    assert [(m.content, m.delivery) for m in await after.messages()] == [
+        (OPENER, Delivery.PENDING)
+    ]

@@ -201,10 +201,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "This draft is approved already — nothing is sent a second time.",
     },
     "draft_not_waiting.superseded": {
-        "ru": "Этот черновик заменён: клиент написал снова (новый черновик придёт отдельно) или "
-        "диалог остановлен. По нему ничего не отправлено.",
-        "en": "This draft was replaced: the prospect wrote again (a new draft comes on its own) "
-        "or the dialog was stopped. Nothing of it was sent.",
+        "ru": "Этот черновик заменён: клиент написал снова (новый черновик придёт отдельно), "
+        "или диалог поставлен на паузу или остановлен. По нему ничего не отправлено.",
+        "en": "This draft was replaced: the prospect wrote again (a new draft comes on its own), "
+        "or the dialog was paused or stopped. Nothing of it was sent.",
     },
     "draft_not_waiting.discarded": {
         "ru": "Этот черновик уже выброшен — ничего не отправлено.",

@@ -6,9 +6,11 @@ quota and delays like any message). Edit puts the operator's words in its place,
 same (a reply or follow-up then counts as the operator's, `manual`; an opener stays the
 dialog's opener, cold, within the working hours). Regenerate asks the model again through
 the same writer and output guard, optionally with the operator's instruction; the old
-text is `discarded` and the new one is a new draft, told like the first. Discard keeps the
+text is `discarded` and the new one is a new draft, told like the first (its outcome was
+applied with the first one: only its text, progress and cost are taken). Discard keeps the
 text `discarded` for the record; a discarded opener means the dialog never began: it is
-stopped (the prospect may be started again).
+stopped (the prospect may be started again); a discarded follow-up still counts as that
+silence's follow-up (the operator chose not to nudge).
 
 A draft the prospect's newer message superseded (it was cancelled with what was pending),
 or one decided already, is not the admin's any more: every action then raises
