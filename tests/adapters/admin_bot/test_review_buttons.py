@@ -112,9 +112,7 @@ async def test_approve_queues_the_draft_once(make_world, api, language):
         "draft_approved", n=n, username="ivan_petrov", account_id=world.account_id
     )
     assert again.text == t("draft_not_waiting.approved")
-    assert [(m.content, m.delivery) for m in await world.messages()] == [
-        (OPENER, Delivery.PENDING)
-    ]
+    assert [(m.content, m.delivery) for m in await world.messages()] == [(OPENER, Delivery.PENDING)]
     assert api.since(0, ["answerCallbackQuery"])
     if language == "ru":
         assert approved.text == (
@@ -285,6 +283,4 @@ async def test_a_draft_survives_a_restart_and_its_buttons_still_work(make_world,
     [approved] = await press(after, api, f"draft:approve:{d}", notice)
 
     assert approved.text.startswith("Черновик одобрен: аккаунт #")
-    assert [(m.content, m.delivery) for m in await after.messages()] == [
-        (OPENER, Delivery.PENDING)
-    ]
+    assert [(m.content, m.delivery) for m in await after.messages()] == [(OPENER, Delivery.PENDING)]

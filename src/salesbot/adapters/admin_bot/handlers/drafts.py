@@ -133,9 +133,7 @@ class DraftCommands:
         )
         switch = _SWITCH.get(rest.strip().lower())
         if switch is None:
-            raise BadInput(
-                self.t("review_switch_missing", usage=self.t.command_usage("review"))
-            )
+            raise BadInput(self.t("review_switch_missing", usage=self.t.command_usage("review")))
         try:
             changed = await self._control.review(ReviewDialog(n, switch))
         except UnknownDialog as error:
