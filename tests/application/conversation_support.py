@@ -143,6 +143,7 @@ class World:
     script_text: str = SCRIPT
     working_hours: str = "always"
     working_days: str = "all"
+    review_mode: str = "off"
     clock: SteppingClock = field(default_factory=SteppingClock)
     store: InMemoryStore = field(default_factory=InMemoryStore)
     llm: FakeLanguageModel = field(default_factory=FakeLanguageModel)
@@ -167,6 +168,7 @@ class World:
             AI_DISCLOSURE="opener" if self.disclosure else "off",
             WORKING_HOURS=self.working_hours,
             WORKING_DAYS=self.working_days,
+            REVIEW_MODE=self.review_mode,
         )
         self.container = container_for(
             self.settings,
@@ -294,6 +296,9 @@ class World:
 
     def incoming_texts(self, dialog_id: int) -> list[str]:
         return [m.content for m in self.messages(dialog_id) if m.direction is Direction.IN]
+
+    def drafts(self, dialog_id: int) -> list[Message]:
+        return [m for m in self.messages(dialog_id) if m.delivery is Delivery.DRAFT]
 
     def cancelled(self, dialog_id: int) -> list[str]:
         return [m.content for m in self.messages(dialog_id) if m.delivery is Delivery.CANCELLED]

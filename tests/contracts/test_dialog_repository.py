@@ -40,6 +40,7 @@ async def test_every_field_of_a_dialog_is_kept(new_uow):
                 completion_tokens=300,
                 cached_tokens=900,
                 cost_usd=0.0125,
+                review=True,
             )
         )
         await uow.commit()

@@ -418,7 +418,15 @@ async def test_incoming_and_settled_messages_are_never_claimed(new_uow):
     _, dialog = await account_and_dialog(new_uow)
     async with new_uow() as uow:
         await uow.messages.add(incoming(dialog, "hi", 1))
-        for delivery in (Delivery.SENDING, Delivery.SENT, Delivery.FAILED, Delivery.CANCELLED):
+        settled = (
+            Delivery.SENDING,
+            Delivery.SENT,
+            Delivery.FAILED,
+            Delivery.CANCELLED,
+            Delivery.DRAFT,
+            Delivery.DISCARDED,
+        )
+        for delivery in settled:
             message = outgoing(dialog, delivery.value)
             message.delivery = delivery
             await uow.messages.add(message)
@@ -592,3 +600,71 @@ async def test_a_message_queued_with_a_dialog_reopened_twice_is_refused(new_uow)
             await uow.messages.add(outgoing(dialog, "hello again"), dialog=dialog)
     async with new_uow() as uow:
         assert await uow.messages.list_for_dialog(dialog.id) == []
+
+
+async def test_a_draft_is_neither_claimed_nor_counted_nor_due_until_it_is_pending(new_uow):
+    account, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        draft = await uow.messages.add(outgoing(dialog, "draft", send_after=at(0)).as_draft())
+        await uow.commit()
+    assert draft.delivery is Delivery.DRAFT
+    async with new_uow() as uow:
+        assert await claim(uow, account.id) is None
+        assert await uow.messages.next_pending_at() is None
+        assert await uow.messages.pending_counts() == {}
+        assert await uow.messages.list_by_delivery(Delivery.DRAFT) == [draft]
+        # Approved: it is an ordinary pending message.
+        draft.delivery = Delivery.PENDING
+        await uow.messages.update(draft)
+        assert (await claim(uow, account.id)).id == draft.id
+
+
+async def test_a_newer_incoming_message_supersedes_a_draft_as_it_cancels_pending_ones(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        draft = await uow.messages.add(outgoing(dialog, "draft").as_draft())
+        opener = await uow.messages.add(outgoing(dialog, "hi", kind=OutKind.OPENER).as_draft())
+        thrown = outgoing(dialog, "thrown away").as_draft()
+        thrown.delivery = Delivery.DISCARDED
+        thrown = await uow.messages.add(thrown)
+        await uow.messages.add_incoming(incoming(dialog, "hello", 501), cancel_pending=["reply"])
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.messages.get(draft.id)).delivery is Delivery.CANCELLED
+        assert (await uow.messages.get(opener.id)).delivery is Delivery.DRAFT
+        assert (await uow.messages.get(thrown.id)).delivery is Delivery.DISCARDED
+        assert await uow.messages.cancel_pending(dialog.id) == 1
+        assert (await uow.messages.get(opener.id)).delivery is Delivery.CANCELLED
+
+
+async def test_a_draft_is_the_newest_message_the_prospect_will_see_a_discarded_one_not(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        asked = await uow.messages.add_incoming(incoming(dialog, "price?", 501))
+        draft = await uow.messages.add(outgoing(dialog, "draft", send_after=at(1)).as_draft())
+        _, newest = await uow.dialogs.get_with_newest_message(dialog.id)
+        assert newest == draft.id
+        draft.delivery = Delivery.DISCARDED
+        await uow.messages.update(draft)
+        _, newest = await uow.dialogs.get_with_newest_message(dialog.id)
+        assert newest == asked.id
+
+
+async def test_a_conditional_update_writes_only_while_the_delivery_is_as_expected(new_uow):
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        draft = await uow.messages.add(outgoing(dialog, "draft").as_draft())
+        await uow.commit()
+    approved = draft.copy()
+    approved.delivery = Delivery.PENDING
+    discarded = draft.copy()
+    discarded.delivery = Delivery.DISCARDED
+    async with new_uow() as uow:
+        assert await uow.messages.update_if(approved, delivery=Delivery.DRAFT)
+        assert not await uow.messages.update_if(discarded, delivery=Delivery.DRAFT)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.messages.get(draft.id)).delivery is Delivery.PENDING
+        missing = draft.copy()
+        missing.id = 987654
+        assert not await uow.messages.update_if(missing, delivery=Delivery.DRAFT)

@@ -76,6 +76,7 @@ def test_every_problem_is_reported_at_once(env):
         ("LLM_ATTEMPTS", "0", 'LLM_ATTEMPTS: expected a number >= 1, got "0"'),
         ("LLM_ATTEMPTS", "2.5", 'LLM_ATTEMPTS: expected an integer, got "2.5"'),
         ("LLM_ATTEMPTS", "11", 'LLM_ATTEMPTS: expected a number <= 10, got "11"'),
+        ("REVIEW_MODE", "replies", 'REVIEW_MODE: expected off, openers or all, got "replies"'),
     ],
 )
 def test_malformed_values_name_the_variable_and_the_expectation(env, name, value, line):
@@ -84,6 +85,13 @@ def test_malformed_values_name_the_variable_and_the_expectation(env, name, value
         load_settings(RUN_REQUIRED, env_file=None)
     assert len(raised.value.problems) == 1
     assert raised.value.problems[0].startswith(line)
+
+
+def test_review_mode_is_off_unless_set_in_any_case(env):
+    env(SEED)
+    assert load_settings(RUN_REQUIRED, env_file=None).REVIEW_MODE.value == "off"
+    env({**SEED, "REVIEW_MODE": " Openers "})
+    assert load_settings(RUN_REQUIRED, env_file=None).REVIEW_MODE.value == "openers"
 
 
 def test_a_malformed_secret_is_never_echoed(env):

@@ -73,7 +73,9 @@ class InMemoryStore:
         return self._lock
 
 
-_UNSEEN = (Delivery.CANCELLED, Delivery.FAILED)  # ours, never to be seen by the prospect
+# Ours, never to be seen by the prospect.
+_UNSEEN = (Delivery.CANCELLED, Delivery.DISCARDED, Delivery.FAILED)
+_CANCELLABLE = (Delivery.PENDING, Delivery.DRAFT)
 
 
 def _sort_key(message: Message) -> tuple[datetime, int]:
@@ -280,6 +282,13 @@ class _Messages:
         if dialog_activity_at is not None and dialog is not None:
             dialog.last_activity_at = dialog_activity_at
 
+    async def update_if(self, message: Message, *, delivery: Delivery) -> bool:
+        stored = self._t.messages.get(message.id)  # type: ignore[arg-type]
+        if stored is None or stored.delivery is not delivery:
+            return False
+        await self.update(message)
+        return True
+
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         ordered = sorted(
             (m for m in self._t.messages.values() if m.dialog_id == dialog_id), key=_sort_key
@@ -375,7 +384,7 @@ class _Messages:
         for message in self._t.messages.values():
             if (
                 message.dialog_id == dialog_id
-                and message.delivery is Delivery.PENDING
+                and message.delivery in _CANCELLABLE
                 and (wanted is None or message.kind in wanted)
             ):
                 message.delivery = Delivery.CANCELLED

@@ -256,3 +256,33 @@ class DialogClosed(UseCaseError):
         super().__init__(f"dialog {dialog_id} is {status}")
         self.dialog_id = dialog_id
         self.status = status
+
+
+class DraftNotWaiting(UseCaseError):
+    """The draft is no longer the admin's to decide: `state` is `approved` (it is on its
+    way or sent), `superseded` (a newer message of the prospect replaced it, or the dialog
+    was stopped or paused), `discarded`, or `unknown` (no such draft)."""
+
+    def __init__(self, message_id: int, state: str) -> None:
+        super().__init__(f"draft {message_id} is {state}")
+        self.message_id = message_id
+        self.state = state
+
+
+class DraftHeld(UseCaseError):
+    """The draft's dialog may not send it now (e.g. paused by hand, or closed): it stays a
+    draft, nothing is sent."""
+
+    def __init__(self, dialog_id: int, status: str) -> None:
+        super().__init__(f"dialog {dialog_id} is {status}: the draft was not sent")
+        self.dialog_id = dialog_id
+        self.status = status
+
+
+class DraftNotRewritten(UseCaseError):
+    """Regenerate gave nothing that may go (the guard refused it twice, or the model wrote
+    nothing): the old draft stays as it was."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -164,6 +164,11 @@ class MessageRepository(Protocol):
         statement on PostgreSQL)."""
         ...
 
+    async def update_if(self, message: Message, *, delivery: Delivery) -> bool:
+        """`update` only while the stored message is still in `delivery`; False when it is
+        not (another transaction decided it first: a draft is approved or discarded once)."""
+        ...
+
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         """The dialog's messages in order (timestamp, id); only the newest `last` if given."""
         ...

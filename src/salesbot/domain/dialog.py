@@ -103,6 +103,8 @@ class Dialog:
     cost_usd: float = 0.0
     cached_tokens: int = 0
     """Of `prompt_tokens`, those the provider read from its prompt cache (billed less)."""
+    review: bool | None = None
+    """The operator's `/review N on|off` for this dialog; None follows REVIEW_MODE."""
 
     @property
     def is_open(self) -> bool:

@@ -84,6 +84,20 @@ class DialogPaused(Event):
 
 
 @dataclass(frozen=True)
+class DraftWritten(Event):
+    """Review mode: the AI wrote a message that waits for the admin (Approve, Edit,
+    Regenerate, Discard); nothing goes to the prospect before an approval."""
+
+    dialog_id: int
+    username: str
+    account_id: int
+    message_id: int
+    text: str
+    kind: str
+    """The message's OutKind value: `opener`, `reply` or `follow_up`."""
+
+
+@dataclass(frozen=True)
 class AccountLimited(Event):
     account_id: int
     phone: str

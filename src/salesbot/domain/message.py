@@ -19,14 +19,20 @@ class Delivery(str, enum.Enum):
 
     `sending` is written before the network call: a message found in it after a crash is
     checked against the chat, never sent blindly again. `cancelled` marks a reply that a
-    newer incoming message made obsolete before it went out.
+    newer incoming message made obsolete before it went out (a draft too: it is superseded).
+
+    In review mode the AI's message is first a `draft`: the dispatcher never claims it and
+    no counter counts it until the admin approves it (it turns `pending`); one the admin
+    throws away (Discard, or Regenerate's old text) is `discarded`, kept for the record.
     """
 
+    DRAFT = "draft"
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    DISCARDED = "discarded"
 
 
 class OutKind(str, enum.Enum):
@@ -155,6 +161,14 @@ class Message:
     @property
     def is_pending(self) -> bool:
         return self.delivery is Delivery.PENDING
+
+    @property
+    def is_draft(self) -> bool:
+        return self.delivery is Delivery.DRAFT
+
+    def as_draft(self) -> Message:
+        """This outgoing message held for the admin's approval instead of queued."""
+        return replace(self, delivery=Delivery.DRAFT)
 
     def copy(self) -> Message:
         return replace(self)

@@ -65,6 +65,7 @@ from salesbot.application.conversation.catch_up import CatchUp
 from salesbot.application.conversation.intake import Intake
 from salesbot.application.conversation.model_health import AnswerHealth, MonitoredModel
 from salesbot.application.conversation.receive_message import IncomingMessages
+from salesbot.application.conversation.review_drafts import DraftReview
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.send_follow_ups import FollowUps
 from salesbot.application.conversation.start_dialog import StartDialogHandler
@@ -286,7 +287,26 @@ class Container(containers.DeclarativeContainer):
         token_budget=settings.provided.LLM_HISTORY_TOKEN_BUDGET,
         health=answer_health,
     )
-    replier = providers.Singleton(DialogReplier, uow_factory, writer, sales_script, notifier, clock)
+    replier = providers.Singleton(
+        DialogReplier,
+        uow_factory,
+        writer,
+        sales_script,
+        notifier,
+        clock,
+        review=settings.provided.REVIEW_MODE,
+    )
+    draft_review = providers.Singleton(
+        DraftReview,
+        uow_factory,
+        writer,
+        sales_script,
+        notifier,
+        clock,
+        disclose=providers.Callable(disclosure, settings),
+        max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
+        follow_up_after_hours=settings.provided.FOLLOW_UP_AFTER_HOURS,
+    )
     incoming = providers.Singleton(
         IncomingMessages,
         uow_factory,
@@ -321,6 +341,7 @@ class Container(containers.DeclarativeContainer):
         max_follow_ups=settings.provided.MAX_FOLLOW_UPS,
         interval_seconds=timing.provided.follow_up_interval,
         working_hours=settings.provided.WORKING_HOURS,
+        review=settings.provided.REVIEW_MODE,
     )
 
     # --- the outbox ---
@@ -347,6 +368,8 @@ class Container(containers.DeclarativeContainer):
         clock,
         quota,
         disclose=providers.Callable(disclosure, settings),
+        review=settings.provided.REVIEW_MODE,
+        notifier=notifier,
         accounts_ready=first_round.provided.wait,
     )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
@@ -406,6 +429,7 @@ class Container(containers.DeclarativeContainer):
         checks=account_check,
         start_dialog=start_dialog,
         control=dialog_control,
+        drafts=draft_review,
         views=admin_views,
         exports=exports,
         script=sales_script,

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from salesbot.domain.review import ReviewMode
 from salesbot.domain.working_days import EVERY_DAY, WorkingDays
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
@@ -93,6 +94,8 @@ class Settings(BaseSettings):
     MAX_FOLLOW_UPS: int = Field(1, ge=0, le=10)
     FOLLOW_UP_AFTER_HOURS: float = Field(24, gt=0, le=24 * 90)
     AI_DISCLOSURE: Literal["off", "opener"] = "off"
+    REVIEW_MODE: ReviewMode = ReviewMode.OFF
+    """Which AI messages wait for the admin's approval: off, openers, all (`/review N`)."""
     REPLY_DEBOUNCE_SECONDS: float = Field(20, ge=0, le=3600)
     LLM_HISTORY_TOKEN_BUDGET: int = Field(6000, ge=500, le=1_000_000)
     LLM_TIMEOUT_SECONDS: float = Field(60, gt=0, le=600)
@@ -157,6 +160,15 @@ class Settings(BaseSettings):
     def _hours_in_the_time_zone(self) -> Settings:
         self.WORKING_HOURS = self.WORKING_HOURS.in_zone(self.zone).on(self.WORKING_DAYS)
         return self
+
+    @field_validator("REVIEW_MODE", mode="before")
+    @classmethod
+    def _review_mode(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in {mode.value for mode in ReviewMode}:
+                raise ValueError(f'expected off, openers or all, got "{value}"')
+        return value
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

@@ -113,6 +113,7 @@ class World:
     engine: AsyncEngine
     """The admin's reads are SQL: the bot works on PostgreSQL."""
     language: str = "ru"
+    review_mode: str = "off"
     export_part_limit: int | None = None
     stop_grace: float | None = None
     """Seconds a stop waits for commands still running (the bot's own default if None)."""
@@ -137,6 +138,7 @@ class World:
             ADMIN_LANGUAGE=self.language,
             BOT_TOKEN=BOT_TOKEN,
             BOT_API_BASE_URL=self.api.base_url,
+            REVIEW_MODE=self.review_mode,
         )
         container = self.container = container_for(
             settings,

@@ -47,6 +47,7 @@ from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
 from salesbot.adapters.admin_bot.handlers.do_not_contact import PAGES as DNC_PAGES
 from salesbot.adapters.admin_bot.handlers.do_not_contact import DoNotContactCommands
+from salesbot.adapters.admin_bot.handlers.drafts import DraftCommands
 from salesbot.adapters.admin_bot.handlers.exports import ExportCommands
 from salesbot.adapters.admin_bot.handlers.general import GeneralCommands
 from salesbot.adapters.admin_bot.handlers.paging import PageTurner
@@ -60,6 +61,7 @@ from salesbot.application.admin.do_not_contact import DoNotContactList
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
+from salesbot.application.conversation.review_drafts import DraftReview
 from salesbot.application.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ class AdminUseCases:
     checks: AccountChecker
     start_dialog: DialogStarter
     control: DialogControl
+    drafts: DraftReview
     views: AdminViews
     exports: Exports
     script: ScriptStore
@@ -254,6 +257,9 @@ def build_admin_bot(
 
     accounts = AccountCommands(texts, formatter, use_cases.accounts, clock, use_cases.checks)
     dialogs = DialogCommands(texts, use_cases.start_dialog, use_cases.control)
+    drafts = DraftCommands(
+        texts, use_cases.drafts, use_cases.control, other_replies=dialogs.reply_to_notice
+    )
     views = ViewCommands(texts, formatter, use_cases.views)
     do_not_contact = DoNotContactCommands(texts, formatter, use_cases.do_not_contact)
     pages = PageTurner(texts, {LIST_PAGES: views.page, DNC_PAGES: do_not_contact.page})
@@ -276,6 +282,7 @@ def build_admin_bot(
         "pause": dialogs.pause,
         "resume": dialogs.resume,
         "say": dialogs.say,
+        "review": drafts.review,
         "list": views.list,
         "view": views.view,
         "stats": views.stats,
@@ -295,10 +302,12 @@ def build_admin_bot(
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
             CallbackQueryHandler(dialogs.inbox_button, pattern=r"^inbox:"),
             CallbackQueryHandler(do_not_contact.remove_button, pattern=r"^dnc_(remove|keep):"),
+            # Regenerate waits for the model: it must not hold up the next updates.
+            CallbackQueryHandler(alongside(drafts.button), pattern=r"^draft:"),
             CallbackQueryHandler(pages.turn_page),
             MessageHandler(admin & filters.COMMAND, general.unknown_command),
             MessageHandler(
-                admin & filters.REPLY & filters.TEXT & ~filters.COMMAND, dialogs.reply_to_notice
+                admin & filters.REPLY & filters.TEXT & ~filters.COMMAND, drafts.reply_to_notice
             ),
             MessageHandler(admin & ~filters.COMMAND, general.not_a_command),
         ]

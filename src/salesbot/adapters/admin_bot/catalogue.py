@@ -154,6 +154,93 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Напишите ответ для диалога {n} ответом на это сообщение (или /say {n} <текст>).",
         "en": "Write the answer for dialog {n} as a reply to this message (or /say {n} <text>).",
     },
+    "dialog_started_draft": {
+        "ru": "Диалог {dialog_id} с @{username} начат с аккаунта #{account_id}. "
+        "Первое сообщение ждёт вашего одобрения (черновик — отдельным сообщением):\n\n{opener}",
+        "en": "Dialog {dialog_id} with @{username} started from account #{account_id}. "
+        "The opener waits for your approval (the draft comes as its own message):\n\n{opener}",
+    },
+    "draft_button_approve": {"ru": "✅ Одобрить", "en": "✅ Approve"},
+    "draft_button_edit": {"ru": "✏️ Исправить", "en": "✏️ Edit"},
+    "draft_button_regen": {"ru": "🔄 Переписать", "en": "🔄 Regenerate"},
+    "draft_button_discard": {"ru": "🗑 Выбросить", "en": "🗑 Discard"},
+    "draft_edit_prompt": {
+        "ru": "Пришлите текст для @{username} (диалог {n}) ответом на это сообщение: он уйдёт "
+        "вместо черновика. #edit{message_id}",
+        "en": "Send the text for @{username} (dialog {n}) as a reply to this message: it goes "
+        "in place of the draft. #edit{message_id}",
+    },
+    "draft_edit_missing": {
+        "ru": "Пустой текст не отправить: ответьте на вопрос текстом сообщения.",
+        "en": "An empty text cannot be sent: reply to the question with the message's text.",
+    },
+    "draft_regenerating": {"ru": "ИИ переписывает черновик…", "en": "The AI rewrites the draft…"},
+    "draft_approved": {
+        "ru": "Черновик одобрен: аккаунт #{account_id} отправит его @{username} (диалог {n}) с "
+        "учётом лимитов и пауз.",
+        "en": "Draft approved: account #{account_id} sends it to @{username} (dialog {n}) within "
+        "its quota and delays.",
+    },
+    "draft_edited": {
+        "ru": "Ваш текст для @{username} (диалог {n}) в очереди вместо черновика: аккаунт "
+        "#{account_id} отправит его с учётом лимитов и пауз.",
+        "en": "Your text for @{username} (dialog {n}) is queued in place of the draft: account "
+        "#{account_id} sends it within its quota and delays.",
+    },
+    "draft_rewritten": {
+        "ru": "Черновик для @{username} (диалог {n}) переписан: новый придёт отдельным "
+        "сообщением, прежний выброшен.",
+        "en": "The draft for @{username} (dialog {n}) is rewritten: the new one comes as its own "
+        "message, the old one is discarded.",
+    },
+    "draft_discarded": {
+        "ru": "Черновик для @{username} (диалог {n}) выброшен: ничего не отправлено.",
+        "en": "The draft for @{username} (dialog {n}) is discarded: nothing was sent.",
+    },
+    "draft_discarded_opener": {
+        "ru": "Первое сообщение для @{username} выброшено: ничего не отправлено, диалог {n} "
+        "остановлен. Начать заново: /start @{username}",
+        "en": "The opener for @{username} is discarded: nothing was sent, dialog {n} is "
+        "stopped. To start again: /start @{username}",
+    },
+    "draft_not_waiting.approved": {
+        "ru": "Этот черновик уже одобрен — второй раз ничего не отправляется.",
+        "en": "This draft is approved already — nothing is sent a second time.",
+    },
+    "draft_not_waiting.superseded": {
+        "ru": "Этот черновик заменён: клиент написал снова (новый черновик придёт отдельно), "
+        "или диалог поставлен на паузу или остановлен. По нему ничего не отправлено.",
+        "en": "This draft was replaced: the prospect wrote again (a new draft comes on its own), "
+        "or the dialog was paused or stopped. Nothing of it was sent.",
+    },
+    "draft_not_waiting.discarded": {
+        "ru": "Этот черновик уже выброшен — ничего не отправлено.",
+        "en": "This draft is discarded already — nothing was sent.",
+    },
+    "draft_not_waiting.unknown": {
+        "ru": "Такого черновика нет.",
+        "en": "There is no such draft.",
+    },
+    "draft_held": {
+        "ru": "Диалог {n} {status}: черновик не отправлен и ждёт. Вернуть ИИ: /resume {n}",
+        "en": "Dialog {n} is {status}: the draft was not sent and waits. AI on again: /resume {n}",
+    },
+    "draft_not_rewritten": {
+        "ru": "ИИ не смог переписать черновик ({reason}); прежний черновик ждёт.",
+        "en": "The AI could not rewrite the draft ({reason}); the previous draft waits.",
+    },
+    "review_on": {
+        "ru": "Диалог {n} с @{username}: сообщения ИИ теперь ждут вашего одобрения.",
+        "en": "Dialog {n} with @{username}: the AI's messages now wait for your approval.",
+    },
+    "review_off": {
+        "ru": "Диалог {n} с @{username}: ИИ снова отправляет сам, без одобрения.",
+        "en": "Dialog {n} with @{username}: the AI sends by itself again, without approval.",
+    },
+    "review_switch_missing": {
+        "ru": "Укажите on или off: {usage}",
+        "en": "Say on or off: {usage}",
+    },
     "reply_to_notice_ambiguous": {
         "ru": "Это уведомление о нескольких диалогах ({numbers}): ответьте командой "
         "/say N <текст>.",
@@ -323,6 +410,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "mark_sending": {"ru": " (отправляется)", "en": " (sending)"},
     "mark_failed": {"ru": " (не доставлено)", "en": " (not delivered)"},
     "mark_manual": {"ru": " (вручную)", "en": " (by hand)"},
+    "mark_draft": {"ru": " (черновик, ждёт одобрения)", "en": " (draft, awaiting approval)"},
+    "mark_discarded": {"ru": " (черновик выброшен)", "en": " (draft discarded)"},
     "never": {"ru": "—", "en": "—"},
     # --- exports ---------------------------------------------------------------------------
     "export_caption": {"ru": "Диалог {n} с @{username}", "en": "Dialog {n} with @{username}"},
@@ -632,6 +721,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "⏸ Dialog {dialog_id} with @{username} paused: {reason}. "
         "AI back on: /resume {dialog_id}",
     },
+    "event_draft": {
+        "ru": "📝 Черновик ИИ для @{username} (диалог {dialog_id}, аккаунт #{account_id}, "
+        "{kind}) — не отправлен:\n\n{text}\n\nОдобрить, исправить, переписать или выбросить? "
+        "Ответ на это сообщение — указание, с которым ИИ перепишет черновик. #draft{message_id}",
+        "en": "📝 The AI's draft for @{username} (dialog {dialog_id}, account #{account_id}, "
+        "{kind}) — not sent:\n\n{text}\n\nApprove, edit, regenerate or discard? A reply to "
+        "this message is an instruction the AI rewrites the draft with. #draft{message_id}",
+    },
     "event_paused_draft": {
         "ru": "Черновик ИИ (не отправлен): «{draft}»\nНаписать самому: /say {dialog_id} <текст>",
         "en": "The AI's draft (not sent): «{draft}»\nWrite yourself: /say {dialog_id} <text>",
@@ -702,6 +799,9 @@ MESSAGES: dict[str, dict[Language, str]] = {
 
 # Words put into the sentences above.
 WORDS: dict[str, dict[Language, str]] = {
+    "draft_kind.opener": {"ru": "первое сообщение", "en": "opener"},
+    "draft_kind.reply": {"ru": "ответ", "en": "reply"},
+    "draft_kind.follow_up": {"ru": "напоминание", "en": "follow-up"},
     "dialog_status.active": {"ru": "активен", "en": "active"},
     "dialog_status.paused": {"ru": "на паузе", "en": "paused"},
     "dialog_status.stopped": {"ru": "остановлен", "en": "stopped"},
@@ -817,6 +917,15 @@ COMMANDS: tuple[Command, ...] = (
         "help_dialogs",
         {"ru": "N rejected|not_qualified [заметка]", "en": "N rejected|not_qualified [note]"},
         {"ru": "закрыть диалог N как потерянный", "en": "close dialog N as a lost lead"},
+    ),
+    Command(
+        "review",
+        "help_dialogs",
+        {"ru": "N on|off", "en": "N on|off"},
+        {
+            "ru": "сообщения ИИ в диалоге N — на одобрение (on) или сразу (off)",
+            "en": "the AI's messages in dialog N: for approval (on) or straight out (off)",
+        },
     ),
     Command(
         "pause",

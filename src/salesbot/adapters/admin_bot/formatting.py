@@ -50,6 +50,8 @@ class Formatter:
             Delivery.PENDING: texts("mark_pending"),
             Delivery.SENDING: texts("mark_sending"),
             Delivery.FAILED: texts("mark_failed"),
+            Delivery.DRAFT: texts("mark_draft"),
+            Delivery.DISCARDED: texts("mark_discarded"),
         }
         self._line = MESSAGES["line"][texts.language]
         self._minutes: dict[float, str] = {}

@@ -76,6 +76,16 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
                 "event_paused_draft", draft=_preview(event.draft), dialog_id=event.dialog_id
             )
         return text
+    if isinstance(event, ev.DraftWritten):
+        return t(
+            "event_draft",
+            username=event.username,
+            dialog_id=event.dialog_id,
+            account_id=event.account_id,
+            kind=t.word("draft_kind", event.kind),
+            text=event.text,
+            message_id=event.message_id,
+        )
     if isinstance(event, ev.AccountLimited):
         return t(
             "event_limited",
@@ -145,5 +155,36 @@ def batch_buttons(events: list[ev.Event], t: Texts) -> InlineKeyboardMarkup | No
                 )
                 for action in INBOX_ACTIONS
             ]
+        ]
+    )
+
+
+DRAFT_CALLBACK = "draft:{action}:{message_id}"
+DRAFT_ACTIONS = ("approve", "edit", "regen", "discard")
+
+
+def draft_buttons(event: ev.DraftWritten, t: Texts) -> InlineKeyboardMarkup:
+    """Approve / Edit / Regenerate / Discard under a draft's notice (each draft is told in
+    a message of its own, so a button always means one draft)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(f"draft_button_{action}"),
+                    callback_data=DRAFT_CALLBACK.format(
+                        action=action, message_id=event.message_id
+                    ),
+                )
+                for action in DRAFT_ACTIONS[:2]
+            ],
+            [
+                InlineKeyboardButton(
+                    t(f"draft_button_{action}"),
+                    callback_data=DRAFT_CALLBACK.format(
+                        action=action, message_id=event.message_id
+                    ),
+                )
+                for action in DRAFT_ACTIONS[2:]
+            ],
         ]
     )

@@ -1,5 +1,7 @@
 """AdminNotifier over the admin bot: every admin hears of every event, bursts as one message.
 
+A review draft is the exception: each goes in a message of its own, with its buttons.
+
 The first event of a burst opens a short window (timed by the Clock port); whatever arrives
 before it closes goes out with it as one message, split at 4096 characters if long. A notice
 that cannot be delivered is logged with its text and never raised to the caller.
@@ -15,10 +17,10 @@ from collections.abc import Collection
 from telegram import Bot
 
 from salesbot.adapters.admin_bot.formatting import Formatter
-from salesbot.adapters.admin_bot.notices import batch_buttons, describe_batch
+from salesbot.adapters.admin_bot.notices import batch_buttons, describe_batch, draft_buttons
 from salesbot.adapters.admin_bot.replies import send_text
 from salesbot.application.ports import Clock
-from salesbot.domain.events import Event
+from salesbot.domain.events import DraftWritten, Event
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,21 @@ class BotNotifier:
     async def flush(self) -> None:
         """Send everything queued now, as one message per admin."""
         events, self._pending = _unique(self._pending), []
-        if not events:
-            return
+        drafts = [e for e in events if isinstance(e, DraftWritten)]
+        events = [e for e in events if not isinstance(e, DraftWritten)]
+        if events:
+            await self._send(events)
+        for draft in drafts:
+            await self._send([draft], draft=draft)
+
+    async def _send(self, events: list[Event], *, draft: DraftWritten | None = None) -> None:
+        """One message to every admin: the events, with the buttons they call for."""
         try:
             text = describe_batch(events, self._f)
-            buttons = batch_buttons(events, self._f.t)
+            if draft is None:
+                buttons = batch_buttons(events, self._f.t)
+            else:
+                buttons = draft_buttons(draft, self._f.t)
         except Exception:
             log.exception("could not format notices %r", events)
             return

@@ -153,6 +153,7 @@ class DialogRow(Base):
     completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")
     cached_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")  # revision 0012
     cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
+    review: Mapped[bool | None] = mapped_column(Boolean)  # /review N on|off, revision 0015
     # What was said in the dialog, kept by the database's triggers on `messages` (revision
     # 0006): /stats of all time sums these instead of reading every message. Not part of
     # the domain's Dialog: no dialog update writes them.
@@ -435,6 +436,7 @@ def dialog_from_row(row: Any) -> Dialog:
         completion_tokens=row.completion_tokens,
         cached_tokens=row.cached_tokens,
         cost_usd=row.cost_usd,
+        review=row.review,
     )
 
 
@@ -456,6 +458,7 @@ def dialog_values(dialog: Dialog) -> dict[str, Any]:
         "completion_tokens": dialog.completion_tokens,
         "cached_tokens": dialog.cached_tokens,
         "cost_usd": dialog.cost_usd,
+        "review": dialog.review,
     }
 
 

@@ -1,7 +1,8 @@
 """What was said in a dialog, as SQL: the newest message of each dialog that a search needs.
 
 The conversation's rule (`conversation.prompt.is_speakable`) reads: what the prospect saw
-or will see is theirs, and ours unless cancelled or failed. These correlated subqueries are
+or will see is theirs, and ours unless cancelled, discarded or failed (a draft waiting for
+the admin counts: nobody answers over it). These correlated subqueries are
 that rule for one dialog row of `dialogs`, for the statements that cannot load messages.
 """
 
@@ -27,7 +28,9 @@ def newest_speakable(column: Any) -> Any:
             or_(
                 _m.direction == Direction.IN,
                 _m.delivery.is_(None),
-                _m.delivery.in_([Delivery.SENT, Delivery.SENDING, Delivery.PENDING]),
+                _m.delivery.in_(
+                    [Delivery.SENT, Delivery.SENDING, Delivery.PENDING, Delivery.DRAFT]
+                ),
             ),
         )
         .order_by(*_NEWEST_FIRST)

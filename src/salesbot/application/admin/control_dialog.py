@@ -1,5 +1,5 @@
 """The operator steering one dialog: stop it, close it as a lost lead, switch the AI off
-and on, write in it by hand.
+and on, write in it by hand, have its AI's messages reviewed (or not) before they go.
 
 A manual message is not sent here: it is queued as an outgoing `manual` message, so the
 dispatcher sends it through the dialog's account with the same human-like delays as
@@ -54,6 +54,14 @@ class ResumeDialog:
 class SayInDialog:
     dialog_id: int
     text: str
+
+
+@dataclass(frozen=True)
+class ReviewDialog:
+    """`/review N on|off`: `review` overrides REVIEW_MODE for the dialog (None: follow it)."""
+
+    dialog_id: int
+    review: bool | None
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,19 @@ class DialogControl:
                 # The dialog is resumed all the same; the prospect's next message (or the
                 # next start's answer_unanswered) gets the answer.
                 log.exception("dialog %s: scheduling a reply after resuming failed", dialog.id)
+        return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status)
+
+    async def review(self, command: ReviewDialog) -> DialogChanged:
+        """From now on the AI's messages in this open dialog are drafts for the admin (on)
+        or go as written (off); drafts waiting already stay the admin's to decide."""
+        async with self._uow_factory() as uow:
+            dialog = await _load(uow, command.dialog_id)
+            if not dialog.is_open:
+                raise DialogClosed(command.dialog_id, dialog.status.value)
+            dialog.review = command.review
+            await uow.dialogs.update(dialog)
+            await uow.commit()
+        log.info("dialog %s: review %s by the operator", dialog.id, command.review)
         return DialogChanged(dialog.id or 0, dialog.target_username, dialog.status)
 
     async def say(self, command: SayInDialog) -> ManualMessageQueued:

@@ -37,10 +37,13 @@ class TranscriptSink(Protocol):
     def end(self) -> None: ...
 
 
+_NEVER_SAID = (Delivery.CANCELLED, Delivery.DISCARDED)
+
+
 def _exported(rows: list[ExportRow]) -> list[ExportRow]:
-    """Cancelled outgoing messages never reached anyone: they are not part of the dialog."""
-    cancelled = Delivery.CANCELLED
-    return [row for row in rows if row.delivery is not cancelled]
+    """Cancelled outgoing messages and discarded drafts never reached anyone: they are not
+    part of the dialog."""
+    return [row for row in rows if row.delivery not in _NEVER_SAID]
 
 
 def _dialog_of(row: ExportRow) -> int:

@@ -31,6 +31,7 @@ from salesbot.application.ports import AdminNotifier, Clock, UnitOfWork, UnitOfW
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.events import Event
 from salesbot.domain.message import Direction, Message, OutKind
+from salesbot.domain.review import ReviewMode
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +92,15 @@ class DialogReplier:
         script: SalesScript,
         notifier: AdminNotifier,
         clock: Clock,
+        *,
+        review: ReviewMode = ReviewMode.OFF,
     ) -> None:
         self._uow_factory = uow_factory
         self._writer = writer
         self._script = script
         self._notifier = notifier
         self._clock = clock
+        self._review = review
         self._limit = history_limit(writer.token_budget)
 
     async def read_context(
@@ -174,6 +178,7 @@ class DialogReplier:
                     kind=OutKind.REPLY,
                     now=now,
                     prospect_text=_unanswered_text(history.messages),
+                    review=self._review,
                 )
             await uow.commit()
         for event in events:

@@ -8,6 +8,10 @@ follow-up ever again, anything else still queued is cancelled) and the admin is 
 opt_out (from the model or the keyword detector): the dialog is closed, the prospect goes on
 the do-not-contact list and nothing more is sent. Stage, warmth, summary and usage are kept
 on the dialog either way. Events are returned, to be told after the commit.
+
+In review mode (`needs_review`) the answer is not queued: it is stored as one draft (its
+parts joined) that waits for the admin, told with a DraftWritten; the outcome applies as
+it would (a goal's confirmation is a last-word draft of the paused dialog).
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import (
     DialogLost,
     DialogPaused,
+    DraftWritten,
     Event,
     GoalReached,
     HandoffRequested,
     ProspectOptedOut,
 )
 from salesbot.domain.message import Message, OutKind
+from salesbot.domain.review import ReviewMode, needs_review
 
 SUMMARY_LINE_CHARS = 200
 GOAL_REASON = "goal reached"
@@ -52,8 +58,9 @@ async def apply_composed(
     kind: OutKind,
     now: datetime,
     prospect_text: str = "",
+    review: ReviewMode = ReviewMode.OFF,
 ) -> list[Event]:
-    """Queue the answer and apply its outcome; the caller commits."""
+    """Queue the answer (or draft it, `review`) and apply its outcome; the caller commits."""
     assert dialog.id is not None
     answer = composed.answer
     dialog.record_progress(answer.stage, answer.warmth)
@@ -86,6 +93,13 @@ async def apply_composed(
         summary = two_line_summary(answer.summary, dialog, prospect_text)
         event_type = GoalReached if goal else HandoffRequested
         events.append(event_type(dialog.id, dialog.target_username, summary))
+    if composed.parts and needs_review(review, dialog.review, kind):
+        draft = Message.outgoing(
+            dialog.id, dialog.account_id, composed.text, now, kind, last_word=steps_aside
+        )
+        stored = await uow.messages.add(draft.as_draft(), dialog=dialog)
+        events.append(draft_written(dialog, stored))
+        return events
     queued = [
         Message.outgoing(dialog.id, dialog.account_id, part, now, kind, last_word=steps_aside)
         for part in composed.parts
@@ -98,6 +112,19 @@ async def apply_composed(
     else:
         await uow.dialogs.update(dialog)
     return events
+
+
+def draft_written(dialog: Dialog, draft: Message) -> DraftWritten:
+    """The admin's notice of a stored draft."""
+    assert dialog.id is not None and draft.id is not None and draft.kind is not None
+    return DraftWritten(
+        dialog.id,
+        dialog.target_username,
+        dialog.account_id,
+        draft.id,
+        draft.content,
+        draft.kind.value,
+    )
 
 
 async def close_for_opt_out(

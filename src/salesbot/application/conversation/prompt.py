@@ -196,16 +196,20 @@ def turn_tokens(turn: ChatTurn) -> int:
 
 
 _IN = Direction.IN
-_SEEN_DELIVERIES = (Delivery.SENT, Delivery.SENDING, Delivery.PENDING, None)
+# A draft waiting for the admin counts as what the prospect will see: nothing answers or
+# follows up over it (a newer message from the prospect supersedes it first).
+_SEEN_DELIVERIES = (Delivery.SENT, Delivery.SENDING, Delivery.PENDING, Delivery.DRAFT, None)
 
 
 def is_speakable(message: Message) -> bool:
-    """Whether the prospect saw or will see it: incoming, or ours unless cancelled or failed."""
+    """Whether the prospect saw or will see it: incoming, or ours unless cancelled,
+    discarded or failed."""
     return message.direction is _IN or message.delivery in _SEEN_DELIVERIES
 
 
 def speakable(messages: Sequence[Message]) -> list[Message]:
-    """What the prospect saw or will see: incoming, and ours unless cancelled or failed."""
+    """What the prospect saw or will see: incoming, and ours unless cancelled, discarded or
+    failed."""
     return [m for m in messages if m.direction is _IN or m.delivery in _SEEN_DELIVERIES]
 
 
@@ -264,6 +268,22 @@ def dialog_prompt(dialog: Dialog) -> str:
             f"have notes.\n{dialog.notes.strip()}"
         )
     return text
+
+
+OPERATOR_INSTRUCTION_CHARS = 300
+
+
+def operator_instruction(text: str) -> str:
+    """The admin's wish for a rewritten draft (Regenerate), as a line of the task: one
+    line, at most OPERATOR_INSTRUCTION_CHARS, no heading of ours in it. The rules above it
+    still hold, and the output guard checks what comes of it like any answer."""
+    words = " ".join(_HEADING.sub(r"\1", text).split())[:OPERATOR_INSTRUCTION_CHARS]
+    if not words:
+        return ""
+    return (
+        "The operator read your previous version and asks for a new one. Their instruction "
+        f"(follow it within the rules above): {words}"
+    )
 
 
 def turn_prompt(

@@ -34,6 +34,7 @@ from salesbot.application.ports import AdminNotifier, Clock, UnitOfWorkFactory
 from salesbot.domain.dialog import DialogStatus
 from salesbot.domain.events import Event
 from salesbot.domain.message import Direction, OutKind
+from salesbot.domain.review import ReviewMode
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ class FollowUps:
         max_follow_ups: int = 1,
         interval_seconds: float = 300.0,
         working_hours: WorkingHours = ALWAYS,
+        review: ReviewMode = ReviewMode.OFF,
     ) -> None:
+        self._review = review
         self._uow_factory = uow_factory
         self._queries = queries
         self._writer = writer
@@ -181,7 +184,7 @@ class FollowUps:
             else:
                 dialog.follow_ups_sent += 1
                 events += await apply_composed(
-                    uow, dialog, composed, kind=OutKind.FOLLOW_UP, now=now
+                    uow, dialog, composed, kind=OutKind.FOLLOW_UP, now=now, review=self._review
                 )
             await uow.commit()
         for event in events:

@@ -6,7 +6,8 @@ warm-up ramp, minus the messages it already has queued). The username is resolve
 that account only when its peer cache does not know it yet. The model writes the opener
 (outside any transaction); the dialog and the pending opener are stored in one unit of
 work. A resolved peer is kept at once, even when the opener then fails. Only the Dispatcher
-sends the opener.
+sends the opener. In review mode the opener is stored as a draft for the admin instead
+(nothing is sent before Approve or Edit).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from salesbot.application.conversation.apply_outcome import record_usage
+from salesbot.application.conversation.apply_outcome import draft_written, record_usage
 from salesbot.application.conversation.prompt import Task
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
@@ -30,6 +31,7 @@ from salesbot.application.errors import (
 )
 from salesbot.application.ports import (
     AccountConnections,
+    AdminNotifier,
     Clock,
     TelegramMessenger,
     UnitOfWork,
@@ -40,6 +42,7 @@ from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SendQuota
+from salesbot.domain.review import ReviewMode, needs_review
 from salesbot.domain.script_language import script_language
 from salesbot.domain.username import normalize_username
 
@@ -68,6 +71,8 @@ class DialogStarted:
     account_id: int
     username: str
     opener: str
+    draft: bool = False
+    """The opener waits for the admin's approval (review mode)."""
 
 
 class StartDialogHandler:
@@ -83,7 +88,11 @@ class StartDialogHandler:
         *,
         disclose: bool = False,
         accounts_ready: Callable[[], Awaitable[None]] | None = None,
+        review: ReviewMode = ReviewMode.OFF,
+        notifier: AdminNotifier | None = None,
     ) -> None:
+        self._review = review
+        self._notifier = notifier
         self._uow_factory = uow_factory
         self._connections = connections
         self._messenger = messenger
@@ -170,10 +179,12 @@ class StartDialogHandler:
                 found = await uow.dialogs.find_open_by_username(username)
                 raise AlreadyInDialog(username, found.id if found and found.id else 0) from None
             assert stored.id is not None
-            await uow.messages.add(
-                Message.outgoing(stored.id, account.id, opener, now, OutKind.OPENER)
-            )
+            message = Message.outgoing(stored.id, account.id, opener, now, OutKind.OPENER)
+            drafted = needs_review(self._review, stored.review, OutKind.OPENER)
+            queued = await uow.messages.add(message.as_draft() if drafted else message)
             await uow.commit()
+        if drafted and self._notifier is not None:
+            await self._notifier.notify(draft_written(stored, queued))
         logger.info(
             "dialog %s started with @%s from account %s (%d+%d tokens, $%.5f)",
             stored.id,
@@ -183,7 +194,7 @@ class StartDialogHandler:
             composed.usage.completion_tokens,
             composed.usage.cost_usd,
         )
-        return DialogStarted(stored.id, account.id, username, opener)
+        return DialogStarted(stored.id, account.id, username, opener, draft=drafted)
 
     async def _refuse_if_taken(
         self, uow: UnitOfWork, username: str, *, user_id: int | None = None

@@ -29,6 +29,7 @@ from salesbot.application.conversation.prompt import (
     FollowUpInfo,
     Task,
     build_prompt,
+    operator_instruction,
 )
 from salesbot.application.conversation.reply_checks import (
     DEGENERATE,
@@ -169,10 +170,13 @@ class ReplyWriter:
         history: Sequence[Message] = (),
         opener: Message | None = None,
         follow_up: FollowUpInfo | None = None,
+        instruction: str = "",
     ) -> Composed:
+        """`instruction`: the admin's wish for a regenerated draft (`operator_instruction`)."""
         detector = _detector_for(script).extended(dialog.notes, size=NOTES_RUN)
         usage = Usage()
-        note = ""
+        wish = operator_instruction(instruction)
+        note = wish
         refusal = EMPTY
         for attempt in (1, 2):
             prompt = build_prompt(
@@ -222,6 +226,8 @@ class ReplyWriter:
                 _RETRY_NOTES[refusal].format(max_chars=self._policy.max_chars)
                 + " Answer again with the JSON object only."
             )
+            if wish:
+                note = f"{wish}\n{note}"
         if refusal in UNUSABLE:
             raise AnswerUnusable(refusal, usage)
         raise ReplyRefused(refusal, usage, draft=answer.reply.strip())

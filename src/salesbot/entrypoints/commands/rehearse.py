@@ -54,6 +54,7 @@ from salesbot.domain.events import (
 )
 from salesbot.domain.message import Delivery
 from salesbot.domain.peer import Peer
+from salesbot.domain.review import ReviewMode
 from salesbot.domain.username import normalize_username
 from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.commands import report_config_error
@@ -273,7 +274,10 @@ class Rehearsal:
         printer: Printer | None = None,
     ) -> None:
         # Each line is answered before the next is read: no debounce window to wait out.
-        self._settings = settings.model_copy(update={"REPLY_DEBOUNCE_SECONDS": 0.0})
+        # The rehearsal shows what the AI writes, at once: no admin there approves drafts.
+        self._settings = settings.model_copy(
+            update={"REPLY_DEBOUNCE_SECONDS": 0.0, "REVIEW_MODE": ReviewMode.OFF}
+        )
         self._username = username
         self._notes = notes
         self._timeout = timeout

@@ -139,7 +139,7 @@ class DialogCommands:
             update,
             context,
             self.t(
-                "dialog_started",
+                "dialog_started_draft" if getattr(started, "draft", False) else "dialog_started",
                 dialog_id=started.dialog_id,
                 username=started.username,
                 account_id=started.account_id,

@@ -32,7 +32,8 @@ _AWAITING_FOLLOW_UP = (
         _d.status == DialogStatus.ACTIVE,
         _d.follow_ups_sent < bindparam("max_follow_ups"),
         ~exists().where(
-            _m.dialog_id == _d.id, _m.delivery.in_([Delivery.PENDING, Delivery.SENDING])
+            _m.dialog_id == _d.id,
+            _m.delivery.in_([Delivery.PENDING, Delivery.SENDING, Delivery.DRAFT]),
         ),
         exists().where(
             _last.c.id == newest_spoken(_m.id),

@@ -42,6 +42,8 @@ _DIALOG_ACCOUNT = (
 _INSERT = insert(messages).returning(*messages.c)
 _INSERT_ONCE = insert_ignoring_duplicates(messages)
 _UPDATE = update(messages).where(_c.id == bindparam("message_id")).returning(_c.dialog_id)
+# ... only while its delivery is still the expected one (a draft is decided once).
+_UPDATE_IF = _UPDATE.where(_c.delivery == bindparam("expected_delivery", type_=_c.delivery.type))
 _IN_ORDER = (_c.timestamp, _c.id)
 _FOR_DIALOG = select(messages).where(_c.dialog_id == bindparam("dialog_id"))
 _FOR_DIALOG_IN_ORDER = _FOR_DIALOG.order_by(*_IN_ORDER)
@@ -49,10 +51,14 @@ _NEWEST_FOR_DIALOG = _FOR_DIALOG.order_by(_c.timestamp.desc(), _c.id.desc()).lim
     bindparam("last")
 )
 _NEXT_PENDING = select(func.min(_c.send_after)).where(_c.delivery == Delivery.PENDING)
-# Only pending rows: a message already `sending` is on its way and is never touched.
+# Only pending rows and drafts: a message already `sending` is on its way and is never
+# touched; a draft that would be cancelled were it pending is superseded with it.
 _CANCEL = (
     update(messages)
-    .where(_c.dialog_id == bindparam("cancel_in"), _c.delivery == Delivery.PENDING)
+    .where(
+        _c.dialog_id == bindparam("cancel_in"),
+        _c.delivery.in_([Delivery.PENDING, Delivery.DRAFT]),
+    )
     .values(delivery=Delivery.CANCELLED)
 )
 
@@ -284,6 +290,13 @@ class SqlMessageRepository:
             params.update(message_id=message.id, dialog_activity_at=dialog_activity_at)
         if (await self._tx.execute(statement, params)).first() is None:
             raise RecordNotFound(f"no message {message.id}")
+
+    async def update_if(self, message: Message, *, delivery: Delivery) -> bool:
+        # The row is locked by the update: a transaction that changed it first makes the
+        # condition false here once it commits.
+        params = {**message_values(message), "message_id": message.id}
+        params["expected_delivery"] = delivery
+        return (await self._tx.execute(_UPDATE_IF, params)).first() is not None
 
     async def list_for_dialog(self, dialog_id: int, *, last: int | None = None) -> list[Message]:
         if last is None:
