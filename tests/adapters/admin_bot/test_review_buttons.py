@@ -51,7 +51,7 @@ async def started_with_draft(world, api, username: str, user_id: int) -> tuple[i
     """/start writes the opener as a draft; its notice, with the buttons."""
     world.telegram.add_user(username, user_id)
     world.llm.queue(model_answer(OPENER))
-    await world.admin.reply(f"/start @{username}")
+    _writing, _started = await world.admin.send(f"/start @{username}")
     [notice] = await notices(world, api)
     [draft] = [m for m in await world.messages() if m.delivery is Delivery.DRAFT]
     return draft.id, notice
@@ -73,12 +73,13 @@ async def test_the_draft_notice_carries_the_text_and_four_buttons_in_russian(mak
     world.telegram.add_user("ivan_petrov", 5001)
     world.llm.queue(model_answer(OPENER))
 
-    started = await world.admin.reply("/start @ivan_petrov")
+    writing, started = await world.admin.send("/start @ivan_petrov")
     [notice] = await notices(world, api)
 
     [dialog] = await world.dialogs()
     [draft] = await world.messages()
     n, a, d = dialog.id, world.account_id, draft.id
+    assert writing.startswith("Пишу первое сообщение для @ivan_petrov")
     assert started == (
         f"Диалог {n} с @ivan_petrov начат с аккаунта #{a}. Первое сообщение ждёт вашего "
         f"одобрения (черновик — отдельным сообщением):\n\n{OPENER}"
