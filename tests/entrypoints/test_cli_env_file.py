@@ -23,6 +23,13 @@ def test_the_option_is_taken_before_and_after_every_sub_command(command):
     assert (before.env_file, after.env_file, neither.env_file) == ("a.env", "b.env", None)
 
 
+def test_the_option_is_taken_after_a_nested_sub_command_too():
+    parser = build_parser()
+    args = parser.parse_args(["account", "login", "--phone", "+79001112233", "--env-file", "c.env"])
+    assert args.env_file == "c.env"
+    assert parser.parse_args(["account", "--env-file", "d.env", "list"]).env_file == "d.env"
+
+
 def test_given_twice_the_one_after_the_sub_command_wins():
     args = build_parser().parse_args(["--env-file", "a.env", "check", "--env-file", "b.env"])
     assert args.env_file == "b.env"

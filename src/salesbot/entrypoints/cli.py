@@ -10,7 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from salesbot import __version__
@@ -34,6 +34,15 @@ def _add_env_file_option(parser: argparse.ArgumentParser, default: object) -> No
     parser.add_argument("--env-file", metavar="FILE", default=default, help=ENV_FILE_HELP)
 
 
+def _nested_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """A sub-command's own sub-commands (`account login`), at any depth."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                yield nested
+                yield from _nested_parsers(nested)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="salesbot",
@@ -44,11 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        # `salesbot check --env-file F` as well as `salesbot --env-file F check`; SUPPRESS
-        # keeps the sub-command from resetting a value given before it.
-        _add_env_file_option(sub, argparse.SUPPRESS)
         module = importlib.import_module(f"salesbot.entrypoints.commands.{module_name}")
         module.add_arguments(sub)
+        # `salesbot check --env-file F` as well as `salesbot --env-file F check` (and
+        # `account login --env-file F`); SUPPRESS keeps a later parser from resetting a
+        # value given before it.
+        for level in (sub, *_nested_parsers(sub)):
+            _add_env_file_option(level, argparse.SUPPRESS)
         sub.set_defaults(handler=module.main)
     return parser
 
