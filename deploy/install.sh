@@ -136,13 +136,15 @@ start_postgres() {
 random_hex() { "$PYTHON" -c 'import secrets; print(secrets.token_hex(24))'; }
 
 password_from_env_file() {
-    # postgresql://user:PASSWORD@host:port/db -> PASSWORD (empty when there is none)
-    sed -n 's|^DATABASE_URL=postgres[a-z+]*://[^:/@]*:\([^@]*\)@.*|\1|p' "$ENV_FILE" | tail -1
+    # postgresql://user:PASSWORD@host:port/db -> PASSWORD (empty when there is none). The
+    # value may be quoted, as salesbot's reader of the file allows.
+    sed -nE "s|^DATABASE_URL=[\"']?postgres[a-z+]*://[^:/@]*:([^@\"']*)@.*|\1|p" "$ENV_FILE" | tail -1
 }
 
 uses_local_database() {
     # An env file pointing at another server (a managed database): nothing to create here.
-    [[ ! -f $ENV_FILE ]] || grep -Eq '^DATABASE_URL=postgres[a-z+]*://[^@]*@(localhost|127\.0\.0\.1)[:/]' "$ENV_FILE"
+    [[ ! -f $ENV_FILE ]] \
+        || grep -Eq "^DATABASE_URL=[\"']?postgres[a-z+]*://[^@]*@(localhost|127\\.0\\.0\\.1)[:/]" "$ENV_FILE"
 }
 
 prepare_database() {

@@ -174,3 +174,44 @@ def test_install_uses_the_paths_the_unit_expects():
     for path in ("/opt/salesbot", "/etc/salesbot", "/var/lib/salesbot", "/var/log/salesbot"):
         assert path in install and path in unit, path
     assert 'APP_USER="${SALESBOT_USER:-sales_bot}"' in install
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DATABASE_URL=postgresql://sales_bot:s3cret@localhost:5432/sales_bot",
+        'DATABASE_URL="postgresql://sales_bot:s3cret@localhost:5432/sales_bot"',
+        "DATABASE_URL='postgresql+asyncpg://sales_bot:s3cret@127.0.0.1/sales_bot'",
+    ],
+    ids=["bare", "double-quoted", "single-quoted"],
+)
+def test_install_reads_the_database_url_however_salesbot_accepts_it(tmp_path, monkeypatch, line):
+    """install.sh reads the env file too (the local database's role and password): a quoted
+    value, which salesbot reads, must not make it skip or re-password the database."""
+    env_file = tmp_path / "salesbot.env"
+    env_file.write_text(f"API_ID=1\n{line}\n")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    url = load_settings(env_file=env_file).DATABASE_URL
+    assert url is not None and url.get_secret_value().split("://")[1].startswith("sales_bot:s3cret@")
+    install = (ROOT / "deploy" / "install.sh").read_text()
+    functions = function(install, "password_from_env_file") + "\n"
+    functions += function(install, "uses_local_database")
+    script = (
+        f'ENV_FILE="{env_file}"\n{functions}\n'
+        'uses_local_database && echo local\npassword_from_env_file\n'
+    )
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["local", "s3cret"]
+
+
+def test_install_leaves_a_remote_database_alone(tmp_path):
+    env_file = tmp_path / "salesbot.env"
+    env_file.write_text('DATABASE_URL="postgresql://u:p@db.example.com:5432/sales"\n')
+    install = (ROOT / "deploy" / "install.sh").read_text()
+    script = f'ENV_FILE="{env_file}"\n{function(install, "uses_local_database")}\n'
+    script += "uses_local_database || echo remote\n"
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["remote"]
