@@ -13,7 +13,10 @@ from salesbot.adapters.logging import SecretMask, configure_logging
 
 
 def alembic_start_up() -> None:
-    """What alembic logs when salesbot checks or migrates the schema."""
+    """What alembic logs when salesbot checks or migrates the schema. (A test that ran the
+    `alembic` command's own fileConfig disables existing loggers; salesbot never does.)"""
+    for name in ("alembic.runtime.plugins", "alembic.runtime.migration"):
+        logging.getLogger(name).disabled = False
     logging.getLogger("alembic.runtime.plugins").info("setup plugin %s", "alembic.ext.example")
     engine = create_engine("sqlite://")
     with engine.connect() as connection:  # the real "Context impl" / "Will assume" lines
