@@ -16,10 +16,11 @@ from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -62,6 +63,7 @@ from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.conversation.review_drafts import DraftReview
+from salesbot.application.errors import CredentialsRejected, TelegramUnavailable
 from salesbot.application.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -195,7 +197,26 @@ class AdminBot:
         self._poll_timeout = poll_timeout
         self._notifier = notifier
 
+    @property
+    def host(self) -> str:
+        """Where the Bot API is (`api.telegram.org`, or a self-hosted server's host:port)."""
+        return bot_api_host(self.application.bot.base_url)
+
     async def start(self) -> None:
+        """Up and polling; CredentialsRejected when the Bot API refuses the token,
+        TelegramUnavailable when it cannot be reached (naming where it was looked for)."""
+        try:
+            await self._start()
+        except InvalidToken as error:
+            raise CredentialsRejected(
+                "BOT_TOKEN", f"the Bot API at {self.host} does not know that token"
+            ) from error
+        except NetworkError as error:  # TimedOut included
+            raise TelegramUnavailable(
+                f"cannot reach the Bot API at {self.host}: {error.message}"
+            ) from error
+
+    async def _start(self) -> None:
         app = self.application
         await app.initialize()  # getMe: fails fast on a wrong token or an unreachable server
         try:
@@ -208,7 +229,9 @@ class AdminBot:
             await self._recovery.run(app)  # before polling: they were first
         assert app.updater is not None
         await app.updater.start_polling(
-            timeout=timedelta(seconds=self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+            timeout=timedelta(seconds=self._poll_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+            error_callback=PollingTrouble(self.host),
         )
         log.info("admin bot @%s polling", app.bot.username)
 
@@ -223,6 +246,30 @@ class AdminBot:
             await app.stop()
         await app.shutdown()
         log.info("admin bot stopped")
+
+
+def bot_api_host(base_url: str) -> str:
+    """The host (and a port other than the scheme's) of a Bot API URL, never its token."""
+    parts = urlsplit(base_url)
+    return parts.netloc.rpartition("@")[2] or base_url.split("/bot", 1)[0]
+
+
+class PollingTrouble:
+    """PTB's Updater logs every failed getUpdates with a traceback and retries by itself
+    (after 1 s, growing to 30 s): this says it in one line, naming the host; the
+    traceback only at DEBUG."""
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+
+    def __call__(self, error: TelegramError) -> None:
+        if isinstance(error, NetworkError):
+            log.warning("admin bot: cannot reach the Bot API at %s (%s); polling again in at "
+                        "most 30 s", self._host, error.message)
+        else:
+            log.error("admin bot: polling the Bot API at %s failed (%s: %s); polling again in "
+                      "at most 30 s", self._host, type(error).__name__, error.message)
+        log.debug("admin bot: the polling failure", exc_info=error)
 
 
 def build_admin_bot(
