@@ -15,6 +15,7 @@ from salesbot.adapters.telegram.storage import AccountStorage
 from salesbot.application.errors import (
     AccountDeactivated,
     AccountNotConnected,
+    CredentialsRejected,
     RateLimited,
     RecipientUnreachable,
     SessionInvalid,
@@ -129,6 +130,8 @@ async def test_a_peer_resolved_elsewhere_is_loaded_before_it_is_used(telegram, a
         (tg.AuthKeyDuplicated(), SessionInvalid),
         (tg.UserDeactivated(), AccountDeactivated),
         (tg.UserDeactivatedBan(), AccountDeactivated),
+        (tg.ApiIdInvalid(), CredentialsRejected),  # the app's API_ID/API_HASH, not the account
+        (tg.ApiIdPublishedFlood(), CredentialsRejected),
     ],
 )
 async def test_a_dead_session_or_account_is_named_when_connecting(

@@ -14,6 +14,7 @@ from pyrogram import errors as tg
 
 from salesbot.application.errors import (
     AccountDeactivated,
+    CredentialsRejected,
     RateLimited,
     RecipientUnreachable,
     SessionInvalid,
@@ -58,6 +59,8 @@ def translate(exc: BaseException, action: str = "") -> TelegramError | None:
     """The port error `exc` means, or None when it is not Telegram's to explain."""
     if isinstance(exc, TelegramError):
         return exc
+    if isinstance(exc, (tg.ApiIdInvalid, tg.ApiIdPublishedFlood)):
+        return CredentialsRejected("API_ID/API_HASH", f"{_code(exc)} at {action or 'connect'}")
     if isinstance(exc, (tg.FloodWait, tg.FloodPremiumWait, tg.SlowmodeWait)):
         return RateLimited(flood_seconds(exc), action)
     if isinstance(exc, tg.PeerFlood):
