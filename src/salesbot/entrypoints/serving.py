@@ -19,6 +19,10 @@ Components, in start-up order (they stop in the reverse one):
 7. `admin bot` — long polling. It starts at once, beside the others, so a failing account
    or an unreachable model never keeps it from answering; and it stops first, so no new
    command arrives while the rest winds down.
+
+"salesbot ready" is logged once every component is up; until then, after the timing's
+`ready_wait`, "salesbot degraded" names those that are not and why. A BOT_TOKEN or
+API_ID/API_HASH that Telegram rejects ends the process with exit 2 (no restart).
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@
 Each component (the admin bot's polling, the account pool, the dispatcher loop, the
 follow-up scheduler, the database watch) runs as its own task. A crash is logged and the
 component restarted after a growing pause, inside the process: a flaky network or one bad
-account never takes the admin bot down with it. Only `Unrecoverable` ends the process with
-a non-zero code, so that systemd restarts it.
+account never takes the admin bot down with it. A failure of an outside system (a
+`PortError`: the network, Telegram, the database) is one line with the retry time, its
+traceback only at DEBUG; anything else is a bug and logs its traceback. Only
+`Unrecoverable` ends the process with a non-zero code: 1 for systemd to restart it, 2 for
+what only the env file fixes (the unit does not restart on 2).
 
 Shutdown (SIGTERM/SIGINT, or `Unrecoverable`) goes through the components in reverse order
 of registration: each is asked to `stop` and given `grace` seconds to return (an in-flight

@@ -242,10 +242,12 @@ class AdminBot:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         await self.alongside.stop(self._stop_grace)
-        if app.running:
+        started = app.running
+        if started:
             await app.stop()
         await app.shutdown()
-        log.info("admin bot stopped")
+        if started:  # a start that failed was told already
+            log.info("admin bot stopped")
 
 
 def bot_api_host(base_url: str) -> str:
