@@ -180,6 +180,20 @@ async def test_a_network_that_stays_down_is_reported_unavailable(telegram):
     assert accounts.connected() == frozenset()
 
 
+async def test_no_network_at_connect_names_where_it_looked_not_kurigrams_key_error(telegram):
+    """kurigram's key exchange on a connection closed unanswered ends in `KeyError: 0`."""
+    accounts = PyrogramAccounts(
+        API_ID, API_HASH, client_factory=telegram.factory, sleep=no_sleep, connect_attempts=2
+    )
+    telegram.start_failures.extend([KeyError(0), KeyError(0)])
+    with pytest.raises(TelegramUnavailable, match=r"cannot reach .*closed without an answer"):
+        await accounts.connect(account(), [])
+    telegram.start_failures.extend([KeyError(0), KeyError(0)])
+    with pytest.raises(TelegramUnavailable, match=r"the proxy 10\.0\.0\.5:1080"):
+        await accounts.connect(account(proxy="socks5://10.0.0.5:1080"), [])
+    assert accounts.connected() == frozenset()
+
+
 async def test_disconnect_stops_the_client(telegram, accounts):
     await accounts.connect(account(), [])
     await accounts.disconnect(ACCOUNT_ID)

@@ -19,7 +19,7 @@ from pyrogram import errors as tg
 
 from salesbot.adapters.logging import secret_mask
 from salesbot.adapters.telegram.accounts import ClientFactory
-from salesbot.adapters.telegram.errors import translate
+from salesbot.adapters.telegram.errors import connect_or_unreachable, translate
 from salesbot.adapters.telegram.proxy import proxy_dict
 from salesbot.application.errors import (
     CodeExpired,
@@ -30,7 +30,6 @@ from salesbot.application.errors import (
     PhoneBanned,
     PhoneNumberRejected,
     TelegramError,
-    TelegramUnavailable,
 )
 from salesbot.application.ports import LoginProgress
 
@@ -84,7 +83,7 @@ class PyrogramLogin:
             **self._options,
         )
         try:
-            await _connect(client, proxy_config)
+            await connect_or_unreachable(client, proxy_config)
             sent = await client.send_code(phone)
         except BaseException as exc:
             await _disconnect_quietly(client)
@@ -181,37 +180,6 @@ class PyrogramLogin:
             if now - login.started > LOGIN_TTL_SECONDS:
                 log.info("login %s: abandoned, closing it", _masked(phone))
                 await self.cancel_login(phone)
-
-
-async def _connect(client: Any, proxy: dict[str, Any] | None) -> None:
-    """`client.connect()`; TelegramUnavailable naming the data centre (or the proxy) when
-    it cannot be reached. With no route kurigram raises ConnectionError; when something
-    takes the connection but closes it unanswered (a blocked network, a dead proxy) its
-    key exchange reads nothing and, after five tries, raises `KeyError: 0` — both are
-    the network, not the login."""
-    try:
-        await client.connect()
-    except tg.RPCError:
-        raise  # Telegram answered (API_ID_INVALID, a flood wait...): _login_error says it
-    except Exception as exc:
-        where = await _address(client, proxy)
-        detail = "closed without an answer" if isinstance(exc, KeyError) else _describe(exc)
-        raise TelegramUnavailable(f"cannot reach {where} ({detail})") from exc
-
-
-async def _address(client: Any, proxy: dict[str, Any] | None) -> str:
-    if proxy:
-        return f"the proxy {proxy.get('hostname')}:{proxy.get('port')}"
-    try:
-        host, port = await client.storage.server_address(), await client.storage.port()
-    except Exception:  # a storage that never opened
-        return "Telegram"
-    return f"Telegram's data centre at {host}:{port}"
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _login_error(phone: str, exc: Exception, action: str) -> Exception:
