@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timezone
 
 import pytest
+from telegram.error import NetworkError
 
 from salesbot.adapters.admin_bot.catalogue import COMMANDS
 from salesbot.application.errors import CredentialsRejected, TelegramUnavailable
@@ -140,3 +141,21 @@ async def test_a_polling_failure_is_one_warning_naming_the_host_without_a_traceb
     ]
     at_info = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert not any(r.exc_info for r in at_info), "the traceback only at DEBUG"
+
+
+async def test_the_librarys_own_network_error_lines_lose_their_traceback_at_info(world, caplog):
+    """E.g. the Updater's last getUpdates at stop, when the network is gone."""
+    caplog.set_level(logging.DEBUG)
+    updater = logging.getLogger("telegram.ext.Updater")
+    try:
+        raise NetworkError("httpx.ConnectError: All connection attempts failed")
+    except NetworkError:
+        updater.exception("Error while calling `get_updates` one more time")
+    (line,) = [r for r in caplog.records if r.name == "telegram.ext.Updater"]
+    assert line.getMessage() == (
+        "Error while calling `get_updates` one more time "
+        "(NetworkError: httpx.ConnectError: All connection attempts failed)"
+    )
+    assert line.exc_info is None
+    (debug,) = [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info]
+    assert "one more time" in debug.getMessage()

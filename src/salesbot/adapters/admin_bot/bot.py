@@ -274,6 +274,31 @@ class PollingTrouble:
         log.debug("admin bot: the polling failure", exc_info=error)
 
 
+class NetworkErrorsInOneLine(logging.Filter):
+    """PTB's own network-error lines (the Updater's last getUpdates at stop, its retry
+    loop) carry a traceback: at INFO they become one line with the error, the traceback
+    goes to our DEBUG."""
+
+    LOGGERS = ("telegram.ext.Updater", "telegram.ext")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NetworkError):
+            log.debug("%s", record.getMessage(), exc_info=record.exc_info)
+            record.msg, record.args = "%s (%s: %s)", (
+                record.getMessage(), type(error).__name__, error.message,
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)  # once: addFilter skips a known one
+
+
+_ONE_LINE = NetworkErrorsInOneLine()
+
+
 def build_admin_bot(
     bot: ExtBot[int],
     *,
@@ -289,6 +314,7 @@ def build_admin_bot(
     stop_grace: float = STOP_GRACE,
 ) -> AdminBot:
     """With a journal, no admin update is lost by a crash or run twice (journal.py)."""
+    _ONE_LINE.install()
     texts = Texts(language)
     formatter = Formatter(texts, tz)
     gate = AdminGate(admin_ids)
