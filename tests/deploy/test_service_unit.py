@@ -13,6 +13,7 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+from salesbot.entrypoints.commands import CONFIG_EXIT
 from salesbot.entrypoints.settings import Settings
 from salesbot.entrypoints.supervisor import Supervisor
 from tests.fakes import FakeClock
@@ -50,6 +51,15 @@ def test_the_seed_restart_policy_and_ordering_are_kept():
     after = " ".join(unit["Unit"]["After"]).split()
     assert {"network.target", "postgresql.service"} <= set(after)
     assert one(unit["Install"], "WantedBy") == "multi-user.target"
+
+
+def test_a_configuration_error_or_a_rejected_credential_is_not_restarted():
+    """`salesbot run` exits 2 for what only a corrected env file fixes (a bad setting, a
+    BOT_TOKEN or API_ID/API_HASH Telegram refuses); Restart=always would loop on it."""
+    service = parse_unit(UNIT.read_text())["Service"]
+    assert one(service, "RestartPreventExitStatus").split() == [str(CONFIG_EXIT)]
+    assert CONFIG_EXIT == 2
+    assert one(service, "Restart") == "always"  # every other exit still restarts
 
 
 def test_it_runs_salesbot_run_as_the_service_user_with_the_env_file():

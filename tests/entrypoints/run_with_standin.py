@@ -26,6 +26,7 @@ FAST = Timing(
     database_ping_interval=1.0,
     notifier_window=0.1,
     update_state_flush=0.2,
+    ready_wait=3.0,
 )
 
 

@@ -156,3 +156,36 @@ async def test_a_banned_number_ends_the_login_with_one_clear_line(migrated_url, 
 
     assert await command.run(args, settings, container=container, out=out) == 1
     assert "banned" in out.getvalue()
+
+
+async def test_login_with_no_network_is_one_line_naming_the_data_centre(
+    migrated_url, uow_factory
+):
+    """kurigram's own failure with no route (or a connection closed unanswered) is
+    `KeyError: 0` from its key exchange: the operator reads where it could not reach."""
+    telegram = StandInTelegram()
+
+    def offline(name: str, **kwargs):
+        client = telegram.factory(name, **kwargs)
+        client.fail("connect", KeyError(0))
+        return client
+
+    settings = load_settings(
+        env_file=None, API_ID=API_ID, API_HASH=API_HASH, DATABASE_URL=migrated_url
+    )
+    container = Container(
+        settings=providers.Object(settings), database_url=providers.Object(migrated_url)
+    )
+    container.uow_factory.override(providers.Object(uow_factory))
+    container.telegram_login.override(
+        providers.Object(PyrogramLogin(API_ID, API_HASH, client_factory=offline))
+    )
+    out = io.StringIO()
+    args = argparse.Namespace(action="login", phone="+79001112233", proxy=None)
+
+    assert await command.run(args, settings, container=container, out=out) == 1
+    assert out.getvalue().splitlines() == [
+        "Telegram cannot be reached now: cannot reach Telegram's data centre at "
+        "149.154.167.51:443 (closed without an answer); check the network (or the proxy) "
+        "and try again."
+    ]

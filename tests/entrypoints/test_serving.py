@@ -12,13 +12,14 @@ from dependency_injector import providers
 
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.application.conversation.start_dialog import StartDialog
-from salesbot.application.errors import LlmUnavailable
+from salesbot.application.errors import LlmUnavailable, TelegramUnavailable
 from salesbot.application.outbox.typing_pace import NO_TYPING
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.message import Delivery, Direction
+from salesbot.entrypoints.commands import CONFIG_EXIT
 from salesbot.entrypoints.container import Container, Service, shut_down
 from salesbot.entrypoints.serving import serve
-from salesbot.entrypoints.supervisor import Supervisor
+from salesbot.entrypoints.supervisor import Backoff, Component, Supervisor
 from salesbot.entrypoints.timing import Timing
 from tests.application.telegram_world import FakeLocks
 from tests.fakes import FakeLanguageModel, FakeNotifier, FakeTelegram
@@ -85,8 +86,9 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
 class Running:
     """`serve` in a task, stopped as SIGTERM would stop it."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, ready_timeout: float = 2) -> None:
         self.container = container
+        self.ready_timeout = ready_timeout
         service = container.service()
         assert isinstance(service, Service)
         self.app = service
@@ -94,7 +96,9 @@ class Running:
         self.task: asyncio.Task[int] | None = None
 
     async def __aenter__(self) -> Running:
-        self.task = asyncio.create_task(serve(self.app, self.supervisor, ready_timeout=2))
+        self.task = asyncio.create_task(
+            serve(self.app, self.supervisor, ready_timeout=self.ready_timeout)
+        )
         return self
 
     async def stop(self) -> int:
@@ -117,6 +121,54 @@ async def test_it_starts_with_no_account_logs_one_ready_line_and_stops_with_0(wo
         assert await running.stop() == 0
     ready = [r.getMessage() for r in caplog.records if "salesbot ready" in r.getMessage()]
     assert ready == ["salesbot ready: 0 account(s) connected, 0 dialog(s) active"]
+
+
+async def test_a_part_that_is_not_up_makes_the_line_degraded_and_ready_follows_once_it_is(
+    world, caplog
+):
+    """The operator waits for "salesbot ready": it is never logged while a part is down."""
+    caplog.set_level(logging.INFO, logger="salesbot.run")
+    reachable = asyncio.Event()
+
+    async def admin_bot() -> None:  # as the admin bot does with no route to the Bot API
+        if not reachable.is_set():
+            raise TelegramUnavailable("cannot reach the Bot API at 127.0.0.1:9: ConnectError")
+        bot.ready.set()
+        await asyncio.Event().wait()
+
+    running = Running(world.container(), ready_timeout=0.2)
+    bot = Component("admin bot", admin_bot, announces_ready=True, grace=0.1)
+    running.supervisor = Supervisor(SystemClock(), backoff=Backoff(0.05, 1.0, 0.05))
+    running.supervisor.add(bot)
+    async with running:
+        await eventually(lambda: "salesbot degraded" in caplog.text)
+        assert "salesbot ready" not in caplog.text
+        reachable.set()
+        await eventually(lambda: "salesbot ready" in caplog.text)
+        assert await running.stop() == 0
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("salesbot ")]
+    assert lines == [
+        "salesbot degraded: admin bot not up (cannot reach the Bot API at 127.0.0.1:9: "
+        "ConnectError); 0 account(s) connected, 0 dialog(s) active",
+        "salesbot ready: 0 account(s) connected, 0 dialog(s) active",
+    ]
+
+
+async def test_api_id_rejected_by_telegram_stops_the_process_with_the_no_restart_status(
+    world, caplog
+):
+    caplog.set_level(logging.INFO)
+    await world.add_account("+79990000001", "session-1")
+    world.telegram.api_id_rejected = True
+    running = Running(world.container(), ready_timeout=0.2)
+    async with running:
+        assert running.task is not None
+        assert await asyncio.wait_for(running.task, 10) == CONFIG_EXIT
+        await shut_down(running.container)
+    exiting = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Exiting")]
+    assert exiting == ["Exiting: Telegram rejected API_ID/API_HASH (API_ID_INVALID at connect): "
+                       "correct it in the env file"]
+    assert "salesbot ready" not in caplog.text and "salesbot degraded" not in caplog.text
 
 
 async def test_a_dialog_runs_through_the_real_wiring(world):

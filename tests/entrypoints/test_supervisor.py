@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 
 import pytest
 
+from salesbot.application.errors import TelegramUnavailable
 from salesbot.entrypoints.supervisor import (
     Backoff,
     Component,
@@ -314,3 +316,57 @@ async def test_a_crash_loop_logs_one_traceback_then_one_line_per_crash(caplog):
     assert crashes[1].getMessage() == (
         "admin bot crashed again: ConnectionError: Bot API unreachable"
     )
+
+
+async def test_an_outside_systems_failure_is_one_line_with_the_retry_and_no_traceback(caplog):
+    """A port error (the network, Telegram, the database) says what is wrong in its own
+    message: one warning with the retry time, the traceback only at DEBUG."""
+    caplog.set_level(logging.DEBUG, logger="salesbot.supervisor")
+    supervisor = Supervisor(FakeClock())
+    runs = 0
+
+    async def unreachable() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 2:
+            supervisor.request_stop()
+        raise TelegramUnavailable("cannot reach the Bot API at api.telegram.org: ConnectError")
+
+    bot = supervisor.add(Component("admin bot", unreachable, announces_ready=True))
+    await supervisor.run()
+
+    told = [r for r in caplog.records if r.levelno >= logging.INFO and "admin bot" in r.message]
+    assert [r.getMessage() for r in told][:2] == [
+        "admin bot is not up: cannot reach the Bot API at api.telegram.org: ConnectError; "
+        "retrying in 1 s",
+        "admin bot is not up: cannot reach the Bot API at api.telegram.org: ConnectError; "
+        "retrying in 2 s",
+    ]
+    assert not any(r.exc_info for r in told)
+    assert any(r.exc_info for r in caplog.records if r.levelno == logging.DEBUG)
+    assert bot.trouble == "cannot reach the Bot API at api.telegram.org: ConnectError"
+    assert supervisor.not_ready() == {"admin bot": bot.trouble}
+
+
+async def test_not_ready_names_what_is_not_up_and_forgets_nothing_that_came_up():
+    supervisor = Supervisor(FakeClock())
+    up = asyncio.Event()
+
+    async def late() -> None:
+        await up.wait()
+        slow.ready.set()
+        await asyncio.Event().wait()
+
+    async def never() -> None:
+        await asyncio.Event().wait()
+
+    slow = supervisor.add(Component("account pool", late, announces_ready=True, grace=0.01))
+    supervisor.add(Component("dispatcher", never, grace=0.01))
+    running = asyncio.create_task(supervisor.run())
+    assert await supervisor.wait_ready(timeout=0.02) == ["account pool"]
+    assert supervisor.not_ready() == {"account pool": ""}
+    up.set()
+    assert await supervisor.wait_ready(timeout=None) == []
+    assert supervisor.not_ready() == {}
+    supervisor.request_stop()
+    assert await running == 0

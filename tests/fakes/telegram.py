@@ -27,6 +27,7 @@ from salesbot.application.errors import (
     AccountDeactivated,
     AccountNotConnected,
     CodeInvalid,
+    CredentialsRejected,
     NoLoginInProgress,
     PasswordInvalid,
     PhoneBanned,
@@ -74,6 +75,8 @@ class FakeTelegram:
         self.banned_sessions: set[str] = set()
         self.unavailable_sessions: set[str] = set()
         self.hanging_sessions: set[str] = set()
+        self.api_id_rejected = False
+        """Telegram answers every connect API_ID_INVALID (the app's API_ID/API_HASH)."""
         self._connected: dict[int, Account] = {}
         self.loaded_peers: dict[int, list[Peer]] = {}
         self._handlers: list[IncomingHandler] = []
@@ -229,6 +232,8 @@ class FakeTelegram:
     ) -> None:
         assert account.id is not None
         self.connects.append(account.id)
+        if self.api_id_rejected:
+            raise CredentialsRejected("API_ID/API_HASH", "API_ID_INVALID at connect")
         if account.session_string in self.revoked_sessions:
             raise SessionInvalid("session revoked")
         if account.session_string in self.banned_sessions:

@@ -60,6 +60,16 @@ class TelegramUnavailable(TelegramError):
     """The network or Telegram is down for now; the same call may work later."""
 
 
+class CredentialsRejected(TelegramError):
+    """Telegram refuses a credential of the configuration (BOT_TOKEN, API_ID/API_HASH):
+    only a corrected env file helps, so the service stops instead of retrying."""
+
+    def __init__(self, setting: str, detail: str) -> None:
+        super().__init__(f"Telegram rejected {setting} ({detail}): correct it in the env file")
+        self.setting = setting
+        self.detail = detail
+
+
 class AccountNotConnected(TelegramError):
     def __init__(self, account_id: int) -> None:
         super().__init__(f"account {account_id} is not connected")

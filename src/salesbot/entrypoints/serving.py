@@ -19,27 +19,31 @@ Components, in start-up order (they stop in the reverse one):
 7. `admin bot` — long polling. It starts at once, beside the others, so a failing account
    or an unreachable model never keeps it from answering; and it stops first, so no new
    command arrives while the rest winds down.
+
+"salesbot ready" is logged once every component is up; until then, after the timing's
+`ready_wait`, "salesbot degraded" names those that are not and why. A BOT_TOKEN or
+API_ID/API_HASH that Telegram rejects ends the process with exit 2 (no restart).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from salesbot.application.errors import SessionSecretMismatch
+from salesbot.application.errors import CredentialsRejected, SessionSecretMismatch
+from salesbot.entrypoints.commands import CONFIG_EXIT
 from salesbot.entrypoints.database_watch import DatabaseWatch
 from salesbot.entrypoints.draining import DrainedLoop
 from salesbot.entrypoints.startup import StartupRefused
-from salesbot.entrypoints.supervisor import Component, Resident, Supervisor
+from salesbot.entrypoints.supervisor import Component, Resident, Supervisor, Unrecoverable
 
 if TYPE_CHECKING:
     from salesbot.entrypoints.container import Service
 
 log = logging.getLogger("salesbot.run")
 
-READY_TIMEOUT = 30.0
-"""Wall seconds the ready line waits for the components; it is logged either way."""
 PING_KEY = "salesbot.ping"
 
 
@@ -87,8 +91,24 @@ def components(app: Service) -> list[Component]:
         Component("follow-ups", app.follow_ups.run_forever, grace=5.0),
     ]
     if app.admin_bot is not None:
-        found.append(Resident("admin bot", app.admin_bot.start, app.admin_bot.stop).component)
+        start = refusing_rejected_credentials(app.admin_bot.start)
+        found.append(Resident("admin bot", start, app.admin_bot.stop).component)
     return found
+
+
+def refusing_rejected_credentials(
+    run: Callable[[], Awaitable[None]],
+) -> Callable[[], Awaitable[None]]:
+    """A rejected BOT_TOKEN or API_ID/API_HASH ends the process with the configuration's
+    exit status (2), which the systemd unit does not restart: no retry can fix it."""
+
+    async def guarded() -> None:
+        try:
+            await run()
+        except CredentialsRejected as error:
+            raise Unrecoverable(str(error), exit_code=CONFIG_EXIT) from None
+
+    return guarded
 
 
 class PoolRunner:
@@ -97,7 +117,10 @@ class PoolRunner:
 
     def __init__(self, app: Service) -> None:
         self._app = app
-        self.component = Component("account pool", self.run, announces_ready=True, grace=20.0)
+        self.component = Component(
+            "account pool", refusing_rejected_credentials(self.run), announces_ready=True,
+            grace=20.0,
+        )
         app.pool.expect_first_round()  # before the admin bot may take a /start
 
     async def run(self) -> None:
@@ -111,33 +134,67 @@ class PoolRunner:
             await asyncio.shield(pool.stop_all())
 
 
-async def ready_line(app: Service, not_ready: list[str]) -> str:
+async def ready_line(app: Service, not_ready: dict[str, str] | None = None) -> str:
+    """`salesbot ready: …` when every component is up, else `salesbot degraded: …` naming
+    each one that is not and why."""
     connected = len(app.pool.owned())
     active = sum((await app.dialog_views.active_per_account()).values())
-    line = f"salesbot ready: {connected} account(s) connected, {active} dialog(s) active"
+    counts = f"{connected} account(s) connected, {active} dialog(s) active"
+    if not not_ready:
+        return f"salesbot ready: {counts}"
+    down = "; ".join(
+        f"{name} not up ({why})" if why else f"{name} still starting"
+        for name, why in not_ready.items()
+    )
+    return f"salesbot degraded: {down}; {counts}"
+
+
+async def announce(app: Service, supervisor: Supervisor, ready_timeout: float) -> None:
+    """The ready line once every component is up; the degraded line first if that takes
+    longer than `ready_timeout`. Neither once the process is stopping."""
+    await supervisor.wait_ready(ready_timeout)
+    not_ready = supervisor.not_ready()
+    if not_ready and not supervisor.stopping:
+        await _log_line(app, not_ready)
+        while supervisor.not_ready():  # one that came up may have gone down again
+            await supervisor.wait_ready(None)
+    if not supervisor.stopping:
+        await _log_line(app, {})
+
+
+async def _log_line(app: Service, not_ready: dict[str, str]) -> None:
+    try:
+        line = await ready_line(app, not_ready)
+    except Exception as error:
+        word = "degraded" if not_ready else "ready"
+        names = f": {', '.join(not_ready)} not up" if not_ready else ""
+        log.warning("salesbot %s%s (counting accounts and dialogs failed: %s)", word, names,
+                    error)
+        return
     if not_ready:
-        line += f"; still starting: {', '.join(not_ready)}"
-    return line
+        log.warning("%s", line)
+    else:
+        log.info("%s", line)
 
 
 async def serve(
     app: Service,
     supervisor: Supervisor,
     *,
-    ready_timeout: float = READY_TIMEOUT,
+    ready_timeout: float | None = None,
 ) -> int:
-    """Run the app's components until a signal or an unrecoverable error; the exit code."""
+    """Run the app's components until a signal or an unrecoverable error; the exit code.
+    The ready line waits `ready_timeout` wall seconds (the timing's `ready_wait`) before the
+    degraded one."""
+    if ready_timeout is None:
+        ready_timeout = app.timing.ready_wait
     for component in components(app):
         supervisor.add(component)
     running = asyncio.create_task(supervisor.run(), name="supervisor")
-    waiting = asyncio.create_task(supervisor.wait_ready(ready_timeout), name="ready line")
+    announcing = asyncio.create_task(
+        announce(app, supervisor, ready_timeout), name="ready line"
+    )
     try:
-        done, _ = await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        if waiting in done and not supervisor.stopping:
-            try:
-                log.info(await ready_line(app, waiting.result()))
-            except Exception as error:
-                log.warning("salesbot ready (counting accounts and dialogs failed: %s)", error)
         return await running
     finally:
-        waiting.cancel()
+        announcing.cancel()

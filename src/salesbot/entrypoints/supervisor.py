@@ -3,8 +3,11 @@
 Each component (the admin bot's polling, the account pool, the dispatcher loop, the
 follow-up scheduler, the database watch) runs as its own task. A crash is logged and the
 component restarted after a growing pause, inside the process: a flaky network or one bad
-account never takes the admin bot down with it. Only `Unrecoverable` ends the process with
-a non-zero code, so that systemd restarts it.
+account never takes the admin bot down with it. A failure of an outside system (a
+`PortError`: the network, Telegram, the database) is one line with the retry time, its
+traceback only at DEBUG; anything else is a bug and logs its traceback. Only
+`Unrecoverable` ends the process with a non-zero code: 1 for systemd to restart it, 2 for
+what only the env file fixes (the unit does not restart on 2).
 
 Shutdown (SIGTERM/SIGINT, or `Unrecoverable`) goes through the components in reverse order
 of registration: each is asked to `stop` and given `grace` seconds to return (an in-flight
@@ -26,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from salesbot.application.errors import PortError
 from salesbot.application.ports import Clock
 
 log = logging.getLogger("salesbot.supervisor")
@@ -77,6 +81,8 @@ class Component:
     grace: float = 10.0
     announces_ready: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    trouble: str = ""
+    """Why its last run failed (empty when it never did): the degraded line says it."""
 
 
 class Resident:
@@ -178,7 +184,11 @@ class Supervisor:
             return
         self.request_stop(f"received {sig.name}")
 
-    async def wait_ready(self, timeout: float) -> list[str]:
+    def not_ready(self) -> dict[str, str]:
+        """The components not ready now, each with why its last run failed ("" if it did not)."""
+        return {c.name: c.trouble for c in self._components if not c.ready.is_set()}
+
+    async def wait_ready(self, timeout: float | None) -> list[str]:
         """Wait (wall time) until every component is ready; return the names still not."""
         waits = [asyncio.ensure_future(c.ready.wait()) for c in self._components]
         if waits:
@@ -217,7 +227,18 @@ class Supervisor:
                     self._fatal = fatal
                 self.request_stop(f"{component.name}: {fatal.reason}")
                 return
+            except PortError as error:  # an outside system's failure, told by its message
+                failures = 1 if self._healthy(started) else failures + 1
+                component.trouble = str(error) or type(error).__name__
+                delay = self._backoff.delay(failures)
+                self.restarts[component.name] += 1
+                log.warning("%s is not up: %s; retrying in %.0f s", component.name,
+                            component.trouble, delay)
+                log.debug("%s: the failure", component.name, exc_info=error)
+                await self._pause(delay)
+                continue
             except Exception as error:
+                component.trouble = f"{type(error).__name__}: {error}"
                 if self._healthy(started):
                     failures = 0
                 if failures == 0:

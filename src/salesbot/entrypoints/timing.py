@@ -31,3 +31,6 @@ class Timing:
     this much; what is stored already is not stored twice)."""
     database_ping_interval: float = 15.0
     notifier_window: float | None = None  # the notifier's own default
+    ready_wait: float = 30.0
+    """How long the ready line waits for every component before the degraded line names
+    those not up (the ready line follows once they are)."""

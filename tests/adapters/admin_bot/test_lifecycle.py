@@ -2,11 +2,16 @@
 handling of the Bot API's 429s, and the one error handler."""
 
 import asyncio
+import logging
 from datetime import datetime, timezone
 
+import pytest
+from telegram.error import NetworkError
+
 from salesbot.adapters.admin_bot.catalogue import COMMANDS
+from salesbot.application.errors import CredentialsRejected, TelegramUnavailable
 from salesbot.domain import events as ev
-from tests.adapters.admin_bot.conftest import ADMIN, SECOND_ADMIN, SENTINEL
+from tests.adapters.admin_bot.conftest import ADMIN, SECOND_ADMIN, SENTINEL, World
 
 
 async def test_start_registers_the_menu_and_polls_stop_confirms_the_last_updates(make_world, api):
@@ -87,3 +92,70 @@ async def test_stopping_the_bot_first_sends_the_notices_still_queued(make_world,
     ]
     last_poll = api.since(mark, ["getUpdates"])[-1]
     assert api.calls.index(sent[-1]) < api.calls.index(last_poll)
+
+
+async def start_failing(api, tmp_path, engine) -> Exception:
+    """What the bot's start raised; the half-started bot is stopped again, as the
+    supervisor's Resident does."""
+    world = World(api, tmp_path, engine)
+    try:
+        with pytest.raises(Exception) as raised:
+            await world.bot.start()
+    finally:
+        await world.bot.stop()
+        await world.incoming.aclose()
+    return raised.value
+
+
+async def test_a_rejected_token_is_named_as_the_configurations_to_correct(api, tmp_path, engine):
+    api.token = "123456:another-bot"  # getMe answers 401 Unauthorized
+    error = await start_failing(api, tmp_path, engine)
+    assert isinstance(error, CredentialsRejected)
+    assert error.setting == "BOT_TOKEN"
+    assert f"the Bot API at 127.0.0.1:{api.port} does not know that token" in str(error)
+
+
+async def test_an_unreachable_bot_api_at_start_names_the_host(api, tmp_path, engine):
+    api.fail_next("getMe", error_code=502, description="Bad Gateway")
+    error = await start_failing(api, tmp_path, engine)
+    assert isinstance(error, TelegramUnavailable)
+    assert str(error) == f"cannot reach the Bot API at 127.0.0.1:{api.port}: Bad Gateway"
+
+
+async def test_a_polling_failure_is_one_warning_naming_the_host_without_a_traceback(
+    world, api, caplog
+):
+    caplog.set_level(logging.INFO)
+    await api.wait_for(lambda: api.since(0, ["getUpdates"]))
+    api.fail_next("getUpdates", error_code=502, description="Bad Gateway")
+    await api.deliver(api.message_update(ADMIN, "/help"))  # ends the long poll now
+    await api.wait_for(lambda: any(not c.ok for c in api.since(0, ["getUpdates"])))
+    deadline = asyncio.get_running_loop().time() + 5
+    while "polling again" not in caplog.text:
+        assert asyncio.get_running_loop().time() < deadline, caplog.text
+        await asyncio.sleep(0.01)
+    told = [r for r in caplog.records if "Bot API" in r.getMessage()]
+    assert [r.getMessage() for r in told] == [
+        f"admin bot: cannot reach the Bot API at 127.0.0.1:{api.port} (Bad Gateway); "
+        "polling again in at most 30 s"
+    ]
+    at_info = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert not any(r.exc_info for r in at_info), "the traceback only at DEBUG"
+
+
+async def test_the_librarys_own_network_error_lines_lose_their_traceback_at_info(world, caplog):
+    """E.g. the Updater's last getUpdates at stop, when the network is gone."""
+    caplog.set_level(logging.DEBUG)
+    updater = logging.getLogger("telegram.ext.Updater")
+    try:
+        raise NetworkError("httpx.ConnectError: All connection attempts failed")
+    except NetworkError:
+        updater.exception("Error while calling `get_updates` one more time")
+    (line,) = [r for r in caplog.records if r.name == "telegram.ext.Updater"]
+    assert line.getMessage() == (
+        "Error while calling `get_updates` one more time "
+        "(NetworkError: httpx.ConnectError: All connection attempts failed)"
+    )
+    assert line.exc_info is None
+    (debug,) = [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info]
+    assert "one more time" in debug.getMessage()

@@ -41,6 +41,12 @@ class StandInStorage:
         for peer_id, access_hash, peer_type, _phone in peers:
             self.peers[peer_id] = (access_hash, peer_type)
 
+    async def server_address(self) -> str:
+        return "149.154.167.51"  # DC2, where kurigram starts a new session
+
+    async def port(self) -> int:
+        return 443
+
     async def update_usernames(self, usernames: list[tuple[int, list[str | None]]]) -> None:
         for peer_id, names in usernames:
             for name in names:

@@ -15,6 +15,7 @@ from salesbot.adapters.telegram.storage import AccountStorage
 from salesbot.application.errors import (
     AccountDeactivated,
     AccountNotConnected,
+    CredentialsRejected,
     RateLimited,
     RecipientUnreachable,
     SessionInvalid,
@@ -129,6 +130,8 @@ async def test_a_peer_resolved_elsewhere_is_loaded_before_it_is_used(telegram, a
         (tg.AuthKeyDuplicated(), SessionInvalid),
         (tg.UserDeactivated(), AccountDeactivated),
         (tg.UserDeactivatedBan(), AccountDeactivated),
+        (tg.ApiIdInvalid(), CredentialsRejected),  # the app's API_ID/API_HASH, not the account
+        (tg.ApiIdPublishedFlood(), CredentialsRejected),
     ],
 )
 async def test_a_dead_session_or_account_is_named_when_connecting(
@@ -174,6 +177,20 @@ async def test_a_network_that_stays_down_is_reported_unavailable(telegram):
     telegram.start_failures.extend([ConnectionResetError(), OSError("down")])
     with pytest.raises(TelegramUnavailable):
         await accounts.connect(account(), [])
+    assert accounts.connected() == frozenset()
+
+
+async def test_no_network_at_connect_names_where_it_looked_not_kurigrams_key_error(telegram):
+    """kurigram's key exchange on a connection closed unanswered ends in `KeyError: 0`."""
+    accounts = PyrogramAccounts(
+        API_ID, API_HASH, client_factory=telegram.factory, sleep=no_sleep, connect_attempts=2
+    )
+    telegram.start_failures.extend([KeyError(0), KeyError(0)])
+    with pytest.raises(TelegramUnavailable, match=r"cannot reach .*closed without an answer"):
+        await accounts.connect(account(), [])
+    telegram.start_failures.extend([KeyError(0), KeyError(0)])
+    with pytest.raises(TelegramUnavailable, match=r"the proxy 10\.0\.0\.5:1080"):
+        await accounts.connect(account(proxy="socks5://10.0.0.5:1080"), [])
     assert accounts.connected() == frozenset()
 
 

@@ -142,6 +142,44 @@ async def test_send_code_errors_are_clear(telegram, error, expected):
         await login.submit_code(PHONE, LOGIN_CODE)
 
 
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        # kurigram's key exchange on a connection closed unanswered, five times over
+        (KeyError(0), "closed without an answer"),
+        (ConnectionError(), "ConnectionError"),  # no route: its three tries failed
+        (TimeoutError(), "TimeoutError"),
+    ],
+)
+async def test_no_network_at_connect_is_telegram_unavailable_naming_the_data_centre(
+    telegram, error, detail
+):
+    def failing(name: str, **kwargs):
+        client = telegram.factory(name, **kwargs)
+        client.fail("connect", error)
+        return client
+
+    login = PyrogramLogin(API_ID, API_HASH, client_factory=failing)
+    with pytest.raises(TelegramUnavailable) as raised:
+        await login.begin_login(PHONE)
+    assert str(raised.value) == (
+        f"cannot reach Telegram's data centre at 149.154.167.51:443 ({detail})"
+    )
+    with pytest.raises(NoLoginInProgress):
+        await login.submit_code(PHONE, LOGIN_CODE)
+
+
+async def test_no_network_through_a_proxy_names_the_proxy(telegram):
+    def failing(name: str, **kwargs):
+        client = telegram.factory(name, **kwargs)
+        client.fail("connect", KeyError(0))
+        return client
+
+    login = PyrogramLogin(API_ID, API_HASH, client_factory=failing)
+    with pytest.raises(TelegramUnavailable, match=r"the proxy 10\.0\.0\.5:1080"):
+        await login.begin_login(PHONE, proxy="socks5://10.0.0.5:1080")
+
+
 async def test_an_expired_code_brings_a_new_one_and_the_admin_retries_the_code(telegram, login):
     await login.begin_login(PHONE)
     (client,) = telegram.clients

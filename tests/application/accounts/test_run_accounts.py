@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.accounts.update_states import UpdateStateKeeper
+from salesbot.application.errors import CredentialsRejected
 from salesbot.application.ports import IncomingMessage
 from salesbot.domain.account import AccountStatus
 from salesbot.domain.events import AccountBanned, AccountLoggedOut
@@ -218,3 +221,15 @@ async def test_stop_releases_the_lock_and_start_is_idempotent():
     await world.pool.stop(account_id)
     assert world.locks.held() == set()
     assert world.tg.connected() == frozenset()
+
+
+async def test_api_id_rejected_by_telegram_ends_the_first_round_instead_of_retrying():
+    """API_ID/API_HASH are every account's: no account may run and no retry helps."""
+    world = World()
+    account = await world.add_account("+79000000001", session="session-one")
+    world.tg.api_id_rejected = True
+    with pytest.raises(CredentialsRejected, match="API_ID/API_HASH"):
+        await world.pool.start_all()
+    assert world.tg.connected() == frozenset()
+    assert world.locks.held() == set(), "its lock is let go"
+    assert (await world.account(account)).status is AccountStatus.ACTIVE, "nothing recorded"

@@ -16,10 +16,11 @@ from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -62,6 +63,7 @@ from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.conversation.review_drafts import DraftReview
+from salesbot.application.errors import CredentialsRejected, TelegramUnavailable
 from salesbot.application.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -195,7 +197,26 @@ class AdminBot:
         self._poll_timeout = poll_timeout
         self._notifier = notifier
 
+    @property
+    def host(self) -> str:
+        """Where the Bot API is (`api.telegram.org`, or a self-hosted server's host:port)."""
+        return bot_api_host(self.application.bot.base_url)
+
     async def start(self) -> None:
+        """Up and polling; CredentialsRejected when the Bot API refuses the token,
+        TelegramUnavailable when it cannot be reached (naming where it was looked for)."""
+        try:
+            await self._start()
+        except InvalidToken as error:
+            raise CredentialsRejected(
+                "BOT_TOKEN", f"the Bot API at {self.host} does not know that token"
+            ) from error
+        except NetworkError as error:  # TimedOut included
+            raise TelegramUnavailable(
+                f"cannot reach the Bot API at {self.host}: {error.message}"
+            ) from error
+
+    async def _start(self) -> None:
         app = self.application
         await app.initialize()  # getMe: fails fast on a wrong token or an unreachable server
         try:
@@ -208,7 +229,9 @@ class AdminBot:
             await self._recovery.run(app)  # before polling: they were first
         assert app.updater is not None
         await app.updater.start_polling(
-            timeout=timedelta(seconds=self._poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+            timeout=timedelta(seconds=self._poll_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+            error_callback=PollingTrouble(self.host),
         )
         log.info("admin bot @%s polling", app.bot.username)
 
@@ -219,10 +242,61 @@ class AdminBot:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         await self.alongside.stop(self._stop_grace)
-        if app.running:
+        started = app.running
+        if started:
             await app.stop()
         await app.shutdown()
-        log.info("admin bot stopped")
+        if started:  # a start that failed was told already
+            log.info("admin bot stopped")
+
+
+def bot_api_host(base_url: str) -> str:
+    """The host (and a port other than the scheme's) of a Bot API URL, never its token."""
+    parts = urlsplit(base_url)
+    return parts.netloc.rpartition("@")[2] or base_url.split("/bot", 1)[0]
+
+
+class PollingTrouble:
+    """PTB's Updater logs every failed getUpdates with a traceback and retries by itself
+    (after 1 s, growing to 30 s): this says it in one line, naming the host; the
+    traceback only at DEBUG."""
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+
+    def __call__(self, error: TelegramError) -> None:
+        if isinstance(error, NetworkError):
+            log.warning("admin bot: cannot reach the Bot API at %s (%s); polling again in at "
+                        "most 30 s", self._host, error.message)
+        else:
+            log.error("admin bot: polling the Bot API at %s failed (%s: %s); polling again in "
+                      "at most 30 s", self._host, type(error).__name__, error.message)
+        log.debug("admin bot: the polling failure", exc_info=error)
+
+
+class NetworkErrorsInOneLine(logging.Filter):
+    """PTB's own network-error lines (the Updater's last getUpdates at stop, its retry
+    loop) carry a traceback: at INFO they become one line with the error, the traceback
+    goes to our DEBUG."""
+
+    LOGGERS = ("telegram.ext.Updater", "telegram.ext")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NetworkError):
+            log.debug("%s", record.getMessage(), exc_info=record.exc_info)
+            record.msg, record.args = "%s (%s: %s)", (
+                record.getMessage(), type(error).__name__, error.message,
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)  # once: addFilter skips a known one
+
+
+_ONE_LINE = NetworkErrorsInOneLine()
 
 
 def build_admin_bot(
@@ -240,6 +314,7 @@ def build_admin_bot(
     stop_grace: float = STOP_GRACE,
 ) -> AdminBot:
     """With a journal, no admin update is lost by a crash or run twice (journal.py)."""
+    _ONE_LINE.install()
     texts = Texts(language)
     formatter = Formatter(texts, tz)
     gate = AdminGate(admin_ids)

@@ -27,7 +27,7 @@ from pyrogram import Client, enums, filters, raw
 from pyrogram.handlers import MessageHandler, RawUpdateHandler
 
 from salesbot.adapters.logging import secret_mask
-from salesbot.adapters.telegram.errors import translate, translated
+from salesbot.adapters.telegram.errors import connect_or_unreachable, translate, translated
 from salesbot.adapters.telegram.media import media_of
 from salesbot.adapters.telegram.proxy import proxy_dict
 from salesbot.adapters.telegram.session import session_user_id
@@ -183,7 +183,7 @@ class PyrogramAccounts:
             client.add_handler(RawUpdateHandler(_handled_by(storage)), group=1)
             try:
                 with translated("connect"):
-                    await client.start()
+                    await connect_or_unreachable(client, proxy, start=True)
             except TelegramUnavailable as exc:
                 await _stop_quietly(client)
                 if attempt == self._connect_attempts:

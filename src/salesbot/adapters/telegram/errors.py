@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from pyrogram import errors as tg
 
 from salesbot.application.errors import (
     AccountDeactivated,
+    CredentialsRejected,
     RateLimited,
     RecipientUnreachable,
     SessionInvalid,
@@ -58,6 +60,8 @@ def translate(exc: BaseException, action: str = "") -> TelegramError | None:
     """The port error `exc` means, or None when it is not Telegram's to explain."""
     if isinstance(exc, TelegramError):
         return exc
+    if isinstance(exc, (tg.ApiIdInvalid, tg.ApiIdPublishedFlood)):
+        return CredentialsRejected("API_ID/API_HASH", f"{_code(exc)} at {action or 'connect'}")
     if isinstance(exc, (tg.FloodWait, tg.FloodPremiumWait, tg.SlowmodeWait)):
         return RateLimited(flood_seconds(exc), action)
     if isinstance(exc, tg.PeerFlood):
@@ -86,3 +90,37 @@ def translated(action: str) -> Iterator[None]:
         if error is None or error is exc:
             raise
         raise error from exc
+
+
+async def connect_or_unreachable(
+    client: Any, proxy: dict[str, Any] | None, *, start: bool = False
+) -> None:
+    """`client.connect()` (or `start()`); TelegramUnavailable naming the data centre (or
+    the proxy) when it cannot be reached. With no route kurigram raises ConnectionError;
+    when something takes the connection but closes it unanswered (a blocked network, a
+    dead proxy) its key exchange reads nothing and, after five tries, raises `KeyError: 0`
+    — both are the network. Telegram's own answers (API_ID_INVALID, a dead session, a
+    flood wait) pass through for `translate`."""
+    try:
+        await (client.start() if start else client.connect())
+    except (tg.RPCError, TelegramError):
+        raise
+    except (OSError, asyncio.TimeoutError, KeyError, asyncio.IncompleteReadError) as exc:
+        where = await _address(client, proxy)
+        detail = "closed without an answer" if isinstance(exc, KeyError) else _describe(exc)
+        raise TelegramUnavailable(f"cannot reach {where} ({detail})") from exc
+
+
+async def _address(client: Any, proxy: dict[str, Any] | None) -> str:
+    if proxy:
+        return f"the proxy {proxy.get('hostname')}:{proxy.get('port')}"
+    try:
+        host, port = await client.storage.server_address(), await client.storage.port()
+    except Exception:  # a storage that never opened, or keeps no address
+        return "Telegram"
+    return f"Telegram's data centre at {host}:{port}" if host else "Telegram"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -19,7 +19,7 @@ from pyrogram import errors as tg
 
 from salesbot.adapters.logging import secret_mask
 from salesbot.adapters.telegram.accounts import ClientFactory
-from salesbot.adapters.telegram.errors import translate
+from salesbot.adapters.telegram.errors import connect_or_unreachable, translate
 from salesbot.adapters.telegram.proxy import proxy_dict
 from salesbot.application.errors import (
     CodeExpired,
@@ -83,7 +83,7 @@ class PyrogramLogin:
             **self._options,
         )
         try:
-            await client.connect()
+            await connect_or_unreachable(client, proxy_config)
             sent = await client.send_code(phone)
         except BaseException as exc:
             await _disconnect_quietly(client)

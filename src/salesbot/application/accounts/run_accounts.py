@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.errors import (
     AccountDeactivated,
+    CredentialsRejected,
+    PortError,
     SessionInvalid,
     TelegramError,
     TelegramUnavailable,
@@ -132,6 +134,9 @@ class AccountPool:
         results = await asyncio.gather(
             *(self.start(a) for a in account_ids), return_exceptions=True
         )
+        for result in results:  # API_ID/API_HASH is every account's: no retry helps
+            if isinstance(result, CredentialsRejected):
+                raise result
         for account_id, result in zip(account_ids, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("account %s: starting it failed: %r", account_id, result)
@@ -234,6 +239,8 @@ class AccountPool:
 
     async def _connect_failed(self, account: Account, exc: Exception) -> None:
         assert account.id is not None
+        if isinstance(exc, CredentialsRejected):
+            raise exc
         if isinstance(exc, (SessionInvalid, AccountDeactivated)):
             await self.report_failure(account.id, exc)
             return
@@ -358,6 +365,10 @@ class AccountPool:
             await self._clock.sleep(interval)
             try:
                 await self.refresh()
+            except CredentialsRejected:
+                raise
+            except PortError as error:  # an outage, told by its message
+                log.warning("refreshing the account pool failed: %s", error)
             except Exception:
                 log.exception("refreshing the account pool failed")
 

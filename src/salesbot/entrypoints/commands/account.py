@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
@@ -64,6 +65,8 @@ def main(args: argparse.Namespace) -> int:
     # unless LOG_LEVEL asks for debugging.
     level = settings.LOG_LEVEL if settings.LOG_LEVEL in ("TRACE", "DEBUG") else "WARNING"
     configure_logging(level, settings.LOG_FILE, settings.secret_values())
+    if level == "WARNING":  # kurigram warns of each failed connection try: one line says it
+        logging.getLogger("pyrogram").setLevel(logging.ERROR)
     try:
         return event_loop.run(run(args, settings))
     except (KeyboardInterrupt, EOFError):
@@ -300,7 +303,10 @@ def _refusal(error: Exception) -> str | None:
     if isinstance(error, RateLimited):
         return f"Telegram asks to wait {error.retry_after:.0f} s; try again after that."
     if isinstance(error, TelegramUnavailable):
-        return f"Telegram cannot be reached now ({error}); try again in a moment."
+        return (
+            f"Telegram cannot be reached now: {error}; check the network (or the proxy) "
+            "and try again."
+        )
     if isinstance(error, DuplicateAccount):
         return (
             f"An account with phone {error.phone} exists already "

@@ -4,7 +4,9 @@ Before anything starts: the configuration is validated (one line per problem, ex
 database must answer (waited for up to a minute: PostgreSQL may still be starting at boot)
 and be migrated ("run `salesbot migrate`", exit 1), and SESSION_SECRET must open the stored
 sessions (exit 2). Then every component runs under the supervisor until SIGTERM/SIGINT
-(exit 0) or an unrecoverable error (exit 1, systemd restarts us).
+(exit 0) or an unrecoverable error: a long database outage (exit 1, systemd restarts us),
+BOT_TOKEN or API_ID/API_HASH rejected by Telegram (exit 2, like a configuration error:
+the unit's RestartPreventExitStatus=2 leaves it stopped until the env file is fixed).
 """
 
 from __future__ import annotations
