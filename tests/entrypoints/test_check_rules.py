@@ -18,7 +18,7 @@ GOOD = {
     "API_ID": "2040",
     "API_HASH": "b18441a1ff607e10a989891a5462e627",
     "BOT_TOKEN": "7123456789:AAEc_fK3qLm-9pXzR2tYvWbN8sHd4uJkQ0o",
-    "ADMIN_TELEGRAM_ID": "111111111",
+    "ADMIN_TELEGRAM_ID": "328754169",
     "OPENROUTER_API_KEY": "sk-or-v1-" + "0f3c" * 16,
     "DATABASE_URL": "postgresql://user:pass@localhost:5432/sales_bot",
 }
@@ -51,6 +51,12 @@ def test_a_good_configuration_has_no_problem(tmp_path):
         ("BOT_TOKEN", "7123456789:AAEc_fK3qLm-9pXzR2tYvWbN8sHd4uJkQ0", "BOT_TOKEN: expected"),
         ("BOT_TOKEN", "bot:AAEc_fK3qLm-9pXzR2tYvWbN8sHd4uJkQ0o", "BOT_TOKEN: expected"),
         ("OPENROUTER_API_KEY", "sk-or-v1-replace-me", "OPENROUTER_API_KEY: still the example's"),
+        ("ADMIN_TELEGRAM_ID", "328754169,111111111", "ADMIN_TELEGRAM_ID: still the example's"),
+        (
+            "DATABASE_URL",
+            "postgresql://sales_bot:change-me@localhost:5432/sales_bot",
+            "DATABASE_URL: still the example's placeholder",
+        ),
         ("OPENROUTER_API_KEY", "sk-or-v1-abcdef", "OPENROUTER_API_KEY: expected an OpenRouter key"),
         ("OPENROUTER_API_KEY", "sk-" + "a" * 48, "OPENROUTER_API_KEY: expected an OpenRouter key"),
     ],
@@ -58,7 +64,7 @@ def test_a_good_configuration_has_no_problem(tmp_path):
 def test_placeholders_and_malformed_secrets_are_named(tmp_path, name, value, expected):
     found = problems_of(tmp_path, **{name: value})
     assert len(found) == 1 and found[0].startswith(expected), found
-    if name != "API_ID":
+    if name not in ("API_ID", "ADMIN_TELEGRAM_ID"):
         assert value not in found[0]  # a secret's value is never printed
 
 

@@ -50,8 +50,8 @@ def test_check_lists_every_problem_of_a_config_that_cannot_work(tmp_path):
     named = [line.strip().split(":", 1)[0] for line in lines[1:]]
     assert sorted(named) == sorted(
         [
-            "WORKING_HOURS", "API_ID", "API_HASH", "BOT_TOKEN", "OPENROUTER_API_KEY",
-            "SALES_PROMPT_FILE", "LOG_FILE",
+            "WORKING_HOURS", "API_ID", "API_HASH", "BOT_TOKEN", "ADMIN_TELEGRAM_ID",
+            "OPENROUTER_API_KEY", "SALES_PROMPT_FILE", "LOG_FILE",
         ]
     ), result.stderr
     assert "notatoken" not in result.stderr and "xyz" not in result.stderr

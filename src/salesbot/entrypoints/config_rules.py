@@ -27,7 +27,9 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "API_ID": frozenset({"123456"}),
     "API_HASH": frozenset({"0123456789abcdef0123456789abcdef"}),
     "BOT_TOKEN": frozenset({"123456789:replace-with-your-bot-token"}),
+    "ADMIN_TELEGRAM_ID": frozenset({"111111111"}),
     "OPENROUTER_API_KEY": frozenset({"sk-or-v1-replace-me"}),
+    "DATABASE_URL": frozenset({"postgresql://sales_bot:change-me@localhost:5432/sales_bot"}),
 }
 """The values deploy/salesbot.env.example ships with (a test keeps the two in step)."""
 
@@ -112,6 +114,16 @@ def shape_problems(settings: Settings) -> list[str]:
         problems.append(
             "BOT_TOKEN: expected the token @BotFather gave: digits, a colon, 35 letters, "
             "digits, _ or -"
+        )
+    if any(_placeholder("ADMIN_TELEGRAM_ID", str(admin)) for admin in settings.ADMIN_TELEGRAM_ID):
+        problems.append(
+            "ADMIN_TELEGRAM_ID: still the example's placeholder; expected your own Telegram "
+            "user id (ask @userinfobot)"
+        )
+    if _placeholder("DATABASE_URL", _secret(settings.DATABASE_URL)) is not None:
+        problems.append(
+            "DATABASE_URL: still the example's placeholder; expected your PostgreSQL's URL, "
+            "or no DATABASE_URL line for the embedded PostgreSQL in DATA_DIR"
         )
     if (line := _placeholder("OPENROUTER_API_KEY", key)) is not None:
         problems.append(line)

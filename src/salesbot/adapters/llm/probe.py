@@ -3,9 +3,9 @@ configured models exist, and how much credit is left where the provider says.
 
 OpenRouter tells about the key at `GET /key` (`data.limit`, `data.usage`,
 `data.limit_remaining`; a null limit is a key without one) and lists its models at
-`GET /models` (`data[].id`). Other OpenAI-compatible servers are asked `GET /models` only,
-with the key: a 401 there is a refused key; a server that lists no models is not held
-against the configuration.
+`GET /models` (`data[].id`). Other OpenAI-compatible servers answer 404 at `/key` (then no
+credit is told) and list their models at the same `/models`; one that lists none is not
+held against the configuration. A 401 or 403 at either is a refused key.
 """
 
 from __future__ import annotations
@@ -23,25 +23,17 @@ async def probe_model(
     base_url: str,
     api_key: str,
     models: Sequence[str],
-    *,
-    openrouter: bool,
 ) -> str:
     """What was found, in a few words; ProbeFailed saying what to fix."""
     headers = {"Authorization": f"Bearer {api_key}"}
     found: list[str] = []
-    if openrouter:
-        key = await _get(http, f"{base_url}/key", headers)
-        if key.status_code in (401, 403):
-            raise ProbeFailed(
-                "OPENROUTER_API_KEY: OpenRouter refuses the key (401): make a new one"
-            )
+    key = await _get(http, f"{base_url}/key", headers)
+    _refused(key)
+    if key.status_code not in (404, 405):
         found.append(_credit(_data(key, "key")))
     listed = await _get(http, f"{base_url}/models", headers)
-    if listed.status_code in (401, 403):
-        raise ProbeFailed(
-            f"OPENROUTER_API_KEY: the endpoint refuses the key (HTTP {listed.status_code})"
-        )
-    if listed.status_code == 404 and not openrouter:
+    _refused(listed)
+    if listed.status_code == 404:
         found.insert(0, "the key is accepted; the endpoint lists no models (not checked)")
         return ", ".join(found)
     data = _data(listed, "models")
@@ -56,6 +48,14 @@ async def probe_model(
     verb = "exists" if len(models) == 1 else "exist"
     found.insert(0, f"the key is accepted, {', '.join(models)} {verb}")
     return ", ".join(found)
+
+
+def _refused(response: httpx.Response) -> None:
+    if response.status_code in (401, 403):
+        raise ProbeFailed(
+            f"OPENROUTER_API_KEY: the endpoint refuses the key (HTTP {response.status_code}): "
+            "check it, or make a new one"
+        )
 
 
 async def _get(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:

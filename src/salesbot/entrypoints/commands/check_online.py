@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
 from salesbot.application.accounts.check_sessions import SessionVerdict
-from salesbot.entrypoints import config_rules, event_loop
+from salesbot.entrypoints import event_loop
 from salesbot.entrypoints.settings import Settings
 
 TIMEOUT = 10.0
@@ -88,7 +88,6 @@ async def _model(http: Any, settings: Settings) -> Line:
             settings.OPENROUTER_BASE_URL,
             settings.OPENROUTER_API_KEY.get_secret_value(),
             models,
-            openrouter=config_rules.is_openrouter(settings.OPENROUTER_BASE_URL),
         )
     except ProbeFailed as error:
         return False, f"model: {error}"
