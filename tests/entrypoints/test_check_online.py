@@ -8,6 +8,7 @@ import asyncio
 import io
 import os
 import sys
+from pathlib import Path
 
 from salesbot.adapters.persistence.migrations import head_revision
 from salesbot.domain.account import Account
@@ -17,6 +18,7 @@ from tests.entrypoints.test_check_rules import GOOD
 from tests.fakes import FakeTelegram
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.openai_server import FakeOpenAIServer, key_and_models
+from tests.fakes.telegram_standin import TelegramStandin
 from tests.wiring import container_for, settings_for_tests
 
 MODEL = "openai/gpt-4o-mini"
@@ -240,3 +242,48 @@ async def test_the_command_as_the_operator_runs_it(migrated_url, tmp_path):
     assert lines[4] == "ok    accounts: none yet (add one with /add_account in the admin bot)"
     assert GOOD["BOT_TOKEN"] not in out + stderr.decode()
     assert GOOD["OPENROUTER_API_KEY"] not in out + stderr.decode()
+
+
+async def test_the_sessions_in_a_real_process_with_the_telegram_standin(
+    engine, migrated_url, tmp_path
+):
+    """The online checks in a process of their own, the accounts' sessions asked of the
+    Telegram stand-in (as the end-to-end test runs `salesbot run`)."""
+    bot, model = await _servers()
+    standin = TelegramStandin()
+    await standin.start()
+    env = {
+        **os.environ,
+        **secrets.env(),
+        "BOT_API_BASE_URL": bot.base_url,
+        "OPENROUTER_BASE_URL": model.base_url,
+        "DATABASE_URL": migrated_url,
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    settings = settings_for_tests(DATABASE_URL=migrated_url, DATA_DIR=str(tmp_path / "data"))
+    alive, dead = await _store(
+        settings,
+        engine,
+        Account(phone="+79001234567", session_string="standin-session:+79001234567"),
+        Account(phone="+79007654321", session_string="standin-session:someone-else"),
+    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.entrypoints.check_with_standin", standin.base_url,
+            env=env, cwd=Path(__file__).resolve().parents[2],
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await standin.stop()
+        await bot.close()
+        await model.stop()
+    lines = stdout.decode().splitlines()
+    assert process.returncode == 1, stdout.decode() + stderr.decode()
+    assert lines[3] == f"ok    account {alive.id} (+79001234567): the session is alive"
+    assert lines[4] == (
+        f"FAIL  account {dead.id} (+79007654321): the session is no longer valid: add the "
+        "account again with /add_account (or `salesbot account login`) (unknown session)"
+    )
+    assert lines[5] == "1 online check(s) failed."
+    assert standin.connects == [alive.id] and standin.connected == {}
