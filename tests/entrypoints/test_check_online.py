@@ -287,3 +287,16 @@ async def test_the_sessions_in_a_real_process_with_the_telegram_standin(
     )
     assert lines[5] == "1 online check(s) failed."
     assert standin.connects == [alive.id] and standin.connected == {}
+
+
+async def test_a_routing_variant_of_a_listed_model_exists():
+    import httpx
+
+    from salesbot.adapters.llm.probe import probe_model
+
+    server = FakeOpenAIServer(key_and_models("k", [MODEL], limit=None, usage=1.25))
+    async with server, httpx.AsyncClient(timeout=5) as http:
+        found = await probe_model(http, server.base_url, "k", [f"{MODEL}:nitro"])
+    assert found == (
+        f"the key is accepted, {MODEL}:nitro exists, no credit limit on the key, $1.25 used"
+    )

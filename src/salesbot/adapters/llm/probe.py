@@ -3,7 +3,9 @@ configured models exist, and how much credit is left where the provider says.
 
 OpenRouter tells about the key at `GET /key` (`data.limit`, `data.usage`,
 `data.limit_remaining`; a null limit is a key without one) and lists its models at
-`GET /models` (`data[].id`). Other OpenAI-compatible servers answer 404 at `/key` (then no
+`GET /models` (`data[].id`; a routing variant such as `:nitro` or `:online` is not listed
+on its own: its model is looked for). The account's balance (`GET /credits`) needs a
+management key, so it is not asked. Other OpenAI-compatible servers answer 404 at `/key` (then no
 credit is told) and list their models at the same `/models`; one that lists none is not
 held against the configuration. A 401 or 403 at either is a refused key.
 """
@@ -39,7 +41,7 @@ async def probe_model(
     data = _data(listed, "models")
     items = data if isinstance(data, list) else []
     ids = {item.get("id") for item in items if isinstance(item, dict)}
-    missing = [model for model in models if model not in ids]
+    missing = [m for m in models if m not in ids and m.split(":", 1)[0] not in ids]
     if missing:
         raise ProbeFailed(
             f"OPENROUTER_MODEL: {', '.join(missing)} not among the endpoint's "
