@@ -223,6 +223,7 @@ async def test_the_command_as_the_operator_runs_it(migrated_url, tmp_path):
         "DATABASE_URL": migrated_url,
         "DATA_DIR": str(tmp_path / "data"),
         "SESSION_SECRET": secrets.SESSION_SECRET,
+        "LOG_FILE": str(tmp_path / "log" / "salesbot.log"),
     }
     try:
         process = await asyncio.create_subprocess_exec(
@@ -242,6 +243,7 @@ async def test_the_command_as_the_operator_runs_it(migrated_url, tmp_path):
     assert lines[4] == "ok    accounts: none yet (add one with /add_account in the admin bot)"
     assert GOOD["BOT_TOKEN"] not in out + stderr.decode()
     assert GOOD["OPENROUTER_API_KEY"] not in out + stderr.decode()
+    assert not (tmp_path / "log").exists(), "the service's log is not made by whoever checks"
 
 
 async def test_the_sessions_in_a_real_process_with_the_telegram_standin(

@@ -25,6 +25,11 @@ Line = tuple[bool, str]
 
 
 def check_online(settings: Settings) -> int:
+    from salesbot.adapters.logging import configure_logging
+
+    # The libraries' warnings (a retried connection, say) go masked to stderr, and not to
+    # LOG_FILE: run as root, this command would otherwise make a log the service cannot write.
+    configure_logging("WARNING", None, settings.secret_values())
     return event_loop.run(run_online(settings))
 
 
