@@ -302,3 +302,25 @@ async def test_a_routing_variant_of_a_listed_model_exists():
     assert found == (
         f"the key is accepted, {MODEL}:nitro exists, no credit limit on the key, $1.25 used"
     )
+
+
+async def test_no_session_secret_is_made_by_the_check(migrated_url, tmp_path):
+    bot, model = await _servers()
+    try:
+        settings = settings_for_tests(
+            BOT_API_BASE_URL=bot.base_url,
+            OPENROUTER_BASE_URL=model.base_url,
+            DATABASE_URL=migrated_url,
+            DATA_DIR=str(tmp_path / "data"),
+            SESSION_SECRET="",
+        )
+        code, lines = await _online(settings, FakeTelegram())
+    finally:
+        await bot.close()
+        await model.stop()
+    assert code == 0, lines
+    assert lines[3] == (
+        "ok    accounts: none yet (no session secret: SESSION_SECRET is unset and DATA_DIR "
+        "holds none)"
+    )
+    assert not (tmp_path / "data").exists()

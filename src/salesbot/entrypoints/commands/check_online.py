@@ -127,7 +127,7 @@ async def _database_and_accounts(
                 ready, line = await _database(container, database, timeout)
                 yield ready, line
                 if ready:
-                    async for account_line in _accounts(container, timeout):
+                    async for account_line in _accounts(container, settings, timeout):
                         yield account_line
             finally:
                 await shut_down(container)
@@ -165,9 +165,19 @@ async def _revision(engine: Any) -> str | None:
         )
 
 
-async def _accounts(container: Any, timeout: float) -> AsyncIterator[Line]:
+async def _accounts(container: Any, settings: Settings, timeout: float) -> AsyncIterator[Line]:
     from salesbot.entrypoints.container import resolve
 
+    secret = settings.SESSION_SECRET
+    if not (secret and secret.get_secret_value()) and not (
+        settings.DATA_DIR / "session_secret"
+    ).exists():
+        # Reading the accounts would generate the secret here, as whoever runs the check.
+        yield True, (
+            "accounts: none yet (no session secret: SESSION_SECRET is unset and DATA_DIR "
+            "holds none)"
+        )
+        return
     try:
         check = await resolve(container.session_check(timeout=timeout))
         checked = await check.check_all()
