@@ -1,7 +1,11 @@
 # Two jobs on a fresh machine: `make run` (set up, migrate, run) and `make test`.
+# `make check` and `make migrate` run those commands alone; ENV_FILE=path picks the env file
+# (default: .env when it exists).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+ENV_FILE ?=
+SALESBOT := $(BIN)/salesbot $(if $(ENV_FILE),--env-file $(ENV_FILE))
 
 .PHONY: setup run test lint check migrate
 
@@ -22,9 +26,15 @@ run: setup
 		echo "PostgreSQL server in DATA_DIR (~/.local/share/salesbot). Then run 'make run' again."; \
 		exit 1; \
 	fi
-	$(BIN)/salesbot check
-	$(BIN)/salesbot migrate
-	$(BIN)/salesbot run
+	$(SALESBOT) check
+	$(SALESBOT) migrate
+	$(SALESBOT) run
+
+check: setup
+	$(SALESBOT) check
+
+migrate: setup
+	$(SALESBOT) migrate
 
 test: setup
 	$(BIN)/pytest

@@ -3,17 +3,21 @@
 #
 #   git clone <repository> /opt/salesbot && sudo bash /opt/salesbot/deploy/install.sh
 #
-# It installs PostgreSQL and Python from apt, creates the `sales_bot` system user, the
-# PostgreSQL role and database `sales_bot` (with a generated password), the venv in
-# /opt/salesbot/.venv, /etc/salesbot/salesbot.env (mode 600, from salesbot.env.example, with
-# DATABASE_URL and a generated SESSION_SECRET filled in), migrates the database and enables
-# the systemd service. Safe to run again: a second run changes nothing and overwrites no
-# file you edited (the env file is never replaced once it exists).
+# It installs the apt packages in deploy/apt-packages.txt (PostgreSQL, Python), creates the
+# `sales_bot` system user, the PostgreSQL role and database `sales_bot` (with a generated
+# password), the venv in /opt/salesbot/.venv, /etc/salesbot/salesbot.env (root:sales_bot,
+# mode 640: the service reads its configuration but cannot rewrite it; from
+# salesbot.env.example, with DATABASE_URL and a generated SESSION_SECRET filled in), migrates
+# the database and enables the systemd service. Safe to run again: a second run changes
+# nothing and overwrites no file you edited (the env file is never replaced once it exists;
+# its owner and mode are set again, and a DATA_DIR line is added when it has none).
 #
 # Overridable for unusual layouts: SALESBOT_HOME (/opt/salesbot), SALESBOT_ETC
 # (/etc/salesbot), SALESBOT_USER and SALESBOT_DB (sales_bot), SALESBOT_SKIP_APT=1.
+# SALESBOT_NO_RESTART=1 (set by upgrade.sh, which restarts once itself): enable the
+# service and reload a changed unit, but neither start nor restart it.
 set -euo pipefail
-umask 022  # the code and the venv must be readable by the service user; secrets get 600
+umask 022  # the code and the venv must be readable by the service user; the env file gets 640
 
 HOME_DIR="${SALESBOT_HOME:-/opt/salesbot}"
 ETC_DIR="${SALESBOT_ETC:-/etc/salesbot}"
@@ -25,6 +29,8 @@ STATE_DIR=/var/lib/salesbot
 LOG_DIR=/var/log/salesbot
 UNIT_FILE=/etc/systemd/system/salesbot.service
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# One list for install.sh and upgrade.sh (which runs the new release's install.sh).
+APT_PACKAGES_FILE="$SOURCE_DIR/deploy/apt-packages.txt"
 PLACEHOLDER_TOKEN="123456789:replace-with-your-bot-token"
 # The system's Python (3.10 on Ubuntu 22.04), whatever else is first on PATH.
 PYTHON="${SALESBOT_PYTHON:-/usr/bin/python3}"
@@ -39,9 +45,15 @@ if [[ -r /etc/os-release ]] && ! grep -q '^VERSION_ID="22.04"' /etc/os-release; 
     say "This script is made for Ubuntu 22.04; continuing on $(grep -m1 '^PRETTY_NAME=' /etc/os-release | cut -d= -f2-)"
 fi
 
+apt_packages() {
+    # deploy/apt-packages.txt without its comments and blank lines.
+    sed -e 's/#.*//' -e 's/[[:space:]]//g' "$APT_PACKAGES_FILE" | grep -v '^$'
+}
+
 install_packages() {
-    local wanted=(postgresql postgresql-contrib python3 python3-venv python3-pip python3-dev
-                  build-essential git ca-certificates)
+    [[ -r $APT_PACKAGES_FILE ]] || die "$APT_PACKAGES_FILE is missing"
+    local wanted=()
+    mapfile -t wanted < <(apt_packages)
     local missing=()
     local package
     for package in "${wanted[@]}"; do
@@ -124,13 +136,15 @@ start_postgres() {
 random_hex() { "$PYTHON" -c 'import secrets; print(secrets.token_hex(24))'; }
 
 password_from_env_file() {
-    # postgresql://user:PASSWORD@host:port/db -> PASSWORD (empty when there is none)
-    sed -n 's|^DATABASE_URL=postgres[a-z+]*://[^:/@]*:\([^@]*\)@.*|\1|p' "$ENV_FILE" | tail -1
+    # postgresql://user:PASSWORD@host:port/db -> PASSWORD (empty when there is none). The
+    # value may be quoted, as salesbot's reader of the file allows.
+    sed -nE "s|^DATABASE_URL=[\"']?postgres[a-z+]*://[^:/@]*:([^@\"']*)@.*|\1|p" "$ENV_FILE" | tail -1
 }
 
 uses_local_database() {
     # An env file pointing at another server (a managed database): nothing to create here.
-    [[ ! -f $ENV_FILE ]] || grep -Eq '^DATABASE_URL=postgres[a-z+]*://[^@]*@(localhost|127\.0\.0\.1)[:/]' "$ENV_FILE"
+    [[ ! -f $ENV_FILE ]] \
+        || grep -Eq "^DATABASE_URL=[\"']?postgres[a-z+]*://[^@]*@(localhost|127\\.0\\.0\\.1)[:/]" "$ENV_FILE"
 }
 
 prepare_database() {
@@ -161,7 +175,7 @@ write_env_file() {
     if [[ -f $ENV_FILE ]]; then
         return
     fi
-    say "Writing $ENV_FILE (mode 600)"
+    say "Writing $ENV_FILE (root:$APP_USER, mode 640)"
     local secret tmp
     secret="$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')"
     tmp="$(mktemp "$ETC_DIR/.salesbot.env.XXXXXX")"
@@ -170,9 +184,26 @@ write_env_file() {
         -e "s|^# *LOG_FILE=.*|LOG_FILE=$LOG_DIR/salesbot.log|" \
         -e "s|^# *DATA_DIR=.*|DATA_DIR=$STATE_DIR|" \
         "$HOME_DIR/deploy/salesbot.env.example" >"$tmp"
-    chown "$APP_USER:$APP_USER" "$tmp"
-    chmod 600 "$tmp"
+    chown "root:$APP_USER" "$tmp"
+    chmod 640 "$tmp"
     mv "$tmp" "$ENV_FILE"
+}
+
+secure_env_file() {
+    # Older installs made the service user its owner: a compromised process could rewrite
+    # its own configuration (the model's URL, the admin ids). Readable, not writable, by it.
+    chown "root:$APP_USER" "$ENV_FILE"
+    chmod 640 "$ENV_FILE"
+}
+
+ensure_data_dir_setting() {
+    # The unit sets no setting itself (the env file is the one reading): an env file written
+    # by hand without DATA_DIR would put the data under the service user's home instead.
+    if ! grep -Eq '^[[:space:]]*DATA_DIR=' "$ENV_FILE"; then
+        say "Adding DATA_DIR=$STATE_DIR to $ENV_FILE (the unit no longer sets it)"
+        printf '\n# Added by install.sh: where the service keeps its data.\nDATA_DIR=%s\n' \
+            "$STATE_DIR" >>"$ENV_FILE"
+    fi
 }
 
 as_app_user() {
@@ -213,6 +244,9 @@ enable_service() {
         say "then: systemctl start salesbot && journalctl -u salesbot -f"
         return
     fi
+    if [[ ${SALESBOT_NO_RESTART:-0} == 1 ]]; then
+        return  # upgrade.sh restarts once, after everything else is in place
+    fi
     if ((UNIT_CHANGED)) && systemctl is-active --quiet salesbot.service; then
         systemctl restart salesbot.service
     else
@@ -229,6 +263,8 @@ main() {
     build_venv
     prepare_database
     write_env_file
+    secure_env_file
+    ensure_data_dir_setting
     say "Migrating the database"
     as_app_user migrate
     install_unit

@@ -3,10 +3,12 @@
 #
 #   sudo bash /opt/salesbot/deploy/upgrade.sh
 #
-# Pulls (fast-forward only: local edits stop it), reinstalls the package, migrates the
-# database and restarts the service, all through install.sh, which changes only what the
-# new version needs. A failed step stops the script before the restart: the running
-# service keeps its old code until then.
+# Pulls (fast-forward only: local edits stop it), then runs the new release's install.sh,
+# which changes only what the new version needs: the apt packages of its
+# deploy/apt-packages.txt that are missing, the venv, the env file's owner and mode, the
+# migrations, the unit file (reloaded when it changed). Then it restarts the service once.
+# A failed step stops the script before the restart: the running service keeps its old code
+# until then.
 set -euo pipefail
 
 HOME_DIR="${SALESBOT_HOME:-/opt/salesbot}"
@@ -30,8 +32,9 @@ else
     git -C "$HOME_DIR" log --oneline "$before..$after" | head -20
 fi
 
-# Packages, venv, migrations and the unit file, each only if changed.
-SALESBOT_SKIP_APT="${SALESBOT_SKIP_APT:-1}" bash "$HOME_DIR/deploy/install.sh"
+# Packages, venv, migrations and the unit file, each only if changed; install.sh leaves the
+# restart to us, so a changed unit does not restart the service twice.
+SALESBOT_NO_RESTART=1 bash "$HOME_DIR/deploy/install.sh"
 
 if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet salesbot.service; then
     say "Restarting salesbot"

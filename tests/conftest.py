@@ -109,8 +109,26 @@ def throwaway_database(label: str = "test") -> Iterator[str]:
         asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _exit_unless_the_server_answers() -> None:
+    """One clear line, not an error per test, when the server the tests use does not answer
+    or refuses to create a database."""
+    server = database_server()
+    try:
+        with throwaway_database("probe"):
+            pass
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        shown = make_url(server).render_as_string(hide_password=True)
+        pytest.exit(
+            f"The tests need PostgreSQL: {shown} could not create a database "
+            f"({type(error).__name__}: {error}). Set TEST_DATABASE_URL to a role that may "
+            "create databases, run one on 127.0.0.1:5432, or set neither to use an embedded one.",
+            returncode=3,
+        )
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    _exit_unless_the_server_answers()
     with throwaway_database() as name:
         url = pg_url(name)
         run_migrations(url)

@@ -1,4 +1,5 @@
-"""deploy/salesbot.service: the seed's unit kept, plus the env file, a stop timeout and hardening.
+"""deploy/salesbot.service: the seed's unit kept, plus the env file (read by salesbot alone),
+a stop timeout and hardening.
 
 `systemd-analyze verify` runs when the machine has it (it checks every key systemd knows);
 the key checks below run everywhere, since CI machines may lack systemd.
@@ -12,6 +13,7 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+from salesbot.entrypoints.settings import Settings
 from salesbot.entrypoints.supervisor import Supervisor
 from tests.fakes import FakeClock
 
@@ -53,10 +55,31 @@ def test_the_seed_restart_policy_and_ordering_are_kept():
 def test_it_runs_salesbot_run_as_the_service_user_with_the_env_file():
     service = parse_unit(UNIT.read_text())["Service"]
     assert one(service, "User") == "sales_bot"
-    assert one(service, "EnvironmentFile") == "/etc/salesbot/salesbot.env"
     command = one(service, "ExecStart").split()
     assert command[0] == "/opt/salesbot/.venv/bin/salesbot"
+    assert command[1:3] == ["--env-file", "/etc/salesbot/salesbot.env"]
     assert command[-1] == "run"
+
+
+def test_the_env_file_has_one_reader_salesbot_itself():
+    """systemd's EnvironmentFile= keeps `"10:00-20:00"  # office` whole where salesbot's reader
+    (python-dotenv) drops the comment, and treats quotes, `export ` and backslashes its own
+    way: `salesbot check` passed files the service refused. Only --env-file reads it now."""
+    service = parse_unit(UNIT.read_text())["Service"]
+    assert "EnvironmentFile" not in service
+
+
+def test_the_unit_sets_no_setting_the_env_file_and_check_would_not_see():
+    """A variable in the process environment beats the env file (pydantic-settings), and
+    `salesbot check` run from a shell never sees the unit's Environment= lines."""
+    service = parse_unit(UNIT.read_text())["Service"]
+    names = {
+        assignment.partition("=")[0]
+        for line in service.get("Environment", [])
+        for assignment in line.split()
+    }
+    assert names, "the unit's PYTHONUNBUFFERED= and friends are gone: is this still parsed?"
+    assert names.isdisjoint(Settings.model_fields), names & set(Settings.model_fields)
 
 
 def test_its_working_directory_is_writable_under_the_sandbox():

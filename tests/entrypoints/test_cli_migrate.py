@@ -23,7 +23,9 @@ def embedded_is_migrated(data_dir) -> bool:
 
 
 def migrate(tmp_path, *args):
-    return main(["--env-file", str(tmp_path / "absent.env"), "migrate", *args])
+    empty = tmp_path / "empty.env"  # no settings but the environment
+    empty.write_text("")
+    return main(["--env-file", str(empty), "migrate", *args])
 
 
 def test_check_tells_whether_a_migration_is_due(embedded, tmp_path, capsys):

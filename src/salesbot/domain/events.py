@@ -95,6 +95,9 @@ class DraftWritten(Event):
     text: str
     kind: str
     """The message's OutKind value: `opener`, `reply` or `follow_up`."""
+    answering: str = ""
+    """What the prospect wrote that a reply answers: the admin judges the draft beside it
+    (a message after the first reply is told nowhere else while the AI answers)."""
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,10 @@ async def test_a_newer_message_supersedes_the_draft_and_its_buttons_say_so(
     [fresh] = [m for m in await world.messages() if m.delivery is Delivery.DRAFT]
     assert fresh.content == "Понял, трое. Когда удобно созвониться на 15 минут?"
     assert [f"#draft{fresh.id}" in (c.text or "") for c in fresh_notice] == [True]
+    # What the draft answers: both messages, the first draft never went.
+    said = "Здравствуйте, что это? / У нас трое мастеров"
+    said = t("event_draft_answering", username="ivan_petrov", said=said)
+    assert (fresh_notice[0].text or "").startswith(said + "\n\n")
     for action in ("approve", "edit", "regen", "discard"):
         [answer] = await press(world, api, f"draft:{action}:{first.id}", first_notice)
         assert answer.text == t("draft_not_waiting.superseded")

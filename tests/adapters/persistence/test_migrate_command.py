@@ -21,8 +21,10 @@ SEED_COLUMNS = ["id", "phone", "session_string", "status", "last_used", "daily_m
 def salesbot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update(env)
+    empty = cwd / "empty.env"  # no settings but the environment
+    empty.write_text("")
     return subprocess.run(
-        [str(SALESBOT), "--env-file", str(cwd / "absent.env"), *args],
+        [str(SALESBOT), "--env-file", str(empty), *args],
         cwd=cwd,
         env=environment,
         capture_output=True,

@@ -130,11 +130,11 @@ Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
 class Alongside:
     """Runs slow commands as tasks beside the next updates instead of holding them.
 
-    Exports read the whole database and upload for minutes, /start waits for the model;
-    every other command runs one at a time, in order, which the /add_account conversation
-    needs. The tasks are the
-    library's (`create_task` with the update): their errors reach the error handler and
-    stopping the bot waits for them."""
+    Exports read the whole database and upload for minutes, /start and the draft buttons
+    wait for the model, /check_account for @SpamBot; every other command runs one at a
+    time, in order, which the /add_account conversation needs. The tasks are the library's
+    (`create_task` with the update): their errors reach the error handler, and stopping the
+    bot waits for them a moment (`stop`)."""
 
     def __init__(self) -> None:
         self._running: set[asyncio.Task[None]] = set()
@@ -273,7 +273,7 @@ def build_admin_bot(
     application.add_handler(TypeHandler(Update, gate.check), group=-1)
     commands = {
         "list_accounts": accounts.list_accounts,
-        "check_account": accounts.check,
+        "check_account": alongside(accounts.check),  # waits up to 15 s for @SpamBot
         "disable_account": accounts.disable,
         "enable_account": accounts.enable,
         "start": alongside(dialogs.start),

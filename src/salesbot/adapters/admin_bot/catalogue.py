@@ -729,6 +729,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "{kind}) — not sent:\n\n{text}\n\nApprove, edit, regenerate or discard? A reply to "
         "this message is an instruction the AI rewrites the draft with. #draft{message_id}",
     },
+    "event_draft_answering": {
+        "ru": "@{username} пишет: «{said}»",
+        "en": "@{username} writes: “{said}”",
+    },
     "event_paused_draft": {
         "ru": "Черновик ИИ (не отправлен): «{draft}»\nНаписать самому: /say {dialog_id} <текст>",
         "en": "The AI's draft (not sent): «{draft}»\nWrite yourself: /say {dialog_id} <text>",

@@ -77,7 +77,12 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
             )
         return text
     if isinstance(event, ev.DraftWritten):
-        return t(
+        answering = (
+            t("event_draft_answering", username=event.username, said=event.answering) + "\n\n"
+            if event.answering
+            else ""
+        )
+        return answering + t(
             "event_draft",
             username=event.username,
             dialog_id=event.dialog_id,

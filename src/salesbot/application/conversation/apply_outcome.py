@@ -98,7 +98,7 @@ async def apply_composed(
             dialog.id, dialog.account_id, composed.text, now, kind, last_word=steps_aside
         )
         stored = await uow.messages.add(draft.as_draft(), dialog=dialog)
-        events.append(draft_written(dialog, stored))
+        events.append(draft_written(dialog, stored, answering=prospect_text))
         return events
     queued = [
         Message.outgoing(dialog.id, dialog.account_id, part, now, kind, last_word=steps_aside)
@@ -114,8 +114,8 @@ async def apply_composed(
     return events
 
 
-def draft_written(dialog: Dialog, draft: Message) -> DraftWritten:
-    """The admin's notice of a stored draft."""
+def draft_written(dialog: Dialog, draft: Message, *, answering: str = "") -> DraftWritten:
+    """The admin's notice of a stored draft (`answering`: the prospect's words it answers)."""
     assert dialog.id is not None and draft.id is not None and draft.kind is not None
     return DraftWritten(
         dialog.id,
@@ -124,6 +124,7 @@ def draft_written(dialog: Dialog, draft: Message) -> DraftWritten:
         draft.id,
         draft.content,
         draft.kind.value,
+        answering.strip(),
     )
 
 
