@@ -4,7 +4,8 @@ Loading the settings (`settings.py`) refuses what no command can use: a missing 
 value, a malformed number, an unknown time zone, an empty working-hours window. The rules
 here find what loads but cannot work: the example file's placeholders, tokens, hashes and
 keys not shaped like the real ones, files salesbot cannot read or write, and comments left
-inside a value (systemd's EnvironmentFile keeps `# ...` after a value as part of it). They
+inside a value (inside quotes, `WORKING_HOURS="10:00-20:00  # office"`, or in an environment
+variable, the reader keeps `# office` as part of the value). They
 are the `check` command's alone: the tests' stand-in secrets are deliberately not shaped
 like real ones, and a file may be fixed between `check` and `run`.
 
@@ -37,7 +38,6 @@ BOT_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{35}$")
 API_HASH_SHAPE = re.compile(r"^[0-9a-f]{32}$")
 OPENROUTER_KEY_SHAPE = re.compile(r"^sk-or-v1-[0-9a-f]{64}$")
 _INLINE_COMMENT = re.compile(r"\s#")
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
 
 def is_openrouter(base_url: str) -> bool:
@@ -48,22 +48,14 @@ def is_openrouter(base_url: str) -> bool:
 
 
 def raw_values(env_file: str | Path | None, environ: Mapping[str, str]) -> dict[str, str]:
-    """The settings' values as systemd would hand them over: the env file's lines (a value's
-    surrounding quotes removed, nothing else) under the process environment."""
+    """The settings' values as text, read as `load_settings` reads them (python-dotenv, as
+    pydantic-settings does, the environment winning over the file): what `run` will get."""
+    from dotenv import dotenv_values
+
     values: dict[str, str] = {}
-    if env_file is not None:
-        try:
-            lines = Path(env_file).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        for line in lines:
-            match = _ASSIGNMENT.match(line)
-            if match is None or line.lstrip().startswith("#"):
-                continue
-            name, value = match.group(1), match.group(2).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            values[name] = value
+    if env_file is not None and Path(env_file).is_file():
+        read = dotenv_values(env_file, encoding="utf-8")
+        values.update({name: value for name, value in read.items() if value is not None})
     for name in Settings.model_fields:
         if name in environ:
             values[name] = environ[name]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 from salesbot.entrypoints import config_rules
@@ -33,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    settings, problems = read_configuration(args.env_file)
+    settings, problems = read_configuration(args)
     if problems or settings is None:
         return report_config_error(ConfigError(problems))
     database = describe_database(settings)
@@ -50,15 +49,15 @@ def main(args: argparse.Namespace) -> int:
     return check_online(settings)
 
 
-def read_configuration(env_file: str | Path | None) -> tuple[Settings | None, list[str]]:
+def read_configuration(args: argparse.Namespace) -> tuple[Settings | None, list[str]]:
     """The settings (None when they cannot be loaded) and every problem found."""
-    problems = config_rules.inline_comments(config_rules.raw_values(env_file, os.environ))
+    problems = config_rules.inline_comments(config_rules.raw_values(args.env_file, os.environ))
     commented = {line.split(":", 1)[0] for line in problems}
     try:
-        settings = load_settings(RUN_REQUIRED, env_file=env_file)
+        settings = load_settings(RUN_REQUIRED, env_file=args.env_file)
     except ConfigError as error:
         told = [p for p in error.problems if p.split(":", 1)[0] not in commented]
-        partial = _with_defaults_for(error, env_file)
+        partial = _with_defaults_for(error, args)
         rest = [] if partial is None else config_rules.problems(partial, skip=_names(error))
         return None, problems + told + [p for p in rest if p.split(":", 1)[0] not in commented]
     rest = config_rules.problems(settings)
@@ -69,7 +68,7 @@ def _names(error: ConfigError) -> set[str]:
     return {problem.split(":", 1)[0] for problem in error.problems}
 
 
-def _with_defaults_for(error: ConfigError, env_file: str | Path | None) -> Settings | None:
+def _with_defaults_for(error: ConfigError, args: argparse.Namespace) -> Settings | None:
     """The settings with the variables that failed to load at their defaults, so that the
     other rules still run on the rest."""
     fields = Settings.model_fields
@@ -79,6 +78,6 @@ def _with_defaults_for(error: ConfigError, env_file: str | Path | None) -> Setti
         if name in fields
     }
     try:
-        return load_settings(env_file=env_file, **defaults)
+        return load_settings(env_file=args.env_file, **defaults)
     except ConfigError:
         return None
