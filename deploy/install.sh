@@ -270,6 +270,8 @@ main() {
     install_unit
     enable_service
     say "Done. Configuration: $ENV_FILE; logs: journalctl -u salesbot -f and $LOG_DIR/"
+    say "Check it against the Bot API, the model, the database and every account (once filled in):"
+    say "  runuser -u $APP_USER -- $HOME_DIR/.venv/bin/salesbot --env-file $ENV_FILE check --online"
 }
 
 DB_PASSWORD=""

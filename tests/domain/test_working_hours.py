@@ -51,7 +51,10 @@ def test_24_means_the_end_of_the_day():
     assert hours.contains(datetime(2026, 3, 2, 23, 59, 59, tzinfo=timezone.utc))
 
 
-@pytest.mark.parametrize("text", ["9 to 5", "25:00-26:00", "09:60-10:00", "10:00-24:30"])
+@pytest.mark.parametrize("text", [
+        "9 to 5", "25:00-26:00", "09:60-10:00", "10:00-24:30",
+        "20:00-20:00", "00:00-00:00",  # empty: no opener would ever go
+    ])
 def test_a_malformed_window_says_what_was_expected(text):
     with pytest.raises(ValueError, match="expected"):
         WorkingHours.parse(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,3 +146,37 @@ class FakeOpenAIServer(LoopbackServer):
             body=data,
             headers={"Content-Type": content_type, **scripted.headers},
         )
+
+
+def key_and_models(
+    key: str,
+    models: Sequence[str],
+    *,
+    limit: float | None = 5.0,
+    usage: float = 0.1,
+    tells_the_key: bool = True,
+) -> Responder:
+    """`GET /key` and `GET /models` as OpenRouter answers them (401 to any other key); with
+    `tells_the_key=False`, as an OpenAI-compatible server that has no `/key` (404)."""
+
+    def respond(request: RecordedRequest) -> Scripted:
+        if request.headers.get("Authorization") != f"Bearer {key}":
+            return error(401, "No auth credentials found")
+        if request.method == "GET" and request.path.endswith("/key") and tells_the_key:
+            remaining = None if limit is None else limit - usage
+            return Scripted(
+                body={
+                    "data": {
+                        "label": "sk-or-v1-abc...def",
+                        "limit": limit,
+                        "usage": usage,
+                        "limit_remaining": remaining,
+                        "is_free_tier": False,
+                    }
+                }
+            )
+        if request.method == "GET" and request.path.endswith("/models"):
+            return Scripted(body={"data": [{"id": model} for model in models]})
+        return error(404, "Not Found")
+
+    return respond

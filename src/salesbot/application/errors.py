@@ -296,3 +296,11 @@ class DraftNotRewritten(UseCaseError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# --- `salesbot check --online` -----------------------------------------------------------
+
+
+class ProbeFailed(PortError):
+    """An outside system asked once (`check --online`) did not give what salesbot needs;
+    the message is one line for the operator, naming what to fix and never a secret."""

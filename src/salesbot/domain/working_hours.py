@@ -37,8 +37,13 @@ class WorkingHours:
         h1, m1, h2, m2 = (int(x) for x in match.groups())
         if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
             raise ValueError(f'expected hours 00-24 and minutes 00-59, got "{text}"')
-        end = time.max if h2 == 24 else time(h2, m2)
-        return cls(time(h1, m1), end, tz)
+        start, end = time(h1, m1), time.max if h2 == 24 else time(h2, m2)
+        if start == end:
+            raise ValueError(
+                f'expected a window that opens before it closes, got "{text}": an empty '
+                "window sends no opener or follow-up ever"
+            )
+        return cls(start, end, tz)
 
     def in_zone(self, tz: tzinfo) -> WorkingHours:
         return replace(self, tz=tz)

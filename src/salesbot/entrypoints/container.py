@@ -51,6 +51,7 @@ from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.adapters.transcription import OpenAITranscriber
 from salesbot.application.accounts.check_account import AccountCheck
+from salesbot.application.accounts.check_sessions import SessionCheck
 from salesbot.application.accounts.manage_accounts import AccountService
 from salesbot.application.accounts.run_accounts import AccountPool, FirstRound
 from salesbot.application.accounts.update_states import UpdateStateKeeper
@@ -416,6 +417,8 @@ class Container(containers.DeclarativeContainer):
     )
     # /check_account asks @SpamBot through the account's client (read-only).
     account_check = providers.Singleton(AccountCheck, uow_factory, telegram, telegram)
+    # `salesbot check --online`: each session connected once, under its lock.
+    session_check = providers.Singleton(SessionCheck, uow_factory, telegram, account_locks)
     # Resuming a dialog answers what the prospect wrote while it was paused.
     dialog_control = providers.Singleton(DialogControl, uow_factory, clock, replies=incoming)
     admin_views = providers.Singleton(
