@@ -758,6 +758,33 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "🤖 The AI (OpenRouter) refuses: {reason}. Check the key and credits.",
     },
     "event_llm_recovered": {"ru": "✅ ИИ снова отвечает.", "en": "✅ The AI answers again."},
+    # --- `salesbot rehearse`: its notices and its one line per failure -----------------------
+    "rehearsal_llm_failed": {
+        "ru": "Репетиция окончена: ИИ (языковая модель) не ответил — {reason}",
+        "en": "The rehearsal ended: the language model failed — {reason}",
+    },
+    "rehearsal_llm_unusable": {
+        "ru": "Репетиция окончена: ИИ ответил, но ответ не годится — {reason}",
+        "en": "The rehearsal ended: the language model answered nothing usable — {reason}",
+    },
+    "rehearsal_no_answer": {
+        "ru": "Репетиция окончена: ответа нет за {seconds} с. Проверьте OPENROUTER_BASE_URL, "
+        "OPENROUTER_MODEL и журнал {log}",
+        "en": "The rehearsal ended: no answer within {seconds} s. Check OPENROUTER_BASE_URL, "
+        "OPENROUTER_MODEL and the log {log}",
+    },
+    "rehearsal_failed": {
+        "ru": "Репетиция окончена из-за ошибки: {reason} (подробности в журнале {log})",
+        "en": "The rehearsal ended on an error: {reason} (details in the log {log})",
+    },
+    "rehearsal_no_database": {
+        "ru": "Собственная база данных репетиции не запустилась: {reason}",
+        "en": "The rehearsal's own database could not start: {reason}",
+    },
+    "rehearsal_ai_stops": {
+        "ru": "(здесь ИИ останавливается: {reason})",
+        "en": "(the AI stops here: {reason})",
+    },
     "event_waiting": {
         "ru": "⏳ Сообщение в диалог {dialog_id} (@{username}) ждёт лимита до {next_at}.",
         "en": "⏳ A message in dialog {dialog_id} (@{username}) waits for quota until {next_at}.",
