@@ -423,6 +423,24 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Все диалоги: {dialogs}. Часть {part} из {parts}.",
         "en": "Every dialog: {dialogs}. Part {part} of {parts}.",
     },
+    "export_progress": {
+        "ru": "⏳ Экспорт: готово диалогов {done} из {total}…",
+        "en": "⏳ Exporting: {done} of {total} dialogs done…",
+    },
+    "export_progress_sending": {
+        "ru": "⏳ Экспорт: диалогов {dialogs}, отправлено частей {sent} из {parts}…",
+        "en": "⏳ Exporting: {dialogs} dialogs, {sent} of {parts} parts sent…",
+    },
+    "export_progress_done": {
+        "ru": "✅ Экспорт готов: диалогов {dialogs}, частей {parts}.",
+        "en": "✅ Export done: {dialogs} dialogs in {parts} parts.",
+    },
+    "export_progress_failed": {
+        "ru": "❌ Экспорт прервался: готово диалогов {done} из {total}, отправлено частей "
+        "{sent}. Причина записана в журнал.",
+        "en": "❌ The export stopped: {done} of {total} dialogs done, {sent} parts sent. The "
+        "cause is in the log.",
+    },
     # --- accounts --------------------------------------------------------------------------
     "add_account_missing": {
         "ru": "Не указан телефон. Нужно: /add_account <телефон> [прокси], например: "
