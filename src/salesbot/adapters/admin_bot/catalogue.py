@@ -799,6 +799,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Собственная база данных репетиции не запустилась: {reason}",
         "en": "The rehearsal's own database could not start: {reason}",
     },
+    "rehearsal_own_script_unread": {
+        "ru": "(ваша база данных не читается — {reason}: репетирую со скриптом из "
+        "SALES_PROMPT_FILE)",
+        "en": "(your database cannot be read — {reason}: rehearsing with SALES_PROMPT_FILE)",
+    },
     "rehearsal_ai_stops": {
         "ru": "(здесь ИИ останавливается: {reason})",
         "en": "(the AI stops here: {reason})",

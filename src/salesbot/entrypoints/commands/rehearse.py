@@ -395,8 +395,8 @@ class Rehearsal:
                     await transaction.close()
                     await engine.dispose()
         except Exception as error:  # the shipped script will do: say so, go on
-            self._out.line(f"   (the operator's database cannot be read, {error}: "
-                           "rehearsing with SALES_PROMPT_FILE)")
+            log.warning("the operator's database cannot be read", exc_info=True)
+            self._out.line("   " + self._t("rehearsal_own_script_unread", reason=error))
             return None
 
     async def _rehearse(self, url: str, script: str | None, lines: list[str] | None) -> int:
