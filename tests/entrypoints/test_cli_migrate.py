@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from salesbot.adapters.persistence import is_migrated
 from salesbot.adapters.persistence.embedded import start_embedded_postgres
 from salesbot.entrypoints.cli import main
+from salesbot.entrypoints.commands.migrate import revision_bar
 
 
 @pytest.fixture
@@ -51,3 +54,19 @@ def test_a_malformed_database_url_is_named(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/sales")
     assert migrate(tmp_path) == 2
     assert "DATABASE_URL" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only():
+    piped, terminal = io.StringIO(), _Terminal()
+    for stream in (piped, terminal):
+        with revision_bar(3, stream) as step:
+            for _ in range(3):
+                step()
+
+    assert piped.getvalue() == ""  # a pipe or a log file gets the result line alone
+    assert "Migrating:" in terminal.getvalue() and "/3 " in terminal.getvalue()

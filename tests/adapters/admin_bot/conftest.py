@@ -115,6 +115,8 @@ class World:
     language: str = "ru"
     review_mode: str = "off"
     export_part_limit: int | None = None
+    export_pace: Any = None
+    """A ProgressPace for /export_all's status message (the bot's own if None)."""
     stop_grace: float | None = None
     """Seconds a stop waits for commands still running (the bot's own default if None)."""
     notifier_clock: Any = None
@@ -168,6 +170,8 @@ class World:
             container.admin_bot.add_kwargs(stop_grace=self.stop_grace)
         if self.export_part_limit is not None:
             container.admin_bot.add_kwargs(export_part_limit=self.export_part_limit)
+        if self.export_pace is not None:
+            container.admin_bot.add_kwargs(export_pace=self.export_pace)
         self.incoming = container.incoming()
         self.use_cases = container.admin_use_cases()
         bot = container.admin_bot()

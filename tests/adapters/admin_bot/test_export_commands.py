@@ -6,6 +6,9 @@ import io
 import random
 import zipfile
 
+import pytest
+
+from salesbot.adapters.admin_bot.progress import ProgressPace
 from salesbot.domain.dialog import DialogStatus, Stage
 from salesbot.domain.message import OutKind
 from tests.adapters.admin_bot.conftest import Chat
@@ -66,8 +69,9 @@ async def test_export_all_sends_every_dialog_in_one_zip(world):
     _, first, second = await _two_dialogs(world)
     silent = await world.seed.dialog(await world.seed.account("+79007654321"), "no_messages")
 
-    [call] = await world.admin.calls("/export_all")
+    [status, call] = await world.admin.calls("/export_all")
 
+    assert status.method == "sendMessage"  # the status message, edited as it goes
     assert call.method == "sendDocument"
     assert call.params["caption"] == "Все диалоги: 3. Часть 1 из 1."
     assert call.document.filename == "salesbot_dialogs_20260105_1200.zip"
@@ -99,7 +103,7 @@ async def test_a_large_export_comes_as_several_zips_each_within_the_upload_limit
         await world.seed.received_many(n, account, lines)
         expected[n] = lines
 
-    calls = await world.admin.calls("/export_all")
+    calls = [c for c in await world.admin.calls("/export_all") if c.method == "sendDocument"]
 
     assert len(calls) >= 2, "the export should not fit one part"
     assert [c.params["caption"] for c in calls] == [
@@ -154,3 +158,66 @@ async def test_a_lost_lead_is_exported_and_viewed_with_its_outcome(world):
 
     assert "Статус: завершён — клиент не подходит\n" in call.document.content.decode("utf-8")
     assert "Статус: завершён — клиент не подходит (operator: решает головной офис)" in viewed
+
+
+PROGRESS = {
+    "ru": (
+        "⏳ Экспорт: готово диалогов {done} из {total}…",
+        "⏳ Экспорт: диалогов {dialogs}, отправлено частей {sent} из {parts}…",
+        "✅ Экспорт готов: диалогов {dialogs}, частей {parts}.",
+    ),
+    "en": (
+        "⏳ Exporting: {done} of {total} dialogs done…",
+        "⏳ Exporting: {dialogs} dialogs, {sent} of {parts} parts sent…",
+        "✅ Export done: {dialogs} dialogs in {parts} parts.",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+async def test_export_all_shows_its_progress_in_one_status_message_it_edits(
+    make_world, language
+):
+    """One sendMessage at the start, then edits of that message only: dialogs done of the
+    total, the parts sent, and last that it is done; in the admin's language."""
+    limit = 400 * 1024
+    pace = ProgressPace(every=2, every_seconds=3600, min_seconds=0)
+    world = await make_world(language=language, export_part_limit=limit, export_pace=pace)
+    account = await world.seed.account()
+    noise = random.Random(7)
+    for d in range(5):
+        n = await world.seed.dialog(account, f"lead_{d}")
+        lines = [base64.b64encode(noise.randbytes(96)).decode() for _ in range(400)]
+        await world.seed.received_many(n, account, lines)
+    progress, sending, done = PROGRESS[language]
+    mark = world.api.mark()
+
+    await world.api.send_message(world.admin.user_id, "/export_all")
+    await world.api.wait_for(
+        lambda: any(
+            (c.text or "").startswith("✅")
+            for c in world.api.since(mark, ("editMessageText",))
+        )
+    )
+
+    calls = [
+        c
+        for c in world.api.since(mark, ("sendMessage", "editMessageText", "sendDocument"))
+        if c.chat_id == world.admin.user_id
+    ]
+    documents = [c for c in calls if c.method == "sendDocument"]
+    parts = len(documents)
+    assert parts >= 2
+    start, *edits = [c for c in calls if c.method != "sendDocument"]
+    assert start.method == "sendMessage"
+    assert start.text == progress.format(done=0, total=5)
+    assert {c.method for c in edits} == {"editMessageText"}
+    assert {int(c.params["message_id"]) for c in edits} == {start.result["message_id"]}
+    texts = [c.text for c in edits]
+    assert texts[-1] == done.format(dialogs=5, parts=parts)
+    counted = [t for t in texts if t in {progress.format(done=d, total=5) for d in range(6)}]
+    assert counted and counted == sorted(counted)  # dialogs done, as they got done
+    assert texts[-1 - parts : -1] == [
+        sending.format(dialogs=5, sent=sent, parts=parts) for sent in range(1, parts + 1)
+    ]
+    assert len(texts) == len(counted) + parts + 1  # nothing else, nothing twice

@@ -67,3 +67,14 @@ def test_postgresql_migrates_up_down_and_up_and_matches_the_models(empty_pg_url)
 async def test_migrating_from_inside_a_running_event_loop_works(empty_pg_url):
     run_migrations(empty_pg_url)
     assert is_migrated(empty_pg_url)
+
+
+def test_each_revision_applied_is_counted_for_the_progress_bar(empty_pg_url):
+    from salesbot.adapters.persistence.migrations import pending_revisions
+
+    total = pending_revisions(empty_pg_url)
+    applied: list[None] = []
+    run_migrations(empty_pg_url, on_revision=lambda: applied.append(None))
+
+    assert total > 1 and len(applied) == total
+    assert pending_revisions(empty_pg_url) == 0

@@ -106,3 +106,33 @@ async def test_every_dialog_is_exported_across_pages_with_its_own_messages(engin
     for n, dialog in enumerate(talking):
         expected[dialog] = [f"{n}: hello", f"{n}: hi", f"{n}: bye"]
     assert [(h.dialog_id, texts) for h, texts in sink.dialogs] == list(expected.items())
+
+
+class RecordingProgress:
+    def __init__(self, sink: RecordingSink) -> None:
+        self.sink = sink
+        self.told: list[tuple[int, int]] = []
+
+    async def dialogs_done(self, done: int, total: int) -> None:
+        ended = len(self.sink.dialogs) - (1 if self.sink.open else 0)
+        assert done == ended  # only dialogs written to their end count
+        self.told.append((done, total))
+
+
+async def test_exporting_every_dialog_tells_how_many_of_the_total_are_done(engine, seed):
+    account = await seed.account()
+    dialogs = [await seed.dialog(account, f"lead_{n}") for n in range(5)]
+    for n, dialog in enumerate(dialogs):
+        for line in range(3):
+            await seed.received(dialog, account, f"{n}.{line}", minutes_ago=9 - line)
+    sink = RecordingSink()
+    progress = RecordingProgress(sink)
+    exports = Exports(SqlExportQuery(engine), batch_size=4, dialog_page=2)
+
+    assert await exports.count() == 5
+    await exports.export_all(sink, progress)
+
+    assert progress.told[-1] == (5, 5)
+    assert len(progress.told) > 3  # after every batch, not once at the end
+    assert [done for done, _ in progress.told] == sorted(done for done, _ in progress.told)
+    assert {total for _, total in progress.told} == {5}

@@ -57,6 +57,7 @@ from salesbot.adapters.admin_bot.handlers.views import PAGES as LIST_PAGES
 from salesbot.adapters.admin_bot.handlers.views import ViewCommands
 from salesbot.adapters.admin_bot.journal import JournaledBot, JournaledUpdates, Recovery
 from salesbot.adapters.admin_bot.notifier import BotNotifier
+from salesbot.adapters.admin_bot.progress import ProgressPace
 from salesbot.application.admin.control_dialog import DialogControl
 from salesbot.application.admin.do_not_contact import DoNotContactList
 from salesbot.application.admin.export_dialogs import Exports
@@ -310,6 +311,7 @@ def build_admin_bot(
     notifier: BotNotifier | None = None,
     poll_timeout: float = DEFAULT_POLL_TIMEOUT,
     export_part_limit: int = UPLOAD_LIMIT,
+    export_pace: ProgressPace | None = None,
     journal: AdminUpdateJournal | None = None,
     stop_grace: float = STOP_GRACE,
 ) -> AdminBot:
@@ -339,7 +341,12 @@ def build_admin_bot(
     do_not_contact = DoNotContactCommands(texts, formatter, use_cases.do_not_contact)
     pages = PageTurner(texts, {LIST_PAGES: views.page, DNC_PAGES: do_not_contact.page})
     exports = ExportCommands(
-        texts, formatter, use_cases.exports, clock, part_limit=export_part_limit
+        texts,
+        formatter,
+        use_cases.exports,
+        clock,
+        part_limit=export_part_limit,
+        pace=export_pace,
     )
     script = ScriptCommands(texts, use_cases.script)
     general = GeneralCommands(texts, formatter, getattr(tz, "key", str(tz)))

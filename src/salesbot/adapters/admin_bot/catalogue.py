@@ -423,6 +423,24 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Все диалоги: {dialogs}. Часть {part} из {parts}.",
         "en": "Every dialog: {dialogs}. Part {part} of {parts}.",
     },
+    "export_progress": {
+        "ru": "⏳ Экспорт: готово диалогов {done} из {total}…",
+        "en": "⏳ Exporting: {done} of {total} dialogs done…",
+    },
+    "export_progress_sending": {
+        "ru": "⏳ Экспорт: диалогов {dialogs}, отправлено частей {sent} из {parts}…",
+        "en": "⏳ Exporting: {dialogs} dialogs, {sent} of {parts} parts sent…",
+    },
+    "export_progress_done": {
+        "ru": "✅ Экспорт готов: диалогов {dialogs}, частей {parts}.",
+        "en": "✅ Export done: {dialogs} dialogs in {parts} parts.",
+    },
+    "export_progress_failed": {
+        "ru": "❌ Экспорт прервался: готово диалогов {done} из {total}, отправлено частей "
+        "{sent}. Причина записана в журнал.",
+        "en": "❌ The export stopped: {done} of {total} dialogs done, {sent} parts sent. The "
+        "cause is in the log.",
+    },
     # --- accounts --------------------------------------------------------------------------
     "add_account_missing": {
         "ru": "Не указан телефон. Нужно: /add_account <телефон> [прокси], например: "
@@ -762,6 +780,38 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "🤖 The AI (OpenRouter) refuses: {reason}. Check the key and credits.",
     },
     "event_llm_recovered": {"ru": "✅ ИИ снова отвечает.", "en": "✅ The AI answers again."},
+    # --- `salesbot rehearse`: its notices and its one line per failure -----------------------
+    "rehearsal_llm_failed": {
+        "ru": "Репетиция окончена: ИИ (языковая модель) не ответил — {reason}",
+        "en": "The rehearsal ended: the language model failed — {reason}",
+    },
+    "rehearsal_llm_unusable": {
+        "ru": "Репетиция окончена: ИИ ответил, но ответ не годится — {reason}",
+        "en": "The rehearsal ended: the language model answered nothing usable — {reason}",
+    },
+    "rehearsal_no_answer": {
+        "ru": "Репетиция окончена: ответа нет за {seconds} с. Проверьте OPENROUTER_BASE_URL, "
+        "OPENROUTER_MODEL и журнал {log}",
+        "en": "The rehearsal ended: no answer within {seconds} s. Check OPENROUTER_BASE_URL, "
+        "OPENROUTER_MODEL and the log {log}",
+    },
+    "rehearsal_failed": {
+        "ru": "Репетиция окончена из-за ошибки: {reason} (подробности в журнале {log})",
+        "en": "The rehearsal ended on an error: {reason} (details in the log {log})",
+    },
+    "rehearsal_no_database": {
+        "ru": "Собственная база данных репетиции не запустилась: {reason}",
+        "en": "The rehearsal's own database could not start: {reason}",
+    },
+    "rehearsal_own_script_unread": {
+        "ru": "(ваша база данных не читается — {reason}: репетирую со скриптом из "
+        "SALES_PROMPT_FILE)",
+        "en": "(your database cannot be read — {reason}: rehearsing with SALES_PROMPT_FILE)",
+    },
+    "rehearsal_ai_stops": {
+        "ru": "(здесь ИИ останавливается: {reason})",
+        "en": "(the AI stops here: {reason})",
+    },
     "event_waiting": {
         "ru": "⏳ Сообщение в диалог {dialog_id} (@{username}) ждёт лимита до {next_at}.",
         "en": "⏳ A message in dialog {dialog_id} (@{username}) waits for quota until {next_at}.",

@@ -63,3 +63,9 @@ async def send_text(
         markup = reply_markup if index == len(pieces) - 1 else None
         sent.append(await bot.send_message(chat_id, piece, reply_markup=markup))
     return sent
+
+
+async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
+    """Replace the text of a message we sent, masked as `send_text` masks; an edit is one
+    message, so a text beyond Telegram's limit is cut there."""
+    await bot.edit_message_text(split_message(secret_mask(text))[0], chat_id, message_id)

@@ -94,8 +94,10 @@ def configure_logging(
     *,
     stream: Any = None,
     mask: SecretMask = secret_mask,
+    console: bool = True,
 ) -> None:
-    """Route every log line, masked, to stderr and to `log_file` when set.
+    """Route every log line, masked, to stderr (unless `console` is False) and to
+    `log_file` when set.
 
     The file rotates at 20 MB and keeps 10 compressed files, so a small VPS disk never fills.
     Variable values are never printed with tracebacks (`diagnose=False`): they may hold
@@ -105,14 +107,15 @@ def configure_logging(
     logger.remove()
     logger.configure(extra={"trace": ""}, patcher=_masking_patcher(mask))
     to_journal = stream is None and "JOURNAL_STREAM" in os.environ
-    logger.add(
-        stream or sys.stderr,
-        level=level,
-        format=JOURNAL_FORMAT if to_journal else FORMAT,
-        backtrace=False,
-        diagnose=False,
-        colorize=False,
-    )
+    if console:
+        logger.add(
+            stream or sys.stderr,
+            level=level,
+            format=JOURNAL_FORMAT if to_journal else FORMAT,
+            backtrace=False,
+            diagnose=False,
+            colorize=False,
+        )
     if log_file is not None:
         log_file = Path(log_file)
         log_file.parent.mkdir(parents=True, exist_ok=True)

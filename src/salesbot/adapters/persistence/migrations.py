@@ -11,7 +11,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -41,6 +41,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "is_migrated",
+    "pending_revisions",
     "run_migrations",
 ]
 
@@ -77,6 +78,7 @@ def run_migrations(
     revision: str = "head",
     *,
     cipher_factory: Callable[[], SessionCipher] | None = None,
+    on_revision: Callable[[], None] | None = None,
 ) -> AdoptionReport | None:
     """Bring the database at `url` to `revision` (alembic upgrade).
 
@@ -86,6 +88,12 @@ def run_migrations(
     neither the seed's nor ours raise NotASeedDatabase. Both change nothing.
     """
     config = alembic_config(url)
+    if on_revision is not None:  # each revision applied, also while adopting the seed's
+
+        def applied(**_: Any) -> None:
+            on_revision()
+
+        config.attributes["on_version_apply"] = applied
     if revision == "head":
         report = _outside_event_loop(lambda: asyncio.run(_adopt(url, config, cipher_factory)))
         if report is not None:
@@ -119,6 +127,12 @@ async def _adopt(
 def downgrade(url: str, revision: str) -> None:
     config = alembic_config(url)
     _outside_event_loop(lambda: command.downgrade(config, revision))
+
+
+def pending_revisions(url: str) -> int:
+    """How many revisions `run_migrations(url)` would apply (the progress bar's total)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return len(list(script.iterate_revisions("head", current_revision(url) or "base")))
 
 
 def head_revision() -> str | None:

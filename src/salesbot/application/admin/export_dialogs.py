@@ -3,7 +3,9 @@
 The use-case walks the dialogs (ExportQuery, in SQL) and hands each dialog's header and
 messages to a `TranscriptSink`; the admin bot's sink renders them in the admin's language
 into a `.txt` file or a zip archive on disk. Messages come in batches, so exporting every
-dialog keeps memory bounded however large the database grows.
+dialog keeps memory bounded however large the database grows. Exporting every dialog tells
+an `ExportProgress` how far it is after each batch (the admin bot edits one status message;
+how often it does is its own affair).
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ class TranscriptSink(Protocol):
     def end(self) -> None: ...
 
 
+class ExportProgress(Protocol):
+    async def dialogs_done(self, done: int, total: int) -> None:
+        """`done` of the `total` dialogs are written (called often: throttle there)."""
+        ...
+
+
 _NEVER_SAID = (Delivery.CANCELLED, Delivery.DISCARDED)
 
 
@@ -59,6 +67,11 @@ class _Transcripts:
         self._headers = headers
         self._next = 0  # headers[:_next] have begun
         self._open: int | None = None  # the dialog id begun and not ended yet
+
+    @property
+    def done(self) -> int:
+        """Dialogs of the page written to their end."""
+        return self._next - (1 if self._open is not None else 0)
 
     def _advance(self, dialog_id: int) -> None:
         """End the open dialog and begin every one up to `dialog_id`."""
@@ -109,17 +122,26 @@ class Exports:
         await self._write([header], sink)
         return header
 
-    async def export_all(self, sink: TranscriptSink) -> int:
+    async def count(self) -> int:
+        """How many dialogs `export_all` would write (more may begin meanwhile)."""
+        return await self._query.count()
+
+    async def export_all(
+        self, sink: TranscriptSink, progress: ExportProgress | None = None, *, total: int = 0
+    ) -> int:
         """Write every dialog to `sink` in dialog-number order, its messages in order;
         return how many. A page of `dialog_page` dialogs at a time, then one stream of that
-        page's messages, in batches."""
+        page's messages, in batches; `progress` hears after each batch how many of `total`
+        (`count()` when 0) are done."""
+        if progress is not None and total <= 0:
+            total = await self._query.count()
         exported = 0
         after = 0
         while True:
             page = await self._query.headers(after_id=after, limit=self._dialog_page)
             if not page:
                 break
-            await self._write(page, sink)
+            await self._write(page, sink, progress, exported, total)
             exported += len(page)
             if len(page) < self._dialog_page:
                 break
@@ -127,8 +149,21 @@ class Exports:
         log.info("exported %s dialogs", exported)
         return exported
 
-    async def _write(self, headers: list[TranscriptHeader], sink: TranscriptSink) -> None:
+    async def _write(
+        self,
+        headers: list[TranscriptHeader],
+        sink: TranscriptSink,
+        progress: ExportProgress | None = None,
+        before: int = 0,
+        total: int = 0,
+    ) -> None:
         transcripts = _Transcripts(sink, headers)
+
+        async def tell() -> None:
+            if progress is not None:
+                done = before + transcripts.done
+                await progress.dialogs_done(done, max(total, done))
+
         batches = self._query.rows(
             first_dialog_id=headers[0].dialog_id,
             last_dialog_id=headers[-1].dialog_id,
@@ -138,4 +173,6 @@ class Exports:
         async with contextlib.aclosing(batches):
             async for batch in batches:
                 transcripts.rows(batch)
+                await tell()
         transcripts.finish()
+        await tell()

@@ -179,6 +179,10 @@ class ExportRow(NamedTuple):
 class ExportQuery(Protocol):
     async def header(self, dialog_id: int) -> TranscriptHeader | None: ...
 
+    async def count(self) -> int:
+        """How many dialogs there are: the total an export of them all shows progress of."""
+        ...
+
     async def headers(self, *, after_id: int, limit: int) -> list[TranscriptHeader]:
         """At most `limit` dialogs with a number above `after_id`, in number order: every
         dialog, page after page, each page one query whatever the page before it."""

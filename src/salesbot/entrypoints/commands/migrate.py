@@ -5,13 +5,20 @@ when it is unset, with the embedded PostgreSQL server in DATA_DIR (created on a 
 Running it again on a migrated database changes nothing. A database the seed bot created
 (its three tables, no alembic_version) is adopted: its rows move into the schema in one
 transaction, and one line says what was adopted and which rows had to change.
+
+On a terminal (stderr a TTY) a progress bar counts the revisions applied: the unit of work
+alembic has. Adopting the seed's tables applies them too; the copy of the seed's rows that
+follows (small: one bot's accounts, dialogs and messages) is not counted on the bar. Piped
+or in a log, nothing but the result line is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from salesbot.entrypoints.commands import report_config_error
 from salesbot.entrypoints.database import database_url, describe_database, has_database
@@ -67,6 +74,7 @@ def _migrate(url: str, database: str, settings: Settings, *, check: bool) -> int
     from salesbot.adapters.persistence.migrations import (
         current_revision,
         head_revision,
+        pending_revisions,
         run_migrations,
     )
 
@@ -82,9 +90,25 @@ def _migrate(url: str, database: str, settings: Settings, *, check: bool) -> int
     if before == head:
         print(f"{database} already has the newest schema ({head}).")
         return 0
-    adopted = run_migrations(url, cipher_factory=lambda: session_cipher(settings))
+    with revision_bar(pending_revisions(url), sys.stderr) as step:
+        adopted = run_migrations(
+            url, cipher_factory=lambda: session_cipher(settings), on_revision=step
+        )
     if adopted is not None:
         print(f"{adopted.line()} {database} now has the newest schema ({head}).")
         return 0
     print(f"Migrated {database} from {before or 'an empty database'} to {head}.")
     return 0
+
+
+@contextlib.contextmanager
+def revision_bar(total: int, stream: TextIO) -> Iterator[Callable[[], None]]:
+    """A step function for each revision applied: a tqdm bar on `stream` when it is a
+    terminal, nothing otherwise; the bar is cleared when done."""
+    if total <= 0 or not stream.isatty():
+        yield lambda: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc="Migrating", unit="revision", file=stream, leave=False) as bar:
+        yield lambda: bar.update(1)

@@ -12,8 +12,19 @@ It never touches the operator's data: the rehearsal runs on a database of its ow
 embedded PostgreSQL server in a temporary folder that is removed at the end (the script the
 operator edited in the admin bot is read from their database and copied in, nothing more).
 So a rehearsed "не пишите мне" puts nobody on the real do-not-contact list and counts in no
-/stats. The dialog belongs to a stand-in account (`+00000000000`) that stays disabled. The
-last line printed is always `outcome: <continue|goal|handoff|opt_out>`.
+/stats. The dialog belongs to a stand-in account (`+00000000000`) that stays disabled.
+
+What the operator reads: the transcript on stdout, the admin bot's notices in it in
+ADMIN_LANGUAGE; the log goes to a file (LOG_FILE, else DATA_DIR/rehearse.log), and to stderr
+as well with --verbose, never to stdout. A rehearsal that works ends with the line
+`outcome: <continue|goal|handoff|opt_out>`; one that fails ends with one `error:` line
+saying why, and no outcome.
+
+The model is asked once per answer (LLM_ATTEMPTS is 1 here, each request bounded by
+LLM_TIMEOUT_SECONDS): `salesbot run` retries because nobody waits at a terminal and the
+prospect's reply can wait; in a rehearsal the operator waits, and a model that fails once
+ends the rehearsal within LLM_TIMEOUT_SECONDS with that sentence, rather than after the
+retries and the service's grace period with "replies wait and are retried".
 """
 
 from __future__ import annotations
@@ -29,12 +40,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.formatting import Formatter
+from salesbot.adapters.admin_bot.notices import describe_event
+from salesbot.application.conversation.model_health import AnswerHealth
 from salesbot.application.conversation.receive_message import IncomingMessages
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.start_dialog import StartDialogHandler
+from salesbot.application.errors import LlmError, LlmRejected
 from salesbot.application.ports import (
     ChatHistoryItem,
+    ChatTurn,
+    Clock,
+    Completion,
     IncomingMessage,
+    LanguageModel,
     SentMessage,
     StateKeeper,
     UpdateState,
@@ -42,16 +62,7 @@ from salesbot.application.ports import (
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog, Outcome
 from salesbot.domain.errors import DomainError
-from salesbot.domain.events import (
-    DialogPaused,
-    Event,
-    GoalReached,
-    HandoffRequested,
-    LlmFailing,
-    LlmRecovered,
-    ProspectOptedOut,
-    ProspectReplied,
-)
+from salesbot.domain.events import DialogPaused, Event, LlmFailing, LlmRecovered, ProspectReplied
 from salesbot.domain.message import Delivery
 from salesbot.domain.peer import Peer
 from salesbot.domain.review import ReviewMode
@@ -64,6 +75,7 @@ log = logging.getLogger("salesbot.rehearse")
 
 REHEARSAL_PHONE = "+00000000000"
 REHEARSAL_SESSION = "rehearsal stand-in: never connects"
+REHEARSAL_LOG = "rehearse.log"
 
 KEY_HELP = (
     "salesbot rehearse needs a language model: set OPENROUTER_API_KEY to your OpenRouter key "
@@ -97,7 +109,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="give up when one answer takes longer (default: 180)",
     )
     parser.add_argument(
-        "--verbose", action="store_true", help="log at LOG_LEVEL instead of warnings only"
+        "--verbose",
+        action="store_true",
+        help="show the log on stderr too (it always goes to LOG_FILE, else DATA_DIR/rehearse.log)",
     )
 
 
@@ -124,9 +138,14 @@ def main(args: argparse.Namespace) -> int:
 
     from salesbot.adapters.logging import configure_logging
 
-    level = settings.LOG_LEVEL if args.verbose else "WARNING"
-    configure_logging(level, settings.LOG_FILE, settings.secret_values())
-    rehearsal = Rehearsal(settings, username=username, notes=args.context, timeout=args.timeout)
+    # The transcript is stdout; log lines on the same terminal would break it up.
+    log_file = settings.LOG_FILE or settings.DATA_DIR / REHEARSAL_LOG
+    configure_logging(
+        settings.LOG_LEVEL, log_file, settings.secret_values(), console=args.verbose
+    )
+    rehearsal = Rehearsal(
+        settings, username=username, notes=args.context, timeout=args.timeout, log_file=log_file
+    )
     try:
         return event_loop.run(rehearsal.run(lines))
     except KeyboardInterrupt:
@@ -220,47 +239,91 @@ class RehearsalTelegram:
         return {}
 
 
-class PrintingNotifier:
-    """What the admin bot would say, printed into the transcript."""
+class ModelWatch:
+    """The rehearsal's model failures: the first one ends the rehearsal."""
 
-    def __init__(self, printer: Printer) -> None:
+    def __init__(self) -> None:
+        self.failed = asyncio.Event()
+        self.error: LlmError | None = None
+        self.unusable = ""
+
+    def sentence(self, t: Texts) -> str:
+        if self.error is not None:
+            return t("rehearsal_llm_failed", reason=reason_of(self.error))
+        return t("rehearsal_llm_unusable", reason=t.reason(self.unusable or "?"))
+
+
+def reason_of(error: LlmError) -> str:
+    if isinstance(error, LlmRejected) and error.detail:
+        return error.detail
+    return str(error) or "?"
+
+
+class WatchedModel:
+    """The model, in place of `MonitoredModel`: a failure is not told as an outage notice
+    (the rehearsal's own error line says it); a rejection ends the rehearsal at once."""
+
+    def __init__(self, inner: LanguageModel, watch: ModelWatch) -> None:
+        self._inner = inner
+        self._watch = watch
+
+    async def complete(
+        self, turns: Sequence[ChatTurn], *, max_tokens: int | None = None, json_mode: bool = False
+    ) -> Completion:
+        try:
+            completion = await self._inner.complete(
+                turns, max_tokens=max_tokens, json_mode=json_mode
+            )
+        except LlmError as error:
+            log.warning("the language model failed: %s", error)
+            self._watch.error = error
+            if isinstance(error, LlmRejected):  # the reply job never counts those
+                self._watch.failed.set()
+            raise
+        self._watch.error = None
+        return completion
+
+
+class RehearsalHealth(AnswerHealth):
+    """A reply round that failed ends the rehearsal: the dialog is handed over at once
+    (so nothing retries in the background) and the watch is told."""
+
+    def __init__(self, watch: ModelWatch) -> None:
+        super().__init__()
+        self._watch = watch
+
+    async def unusable(self, reason: str) -> None:
+        self._watch.unusable = reason
+
+    def failed(self, dialog_id: int) -> bool:
+        self._watch.failed.set()
+        return True
+
+
+class PrintingNotifier:
+    """What the admin bot would say, in its words and ADMIN_LANGUAGE, printed into the
+    transcript."""
+
+    def __init__(self, printer: Printer, formatter: Formatter, watch: ModelWatch) -> None:
         self._printer = printer
+        self._formatter = formatter
+        self._watch = watch
         self._held: list[str] = []
-        self.failing = asyncio.Event()
-        self.failure = ""
 
     async def notify(self, event: Event) -> None:
-        if isinstance(event, LlmFailing):
-            self.failure = event.reason
-            self.failing.set()
-        text = describe(event)
-        if text:
-            self._held.append(text)
+        if isinstance(event, ProspectReplied):
+            return  # the operator is the prospect: no news
+        if isinstance(event, (LlmFailing, LlmRecovered)):
+            return  # the rehearsal's error line says it, once
+        if isinstance(event, DialogPaused) and self._watch.failed.is_set():
+            return  # the hand-over after a model failure: the error line says it
+        self._held.append(describe_event(event, self._formatter))
 
     def flush(self) -> None:
         """Print the notices so far: after the messages of the same turn."""
         held, self._held = self._held, []
         for text in held:
             self._printer.say("[admin]", text)
-
-
-def describe(event: Event) -> str:
-    if isinstance(event, GoalReached):
-        return f"goal reached in dialog {event.dialog_id}; the AI pauses there\n{event.summary}"
-    if isinstance(event, HandoffRequested):
-        return f"hand-off requested in dialog {event.dialog_id}; the AI pauses\n{event.summary}"
-    if isinstance(event, ProspectOptedOut):
-        return f"@{event.username} asked not to be written to: dialog closed, do-not-contact"
-    if isinstance(event, DialogPaused):
-        held = f"\nthe draft, not sent: «{event.draft}»" if event.draft else ""
-        return f"dialog {event.dialog_id} paused: {event.reason}{held}"
-    if isinstance(event, LlmFailing):
-        return f"the language model is failing: {event.reason}"
-    if isinstance(event, LlmRecovered):
-        return "the language model answers again"
-    if isinstance(event, ProspectReplied):
-        return ""  # the operator is the prospect: no news
-    return repr(event)
 
 
 class Rehearsal:
@@ -272,18 +335,33 @@ class Rehearsal:
         notes: str = "",
         timeout: float = 180.0,
         printer: Printer | None = None,
+        log_file: Path | None = None,
+        llm: LanguageModel | None = None,
+        clock: Clock | None = None,
     ) -> None:
         # Each line is answered before the next is read: no debounce window to wait out.
         # The rehearsal shows what the AI writes, at once: no admin there approves drafts.
+        # One request per answer: the operator waits at the terminal (see the docstring).
         self._settings = settings.model_copy(
-            update={"REPLY_DEBOUNCE_SECONDS": 0.0, "REVIEW_MODE": ReviewMode.OFF}
+            update={
+                "REPLY_DEBOUNCE_SECONDS": 0.0,
+                "REVIEW_MODE": ReviewMode.OFF,
+                "LLM_ATTEMPTS": 1,
+            }
         )
         self._username = username
         self._notes = notes
         self._timeout = timeout
         self._out = printer or Printer()
+        self._log = str(log_file) if log_file is not None else "(stderr)"
+        self._llm = llm
+        self._clock_override = clock
+        self._t = Texts(settings.ADMIN_LANGUAGE)
         self._telegram = RehearsalTelegram()
-        self._notifier = PrintingNotifier(self._out)
+        self._watch = ModelWatch()
+        self._notifier = PrintingNotifier(
+            self._out, Formatter(self._t, settings.zone), self._watch
+        )
         self._dialog_id: int | None = None
 
     async def run(self, lines: list[str] | None) -> int:
@@ -294,7 +372,7 @@ class Rehearsal:
             async with open_throwaway_database() as url:
                 return await self._rehearse(url, script, lines)
         except DatabaseNotStarted as error:
-            self._out.say("error", f"the rehearsal's own database could not start: {error}")
+            self._out.say("error", self._t("rehearsal_no_database", reason=error))
             return 1
 
     async def _operators_script(self) -> str | None:
@@ -317,8 +395,8 @@ class Rehearsal:
                     await transaction.close()
                     await engine.dispose()
         except Exception as error:  # the shipped script will do: say so, go on
-            self._out.line(f"   (the operator's database cannot be read, {error}: "
-                           "rehearsing with SALES_PROMPT_FILE)")
+            log.warning("the operator's database cannot be read", exc_info=True)
+            self._out.line("   " + self._t("rehearsal_own_script_unread", reason=error))
             return None
 
     async def _rehearse(self, url: str, script: str | None, lines: list[str] | None) -> int:
@@ -332,6 +410,12 @@ class Rehearsal:
         )
         container.telegram.override(providers.Object(self._telegram))
         container.notifier.override(providers.Object(self._notifier))
+        container.model.override(providers.Singleton(WatchedModel, container.llm, self._watch))
+        container.answer_health.override(providers.Object(RehearsalHealth(self._watch)))
+        if self._llm is not None:
+            container.llm.override(providers.Object(self._llm))
+        if self._clock_override is not None:
+            container.clock.override(providers.Object(self._clock_override))
         outcome = Outcome.CONTINUE
         code = 0
         incoming: IncomingMessages | None = None
@@ -360,10 +444,15 @@ class Rehearsal:
             self._notifier.flush()
             self._out.say("error", str(failure))
             code = 1
-        except Exception as error:  # a port error the operator must see, not a traceback
-            log.debug("rehearsal failed", exc_info=True)
+        except LlmError as error:  # the opener: written while /start is awaited
             self._notifier.flush()
-            self._out.say("error", f"{type(error).__name__}: {error}")
+            self._out.say("error", self._t("rehearsal_llm_failed", reason=reason_of(error)))
+            code = 1
+        except Exception as error:  # a port error the operator must see, not a traceback
+            log.warning("the rehearsal failed", exc_info=True)
+            self._notifier.flush()
+            reason = self._t.reason(str(error)) or type(error).__name__
+            self._out.say("error", self._t("rehearsal_failed", reason=reason, log=self._log))
             code = 1
         finally:
             self._notifier.flush()
@@ -376,7 +465,8 @@ class Rehearsal:
                     await shut_down(container)
                 except Exception:
                     log.debug("closing failed", exc_info=True)
-                self._out.line(f"outcome: {outcome.value}")
+                if code == 0:  # after an error line, an outcome would read as a result
+                    self._out.line(f"outcome: {outcome.value}")
         return code
 
     # --- the conversation -------------------------------------------------------------
@@ -403,7 +493,7 @@ class Rehearsal:
         )
         print(
             f"Rehearsal: sales script {source}, model {self._settings.OPENROUTER_MODEL}; "
-            f"you are @{self._username}. {how}",
+            f"you are @{self._username}; the log: {self._log}. {how}",
             file=sys.stderr,
             flush=True,
         )
@@ -416,9 +506,8 @@ class Rehearsal:
         while True:
             dialog = await self._dialog()
             if not dialog.ai_enabled:
-                self._out.line(
-                    f"   (the AI stops here: {dialog.status_reason or dialog.status.value})"
-                )
+                reason = dialog.status_reason or dialog.status.value
+                self._out.line("   " + self._t("rehearsal_ai_stops", reason=self._t.reason(reason)))
                 return
             text = await reader.next()
             if text is None:
@@ -447,22 +536,23 @@ class Rehearsal:
     async def _wait(self, work: Awaitable[Any]) -> Any:
         """`work`, unless the model is refused first or it takes longer than the timeout."""
         task = asyncio.ensure_future(work)
-        failing = asyncio.ensure_future(self._notifier.failing.wait())
+        failing = asyncio.ensure_future(self._watch.failed.wait())
         try:
             done, _ = await asyncio.wait(
                 {task, failing}, timeout=self._timeout, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             failing.cancel()
+        if self._watch.failed.is_set():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise RehearsalFailed(self._watch.sentence(self._t))
         if task in done:
             return task.result()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        if self._notifier.failing.is_set():
-            raise RehearsalFailed(self._notifier.failure)
         raise RehearsalFailed(
-            f"no answer within {self._timeout:g} s: check OPENROUTER_BASE_URL, OPENROUTER_MODEL "
-            "and the warnings above"
+            self._t("rehearsal_no_answer", seconds=f"{self._timeout:g}", log=self._log)
         )
 
     async def _deliver_queued(self) -> None:

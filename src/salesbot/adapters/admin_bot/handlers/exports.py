@@ -24,6 +24,7 @@ from salesbot.adapters.admin_bot.handlers.common import (
     dialog_number,
     reply,
 )
+from salesbot.adapters.admin_bot.progress import ProgressMessage, ProgressPace
 from salesbot.adapters.logging import secret_mask
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.errors import UnknownDialog
@@ -42,12 +43,14 @@ class ExportCommands:
         clock: Clock,
         *,
         part_limit: int = UPLOAD_LIMIT,
+        pace: ProgressPace | None = None,
     ) -> None:
         self.t = texts
         self.f = formatter
         self._exports = exports
         self._clock = clock
         self._part_limit = part_limit
+        self._pace = pace
 
     async def _send(
         self, update: Update, context: Context, path: Path, filename: str, caption: str
@@ -81,18 +84,43 @@ class ExportCommands:
 
     async def export_all(self, update: Update, context: Context) -> None:
         """/export_all: every dialog in a .zip, in several parts when it is large."""
+        total = await self._exports.count()
+        if not total:
+            await reply(update, context, self.t("export_all_empty"))
+            return
+        chat = update.effective_chat
+        assert chat is not None
+        status = ProgressMessage(context.bot, chat.id, self._clock, self._pace)
+        await status.start(self.t("export_progress", done=0, total=total))
+        progress = _DialogsDone(status, self.t)
+        try:
+            dialogs, parts = await self._export_and_send(update, context, progress, total)
+        except Exception:  # the error handler logs it and answers; the status says so too
+            done = progress.done
+            await status.finish(
+                self.t(
+                    "export_progress_failed",
+                    done=done,
+                    total=max(total, done),
+                    sent=progress.sent,
+                )
+            )
+            raise
+        await status.finish(self.t("export_progress_done", dialogs=dialogs, parts=parts))
+
+    async def _export_and_send(
+        self, update: Update, context: Context, progress: _DialogsDone, total: int
+    ) -> tuple[int, int]:
+        """The archive's parts written, then sent one by one; (dialogs, parts)."""
         now = self._clock.now()
         renderer = TranscriptRenderer(self.f, now)
         stamp = now.astimezone(self.f.tz).strftime("%Y%m%d_%H%M")
         with tempfile.TemporaryDirectory(prefix="salesbot-export-") as directory:
             sink = ZipPartsSink(Path(directory), renderer, part_limit=self._part_limit)
             try:
-                await self._exports.export_all(sink)
+                await self._exports.export_all(sink, progress, total=total)
             finally:
                 parts = sink.close()
-            if not sink.dialogs:
-                await reply(update, context, self.t("export_all_empty"))
-                return
             for number, path in enumerate(parts, start=1):
                 suffix = f"_part{number}" if len(parts) > 1 else ""
                 caption = self.t(
@@ -101,3 +129,27 @@ class ExportCommands:
                 await self._send(
                     update, context, path, f"salesbot_dialogs_{stamp}{suffix}.zip", caption
                 )
+                progress.sent = number
+                await progress.status.note(
+                    self.t(
+                        "export_progress_sending",
+                        dialogs=sink.dialogs,
+                        sent=number,
+                        parts=len(parts),
+                    )
+                )
+            return sink.dialogs, len(parts)
+
+
+class _DialogsDone:
+    """ExportProgress on the status message, in the admin's language."""
+
+    def __init__(self, status: ProgressMessage, texts: Texts) -> None:
+        self.status = status
+        self._t = texts
+        self.done = 0
+        self.sent = 0
+
+    async def dialogs_done(self, done: int, total: int) -> None:
+        self.done = done
+        await self.status.progress(self._t("export_progress", done=done, total=total), done)

@@ -35,6 +35,7 @@ _ONE = _HEADER.where(_d.id == bindparam("dialog_id"))
 _PAGE = (
     _HEADER.where(_d.id > bindparam("after_id")).order_by(_d.id).limit(bindparam("page_size"))
 )
+_COUNT = select(func.count()).select_from(dialogs)
 # COPY writes timestamps in the session's DateStyle: the rows are read as ISO.
 _ISO_DATES = text("SET LOCAL DateStyle = ISO")
 
@@ -67,6 +68,10 @@ class SqlExportQuery:
         async with reading(self._engine) as tx:
             row = (await tx.execute(_ONE, {"dialog_id": dialog_id})).first()
         return _header(row) if row else None
+
+    async def count(self) -> int:
+        async with reading(self._engine) as tx:
+            return int((await tx.execute(_COUNT)).scalar_one())
 
     async def headers(self, *, after_id: int, limit: int) -> list[TranscriptHeader]:
         if limit <= 0:
