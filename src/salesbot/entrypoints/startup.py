@@ -34,8 +34,8 @@ async def check_database(
     sure its schema is the newest; StartupRefused otherwise."""
     from salesbot.adapters.persistence.migrations import current_revision, head_revision
 
-    # alembic announces its plugins and DDL mode at INFO on every check: noise in the journal.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # alembic's plugin and DDL-mode lines on every check are shown at DEBUG only: the
+    # logging setup demotes them (adapters/logging/setup.py), one rule for every command.
     started = clock.now()
     told = False
     while True:

@@ -154,11 +154,8 @@ async def _database(container: Any, database: str, timeout: float) -> Line:
 
 
 async def _revision(engine: Any) -> str | None:
-    import logging
-
     from alembic.runtime.migration import MigrationContext
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     async with engine.connect() as connection:
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
