@@ -77,3 +77,30 @@ def test_every_command_has_help(tmp_path):
         )
         assert result.returncode == 0, result.stderr
         assert name in result.stdout
+
+
+def test_run_with_a_log_file_it_cannot_write_says_so_in_one_line_and_is_not_restarted(tmp_path):
+    """Measured: a bad LOG_FILE crashed `salesbot run` with a 23-line traceback."""
+    (tmp_path / "a-file").write_text("")  # no folder can be made under it, even by root
+    env = {
+        **SEED,
+        **GOOD,
+        "LOG_FILE": str(tmp_path / "a-file" / "salesbot.log"),
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    clean = {k: v for k, v in os.environ.items() if k not in SEED}
+    result = subprocess.run(
+        [sys.executable, "-m", "salesbot.entrypoints.cli", "run"],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2  # the unit's RestartPreventExitStatus
+    header, problem = result.stderr.splitlines()  # the OS's reason in brackets
+    assert header == "The configuration has problems:"
+    assert problem.startswith(f"  LOG_FILE: cannot write {tmp_path / 'a-file' / 'salesbot.log'} (")
+    assert problem.endswith("); expected a file in a folder this user may write, or no LOG_FILE")
+    assert "Traceback" not in result.stdout + result.stderr

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from salesbot.entrypoints import event_loop
-from salesbot.entrypoints.commands import report_config_error
+from salesbot.entrypoints.commands import report_config_error, start_logging
 from salesbot.entrypoints.settings import TELEGRAM_REQUIRED, ConfigError, Settings, load_settings
 
 Ask = Callable[[str], Awaitable[str]]
@@ -59,12 +59,12 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return report_config_error(error)
 
-    from salesbot.adapters.logging import configure_logging
-
     # The terminal shows this command's own lines; the log keeps warnings and worse
     # unless LOG_LEVEL asks for debugging.
     level = settings.LOG_LEVEL if settings.LOG_LEVEL in ("TRACE", "DEBUG") else "WARNING"
-    configure_logging(level, settings.LOG_FILE, settings.secret_values())
+    refused = start_logging(level, settings.LOG_FILE, settings.secret_values())
+    if refused is not None:
+        return refused
     if level == "WARNING":  # kurigram warns of each failed connection try: one line says it
         logging.getLogger("pyrogram").setLevel(logging.ERROR)
     try:

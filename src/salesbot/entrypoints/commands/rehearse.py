@@ -68,7 +68,7 @@ from salesbot.domain.peer import Peer
 from salesbot.domain.review import ReviewMode
 from salesbot.domain.username import normalize_username
 from salesbot.entrypoints import event_loop
-from salesbot.entrypoints.commands import report_config_error
+from salesbot.entrypoints.commands import report_config_error, start_logging
 from salesbot.entrypoints.settings import LLM_REQUIRED, ConfigError, Settings, load_settings
 
 log = logging.getLogger("salesbot.rehearse")
@@ -136,13 +136,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"--username: {error}", file=sys.stderr)
         return 2
 
-    from salesbot.adapters.logging import configure_logging
-
     # The transcript is stdout; log lines on the same terminal would break it up.
     log_file = settings.LOG_FILE or settings.DATA_DIR / REHEARSAL_LOG
-    configure_logging(
+    refused = start_logging(
         settings.LOG_LEVEL, log_file, settings.secret_values(), console=args.verbose
     )
+    if refused is not None:
+        return refused
     rehearsal = Rehearsal(
         settings, username=username, notes=args.context, timeout=args.timeout, log_file=log_file
     )

@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from salesbot.entrypoints import event_loop
-from salesbot.entrypoints.commands import report_config_error
+from salesbot.entrypoints.commands import report_config_error, start_logging
 from salesbot.entrypoints.settings import RUN_REQUIRED, ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -39,9 +39,9 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return report_config_error(error)
 
-    from salesbot.adapters.logging import configure_logging
-
-    configure_logging(settings.LOG_LEVEL, settings.LOG_FILE, settings.secret_values())
+    refused = start_logging(settings.LOG_LEVEL, settings.LOG_FILE, settings.secret_values())
+    if refused is not None:
+        return refused
     try:
         return event_loop.run(run(settings))
     except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were installed
