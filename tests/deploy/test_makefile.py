@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,9 +12,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# The Makefile's own variables as a user's shell has them: not those of a `make test` that
+# runs this test (CI's second pass sets VENV=.venv-py310, which make hands down).
+_MAKE_STATE = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "VENV", "PYTHON", "ENV_FILE")
+
+
 def planned(*args: str) -> list[str]:
+    env = {name: value for name, value in os.environ.items() if name not in _MAKE_STATE}
     result = subprocess.run(
         ["make", "-n", "-s", "-C", str(ROOT), *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
