@@ -50,6 +50,17 @@ def record_usage(dialog: Dialog, usage: Usage) -> None:
     )
 
 
+def record_answer(dialog: Dialog, composed: Composed, now: datetime) -> None:
+    """What a written message tells about its dialog: the stage and warmth the model read,
+    its summary (when it gave one), the tokens it cost, the time of this activity."""
+    answer = composed.answer
+    dialog.record_progress(answer.stage, answer.warmth)
+    record_usage(dialog, composed.usage)
+    if answer.summary:
+        dialog.summary = answer.summary
+    dialog.last_activity_at = now
+
+
 async def apply_composed(
     uow: UnitOfWork,
     dialog: Dialog,
@@ -63,11 +74,7 @@ async def apply_composed(
     """Queue the answer (or draft it, `review`) and apply its outcome; the caller commits."""
     assert dialog.id is not None
     answer = composed.answer
-    dialog.record_progress(answer.stage, answer.warmth)
-    record_usage(dialog, composed.usage)
-    if answer.summary:
-        dialog.summary = answer.summary
-    dialog.last_activity_at = now
+    record_answer(dialog, composed, now)
     if kind is OutKind.REPLY:
         # MAX_FOLLOW_UPS is per silence: the prospect spoke, a new silence may begin (and a
         # follow-up that their message cancelled was never sent).

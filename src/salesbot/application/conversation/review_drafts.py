@@ -23,10 +23,10 @@ import logging
 from dataclasses import dataclass
 
 from salesbot.application.conversation.answer_prospect import history_limit, load_history
-from salesbot.application.conversation.apply_outcome import draft_written, record_usage
+from salesbot.application.conversation.apply_outcome import draft_written, record_answer
 from salesbot.application.conversation.prompt import FollowUpInfo, Task
 from salesbot.application.conversation.sales_script import SalesScript
-from salesbot.application.conversation.start_dialog import disclosure_for
+from salesbot.application.conversation.start_dialog import with_disclosure
 from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
 from salesbot.application.errors import (
     DraftHeld,
@@ -232,17 +232,13 @@ class DraftReview:
             raise DraftNotRewritten("the model wrote nothing to send")
         text = composed.text
         if task is Task.OPENER and self._disclose:
-            text = f"{text}\n\n{disclosure_for(script)}"
+            text = with_disclosure(text, script)
         now = self._clock.now()
         async with self._uow_factory() as uow:
             old, dialog = await _waiting(uow, command.message_id)
             old.delivery = Delivery.DISCARDED
             await _decide(uow, old)
-            record_usage(dialog, composed.usage)
-            dialog.record_progress(composed.answer.stage, composed.answer.warmth)
-            if composed.answer.summary:
-                dialog.summary = composed.answer.summary
-            dialog.last_activity_at = now
+            record_answer(dialog, composed, now)
             new = Message.outgoing(
                 dialog.id or 0, dialog.account_id, text, now, kind, last_word=old.last_word
             )

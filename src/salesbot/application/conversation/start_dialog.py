@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from salesbot.application.conversation.apply_outcome import draft_written, record_usage
+from salesbot.application.conversation.apply_outcome import draft_written, record_answer
 from salesbot.application.conversation.prompt import Task
 from salesbot.application.conversation.sales_script import SalesScript
 from salesbot.application.conversation.write_reply import ReplyRefused, ReplyWriter
@@ -56,6 +56,14 @@ DISCLOSURES = {"ru": DISCLOSURE_RU, "en": DISCLOSURE_EN}
 def disclosure_for(script: str) -> str:
     """The AI note in the sales script's language (its majority alphabet)."""
     return DISCLOSURES[script_language(script)]
+
+
+def with_disclosure(opener: str, script: str) -> str:
+    """The opener with the AI note under it, in the language of the script it was written
+    from (AI_DISCLOSURE=opener)."""
+    return f"{opener}\n\n{disclosure_for(script)}"
+
+
 MAX_NOTES_CHARS = 2000
 
 
@@ -161,16 +169,9 @@ class StartDialogHandler:
             raise LlmUnavailable(
                 f"{refused}: no opener was written; try again, or adjust the sales script"
             ) from None
-        opener = composed.text
-        if self._disclose:
-            # In the language of the script this opener was written from.
-            opener = f"{opener}\n\n{disclosure_for(script)}"
+        opener = with_disclosure(composed.text, script) if self._disclose else composed.text
         now = self._clock.now()
-        dialog.record_progress(composed.answer.stage, composed.answer.warmth)
-        if composed.answer.summary:
-            dialog.summary = composed.answer.summary
-        record_usage(dialog, composed.usage)
-        dialog.last_activity_at = now
+        record_answer(dialog, composed, now)
         async with self._uow_factory() as uow:
             await self._refuse_if_taken(uow, username, user_id=peer.user_id)
             try:
