@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from telegram import ForceReply, Update
 from telegram.error import TelegramError
@@ -28,7 +28,7 @@ from salesbot.application.admin.control_dialog import (
     SayInDialog,
     StopDialog,
 )
-from salesbot.application.conversation.start_dialog import StartDialog
+from salesbot.application.conversation.start_dialog import DialogStarted, StartDialog
 from salesbot.application.errors import (
     AlreadyInDialog,
     DialogAlreadyOpen,
@@ -73,7 +73,7 @@ class DialogStarter(Protocol):
 
     async def __call__(
         self, command: StartDialog, *, writing: Callable[[], Awaitable[None]] | None = None
-    ) -> Any: ...
+    ) -> DialogStarted: ...
 
 
 def explain_start_refusal(error: Exception, t: Texts, username: str) -> str | None:
@@ -139,7 +139,7 @@ class DialogCommands:
             update,
             context,
             self.t(
-                "dialog_started_draft" if getattr(started, "draft", False) else "dialog_started",
+                "dialog_started_draft" if started.draft else "dialog_started",
                 dialog_id=started.dialog_id,
                 username=started.username,
                 account_id=started.account_id,
