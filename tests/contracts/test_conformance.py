@@ -24,6 +24,8 @@ IMPLEMENTATIONS = {
     ports.SettingRepository: (sql.SqlSettingRepository, fake._Settings),
     ports.UpdateStateRepository: (sql.SqlUpdateStateRepository, fake._UpdateStates),
     ports.AdminUpdateRepository: (sql.SqlAdminUpdateRepository, fake._AdminUpdates),
+    ports.CampaignRepository: (sql.SqlCampaignRepository, fake._Campaigns),
+    ports.LeadRepository: (sql.SqlLeadRepository, fake._Leads),
 }
 QUERIES = {
     admin_queries.DialogViews: (sql_queries.SqlDialogViews,),

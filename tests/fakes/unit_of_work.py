@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import TracebackType
@@ -25,6 +25,7 @@ from types import TracebackType
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
 from salesbot.application.ports import AdminUpdate, Clock, UpdateState
 from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.campaign import Campaign, Lead
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
@@ -48,6 +49,8 @@ class _Tables:
     settings: dict[str, str] = field(default_factory=dict)
     update_states: dict[int, UpdateState] = field(default_factory=dict)
     admin_updates: dict[int, _AdminUpdateRow] = field(default_factory=dict)
+    campaigns: dict[int, Campaign] = field(default_factory=dict)
+    leads: dict[int, Lead] = field(default_factory=dict)
 
 
 class InMemoryStore:
@@ -158,6 +161,8 @@ class _Dialogs:
             raise DialogAlreadyOpen(dialog.target_username)
         if dialog.account_id not in self._t.accounts:
             raise RecordNotFound(f"no account {dialog.account_id}")
+        if dialog.campaign_id is not None and dialog.campaign_id not in self._t.campaigns:
+            raise RecordNotFound(f"no campaign {dialog.campaign_id}")
         stored = dialog.copy()
         stored.id = self._store.next_id()
         stored.created_at = dialog.created_at or self._store.now()
@@ -534,6 +539,69 @@ class _AdminUpdates:
         return len(gone)
 
 
+class _Campaigns:
+    def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
+        self._store, self._t = store, tables
+
+    async def add(self, campaign: Campaign) -> Campaign:
+        stored = campaign.copy()
+        stored.id = self._store.next_id()
+        stored.created_at = campaign.created_at or self._store.now()
+        self._t.campaigns[stored.id] = stored
+        return stored.copy()
+
+    async def get(self, campaign_id: int) -> Campaign | None:
+        found = self._t.campaigns.get(campaign_id)
+        return found.copy() if found else None
+
+    async def every(self) -> list[Campaign]:
+        return [c.copy() for c in sorted(self._t.campaigns.values(), key=lambda c: -(c.id or 0))]
+
+    async def update(self, campaign: Campaign) -> None:
+        if campaign.id not in self._t.campaigns:
+            raise RecordNotFound(f"no campaign {campaign.id}")
+        old = self._t.campaigns[campaign.id]
+        self._t.campaigns[campaign.id] = replace(campaign.copy(), created_at=old.created_at)
+
+
+class _Leads:
+    def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
+        self._store, self._t = store, tables
+
+    async def add_many(self, leads: Sequence[Lead]) -> int:
+        taken = {(lead.campaign_id, lead.username) for lead in self._t.leads.values()}
+        stored = 0
+        for lead in leads:
+            if lead.campaign_id not in self._t.campaigns:
+                raise RecordNotFound("no such campaign for these leads")
+            if (lead.campaign_id, lead.username) in taken:
+                continue
+            taken.add((lead.campaign_id, lead.username))
+            new = lead.copy()
+            new.id = self._store.next_id()
+            self._t.leads[new.id] = new
+            stored += 1
+        return stored
+
+    async def get(self, lead_id: int) -> Lead | None:
+        found = self._t.leads.get(lead_id)
+        return found.copy() if found else None
+
+    async def for_campaign(self, campaign_id: int) -> list[Lead]:
+        leads = [lead for lead in self._t.leads.values() if lead.campaign_id == campaign_id]
+        return [lead.copy() for lead in sorted(leads, key=lambda x: (x.position, x.id or 0))]
+
+    async def update(self, lead: Lead) -> None:
+        old = self._t.leads.get(lead.id or 0)
+        if old is None:
+            raise RecordNotFound(f"no lead {lead.id}")
+        if lead.dialog_id is not None and lead.dialog_id not in self._t.dialogs:
+            raise RecordNotFound(f"no dialog {lead.dialog_id} for lead {lead.id}")
+        self._t.leads[old.id or 0] = replace(
+            lead.copy(), campaign_id=old.campaign_id, position=old.position
+        )
+
+
 class FakeUnitOfWork:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
@@ -553,6 +621,8 @@ class FakeUnitOfWork:
         self.settings = _Settings(tables)
         self.update_states = _UpdateStates(tables)
         self.admin_updates = _AdminUpdates(tables)
+        self.campaigns = _Campaigns(self.store, tables)
+        self.leads = _Leads(self.store, tables)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         await self.store.lock.acquire()

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Literal, Protocol
 
 from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.campaign import Campaign, Lead
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.events import Event
@@ -311,6 +312,43 @@ class SettingRepository(Protocol):
     async def set(self, key: str, value: str) -> None: ...
 
 
+class CampaignRepository(Protocol):
+    """Campaigns (`domain/campaign.py`); their leads are the LeadRepository's."""
+
+    async def add(self, campaign: Campaign) -> Campaign:
+        """Store a new campaign; the stored one has its id and created_at."""
+        ...
+
+    async def get(self, campaign_id: int) -> Campaign | None: ...
+
+    async def every(self) -> list[Campaign]:
+        """Every campaign, newest first."""
+        ...
+
+    async def update(self, campaign: Campaign) -> None:
+        """Write its name, script, variants and status; RecordNotFound if it is gone."""
+        ...
+
+
+class LeadRepository(Protocol):
+    """The leads of the campaigns, one per username in a campaign."""
+
+    async def add_many(self, leads: Sequence[Lead]) -> int:
+        """Store new leads (their campaign must exist); how many were stored. A username the
+        campaign already has is left out (the import reports duplicates before)."""
+        ...
+
+    async def get(self, lead_id: int) -> Lead | None: ...
+
+    async def for_campaign(self, campaign_id: int) -> list[Lead]:
+        """The campaign's leads in the file's order (position, then id)."""
+        ...
+
+    async def update(self, lead: Lead) -> None:
+        """Write its status, variant, dialog, reason and claim; RecordNotFound if it is gone."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit()` ran; repositories never commit."""
 
@@ -337,6 +375,12 @@ class UnitOfWork(Protocol):
 
     @property
     def admin_updates(self) -> AdminUpdateRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def leads(self) -> LeadRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -105,6 +105,10 @@ class Dialog:
     """Of `prompt_tokens`, those the provider read from its prompt cache (billed less)."""
     review: bool | None = None
     """The operator's `/review N on|off` for this dialog; None follows REVIEW_MODE."""
+    campaign_id: int | None = None
+    """The campaign whose lead this dialog is; None: begun by `/start`."""
+    variant: int | None = None
+    """The campaign's opener variant it was started with (an index into its variants)."""
 
     @property
     def is_open(self) -> bool:

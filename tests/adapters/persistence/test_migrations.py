@@ -22,6 +22,8 @@ TABLES = {
     "settings",
     "telegram_update_states",
     "admin_updates",
+    "campaigns",
+    "campaign_leads",
 }
 
 

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesbot.domain.account import Account, AccountStatus
+from salesbot.domain.campaign import Campaign, CampaignStatus, Lead, LeadStatus
 from salesbot.domain.dialog import OPEN_STATUSES, Dialog, DialogStatus, Outcome, Stage
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.media import Media, MediaKind
@@ -154,6 +155,10 @@ class DialogRow(Base):
     cached_tokens: Mapped[int] = mapped_column(BigInteger, server_default="0")  # revision 0012
     cost_usd: Mapped[float] = mapped_column(Float, server_default="0")
     review: Mapped[bool | None] = mapped_column(Boolean)  # /review N on|off, revision 0015
+    # The campaign that started it and its opener variant (an index into the campaign's
+    # variants), revision 0016; NULL for a dialog begun by /start.
+    campaign_id: Mapped[int | None] = mapped_column(Id, ForeignKey("campaigns.id"))
+    variant: Mapped[int | None] = mapped_column(Integer)
     # What was said in the dialog, kept by the database's triggers on `messages` (revision
     # 0006): /stats of all time sums these instead of reading every message. Not part of
     # the domain's Dialog: no dialog update writes them.
@@ -182,6 +187,56 @@ class DialogRow(Base):
             postgresql_where=text("status IN ('active', 'paused')"),
         ),
         Index(None, "status"),
+        # A campaign's funnel (/campaign N) and its export.
+        Index(None, "campaign_id", postgresql_where=text("campaign_id IS NOT NULL")),
+    )
+
+
+class CampaignRow(Base):
+    """A lead list started as paced dialogs (revision 0016)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    script: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    variants: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, "campaign_status"), server_default=CampaignStatus.ACTIVE.value
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+
+
+class CampaignLeadRow(Base):
+    """One lead of a campaign: queued until the feeder starts its dialog (revision 0016)."""
+
+    __tablename__ = "campaign_leads"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(Id, ForeignKey("campaigns.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    status: Mapped[LeadStatus] = mapped_column(
+        _enum(LeadStatus, "lead_status"), server_default=LeadStatus.QUEUED.value
+    )
+    variant: Mapped[int | None] = mapped_column(Integer)
+    dialog_id: Mapped[int | None] = mapped_column(Id, ForeignKey("dialogs.id"))
+    reason: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        # A lead appears once in its campaign.
+        UniqueConstraint("campaign_id", "username"),
+        # The feeder's next lead: the first queued one of a campaign, in the file's order.
+        Index(
+            "ix_campaign_leads_queued",
+            "campaign_id",
+            "position",
+            postgresql_where=text("status = 'queued'"),
+        ),
+        # The funnel counts per status.
+        Index(None, "campaign_id", "status"),
     )
 
 
@@ -363,6 +418,8 @@ peers = cast(Table, PeerRow.__table__)
 settings = cast(Table, SettingRow.__table__)
 update_states = cast(Table, UpdateStateRow.__table__)
 admin_updates = cast(Table, AdminUpdateRow.__table__)
+campaigns = cast(Table, CampaignRow.__table__)
+campaign_leads = cast(Table, CampaignLeadRow.__table__)
 
 OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 
@@ -437,6 +494,8 @@ def dialog_from_row(row: Any) -> Dialog:
         cached_tokens=row.cached_tokens,
         cost_usd=row.cost_usd,
         review=row.review,
+        campaign_id=row.campaign_id,
+        variant=row.variant,
     )
 
 
@@ -459,6 +518,8 @@ def dialog_values(dialog: Dialog) -> dict[str, Any]:
         "cached_tokens": dialog.cached_tokens,
         "cost_usd": dialog.cost_usd,
         "review": dialog.review,
+        "campaign_id": dialog.campaign_id,
+        "variant": dialog.variant,
     }
 
 
@@ -527,3 +588,52 @@ def peer_from_row(row: Row[Any]) -> Peer:
         user_id=row.user_id,
         access_hash=row.access_hash,
     )
+
+
+def campaign_from_row(row: Any) -> Campaign:
+    return Campaign(
+        id=row.id,
+        name=row.name,
+        script=row.script,
+        variants=tuple(row.variants or ()),
+        status=row.status,
+        created_at=row.created_at,
+    )
+
+
+def campaign_values(campaign: Campaign) -> dict[str, Any]:
+    """Every column an update may change: all but the id and created_at."""
+    return {
+        "name": campaign.name,
+        "script": campaign.script,
+        "variants": list(campaign.variants),
+        "status": campaign.status,
+    }
+
+
+def lead_from_row(row: Any) -> Lead:
+    return Lead(
+        id=row.id,
+        campaign_id=row.campaign_id,
+        position=row.position,
+        username=row.username,
+        fields=dict(row.fields or {}),
+        status=row.status,
+        variant=row.variant,
+        dialog_id=row.dialog_id,
+        reason=row.reason,
+        claimed_at=row.claimed_at,
+    )
+
+
+def lead_values(lead: Lead) -> dict[str, Any]:
+    """Every column an update may change: all but the id, its campaign and position."""
+    return {
+        "username": lead.username,
+        "fields": dict(lead.fields),
+        "status": lead.status,
+        "variant": lead.variant,
+        "dialog_id": lead.dialog_id,
+        "reason": lead.reason,
+        "claimed_at": lead.claimed_at,
+    }

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from salesbot.adapters.persistence.repositories import (
     SqlAccountRepository,
     SqlAdminUpdateRepository,
+    SqlCampaignRepository,
     SqlDialogRepository,
     SqlDoNotContactRepository,
+    SqlLeadRepository,
     SqlMessageRepository,
     SqlPeerRepository,
     SqlSettingRepository,
@@ -33,6 +35,8 @@ class SqlUnitOfWork:
     settings: SqlSettingRepository
     update_states: SqlUpdateStateRepository
     admin_updates: SqlAdminUpdateRepository
+    campaigns: SqlCampaignRepository
+    leads: SqlLeadRepository
 
     def __init__(
         self, transaction_factory: Callable[[], Transaction], cipher: SessionCipher
@@ -52,6 +56,8 @@ class SqlUnitOfWork:
         self.settings = SqlSettingRepository(tx)
         self.update_states = SqlUpdateStateRepository(tx)
         self.admin_updates = SqlAdminUpdateRepository(tx)
+        self.campaigns = SqlCampaignRepository(tx)
+        self.leads = SqlLeadRepository(tx)
         return self
 
     async def __aexit__(

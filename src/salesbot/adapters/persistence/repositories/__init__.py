@@ -2,6 +2,10 @@
 
 from salesbot.adapters.persistence.repositories.accounts import SqlAccountRepository
 from salesbot.adapters.persistence.repositories.admin_updates import SqlAdminUpdateRepository
+from salesbot.adapters.persistence.repositories.campaigns import (
+    SqlCampaignRepository,
+    SqlLeadRepository,
+)
 from salesbot.adapters.persistence.repositories.dialogs import SqlDialogRepository
 from salesbot.adapters.persistence.repositories.messages import SqlMessageRepository
 from salesbot.adapters.persistence.repositories.small import (
@@ -14,8 +18,10 @@ from salesbot.adapters.persistence.repositories.small import (
 __all__ = [
     "SqlAccountRepository",
     "SqlAdminUpdateRepository",
+    "SqlCampaignRepository",
     "SqlDialogRepository",
     "SqlDoNotContactRepository",
+    "SqlLeadRepository",
     "SqlMessageRepository",
     "SqlPeerRepository",
     "SqlSettingRepository",
