@@ -12,6 +12,7 @@ from salesbot.adapters.persistence import queries as sql_queries
 from salesbot.adapters.persistence import repositories as sql
 from salesbot.application import ports
 from salesbot.application.admin import queries as admin_queries
+from salesbot.application.campaigns import queries as campaign_queries
 from salesbot.application.conversation import queries as conversation_queries
 from tests.fakes import unit_of_work as fake
 
@@ -32,6 +33,7 @@ QUERIES = {
     admin_queries.StatsQuery: (sql_queries.SqlStatsQuery,),
     admin_queries.ExportQuery: (sql_queries.SqlExportQuery,),
     conversation_queries.ConversationQueries: (sql_queries.SqlConversationQueries,),
+    campaign_queries.CampaignViews: (sql_queries.SqlCampaignViews,),
 }
 CASES = [
     (port, implementation, name)

@@ -259,6 +259,12 @@ class UnknownDialog(UseCaseError):
         self.dialog_id = dialog_id
 
 
+class UnknownCampaign(UseCaseError):
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__(f"no campaign {campaign_id}")
+        self.campaign_id = campaign_id
+
+
 class DialogClosed(UseCaseError):
     """The dialog is stopped, finished, failed or opted out: nothing more is written in it."""
 
