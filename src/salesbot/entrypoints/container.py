@@ -42,6 +42,7 @@ from salesbot.adapters.persistence import (
     sql_uow_factory,
 )
 from salesbot.adapters.persistence.queries import (
+    SqlCampaignViews,
     SqlConversationQueries,
     SqlDialogViews,
     SqlExportQuery,
@@ -61,6 +62,8 @@ from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
+from salesbot.application.campaigns.control import CampaignControl
+from salesbot.application.campaigns.reports import CampaignReports
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
 from salesbot.application.conversation.intake import Intake
@@ -255,6 +258,7 @@ class Container(containers.DeclarativeContainer):
     dialog_views = providers.Singleton(SqlDialogViews, engine)
     stats = providers.Singleton(SqlStatsQuery, engine)
     export_query = providers.Singleton(SqlExportQuery, engine)
+    campaign_views = providers.Singleton(SqlCampaignViews, engine)
     conversation_queries = providers.Singleton(SqlConversationQueries, engine)
 
     # --- the outside systems ---
@@ -426,6 +430,8 @@ class Container(containers.DeclarativeContainer):
     )
     exports = providers.Singleton(Exports, export_query)
     do_not_contact = providers.Singleton(DoNotContactList, uow_factory, clock)
+    campaign_reports = providers.Singleton(CampaignReports, campaign_views)
+    campaign_control = providers.Singleton(CampaignControl, uow_factory)
     admin_use_cases = providers.Singleton(
         AdminUseCases,
         accounts=accounts,
@@ -437,6 +443,8 @@ class Container(containers.DeclarativeContainer):
         exports=exports,
         script=sales_script,
         do_not_contact=do_not_contact,
+        campaigns=campaign_reports,
+        campaign_control=campaign_control,
     )
     # Admin updates are recorded before Telegram is told they arrived: none lost by a crash.
     admin_update_journal = providers.Singleton(AdminUpdateJournal, uow_factory, clock)

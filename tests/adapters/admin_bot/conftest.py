@@ -164,6 +164,7 @@ class World:
         # Small pages and batches, so that a few rows cross their boundaries.
         container.admin_views.add_kwargs(page_size=3)
         container.do_not_contact.add_kwargs(page_size=3)
+        container.campaign_reports.add_kwargs(page_size=3)
         container.exports.add_kwargs(batch_size=2)
         container.admin_bot.add_kwargs(poll_timeout=5)
         if self.stop_grace is not None:

@@ -44,6 +44,8 @@ from salesbot.adapters.admin_bot.handlers.accounts import (
     AccountCommands,
     AccountManager,
 )
+from salesbot.adapters.admin_bot.handlers.campaigns import PAGES as CAMPAIGN_PAGES
+from salesbot.adapters.admin_bot.handlers.campaigns import CampaignCommands
 from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
 from salesbot.adapters.admin_bot.handlers.dialogs import DialogCommands, DialogStarter
 from salesbot.adapters.admin_bot.handlers.do_not_contact import PAGES as DNC_PAGES
@@ -63,6 +65,8 @@ from salesbot.application.admin.do_not_contact import DoNotContactList
 from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
+from salesbot.application.campaigns.control import CampaignControl
+from salesbot.application.campaigns.reports import CampaignReports
 from salesbot.application.conversation.review_drafts import DraftReview
 from salesbot.application.errors import CredentialsRejected, TelegramUnavailable
 from salesbot.application.ports import Clock
@@ -125,6 +129,8 @@ class AdminUseCases:
     exports: Exports
     script: ScriptStore
     do_not_contact: DoNotContactList
+    campaigns: CampaignReports
+    campaign_control: CampaignControl
 
 
 Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -339,7 +345,13 @@ def build_admin_bot(
     )
     views = ViewCommands(texts, formatter, use_cases.views)
     do_not_contact = DoNotContactCommands(texts, formatter, use_cases.do_not_contact)
-    pages = PageTurner(texts, {LIST_PAGES: views.page, DNC_PAGES: do_not_contact.page})
+    campaigns = CampaignCommands(
+        texts, formatter, use_cases.campaigns, use_cases.campaign_control
+    )
+    pages = PageTurner(
+        texts,
+        {LIST_PAGES: views.page, DNC_PAGES: do_not_contact.page, CAMPAIGN_PAGES: campaigns.page},
+    )
     exports = ExportCommands(
         texts,
         formatter,
@@ -371,6 +383,12 @@ def build_admin_bot(
         "dnc": do_not_contact.show,
         "dnc_add": do_not_contact.add,
         "dnc_remove": do_not_contact.remove,
+        "campaigns": campaigns.show,
+        "campaign": campaigns.funnel,
+        "campaign_pause": campaigns.pause,
+        "campaign_resume": campaigns.resume,
+        "campaign_stop": campaigns.stop,
+        "campaign_export": alongside(campaigns.export),
         "export": alongside(exports.export),
         "export_all": alongside(exports.export_all),
         "prompt": script.show,
@@ -384,6 +402,7 @@ def build_admin_bot(
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
             CallbackQueryHandler(dialogs.inbox_button, pattern=r"^inbox:"),
             CallbackQueryHandler(do_not_contact.remove_button, pattern=r"^dnc_(remove|keep):"),
+            CallbackQueryHandler(campaigns.stop_button, pattern=r"^campaign_(stop|keep):"),
             # Regenerate waits for the model: it must not hold up the next updates.
             CallbackQueryHandler(alongside(drafts.button), pattern=r"^draft:"),
             CallbackQueryHandler(pages.turn_page),

@@ -369,6 +369,125 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "{who} остаётся в списке «не беспокоить».",
         "en": "{who} stays on the do-not-contact list.",
     },
+    # --- campaigns -------------------------------------------------------------------------
+    "campaign_n_missing": {
+        "ru": "Не указан номер кампании. Нужно: {usage}, например: {example}",
+        "en": "The campaign number is missing. Expected: {usage}, e.g. {example}",
+    },
+    "campaign_n_not_number": {
+        "ru": "«{raw}» — не номер кампании, нужно целое число. Нужно: {usage}, например: "
+        "{example}",
+        "en": "“{raw}” is not a campaign number: expected a whole number. "
+        "Expected: {usage}, e.g. {example}",
+    },
+    "campaign_n_extra": {
+        "ru": "Лишнее после номера: «{extra}». Нужно: {usage}, например: {example}",
+        "en": "Unexpected text after the number: “{extra}”. Expected: {usage}, e.g. {example}",
+    },
+    "unknown_campaign": {
+        "ru": "Кампании {n} нет. Все кампании: /campaigns",
+        "en": "There is no campaign {n}. Every campaign: /campaigns",
+    },
+    "campaigns_empty": {
+        "ru": "Кампаний пока нет. Создать: /campaign_new",
+        "en": "There are no campaigns yet. Create one: /campaign_new",
+    },
+    "campaigns_header": {
+        "ru": "Кампании: {total} (стр. {page}/{pages}), сначала новые:",
+        "en": "Campaigns: {total} (page {page}/{pages}), newest first:",
+    },
+    "campaigns_row": {
+        "ru": "{n}. «{name}» — {status}: в очереди {queued}, начато {started}, пропущено "
+        "{skipped} из {total}; ответили {replied}, цель {goal}",
+        "en": "{n}. “{name}” — {status}: queued {queued}, started {started}, skipped "
+        "{skipped} of {total}; replied {replied}, goal {goal}",
+    },
+    "campaigns_footer": {
+        "ru": "Воронка кампании: /campaign N",
+        "en": "A campaign's funnel: /campaign N",
+    },
+    "campaign_title": {
+        "ru": "Кампания {n} «{name}» — {status}, {script}",
+        "en": "Campaign {n} “{name}” — {status}, {script}",
+    },
+    "campaign_own_script": {"ru": "свой сценарий", "en": "its own script"},
+    "campaign_global_script": {"ru": "общий сценарий", "en": "the global script"},
+    "campaign_leads": {
+        "ru": "Лиды: {total} — в очереди {queued}, запускаются {starting}, начато {started}, "
+        "пропущено {skipped}",
+        "en": "Leads: {total} — queued {queued}, starting {starting}, started {started}, "
+        "skipped {skipped}",
+    },
+    "campaign_funnel": {
+        "ru": "начато {started} · ответили {replied} ({reply_rate}) · цель {goal} ({goal_rate}) "
+        "· передано человеку {handoff} · отказ {rejected} · отписались {opted_out} · "
+        "не удалось {failed}",
+        "en": "started {started} · replied {replied} ({reply_rate}) · goal {goal} ({goal_rate}) "
+        "· handed off {handoff} · rejected {rejected} · opted out {opted_out} · "
+        "failed {failed}",
+    },
+    "campaign_overall": {"ru": "Всего: {funnel}", "en": "Overall: {funnel}"},
+    "campaign_variants": {"ru": "По вариантам первого сообщения:", "en": "Per opener variant:"},
+    "campaign_variant": {"ru": "{i}. «{text}»: {funnel}", "en": "{i}. “{text}”: {funnel}"},
+    "campaign_skipped": {"ru": "Пропущены:", "en": "Skipped:"},
+    "campaign_skip_reason": {"ru": "— {reason}: {count}", "en": "— {reason}: {count}"},
+    "campaign_no_reason": {"ru": "причина не указана", "en": "no reason given"},
+    "campaign_hints": {
+        "ru": "Ответили — от начатых, цель — от начатых. Пауза: /campaign_pause {n} · "
+        "Выгрузка: /campaign_export {n}",
+        "en": "Reply and goal rates are of the started. Pause: /campaign_pause {n} · "
+        "Export: /campaign_export {n}",
+    },
+    "campaign_paused": {
+        "ru": "Кампания {n} «{name}» на паузе: новые диалоги не начинаются, начатые идут "
+        "дальше. Продолжить: /campaign_resume {n}",
+        "en": "Campaign {n} “{name}” is paused: no new dialog is started, those started go "
+        "on. Resume: /campaign_resume {n}",
+    },
+    "campaign_resumed": {
+        "ru": "Кампания {n} «{name}» снова идёт: лиды из очереди начинаются, когда у "
+        "аккаунтов есть место.",
+        "en": "Campaign {n} “{name}” runs again: queued leads are started as the accounts "
+        "have room.",
+    },
+    "campaign_already_paused": {
+        "ru": "Кампания {n} «{name}» уже на паузе. Продолжить: /campaign_resume {n}",
+        "en": "Campaign {n} “{name}” is paused already. Resume: /campaign_resume {n}",
+    },
+    "campaign_already_active": {
+        "ru": "Кампания {n} «{name}» и так идёт. Поставить на паузу: /campaign_pause {n}",
+        "en": "Campaign {n} “{name}” is running already. Pause it: /campaign_pause {n}",
+    },
+    "campaign_is_stopped": {
+        "ru": "Кампания {n} «{name}» остановлена навсегда — её нельзя {action}. Начатые "
+        "диалоги идут дальше; новая кампания: /campaign_new",
+        "en": "Campaign {n} “{name}” is stopped for good: it cannot be {action}. The dialogs "
+        "it started go on; a new campaign: /campaign_new",
+    },
+    "campaign_stop_ask": {
+        "ru": "Остановить кампанию {n} «{name}» навсегда? Лиды в очереди ({queued}) не будут "
+        "начаты, и это не отменить; начатые диалоги ({started}) идут дальше. Только "
+        "приостановить: /campaign_pause {n}",
+        "en": "Stop campaign {n} “{name}” for good? The queued leads ({queued}) will never be "
+        "started, and this cannot be undone; the dialogs started ({started}) go on. To "
+        "pause only: /campaign_pause {n}",
+    },
+    "campaign_stop_yes": {"ru": "⏹ Остановить навсегда", "en": "⏹ Stop for good"},
+    "campaign_stop_no": {"ru": "Отмена", "en": "Cancel"},
+    "campaign_stopped": {
+        "ru": "Кампания {n} «{name}» остановлена навсегда: лиды в очереди не будут начаты, "
+        "начатые диалоги идут дальше.",
+        "en": "Campaign {n} “{name}” is stopped for good: the queued leads will not be "
+        "started, the dialogs started go on.",
+    },
+    "campaign_kept": {
+        "ru": "Кампания {n} «{name}» не остановлена.",
+        "en": "Campaign {n} “{name}” is not stopped.",
+    },
+    "campaign_export_caption": {
+        "ru": "Кампания {n} «{name}»: лидов {leads}, CSV для CRM",
+        "en": "Campaign {n} “{name}”: {leads} leads, a CSV for a CRM",
+    },
     # --- looking at dialogs ----------------------------------------------------------------
     "list_empty": {
         "ru": "Открытых диалогов нет. Начать: /start @username",
@@ -844,6 +963,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "help_header": {"ru": "Команды:", "en": "Commands:"},
     "help_accounts": {"ru": "Аккаунты", "en": "Accounts"},
     "help_dialogs": {"ru": "Диалоги", "en": "Dialogs"},
+    "help_campaigns": {"ru": "Кампании", "en": "Campaigns"},
     "help_other": {"ru": "Экспорт, сценарий, статистика", "en": "Exports, script, statistics"},
     "help_footer": {
         "ru": "N — номер диалога из /list. Время указано в часовом поясе {tz}.",
@@ -876,6 +996,11 @@ WORDS: dict[str, dict[Language, str]] = {
     "stage.value": {"ru": "ценность", "en": "value"},
     "stage.objections": {"ru": "возражения", "en": "objections"},
     "stage.close": {"ru": "закрытие", "en": "close"},
+    "campaign_status.active": {"ru": "идёт", "en": "running"},
+    "campaign_status.paused": {"ru": "на паузе", "en": "paused"},
+    "campaign_status.stopped": {"ru": "остановлена", "en": "stopped"},
+    "action.campaign_pause": {"ru": "поставить на паузу", "en": "paused"},
+    "action.campaign_resume": {"ru": "возобновить", "en": "resumed"},
     "account_status.active": {"ru": "активен", "en": "active"},
     "account_status.disabled": {"ru": "отключён", "en": "disabled"},
     "account_status.limited": {"ru": "ограничен", "en": "limited"},
@@ -1016,6 +1141,45 @@ COMMANDS: tuple[Command, ...] = (
         "help_dialogs",
         {"ru": "@username|id", "en": "@username|id"},
         {"ru": "убрать из «не беспокоить»", "en": "take off the do-not-contact list"},
+    ),
+    Command(
+        "campaigns",
+        "help_campaigns",
+        {"ru": "", "en": ""},
+        {"ru": "кампании и их ход", "en": "campaigns and their progress"},
+    ),
+    Command(
+        "campaign",
+        "help_campaigns",
+        {"ru": "N", "en": "N"},
+        {
+            "ru": "воронка кампании N, всего и по вариантам",
+            "en": "campaign N's funnel, overall and per variant",
+        },
+    ),
+    Command(
+        "campaign_pause",
+        "help_campaigns",
+        {"ru": "N", "en": "N"},
+        {"ru": "приостановить кампанию N", "en": "pause campaign N"},
+    ),
+    Command(
+        "campaign_resume",
+        "help_campaigns",
+        {"ru": "N", "en": "N"},
+        {"ru": "продолжить кампанию N", "en": "resume campaign N"},
+    ),
+    Command(
+        "campaign_stop",
+        "help_campaigns",
+        {"ru": "N", "en": "N"},
+        {"ru": "остановить кампанию N навсегда", "en": "stop campaign N for good"},
+    ),
+    Command(
+        "campaign_export",
+        "help_campaigns",
+        {"ru": "N", "en": "N"},
+        {"ru": "лиды кампании N файлом CSV для CRM", "en": "campaign N's leads as a CSV for a CRM"},
     ),
     Command(
         "export",
