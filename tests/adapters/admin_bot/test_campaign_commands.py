@@ -332,6 +332,9 @@ async def test_in_english_the_commands_answer_in_english_and_the_csv_uses_commas
     [call] = await world.admin.calls(f"/campaign_export {n}")
     rows = _rows(call, ",")
     assert len(rows) == 10 and rows[3]["variant_text"] == "Offer a free month"
+    help_text = await world.admin.reply("/help")
+    assert "Campaigns (here N is a campaign number from /campaigns)\n" in help_text
+    assert "/campaign_stop N — stop campaign N for good" in help_text
     assert await world.admin.reply("/campaign x") == (
         "“x” is not a campaign number: expected a whole number. "
         "Expected: /campaign N, e.g. /campaign 3"
@@ -340,7 +343,10 @@ async def test_in_english_the_commands_answer_in_english_and_the_csv_uses_commas
 
 async def test_help_and_the_menu_name_the_campaign_commands(world, api):
     text = await world.admin.reply("/help")
-    assert "Кампании\n/campaigns — кампании и их ход\n" in text
+    assert (
+        "Кампании (здесь N — номер кампании из /campaigns)\n/campaigns — кампании и их ход\n"
+        in text
+    )
     assert "/campaign N — воронка кампании N, всего и по вариантам" in text
     assert "/campaign_stop N — остановить кампанию N навсегда" in text
     assert "/campaign_export N — лиды кампании N файлом CSV для CRM" in text

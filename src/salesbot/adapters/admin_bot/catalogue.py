@@ -963,7 +963,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "help_header": {"ru": "Команды:", "en": "Commands:"},
     "help_accounts": {"ru": "Аккаунты", "en": "Accounts"},
     "help_dialogs": {"ru": "Диалоги", "en": "Dialogs"},
-    "help_campaigns": {"ru": "Кампании", "en": "Campaigns"},
+    "help_campaigns": {
+        "ru": "Кампании (здесь N — номер кампании из /campaigns)",
+        "en": "Campaigns (here N is a campaign number from /campaigns)",
+    },
     "help_other": {"ru": "Экспорт, сценарий, статистика", "en": "Exports, script, statistics"},
     "help_footer": {
         "ru": "N — номер диалога из /list. Время указано в часовом поясе {tz}.",
