@@ -119,6 +119,11 @@ class DialogRepository(Protocol):
         """The prospect's active or paused dialog, from any account."""
         ...
 
+    async def numbers_by_username(self, usernames: Collection[str]) -> dict[str, int]:
+        """For each of `usernames` (canonical) that has a dialog, in any status and from any
+        account, the id of its newest one; in one read, however many names."""
+        ...
+
     async def find_for_incoming(
         self, account_id: int, user_id: int, *, username: str | None = None
     ) -> Dialog | None:
@@ -229,6 +234,10 @@ class DoNotContactRepository(Protocol):
         ...
 
     async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
+        ...
+
+    async def usernames_among(self, usernames: Collection[str]) -> set[str]:
+        """Those of `usernames` (canonical) that are on the list; in one read, however many."""
         ...
 
     async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
