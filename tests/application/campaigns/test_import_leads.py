@@ -109,16 +109,16 @@ async def add_history(store):
 async def test_every_row_not_taken_is_reported_with_its_line_and_why(importer, store):
     newest = await add_history(store)
     content = (
-        "username,context\n"
-        "ivan_petrov,first\n"  # 2 taken
-        "iv,too short\n"  # 3 invalid
-        ",no name at all\n"  # 4 invalid: empty
-        "\n"  # 5 blank: not a lead
-        "@IVAN_PETROV,again\n"  # 6 duplicate of 2
-        "bob_jones,opted out\n"  # 7 do-not-contact
-        "t.me/carol_white,talked before\n"  # 8 has a dialog
-        "maria_s,second\n"  # 9 taken
-    ).encode()
+        b"username,context\n"
+        b"ivan_petrov,first\n"  # 2 taken
+        b"iv,too short\n"  # 3 invalid
+        b",no name at all\n"  # 4 invalid: empty
+        b"\n"  # 5 blank: not a lead
+        b"@IVAN_PETROV,again\n"  # 6 duplicate of 2
+        b"bob_jones,opted out\n"  # 7 do-not-contact
+        b"t.me/carol_white,talked before\n"  # 8 has a dialog
+        b"maria_s,second\n"  # 9 taken
+    )
     preview = await importer.preview("leads.csv", content)
     report = await importer.run("leads.csv", content, name="Весна")
 
