@@ -61,6 +61,7 @@ from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
+from salesbot.application.campaigns.import_leads import ImportLeads
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
 from salesbot.application.conversation.intake import Intake
@@ -326,9 +327,7 @@ class Container(containers.DeclarativeContainer):
     update_states = providers.Singleton(
         UpdateStateKeeper, uow_factory, clock, interval=timing.provided.update_state_flush
     )
-    incoming_subscription = providers.Resource(
-        subscribe_incoming, telegram, intake, update_states
-    )
+    incoming_subscription = providers.Resource(subscribe_incoming, telegram, intake, update_states)
     catch_up = providers.Singleton(CatchUp, conversation_queries, telegram, intake)
     follow_ups = providers.Singleton(
         FollowUps,
@@ -426,6 +425,8 @@ class Container(containers.DeclarativeContainer):
     )
     exports = providers.Singleton(Exports, export_query)
     do_not_contact = providers.Singleton(DoNotContactList, uow_factory, clock)
+    # `salesbot campaign import` and /campaign_new: the database only.
+    import_leads = providers.Singleton(ImportLeads, uow_factory)
     admin_use_cases = providers.Singleton(
         AdminUseCases,
         accounts=accounts,
