@@ -162,9 +162,7 @@ class MessageRepository(Protocol):
 
     async def get(self, message_id: int) -> Message | None: ...
 
-    async def update(
-        self, message: Message, *, dialog_activity_at: datetime | None = None
-    ) -> None:
+    async def update(self, message: Message, *, dialog_activity_at: datetime | None = None) -> None:
         """Write every field but the dialog, the account and the direction; with
         `dialog_activity_at`, the message's dialog's last activity moves to it as well (one
         statement on PostgreSQL)."""
@@ -233,8 +231,9 @@ class DoNotContactRepository(Protocol):
         """Idempotent: adding a known prospect again changes nothing."""
         ...
 
-    async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
-        ...
+    async def contains(
+        self, *, username: str | None = None, user_id: int | None = None
+    ) -> bool: ...
 
     async def usernames_among(self, usernames: Collection[str]) -> set[str]:
         """Those of `usernames` (canonical) that are on the list; in one read, however many."""

@@ -438,6 +438,7 @@ class Container(containers.DeclarativeContainer):
         exports=exports,
         script=sales_script,
         do_not_contact=do_not_contact,
+        import_leads=import_leads,
     )
     # Admin updates are recorded before Telegram is told they arrived: none lost by a crash.
     admin_update_journal = providers.Singleton(AdminUpdateJournal, uow_factory, clock)

@@ -363,7 +363,7 @@ class Formatter:
     def help(self, tz_name: str) -> str:
         lang = self.t.language
         blocks = [self.t("help_header")]
-        for section in ("help_accounts", "help_dialogs", "help_other"):
+        for section in ("help_accounts", "help_dialogs", "help_campaigns", "help_other"):
             lines = [self.t(section)]
             for command in COMMANDS:
                 if command.section == section:

@@ -29,10 +29,11 @@ MAX_ROWS = 100_000
 SUFFIXES = (".csv", ".tsv", ".txt")
 USERNAME_COLUMN = "username"
 _DELIMITERS = (",", ";", "\t")
+# The file's first bytes: what it is instead (`kind`, and in English).
 _MAGIC = {
-    b"PK\x03\x04": "an Excel workbook or another zip archive",
-    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or Word file",
-    b"%PDF": "a PDF",
+    b"PK\x03\x04": ("xlsx", "an Excel workbook or another zip archive"),
+    b"\xd0\xcf\x11\xe0": ("xls", "an old Excel (.xls) or Word file"),
+    b"%PDF": ("pdf", "a PDF"),
 }
 
 
@@ -96,10 +97,10 @@ def decode(content: bytes) -> str:
             size_mb=round(len(content) / 1024 / 1024, 1),
             limit_mb=MAX_FILE_BYTES // 1024 // 1024,
         )
-    for magic, what in _MAGIC.items():
+    for magic, (kind, what) in _MAGIC.items():
         if content.startswith(magic):
             raise UnreadableLeadFile(
-                "binary", f"the file is {what}, not text: save it as CSV", what=what
+                "binary", f"the file is {what}, not text: save it as CSV", kind=kind
             )
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
@@ -115,7 +116,7 @@ def decode(content: bytes) -> str:
             offset=error.start + 1,
         ) from None
     if "\x00" in text:
-        raise UnreadableLeadFile("binary", "the file is binary, not text", what="binary")
+        raise UnreadableLeadFile("binary", "the file is binary, not text", kind="binary")
     return text
 
 
