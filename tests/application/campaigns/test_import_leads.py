@@ -88,6 +88,17 @@ async def test_an_excel_utf16_csv_with_semicolons_or_tabs_is_read(importer, stor
     ]
 
 
+async def test_excels_unicode_text_named_txt_is_read_as_a_table(importer, store):
+    text = "UserName\tName\r\n@ivan_petrov\tИван\r\n"
+    content = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    report = await importer.run("Книга1.txt", content, name="Весна")
+    _, leads = await stored(store)
+    assert (report.rows, report.rejections) == (1, [])
+    assert [(lead.username, dict(lead.fields)) for lead in leads] == [
+        ("ivan_petrov", {"name": "Иван"})
+    ]
+
+
 async def test_a_utf8_bom_csv_keeps_its_first_column_name(importer, store):
     content = codecs.BOM_UTF8 + "username,name\nivan_petrov,Иван\n".encode()
     assert (await importer.run("a.csv", content, name="x")).taken == 1
@@ -118,13 +129,15 @@ async def test_every_row_not_taken_is_reported_with_its_line_and_why(importer, s
         b"bob_jones,opted out\n"  # 7 do-not-contact
         b"t.me/carol_white,talked before\n"  # 8 has a dialog
         b"maria_s,second\n"  # 9 taken
+        b"olga_k_2024," + b"x" * 2000 + b"\n"  # 10 more than the dialog's notes hold
     )
     preview = await importer.preview("leads.csv", content)
     report = await importer.run("leads.csv", content, name="Весна")
 
-    assert (preview.taken, preview.not_taken, preview.campaign) == (2, 5, None)
-    assert (report.rows, report.taken, report.not_taken, report.not_leads) == (7, 2, 5, 1)
+    assert (preview.taken, preview.not_taken, preview.campaign) == (2, 6, None)
+    assert (report.rows, report.taken, report.not_taken, report.not_leads) == (8, 2, 6, 1)
     assert report.counts == {
+        NotTaken.FIELDS_TOO_LONG: 1,
         NotTaken.INVALID_USERNAME: 2,
         NotTaken.DUPLICATE: 1,
         NotTaken.DO_NOT_CONTACT: 1,
@@ -136,6 +149,11 @@ async def test_every_row_not_taken_is_reported_with_its_line_and_why(importer, s
         (6, "@IVAN_PETROV", "duplicate of line 2"),
         (7, "bob_jones", "on the do-not-contact list"),
         (8, "t.me/carol_white", f"already has dialog {newest.id}"),
+        (
+            10,
+            "olga_k_2024",
+            "its other columns make 2009 characters of notes for the AI, more than 2000",
+        ),
     ]
     _, leads = await stored(store)
     assert [(lead.username, lead.position) for lead in leads] == [
@@ -145,7 +163,7 @@ async def test_every_row_not_taken_is_reported_with_its_line_and_why(importer, s
     rows = list(csv.reader(io.StringIO(rejected_csv(report.rejections).decode("utf-8-sig"))))
     assert rows[0] == ["line", "username", "reason"]
     assert rows[3] == ["6", "@IVAN_PETROV", "duplicate of line 2"]
-    assert len(rows) == 1 + 5
+    assert len(rows) == 1 + 6
 
 
 async def test_a_list_with_no_row_to_take_stores_nothing_but_reports_each(importer, store):

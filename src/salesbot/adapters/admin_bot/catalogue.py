@@ -929,6 +929,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "повтор строки {line}",
         "en": "duplicate of line {line}",
     },
+    "campaign_reason_fields_too_long": {
+        "ru": "остальные колонки дают {length} символов заметок для ИИ, а помещается {limit}",
+        "en": "its other columns make {length} characters of notes for the AI, more than {limit}",
+    },
     "campaign_reason_do_not_contact": {
         "ru": "в списке «не беспокоить»",
         "en": "on the do-not-contact list",
@@ -939,6 +943,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "campaign_count_invalid_username": {"ru": "неверный username", "en": "invalid username"},
     "campaign_count_duplicate": {"ru": "повтор в файле", "en": "duplicate in the file"},
+    "campaign_count_fields_too_long": {
+        "ru": "слишком длинные колонки",
+        "en": "columns too long for the AI's notes",
+    },
     "campaign_count_do_not_contact": {
         "ru": "в списке «не беспокоить»",
         "en": "on the do-not-contact list",

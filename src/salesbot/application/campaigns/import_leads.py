@@ -1,7 +1,8 @@
 """Importing a lead list as a campaign: every row of the file is taken or told why not.
 
-A row is not taken when its username is invalid (the reason why), it repeats an earlier
-row's (which line), the prospect is on the do-not-contact list, or the prospect already has
+A row is not taken when its username is invalid (the reason why), its other columns are
+more than the dialog's notes hold (they would be cut), it repeats an earlier row's (which
+line), the prospect is on the do-not-contact list, or the prospect already has
 a dialog, open or past (which one: a campaign never writes first to someone written to
 before). The list is checked against the database in one read per check, however long it
 is, and the campaign is stored with its leads in one transaction: all of it or nothing.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from salesbot.application.campaigns.lead_file import FileRow, LeadFile, read_lead_file
 from salesbot.application.conversation.sales_script import MAX_SCRIPT_CHARS
+from salesbot.application.conversation.start_dialog import MAX_NOTES_CHARS
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
 from salesbot.domain.campaign import (
     MAX_CAMPAIGN_NAME_CHARS,
@@ -46,6 +48,7 @@ class InvalidCampaign(Exception):
 class NotTaken(str, enum.Enum):
     INVALID_USERNAME = "invalid_username"
     DUPLICATE = "duplicate"
+    FIELDS_TOO_LONG = "fields_too_long"
     DO_NOT_CONTACT = "do_not_contact"
     HAS_DIALOG = "has_dialog"
 
@@ -61,6 +64,8 @@ class Rejection:
     """For a duplicate: the line it repeats."""
     dialog_id: int | None = None
     """For a prospect with a dialog: the newest one."""
+    length: int | None = None
+    """For fields too long: how many characters of notes they make."""
 
     def english(self) -> str:
         return describe_in_english(self)
@@ -71,9 +76,21 @@ def describe_in_english(rejection: Rejection) -> str:
         return f"invalid username: {rejection.why}"
     if rejection.reason is NotTaken.DUPLICATE:
         return f"duplicate of line {rejection.earlier_line}"
+    if rejection.reason is NotTaken.FIELDS_TOO_LONG:
+        return (
+            f"its other columns make {rejection.length} characters of notes for the AI, "
+            f"more than {MAX_NOTES_CHARS}"
+        )
     if rejection.reason is NotTaken.DO_NOT_CONTACT:
         return "on the do-not-contact list"
     return f"already has dialog {rejection.dialog_id}"
+
+
+def notes_length(fields: dict[str, str]) -> int:
+    """How long the dialog's notes made of these fields are: one `name: value` line each,
+    spaces collapsed (as the feeder writes them; /start's notes hold MAX_NOTES_CHARS)."""
+    lines = [f"{k}: {' '.join(v.split())}" for k, v in fields.items() if v.strip()]
+    return len("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -162,6 +179,12 @@ async def _plan(uow: UnitOfWork, file: LeadFile) -> _Plan:
         except InvalidUsername as error:
             rejections.append(
                 Rejection(row.line, row.raw_username, NotTaken.INVALID_USERNAME, why=error.reason)
+            )
+            continue
+        length = notes_length(row.fields)
+        if length > MAX_NOTES_CHARS:
+            rejections.append(
+                Rejection(row.line, row.raw_username, NotTaken.FIELDS_TOO_LONG, length=length)
             )
             continue
         if username in first_line:

@@ -8,7 +8,8 @@ What is read:
   The separator is whichever of `,` `;` and tab the header has most of (Excel in a Russian
   locale writes `;`, "Unicode text" writes tabs).
 - `.txt`: one `@username [context]` a line; blank lines and lines starting with `#` are not
-  leads (counted as such, not as rejects).
+  leads (counted as such, not as rejects). A .txt whose first line starts with a `username`
+  column is read as a table (Excel saves "Unicode text" tab-separated, as .txt).
 - UTF-8 with or without a BOM, or UTF-16 with its BOM (Excel's "Unicode text"/UTF-16 CSV).
 
 A file that cannot be read as a whole (empty, binary, another encoding, no username column,
@@ -70,9 +71,17 @@ def read_lead_file(filename: str, content: bytes) -> LeadFile:
     text = decode(content)
     if not text.strip():
         raise UnreadableLeadFile("empty", "the file is empty")
-    if suffix == ".txt":
+    if suffix == ".txt" and not _has_header(text):
         return _read_txt(text)
     return _read_csv(text)
+
+
+def _has_header(text: str) -> bool:
+    """Whether a .txt is a table with a header (Excel's "Unicode text" is tab-separated and
+    named .txt): its first line's first cell is `username`."""
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    cell = first.split(_delimiter(first), 1)[0]
+    return cell.strip().strip('"').strip().lower() == USERNAME_COLUMN
 
 
 def _suffix(filename: str) -> str:

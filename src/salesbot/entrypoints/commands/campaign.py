@@ -178,6 +178,7 @@ def report_lines(report: Any) -> list[str]:
     labels = {
         NotTaken.INVALID_USERNAME: "invalid username",
         NotTaken.DUPLICATE: "duplicate in the file",
+        NotTaken.FIELDS_TOO_LONG: "columns too long for the AI's notes",
         NotTaken.DO_NOT_CONTACT: "on the do-not-contact list",
         NotTaken.HAS_DIALOG: "already in a dialog, open or past",
     }

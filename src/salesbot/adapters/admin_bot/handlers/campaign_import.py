@@ -35,6 +35,7 @@ from salesbot.application.campaigns.import_leads import (
 )
 from salesbot.application.campaigns.lead_file import MAX_FILE_BYTES, UnreadableLeadFile
 from salesbot.application.conversation.sales_script import MAX_SCRIPT_CHARS
+from salesbot.application.conversation.start_dialog import MAX_NOTES_CHARS
 from salesbot.domain.text import storable
 
 NAME, FILE, SCRIPT, VARIANTS, CONFIRM = range(5)
@@ -338,6 +339,8 @@ class CampaignImportCommands:
             return self.t(key, line=rejection.earlier_line)
         if rejection.reason is NotTaken.HAS_DIALOG:
             return self.t(key, dialog_id=rejection.dialog_id)
+        if rejection.reason is NotTaken.FIELDS_TOO_LONG:
+            return self.t(key, length=rejection.length, limit=MAX_NOTES_CHARS)
         return self.t(key)
 
     async def _send_rejected(
