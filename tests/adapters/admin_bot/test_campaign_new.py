@@ -150,3 +150,30 @@ async def test_a_list_with_nothing_to_take_ends_with_the_reasons_and_the_file(wo
     assert "Ни один лид не подходит\n• неверный username: 1\n" in summary.text
     assert rejected.document.filename == "leads.rejected.csv"
     assert await stored(world) == ([], [])
+
+
+async def test_a_variant_too_long_is_refused_and_the_next_one_awaited(world, api):
+    await world.admin.reply("/campaign_new Осень")
+    await upload(world, api, "leads.txt", b"ivan_petrov\n")
+    await world.admin.reply("/skip")
+    assert await world.admin.reply("в" * 1001) == (
+        "Вариант 1 слишком длинный: 1001 символов, а можно до 1000."
+    )
+    assert await world.admin.reply("коротко") == "Вариант 1 принят. Следующий вариант или /done."
+
+
+async def test_in_english_the_report_and_the_rejected_rows_are_english(make_world, api):
+    world = await make_world(language="en")
+    assert (await world.admin.reply("/campaign_new Autumn")).startswith("Campaign “Autumn”.")
+    [read] = await upload(world, api, "leads.txt", b"ivan_petrov\n@x\n")
+    assert read.startswith("File “leads.txt” read: 2 leads.")
+    await world.admin.reply("/skip")
+    assert "To be taken: 1, not taken: 1\n• invalid username: 1\n" in (
+        await world.admin.reply("/skip")
+    )
+    report, rejected = await world.admin.calls("/confirm")
+    assert "1 of 2 leads taken, 1 not" in report.text
+    assert rejected.document.content.decode("utf-8-sig").splitlines() == [
+        "line,username,reason",
+        '2,@x,"invalid username: it must be 5-32 characters long, not 1"',  # a comma: quoted
+    ]

@@ -1251,7 +1251,10 @@ COMMANDS: tuple[Command, ...] = (
         "cancel",
         "help_other",
         {"ru": "", "en": ""},
-        {"ru": "прервать вход или замену сценария", "en": "leave a login or a script change"},
+        {
+            "ru": "прервать вход, замену сценария или новую кампанию",
+            "en": "leave a login, a script change or a new campaign",
+        },
     ),
     Command(
         "help",
