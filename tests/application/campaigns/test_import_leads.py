@@ -190,6 +190,12 @@ async def test_a_list_with_no_row_to_take_stores_nothing_but_reports_each(import
         ("a.csv", b"PK\x03\x04rest of a zip", "binary", "an Excel workbook"),
         ("a.csv", b"username\n\x00\x01\x02", "binary", "binary"),
         ("a.xlsx", b"username\nivan_petrov\n", "format", "neither a .csv nor a .txt"),
+        (
+            "a.csv",
+            b"username,context\nivan_petrov,ok\nmaria_s," + b"x" * 200_000,
+            "malformed",
+            "cannot be read as CSV from line 3: field larger than field limit",
+        ),
         ("a.csv", b"username\n" + b"a" * MAX_FILE_BYTES, "too_large", "more than the 10 MB"),
         (
             "a.txt",

@@ -987,6 +987,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "В первой строке файла нет колонки «username» (колонки: {columns}).",
         "en": "The file's first row has no “username” column (its columns: {columns}).",
     },
+    "lead_file_malformed": {
+        "ru": "Файл не читается как CSV начиная со строки {line} (слишком длинная ячейка?).",
+        "en": "The file cannot be read as CSV from line {line} (a cell too long?).",
+    },
     "lead_file_column_twice": {
         "ru": "Колонка «{column}» в первой строке указана дважды.",
         "en": "The column “{column}” appears twice in the first row.",

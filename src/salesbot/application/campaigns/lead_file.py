@@ -167,7 +167,17 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Each CSV record with the line it starts on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     start = 1
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a cell beyond csv's field size limit (128 KB)
+            raise UnreadableLeadFile(
+                "malformed",
+                f"the file cannot be read as CSV from line {start}: {error}",
+                line=start,
+            ) from None
         yield start, record
         start = reader.line_num + 1
 
