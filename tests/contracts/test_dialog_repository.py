@@ -165,6 +165,24 @@ async def test_the_open_dialog_of_a_prospect_is_found_from_any_account(new_uow):
         assert await uow.dialogs.find_open_by_username("nobody_here") is None
 
 
+async def test_the_newest_dialog_of_each_name_in_a_list_is_found_from_any_account(new_uow):
+    async with new_uow() as uow:
+        first = await add_account(uow)
+        second = await add_account(uow, phone="+79007654321")
+        await add_dialog(uow, first.id, status=DialogStatus.FINISHED)
+        alice_now = await add_dialog(uow, second.id, status=DialogStatus.PAUSED)
+        bob = await add_dialog(uow, first.id, "bob_jones", status=DialogStatus.OPTED_OUT)
+        await add_dialog(uow, first.id, "carol_white")
+        await uow.commit()
+    async with new_uow() as uow:
+        numbers = uow.dialogs.numbers_by_username
+        wanted = ["alice_smith", "bob_jones", "nobody_here", "alice_smith"]
+        assert await numbers(wanted) == {"alice_smith": alice_now.id, "bob_jones": bob.id}
+        assert await numbers([]) == {}
+        many = [f"lead_{i:05d}" for i in range(10_000)] + ["carol_white"]
+        assert list(await numbers(many)) == ["carol_white"]
+
+
 async def test_an_incoming_message_finds_the_newest_dialog_of_that_account_and_user(new_uow):
     async with new_uow() as uow:
         first = await add_account(uow, "+79001111111")

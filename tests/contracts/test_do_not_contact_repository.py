@@ -36,6 +36,23 @@ async def test_a_prospect_is_found_by_username_or_by_user_id(new_uow):
         assert not await contains()
 
 
+async def test_the_listed_names_of_a_lead_list_are_found_in_one_read(new_uow):
+    async with new_uow() as uow:
+        await uow.do_not_contact.add(entry("alice_smith", 42))
+        await uow.do_not_contact.add(entry("bob_jones"))
+        await uow.do_not_contact.add(entry(user_id=77))  # no name: never among names
+        await uow.commit()
+    async with new_uow() as uow:
+        among = uow.do_not_contact.usernames_among
+        assert await among(["bob_jones", "carol_white", "alice_smith"]) == {
+            "alice_smith",
+            "bob_jones",
+        }
+        assert await among([]) == set()
+        many = [f"lead_{i:05d}" for i in range(10_000)] + ["bob_jones"]
+        assert await among(many) == {"bob_jones"}
+
+
 async def test_adding_a_known_prospect_again_changes_nothing(new_uow):
     async with new_uow() as uow:
         await uow.do_not_contact.add(entry("alice_smith"))

@@ -16,7 +16,9 @@ from tests.entrypoints.test_settings import SEED
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_the_option_is_taken_before_and_after_every_sub_command(command):
     parser = build_parser()
-    extra = ["list"] if command == "account" else []
+    extra = {"account": ["list"], "campaign": ["import", "leads.csv", "--name", "x"]}.get(
+        command, []
+    )
     before = parser.parse_args(["--env-file", "a.env", command, *extra])
     after = parser.parse_args([command, "--env-file", "b.env", *extra])
     neither = parser.parse_args([command, *extra])

@@ -208,6 +208,15 @@ class _Dialogs:
                 return dialog.copy()
         return None
 
+    async def numbers_by_username(self, usernames: Collection[str]) -> dict[str, int]:
+        wanted = set(usernames)
+        newest: dict[str, int] = {}
+        for dialog in self._t.dialogs.values():
+            name, number = dialog.target_username, dialog.id or 0
+            if name in wanted and number > newest.get(name, 0):
+                newest[name] = number
+        return newest
+
     async def find_for_incoming(
         self, account_id: int, user_id: int, *, username: str | None = None
     ) -> Dialog | None:
@@ -414,6 +423,10 @@ class _DoNotContact:
             or (user_id is not None and e.user_id == user_id)
             for e in self._t.do_not_contact
         )
+
+    async def usernames_among(self, usernames: Collection[str]) -> set[str]:
+        listed = {e.username for e in self._t.do_not_contact if e.username is not None}
+        return listed & set(usernames)
 
     async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
         # Reversed first: of entries added at the same moment the later one comes first.

@@ -119,6 +119,11 @@ class DialogRepository(Protocol):
         """The prospect's active or paused dialog, from any account."""
         ...
 
+    async def numbers_by_username(self, usernames: Collection[str]) -> dict[str, int]:
+        """For each of `usernames` (canonical) that has a dialog, in any status and from any
+        account, the id of its newest one; in one read, however many names."""
+        ...
+
     async def find_for_incoming(
         self, account_id: int, user_id: int, *, username: str | None = None
     ) -> Dialog | None:
@@ -157,9 +162,7 @@ class MessageRepository(Protocol):
 
     async def get(self, message_id: int) -> Message | None: ...
 
-    async def update(
-        self, message: Message, *, dialog_activity_at: datetime | None = None
-    ) -> None:
+    async def update(self, message: Message, *, dialog_activity_at: datetime | None = None) -> None:
         """Write every field but the dialog, the account and the direction; with
         `dialog_activity_at`, the message's dialog's last activity moves to it as well (one
         statement on PostgreSQL)."""
@@ -228,7 +231,12 @@ class DoNotContactRepository(Protocol):
         """Idempotent: adding a known prospect again changes nothing."""
         ...
 
-    async def contains(self, *, username: str | None = None, user_id: int | None = None) -> bool:
+    async def contains(
+        self, *, username: str | None = None, user_id: int | None = None
+    ) -> bool: ...
+
+    async def usernames_among(self, usernames: Collection[str]) -> set[str]:
+        """Those of `usernames` (canonical) that are on the list; in one read, however many."""
         ...
 
     async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:

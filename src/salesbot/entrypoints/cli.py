@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run the admin bot, the accounts, the sender and the follow-ups until stopped"),
     "rehearse": ("rehearse", "play a prospect in the terminal; the sales script and model answer"),
     "account": ("account", "log Telegram accounts in, import session strings, list accounts"),
+    "campaign": ("campaign", "import a lead list as a campaign (.csv or .txt), with a report"),
     "migrate": ("migrate", "create or upgrade the database schema (alembic upgrade head)"),
 }
 # Read when it exists and no --env-file is given; a file named by --env-file must exist.

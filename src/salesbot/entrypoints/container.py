@@ -63,6 +63,7 @@ from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.campaigns.control import CampaignControl
+from salesbot.application.campaigns.import_leads import ImportLeads
 from salesbot.application.campaigns.reports import CampaignReports
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
@@ -330,9 +331,7 @@ class Container(containers.DeclarativeContainer):
     update_states = providers.Singleton(
         UpdateStateKeeper, uow_factory, clock, interval=timing.provided.update_state_flush
     )
-    incoming_subscription = providers.Resource(
-        subscribe_incoming, telegram, intake, update_states
-    )
+    incoming_subscription = providers.Resource(subscribe_incoming, telegram, intake, update_states)
     catch_up = providers.Singleton(CatchUp, conversation_queries, telegram, intake)
     follow_ups = providers.Singleton(
         FollowUps,
@@ -432,6 +431,8 @@ class Container(containers.DeclarativeContainer):
     do_not_contact = providers.Singleton(DoNotContactList, uow_factory, clock)
     campaign_reports = providers.Singleton(CampaignReports, campaign_views)
     campaign_control = providers.Singleton(CampaignControl, uow_factory)
+    # `salesbot campaign import` and /campaign_new: the database only.
+    import_leads = providers.Singleton(ImportLeads, uow_factory)
     admin_use_cases = providers.Singleton(
         AdminUseCases,
         accounts=accounts,
@@ -445,6 +446,7 @@ class Container(containers.DeclarativeContainer):
         do_not_contact=do_not_contact,
         campaigns=campaign_reports,
         campaign_control=campaign_control,
+        import_leads=import_leads,
     )
     # Admin updates are recorded before Telegram is told they arrived: none lost by a crash.
     admin_update_journal = providers.Singleton(AdminUpdateJournal, uow_factory, clock)

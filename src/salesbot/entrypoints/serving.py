@@ -118,7 +118,9 @@ class PoolRunner:
     def __init__(self, app: Service) -> None:
         self._app = app
         self.component = Component(
-            "account pool", refusing_rejected_credentials(self.run), announces_ready=True,
+            "account pool",
+            refusing_rejected_credentials(self.run),
+            announces_ready=True,
             grace=20.0,
         )
         app.pool.expect_first_round()  # before the admin bot may take a /start
@@ -168,8 +170,7 @@ async def _log_line(app: Service, not_ready: dict[str, str]) -> None:
     except Exception as error:
         word = "degraded" if not_ready else "ready"
         names = f": {', '.join(not_ready)} not up" if not_ready else ""
-        log.warning("salesbot %s%s (counting accounts and dialogs failed: %s)", word, names,
-                    error)
+        log.warning("salesbot %s%s (counting accounts and dialogs failed: %s)", word, names, error)
         return
     if not_ready:
         log.warning("%s", line)
@@ -191,9 +192,7 @@ async def serve(
     for component in components(app):
         supervisor.add(component)
     running = asyncio.create_task(supervisor.run(), name="supervisor")
-    announcing = asyncio.create_task(
-        announce(app, supervisor, ready_timeout), name="ready line"
-    )
+    announcing = asyncio.create_task(announce(app, supervisor, ready_timeout), name="ready line")
     try:
         return await running
     finally:

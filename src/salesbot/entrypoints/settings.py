@@ -41,6 +41,7 @@ RUN_REQUIRED = ("API_ID", "API_HASH", "BOT_TOKEN", "ADMIN_TELEGRAM_ID", "OPENROU
 TELEGRAM_REQUIRED = ("API_ID", "API_HASH")
 LLM_REQUIRED = ("OPENROUTER_API_KEY",)
 
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "salesbot"
@@ -72,9 +73,7 @@ class Settings(BaseSettings):
     MIN_MESSAGE_DELAY: int = Field(30, ge=0, le=86_400)
     OPENROUTER_API_KEY: SecretStr | None = None
     DATABASE_URL: SecretStr | None = None
-    LOG_LEVEL: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = (
-        "INFO"
-    )
+    LOG_LEVEL: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FILE: Path | None = None
 
     # Additions, each with a default.
@@ -220,8 +219,10 @@ class Settings(BaseSettings):
         problems = []
         for name in required:
             value = getattr(self, name)
-            if value is None or value == () or (
-                isinstance(value, SecretStr) and not value.get_secret_value()
+            if (
+                value is None
+                or value == ()
+                or (isinstance(value, SecretStr) and not value.get_secret_value())
             ):
                 problems.append(f"{name}: is required but not set")
         return problems

@@ -344,8 +344,9 @@ async def test_in_english_the_commands_answer_in_english_and_the_csv_uses_commas
 async def test_help_and_the_menu_name_the_campaign_commands(world, api):
     text = await world.admin.reply("/help")
     assert (
-        "Кампании (здесь N — номер кампании из /campaigns)\n/campaigns — кампании и их ход\n"
-        in text
+        "Кампании (здесь N — номер кампании из /campaigns)\n"
+        "/campaign_new [название] — новая кампания из файла .csv/.txt: сценарий, варианты, "
+        "отчёт\n/campaigns — кампании и их ход\n" in text
     )
     assert "/campaign N — воронка кампании N, всего и по вариантам" in text
     assert "/campaign_stop N — остановить кампанию N навсегда" in text
@@ -353,6 +354,7 @@ async def test_help_and_the_menu_name_the_campaign_commands(world, api):
     [menu] = [c for c in api.calls if c.method == "setMyCommands"]
     names = [c["command"] for c in menu.json("commands")]
     assert {
+        "campaign_new",
         "campaigns",
         "campaign",
         "campaign_pause",

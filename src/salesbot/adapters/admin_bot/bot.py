@@ -44,6 +44,10 @@ from salesbot.adapters.admin_bot.handlers.accounts import (
     AccountCommands,
     AccountManager,
 )
+from salesbot.adapters.admin_bot.handlers.campaign_import import (
+    CampaignImportCommands,
+    LeadImporter,
+)
 from salesbot.adapters.admin_bot.handlers.campaigns import PAGES as CAMPAIGN_PAGES
 from salesbot.adapters.admin_bot.handlers.campaigns import CampaignCommands
 from salesbot.adapters.admin_bot.handlers.common import ONLINE_SINCE, Context
@@ -131,6 +135,7 @@ class AdminUseCases:
     do_not_contact: DoNotContactList
     campaigns: CampaignReports
     campaign_control: CampaignControl
+    import_leads: LeadImporter
 
 
 Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -273,11 +278,19 @@ class PollingTrouble:
 
     def __call__(self, error: TelegramError) -> None:
         if isinstance(error, NetworkError):
-            log.warning("admin bot: cannot reach the Bot API at %s (%s); polling again in at "
-                        "most 30 s", self._host, error.message)
+            log.warning(
+                "admin bot: cannot reach the Bot API at %s (%s); polling again in at most 30 s",
+                self._host,
+                error.message,
+            )
         else:
-            log.error("admin bot: polling the Bot API at %s failed (%s: %s); polling again in "
-                      "at most 30 s", self._host, type(error).__name__, error.message)
+            log.error(
+                "admin bot: polling the Bot API at %s failed (%s: %s); polling again in "
+                "at most 30 s",
+                self._host,
+                type(error).__name__,
+                error.message,
+            )
         log.debug("admin bot: the polling failure", exc_info=error)
 
 
@@ -292,8 +305,13 @@ class NetworkErrorsInOneLine(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, NetworkError):
             log.debug("%s", record.getMessage(), exc_info=record.exc_info)
-            record.msg, record.args = "%s (%s: %s)", (
-                record.getMessage(), type(error).__name__, error.message,
+            record.msg, record.args = (
+                "%s (%s: %s)",
+                (
+                    record.getMessage(),
+                    type(error).__name__,
+                    error.message,
+                ),
             )
             record.exc_info, record.exc_text = None, None
         return True
@@ -361,6 +379,7 @@ def build_admin_bot(
         pace=export_pace,
     )
     script = ScriptCommands(texts, use_cases.script)
+    campaign_import = CampaignImportCommands(texts, use_cases.import_leads)
     general = GeneralCommands(texts, formatter, getattr(tz, "key", str(tz)))
 
     # Group -1 sees every update first and drops those not from an admin.
@@ -399,6 +418,7 @@ def build_admin_bot(
         [
             accounts.conversation(admin),
             script.conversation(admin),
+            campaign_import.conversation(admin),
             *(CommandHandler(name, callback, filters=admin) for name, callback in commands.items()),
             CallbackQueryHandler(dialogs.inbox_button, pattern=r"^inbox:"),
             CallbackQueryHandler(do_not_contact.remove_button, pattern=r"^dnc_(remove|keep):"),

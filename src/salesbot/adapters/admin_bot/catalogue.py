@@ -253,8 +253,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "queued messages cancelled: {cancelled}.",
     },
     "close_reason_missing": {
-        "ru": "Укажите причину: rejected (отказ) или not_qualified (не_подходит). Формат: "
-        "{usage}",
+        "ru": "Укажите причину: rejected (отказ) или not_qualified (не_подходит). Формат: {usage}",
         "en": "Say why: rejected or not_qualified. Usage: {usage}",
     },
     "close_reason_unknown": {
@@ -959,6 +958,194 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "meanwhile is being stored and answered.",
     },
     "event_other": {"ru": "ℹ️ {event}", "en": "ℹ️ {event}"},
+    # --- /campaign_new: a lead list becomes a campaign ----------------------------------
+    "campaign_new_ask_name": {
+        "ru": "Новая кампания. Как её назвать? Отмена на любом шаге: /cancel",
+        "en": "A new campaign. What is its name? Cancel at any step: /cancel",
+    },
+    "campaign_new_ask_file": {
+        "ru": "Кампания «{name}». Пришлите список лидов файлом: .csv со строкой заголовков и "
+        "колонкой username (остальные колонки — context, name, company… — получит ИИ) или "
+        ".txt, по строке «@username контекст». UTF-8 или UTF-16, разделитель , ; или "
+        "табуляция, до {limit_mb} МБ.",
+        "en": "Campaign “{name}”. Send the lead list as a file: a .csv with a header row and a "
+        "username column (the other columns, context, name, company…, go to the AI) or a "
+        ".txt with one “@username context” a line. UTF-8 or UTF-16, separated by , ; or "
+        "tab, up to {limit_mb} MB.",
+    },
+    "campaign_new_need_file": {
+        "ru": "Нужен файл .csv или .txt со списком лидов (как документ). Отмена: /cancel",
+        "en": "The lead list is needed as a .csv or .txt file (a document). Cancel: /cancel",
+    },
+    "campaign_new_file_read": {
+        "ru": "Файл «{filename}» прочитан: лидов — {rows}.\n\nТеперь сценарий кампании: "
+        "пришлите текст или файл .txt, либо /skip — тогда ИИ пишет по общему сценарию.",
+        "en": "File “{filename}” read: {rows} leads.\n\nNow the campaign's script: send a text "
+        "or a .txt file, or /skip to have the AI write by the global script.",
+    },
+    "campaign_new_ask_variants": {
+        "ru": "Варианты первого сообщения: пришлите каждый отдельным сообщением — это "
+        "указание ИИ, например «коротко, с вопросом о сроках». Варианты раздаются поровну. "
+        "Закончить: /done, без вариантов: /skip.",
+        "en": "Opener variants: send each one as its own message, an instruction for the AI "
+        "such as “short, ask about their deadline”. Leads get them evenly. Finish: /done, "
+        "none: /skip.",
+    },
+    "campaign_new_variant_taken": {
+        "ru": "Вариант {number} принят. Следующий вариант или /done.",
+        "en": "Variant {number} taken. The next variant, or /done.",
+    },
+    "campaign_new_summary": {
+        "ru": "Кампания «{name}»\nФайл: {filename}, лидов: {rows}\nБудут взяты: {taken}, "
+        "не взяты: {not_taken}{reasons}\nСценарий: {script}\nВарианты первого сообщения: "
+        "{variants}\n\nСоздать кампанию? /confirm — да, /cancel — нет.",
+        "en": "Campaign “{name}”\nFile: {filename}, leads: {rows}\nTo be taken: {taken}, not "
+        "taken: {not_taken}{reasons}\nScript: {script}\nOpener variants: {variants}\n\n"
+        "Create the campaign? /confirm: yes, /cancel: no.",
+    },
+    "campaign_new_nothing_to_take": {
+        "ru": "Кампания «{name}»\nФайл: {filename}, лидов: {rows}\nНи один лид не подходит"
+        "{reasons}\nСоздавать нечего — исправьте файл и начните заново: /campaign_new",
+        "en": "Campaign “{name}”\nFile: {filename}, leads: {rows}\nNo lead can be taken"
+        "{reasons}\nThere is nothing to create: fix the file and start again: /campaign_new",
+    },
+    "campaign_new_script_own": {
+        "ru": "свой ({chars} символов)",
+        "en": "its own ({chars} characters)",
+    },
+    "campaign_new_script_global": {"ru": "общий", "en": "the global one"},
+    "campaign_new_no_variants": {"ru": "нет", "en": "none"},
+    "campaign_new_confirm_first": {
+        "ru": "Создать кампанию? /confirm — да, /cancel — нет.",
+        "en": "Create the campaign? /confirm: yes, /cancel: no.",
+    },
+    "campaign_created": {
+        "ru": "Кампания {id} «{name}» создана: взято лидов — {taken} из {rows}, не взято — "
+        "{not_taken}{reasons}\nЛиды начнут получать первые сообщения по мере того, как у "
+        "аккаунтов есть лимит.",
+        "en": "Campaign {id} “{name}” created: {taken} of {rows} leads taken, {not_taken} not"
+        "{reasons}\nThe leads get their openers as the accounts have room.",
+    },
+    "campaign_not_created": {
+        "ru": "Кампания не создана: ни один из {rows} лидов не подходит{reasons}",
+        "en": "No campaign created: none of the {rows} leads can be taken{reasons}",
+    },
+    "campaign_new_cancelled": {
+        "ru": "Создание кампании отменено, ничего не сохранено.",
+        "en": "The new campaign was cancelled; nothing was stored.",
+    },
+    "campaign_rejected_caption": {
+        "ru": "Не взятые строки ({count}): номер строки в файле, username, причина",
+        "en": "The rows not taken ({count}): the line in the file, username, reason",
+    },
+    "campaign_rejected_header": {"ru": "строка,username,причина", "en": "line,username,reason"},
+    "campaign_reason_count": {"ru": "\n• {reason}: {count}", "en": "\n• {reason}: {count}"},
+    "campaign_reason_invalid_username": {
+        "ru": "неверный username: {why}",
+        "en": "invalid username: {why}",
+    },
+    "campaign_reason_duplicate": {
+        "ru": "повтор строки {line}",
+        "en": "duplicate of line {line}",
+    },
+    "campaign_reason_fields_too_long": {
+        "ru": "остальные колонки дают {length} символов заметок для ИИ, а помещается {limit}",
+        "en": "its other columns make {length} characters of notes for the AI, more than {limit}",
+    },
+    "campaign_reason_do_not_contact": {
+        "ru": "в списке «не беспокоить»",
+        "en": "on the do-not-contact list",
+    },
+    "campaign_reason_has_dialog": {
+        "ru": "уже есть диалог {dialog_id}",
+        "en": "already has dialog {dialog_id}",
+    },
+    "campaign_count_invalid_username": {"ru": "неверный username", "en": "invalid username"},
+    "campaign_count_duplicate": {"ru": "повтор в файле", "en": "duplicate in the file"},
+    "campaign_count_fields_too_long": {
+        "ru": "слишком длинные колонки",
+        "en": "columns too long for the AI's notes",
+    },
+    "campaign_count_do_not_contact": {
+        "ru": "в списке «не беспокоить»",
+        "en": "on the do-not-contact list",
+    },
+    "campaign_count_has_dialog": {
+        "ru": "уже был или есть диалог",
+        "en": "already in a dialog, open or past",
+    },
+    # why a lead file cannot be read (one line; nothing is imported)
+    "lead_file_empty": {"ru": "Файл пустой.", "en": "The file is empty."},
+    "lead_file_format": {
+        "ru": "«{filename}» — не .csv и не .txt: сохраните список как CSV или текст.",
+        "en": "“{filename}” is neither a .csv nor a .txt: save the list as CSV or as text.",
+    },
+    "lead_file_too_large": {
+        "ru": "Файл слишком большой: {size_mb} МБ, а список — до {limit_mb} МБ.",
+        "en": "The file is too big: {size_mb} MB, and a list may have up to {limit_mb} MB.",
+    },
+    "lead_file_too_many_rows": {
+        "ru": "В файле больше {limit} строк: разделите его на несколько кампаний.",
+        "en": "The file has more than {limit} rows: split it into several campaigns.",
+    },
+    "lead_file_binary": {
+        "ru": "Файл не текстовый ({kind}): сохраните список как CSV.",
+        "en": "The file is not text ({kind}): save the list as CSV.",
+    },
+    "lead_file_encoding": {
+        "ru": "Файл не в UTF-8 и не в UTF-16 (байт {offset} не читается): сохраните его как "
+        "«CSV UTF-8» или «Текст Юникод».",
+        "en": "The file is not UTF-8 or UTF-16 text (byte {offset} cannot be read): save it "
+        "as “CSV UTF-8” or “Unicode text”.",
+    },
+    "lead_file_no_rows": {
+        "ru": "В файле нет ни одного лида.",
+        "en": "The file has no leads.",
+    },
+    "lead_file_no_username_column": {
+        "ru": "В первой строке файла нет колонки «username» (колонки: {columns}).",
+        "en": "The file's first row has no “username” column (its columns: {columns}).",
+    },
+    "lead_file_malformed": {
+        "ru": "Файл не читается как CSV начиная со строки {line} (слишком длинная ячейка?).",
+        "en": "The file cannot be read as CSV from line {line} (a cell too long?).",
+    },
+    "lead_file_column_twice": {
+        "ru": "Колонка «{column}» в первой строке указана дважды.",
+        "en": "The column “{column}” appears twice in the first row.",
+    },
+    "lead_file_retry": {
+        "ru": "{problem} Ничего не импортировано. Пришлите исправленный файл или /cancel.",
+        "en": "{problem} Nothing was imported. Send a corrected file, or /cancel.",
+    },
+    # a campaign's name, script or variants breaking a rule
+    "campaign_name_empty": {"ru": "Нужно название кампании.", "en": "The campaign needs a name."},
+    "campaign_name_long": {
+        "ru": "Название слишком длинное: {length} символов, а можно до {limit}.",
+        "en": "The name is too long: {length} characters, and up to {limit} fit.",
+    },
+    "campaign_script_long": {
+        "ru": "Сценарий слишком длинный: {length} символов, а можно до {limit}. Пришлите "
+        "короче или /skip.",
+        "en": "The script is too long: {length} characters, and up to {limit} fit. Send a "
+        "shorter one, or /skip.",
+    },
+    "campaign_script_not_txt": {
+        "ru": "Сценарий — текстом или файлом .txt, а пришёл «{name}».",
+        "en": "The script goes as a text or a .txt file, not “{name}”.",
+    },
+    "campaign_variant_empty": {
+        "ru": "Вариант {number} пустой.",
+        "en": "Opener variant {number} is empty.",
+    },
+    "campaign_variant_long": {
+        "ru": "Вариант {number} слишком длинный: {length} символов, а можно до {limit}.",
+        "en": "Opener variant {number} is too long: {length} characters, and up to {limit} fit.",
+    },
+    "campaign_too_many_variants": {
+        "ru": "Вариантов не больше {limit}. Закончить: /done",
+        "en": "At most {limit} opener variants. Finish: /done",
+    },
     # --- help ------------------------------------------------------------------------------
     "help_header": {"ru": "Команды:", "en": "Commands:"},
     "help_accounts": {"ru": "Аккаунты", "en": "Accounts"},
@@ -1015,6 +1202,10 @@ WORDS: dict[str, dict[Language, str]] = {
     "action.resume": {"ru": "возобновить", "en": "resumed"},
     "action.disable": {"ru": "отключить", "en": "disabled"},
     "action.enable": {"ru": "включить", "en": "enabled"},
+    "file_kind.xlsx": {"ru": "похоже, книга Excel или архив", "en": "an Excel workbook?"},
+    "file_kind.xls": {"ru": "похоже, старый Excel (.xls) или Word", "en": "old Excel or Word?"},
+    "file_kind.pdf": {"ru": "PDF", "en": "a PDF"},
+    "file_kind.binary": {"ru": "двоичные данные", "en": "binary data"},
     "unreachable.privacy": {
         "ru": "настройки приватности запрещают",
         "en": "their privacy settings forbid it",
@@ -1146,6 +1337,15 @@ COMMANDS: tuple[Command, ...] = (
         {"ru": "убрать из «не беспокоить»", "en": "take off the do-not-contact list"},
     ),
     Command(
+        "campaign_new",
+        "help_campaigns",
+        {"ru": "[название]", "en": "[name]"},
+        {
+            "ru": "новая кампания из файла .csv/.txt: сценарий, варианты, отчёт",
+            "en": "a new campaign from a .csv/.txt list: script, variants, report",
+        },
+    ),
+    Command(
         "campaigns",
         "help_campaigns",
         {"ru": "", "en": ""},
@@ -1221,7 +1421,10 @@ COMMANDS: tuple[Command, ...] = (
         "cancel",
         "help_other",
         {"ru": "", "en": ""},
-        {"ru": "прервать вход или замену сценария", "en": "leave a login or a script change"},
+        {
+            "ru": "прервать вход, замену сценария или новую кампанию",
+            "en": "leave a login, a script change or a new campaign",
+        },
     ),
     Command(
         "help",

@@ -176,18 +176,14 @@ def draft_buttons(event: ev.DraftWritten, t: Texts) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     t(f"draft_button_{action}"),
-                    callback_data=DRAFT_CALLBACK.format(
-                        action=action, message_id=event.message_id
-                    ),
+                    callback_data=DRAFT_CALLBACK.format(action=action, message_id=event.message_id),
                 )
                 for action in DRAFT_ACTIONS[:2]
             ],
             [
                 InlineKeyboardButton(
                     t(f"draft_button_{action}"),
-                    callback_data=DRAFT_CALLBACK.format(
-                        action=action, message_id=event.message_id
-                    ),
+                    callback_data=DRAFT_CALLBACK.format(action=action, message_id=event.message_id),
                 )
                 for action in DRAFT_ACTIONS[2:]
             ],

@@ -94,8 +94,12 @@ class Transaction:
         return self._connection
 
     async def execute(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     ) -> CursorResult[Any]:
+        """One statement in the transaction; a list of `params` runs it for each (batched
+        into multi-row statements by SQLAlchemy's "insertmanyvalues" for an INSERT)."""
         first = self._connection is None
         connection = await self._begun()
         try:

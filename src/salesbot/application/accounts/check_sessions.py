@@ -35,9 +35,7 @@ class SessionVerdict(str, enum.Enum):
         return self in _FAILED
 
 
-_FAILED = frozenset(
-    {SessionVerdict.NEEDS_LOGIN, SessionVerdict.BANNED, SessionVerdict.UNREACHABLE}
-)
+_FAILED = frozenset({SessionVerdict.NEEDS_LOGIN, SessionVerdict.BANNED, SessionVerdict.UNREACHABLE})
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""Campaigns: a lead list started as paced dialogs, measured per opener variant."""
+"""Campaigns: importing a lead list, feeding its leads to the accounts, steering it."""

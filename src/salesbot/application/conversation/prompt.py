@@ -105,7 +105,7 @@ RULES = "\n".join(
         'says a colleague will get back to them); "opt_out" when they ask you to stop '
         'writing (the reply is not sent); "rejected" when they clearly decline (no budget, '
         "happy with another supplier, not interested, after you have heard them out): the "
-        'reply thanks them politely and closes, with no pressure and no new offer; '
+        "reply thanks them politely and closes, with no pressure and no new offer; "
         '"not_qualified" when they cannot be a customer as the sales script describes one '
         "(for example not the decision maker and no way to reach one, or no need at all): "
         "the reply thanks them and closes the same way. After rejected or not_qualified you "

@@ -357,4 +357,3 @@ class AccountCommands:
     async def enable(self, update: Update, context: Context) -> None:
         """/enable_account <phone>: the account writes again."""
         await self._switch(update, context, "enable_account", "enable")
-

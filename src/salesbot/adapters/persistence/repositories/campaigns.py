@@ -33,8 +33,11 @@ _LEADS_OF = (
     .order_by(_l.position, _l.id)
 )
 _UPDATE_LEAD = update(campaign_leads).where(_l.id == bindparam("lead_id"))
-# asyncpg takes at most 32,767 parameters a statement; a lead row has seven.
-LEADS_PER_INSERT = 2000
+# Run with a list of rows: SQLAlchemy compiles it once and sends it as multi-row INSERTs of
+# up to 1,000 rows ("insertmanyvalues"; asyncpg takes at most 32,767 parameters a statement,
+# a lead row has nine). A `.values(rows)` statement instead is compiled anew for each call,
+# parameter by parameter: 10,000 leads took 3 s of CPU that way.
+_ADD_LEADS = postgresql.insert(campaign_leads).on_conflict_do_nothing().returning(_l.id)
 
 
 class SqlCampaignRepository:
@@ -67,25 +70,18 @@ class SqlLeadRepository:
         self._tx = tx
 
     async def add_many(self, leads: Sequence[Lead]) -> int:
-        stored = 0
-        for start in range(0, len(leads), LEADS_PER_INSERT):
-            rows = [
-                {**lead_values(lead), "campaign_id": lead.campaign_id, "position": lead.position}
-                for lead in leads[start : start + LEADS_PER_INSERT]
-            ]
-            statement = (
-                postgresql.insert(campaign_leads)
-                .values(rows)
-                .on_conflict_do_nothing()
-                .returning(_l.id)
-            )
-            try:
-                stored += len((await self._tx.execute(statement)).all())
-            except IntegrityError as exc:
-                if is_missing_reference(exc):
-                    raise RecordNotFound("no such campaign for these leads") from exc
-                raise
-        return stored
+        if not leads:
+            return 0
+        rows = [
+            {**lead_values(lead), "campaign_id": lead.campaign_id, "position": lead.position}
+            for lead in leads
+        ]
+        try:
+            return len((await self._tx.execute(_ADD_LEADS, rows)).all())
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound("no such campaign for these leads") from exc
+            raise
 
     async def get(self, lead_id: int) -> Lead | None:
         row = (await self._tx.execute(_GET_LEAD, {"lead_id": lead_id})).first()

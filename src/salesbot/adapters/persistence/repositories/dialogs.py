@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, update
+from collections.abc import Collection
+
+from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from salesbot.adapters.persistence.models import (
@@ -43,6 +46,14 @@ _REASSIGN_PENDING = (
 )
 _OPEN_BY_USERNAME = select(dialogs).where(
     _c.target_username == bindparam("username"), _c.status.in_(OPEN_DIALOG_STATUSES)
+)
+# The newest dialog of each name in a lead list, in one round trip: the names go as one array
+# parameter, joined as a table (a hash join however long the list).
+_listed = func.unnest(bindparam("usernames", type_=postgresql.ARRAY(String))).table_valued("name")
+_NUMBERS_BY_USERNAME = (
+    select(_c.target_username, func.max(_c.id).label("newest"))
+    .join(_listed, _c.target_username == _listed.c.name)
+    .group_by(_c.target_username)
 )
 _FOR_INCOMING = (
     select(dialogs)
@@ -120,6 +131,12 @@ class SqlDialogRepository:
     async def find_open_by_username(self, username: str) -> Dialog | None:
         row = (await self._tx.execute(_OPEN_BY_USERNAME, {"username": username})).first()
         return dialog_from_row(row) if row else None
+
+    async def numbers_by_username(self, usernames: Collection[str]) -> dict[str, int]:
+        if not usernames:
+            return {}
+        rows = await self._tx.execute(_NUMBERS_BY_USERNAME, {"usernames": list(set(usernames))})
+        return {row.target_username: row.newest for row in rows}
 
     async def find_for_incoming(
         self, account_id: int, user_id: int, *, username: str | None = None

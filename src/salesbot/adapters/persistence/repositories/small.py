@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, func, or_, select
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, String, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
@@ -45,6 +47,10 @@ _NEWEST_DO_NOT_CONTACT = (
     .offset(bindparam("offset"))
 )
 _COUNT_DO_NOT_CONTACT = select(func.count()).select_from(do_not_contact)
+# A whole lead list in one round trip: the names go as one array parameter.
+_LISTED_AMONG = select(_d.username).where(
+    _d.username == func.any_(bindparam("usernames", type_=postgresql.ARRAY(String)))
+)
 
 
 def _same_prospect(username: str | None, user_id: int | None) -> list[ColumnElement[bool]]:
@@ -74,6 +80,12 @@ class SqlDoNotContactRepository:
             return False
         statement = select(exists().where(or_(*matches)))
         return bool((await self._tx.execute(statement)).scalar_one())
+
+    async def usernames_among(self, usernames: Collection[str]) -> set[str]:
+        if not usernames:
+            return set()
+        rows = await self._tx.execute(_LISTED_AMONG, {"usernames": list(usernames)})
+        return {row.username for row in rows}
 
     async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
         rows = await self._tx.execute(_NEWEST_DO_NOT_CONTACT, {"limit": limit, "offset": offset})
