@@ -183,6 +183,7 @@ async def test_started_per_variant_counts_only_started_leads_of_the_campaign(new
         for lead, (status, variant) in zip(
             leads,
             [(LeadStatus.SKIPPED, 0), (LeadStatus.STARTED, 1), (LeadStatus.STARTED, 1)],
+            strict=True,
         ):
             lead.status, lead.variant = status, variant
             await uow.leads.update(lead)

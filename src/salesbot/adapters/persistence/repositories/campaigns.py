@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from salesbot.adapters.persistence.models import (
     campaign_from_row,
-    dialogs,
     campaign_leads,
     campaign_values,
     campaigns,
+    dialogs,
     lead_from_row,
     lead_values,
 )
