@@ -105,7 +105,7 @@ RULES = "\n".join(
         'says a colleague will get back to them); "opt_out" when they ask you to stop '
         'writing (the reply is not sent); "rejected" when they clearly decline (no budget, '
         "happy with another supplier, not interested, after you have heard them out): the "
-        'reply thanks them politely and closes, with no pressure and no new offer; '
+        "reply thanks them politely and closes, with no pressure and no new offer; "
         '"not_qualified" when they cannot be a customer as the sales script describes one '
         "(for example not the decision maker and no way to reach one, or no need at all): "
         "the reply thanks them and closes the same way. After rejected or not_qualified you "
@@ -283,6 +283,24 @@ def operator_instruction(text: str) -> str:
     return (
         "The operator read your previous version and asks for a new one. Their instruction "
         f"(follow it within the rules above): {words}"
+    )
+
+
+OPENER_VARIANT_CHARS = 1000
+"""As long as a campaign's variant may be (domain/campaign.py MAX_VARIANT_CHARS)."""
+
+
+def opener_variant(text: str) -> str:
+    """A campaign's opener variant, as a line of the opener's task: the variant is an
+    instruction for how to open (a tone, an angle, a question), one line, no heading of
+    ours in it. It stands in the turn's system message, so the fixed prompt (the script and
+    the rules, cached by the provider) stays byte for byte the same for every variant."""
+    words = " ".join(_HEADING.sub(r"\1", text).split())[:OPENER_VARIANT_CHARS]
+    if not words:
+        return ""
+    return (
+        "This opener follows the campaign's opener instruction (follow it within the rules "
+        f"and the sales script above): {words}"
     )
 
 

@@ -207,7 +207,7 @@ class DraftReview:
         async with self._uow_factory() as uow:
             old, dialog = await _waiting(uow, command.message_id)
             history = await load_history(uow, dialog.id or 0, self._limit)
-            script = await self._script.read(uow)
+            script = await self._script.for_dialog(uow, dialog)
         kind = old.kind or OutKind.REPLY
         task = _TASKS.get(kind, Task.REPLY)
         # What the model reads: the conversation without the text it rewrites.

@@ -3,6 +3,9 @@
 The edited text lives in the settings table (key "sales_prompt") so it survives restarts
 and every process sees the same one; `read(uow)` lets a use-case take it inside the unit of
 work it already has open, without a second transaction.
+
+A dialog a campaign started follows the campaign's own script when it has one
+(`for_dialog`): the opener, every reply, follow-up and regenerated draft of it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import time
 from pathlib import Path
 
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
+from salesbot.domain.campaign import Campaign
+from salesbot.domain.dialog import Dialog
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,9 @@ class SalesScript:
         # at once.
         self._refresh = refresh_seconds
         self._stored: tuple[float, str | None] | None = None
+        # The campaigns' own scripts, re-read as rarely (a campaign's script is set when it
+        # is created; a later change is seen within `refresh_seconds`).
+        self._campaigns: dict[int, tuple[float, str]] = {}
 
     @property
     def default_path(self) -> Path:
@@ -58,6 +66,27 @@ class SalesScript:
         if stored and stored.strip():
             return stored
         return self.default_text()
+
+    async def for_dialog(self, uow: UnitOfWork, dialog: Dialog) -> str:
+        """The script the dialog follows: its campaign's own, else the global one."""
+        if dialog.campaign_id is None:
+            return await self.read(uow)
+        now = time.monotonic()
+        cached = self._campaigns.get(dialog.campaign_id)
+        if cached is not None and now - cached[0] < self._refresh:
+            own = cached[1]
+        else:
+            campaign = await uow.campaigns.get(dialog.campaign_id)
+            own = campaign.script.strip() if campaign is not None else ""
+            self._campaigns[dialog.campaign_id] = (now, own)
+        return own or await self.read(uow)
+
+    async def for_campaign(self, uow: UnitOfWork, campaign: Campaign) -> str:
+        """The script a campaign's dialogs follow: its own, else the global one."""
+        own = campaign.script.strip()
+        if campaign.id is not None:
+            self._campaigns[campaign.id] = (time.monotonic(), own)
+        return own or await self.read(uow)
 
     async def set(self, text: str) -> None:
         """Store the operator's script; an empty text goes back to the file's."""

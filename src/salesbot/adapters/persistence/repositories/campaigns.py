@@ -85,7 +85,7 @@ _RECOVER_QUEUED = (
     update(campaign_leads).where(*_STALE).values(status=LeadStatus.QUEUED, claimed_at=None)
 )
 _PER_VARIANT = (
-    select(_l.variant, func.count())
+    select(_l.variant, func.count().label("n"))
     .where(
         _l.campaign_id == bindparam("campaign_id"),
         _l.status == LeadStatus.STARTED,
@@ -193,4 +193,4 @@ class SqlLeadRepository:
 
     async def started_per_variant(self, campaign_id: int) -> dict[int, int]:
         result = await self._tx.execute(_PER_VARIANT, {"campaign_id": campaign_id})
-        return {int(variant): int(count) for variant, count in result}
+        return {int(row.variant): int(row.n) for row in result}
