@@ -61,6 +61,7 @@ from salesbot.application.admin.export_dialogs import Exports
 from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
+from salesbot.application.campaigns.feeder import Feeder
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
 from salesbot.application.conversation.intake import Intake
@@ -233,6 +234,7 @@ class Service:
     pool: AccountPool
     dispatcher: Dispatcher
     dispatcher_messenger: DrainingMessenger
+    feeder: Feeder
     admin_bot: AdminBot | None
     incoming_subscription: IncomingHandler
     """The intake's subscription to every account's private messages."""
@@ -373,6 +375,19 @@ class Container(containers.DeclarativeContainer):
         notifier=notifier,
         accounts_ready=first_round.provided.wait,
     )
+    # Campaigns: their leads are started as the accounts have free send slots.
+    feeder = providers.Singleton(
+        Feeder,
+        uow_factory,
+        telegram,
+        start_dialog,
+        quota,
+        clock,
+        working_hours=settings.provided.WORKING_HOURS,
+        notifier=notifier,
+        idle_seconds=timing.provided.feeder_idle,
+        accounts_ready=first_round.provided.wait,
+    )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
     dispatcher_messenger = providers.Singleton(DrainingMessenger, telegram)
     outbox = providers.Singleton(Outbox, uow_factory, notifier)
@@ -469,6 +484,7 @@ class Container(containers.DeclarativeContainer):
         pool=pool,
         dispatcher=dispatcher,
         dispatcher_messenger=dispatcher_messenger,
+        feeder=feeder,
         admin_bot=admin_bot,
         incoming_subscription=incoming_subscription,
     )

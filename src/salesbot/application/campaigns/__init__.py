@@ -1,0 +1,1 @@
+"""Campaigns: a lead list started as paced dialogs (import, feeder, control)."""
