@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -37,11 +37,16 @@ _LEADS_OF = (
 _UPDATE_LEAD = update(campaign_leads).where(_l.id == bindparam("lead_id"))
 # The campaign's first queued lead, read from the partial index ix_campaign_leads_queued
 # (one index entry whatever the campaign's size), locked, or passed over if another
-# transaction holds it.
+# transaction holds it. The status is written into the statement, not bound: a prepared
+# statement's generic plan could not use the partial index for `status = $1`, and would
+# sort every queued lead of the campaign on each claim. Ordered by the index's own order
+# (position alone: a lead's row in its file, unique in the campaign), so no plan sorts,
+# whatever the statistics say (a campaign imported a moment ago has none yet).
+_QUEUED = text("campaign_leads.status = 'queued'")
 _FIRST_QUEUED = (
     select(_l.id)
-    .where(_l.campaign_id == bindparam("of_campaign"), _l.status == LeadStatus.QUEUED)
-    .order_by(_l.position, _l.id)
+    .where(_l.campaign_id == bindparam("of_campaign"), _QUEUED)
+    .order_by(_l.position)
     .limit(1)
     .with_for_update(skip_locked=True)
     .scalar_subquery()
