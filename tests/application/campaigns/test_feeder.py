@@ -15,6 +15,7 @@ from sqlalchemy import select
 from salesbot.adapters.persistence.models import dialog_from_row
 from salesbot.adapters.persistence.models import dialogs as dialog_table
 from salesbot.application.campaigns.feeder import Feeder
+from salesbot.application.conversation.review_drafts import RegenerateDraft
 from salesbot.application.errors import LlmUnavailable, RateLimited
 from salesbot.domain.account import Account
 from salesbot.domain.campaign import Campaign, Lead, LeadStatus
@@ -540,3 +541,39 @@ async def test_the_running_feeder_starts_leads_and_sleeps_when_there_is_nothing(
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_regenerated_opener_keeps_the_campaigns_script_and_variant(tmp_path):
+    world = World(tmp_path, review_mode="openers")
+    world.llm.default = answer(OPENER)
+    feeder = await ready(world)
+    variants = ("Open with the free trial box.", "Open with a question about Mother's Day.")
+    await add_campaign(world, ["anna_flowers"], script=TULIPS, variants=variants)
+    assert (await feeder.feed_once()).started == 1
+    [dialog] = await dialogs(world)
+    [draft] = world.drafts(dialog.id)
+
+    world.llm.queue(answer("Добрый день! Пробная коробка тюльпанов — бесплатно. Интересно?"))
+    await world.container.draft_review().regenerate(RegenerateDraft(draft.id, "короче"))
+
+    system = world.llm.requests[-1].system
+    assert "Tulip Farm" in system and "Zapis+" not in system
+    assert variants[0] in system and "короче" in system
+    await world.incoming.aclose()
+
+
+async def test_a_follow_up_of_a_campaigns_dialog_follows_its_script(tmp_path, engine):
+    world = World(tmp_path, engine=engine)
+    world.llm.default = answer(OPENER)
+    feeder = await ready(world)
+    await add_campaign(world, ["anna_flowers"], script=TULIPS)
+    assert (await feeder.feed_once()).started == 1
+    await send_pending(world)
+
+    world.llm.default = answer("Напомню о себе: первая коробка тюльпанов — бесплатно.")
+    await world.clock.advance(hours=24)
+    assert await world.conversation.follow_ups.run_once() == 1
+    system = world.llm.requests[-1].system
+    assert "follow-up 1 of 1" in system
+    assert "Tulip Farm" in system and "Zapis+" not in system
+    await world.incoming.aclose()
