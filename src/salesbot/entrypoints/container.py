@@ -386,6 +386,7 @@ class Container(containers.DeclarativeContainer):
         working_hours=settings.provided.WORKING_HOURS,
         notifier=notifier,
         idle_seconds=timing.provided.feeder_idle,
+        resolve_interval=timing.provided.feeder_resolve_interval,
         accounts_ready=first_round.provided.wait,
     )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).

@@ -157,6 +157,7 @@ class Feeder:
         backoff_seconds: float = 60.0,
         lease: timedelta = LEASE,
         pace: ResolvePace | None = None,
+        resolve_interval: float = RESOLVE_INTERVAL.total_seconds(),
         accounts_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._uow = uow_factory
@@ -169,7 +170,9 @@ class Feeder:
         self._idle = timedelta(seconds=idle_seconds)
         self._backoff = timedelta(seconds=backoff_seconds)
         self._lease = lease
-        self._pace = pace or ResolvePace(quota, started_at=clock.now())
+        self._pace = pace or ResolvePace(
+            quota, interval=timedelta(seconds=resolve_interval), started_at=clock.now()
+        )
         self._accounts_ready = accounts_ready
         self._wakeup = asyncio.Event()
         self._resting: dict[int, datetime] = {}
