@@ -14,9 +14,12 @@ imported the service's modules and opened its connection pool.
 Targets: import_s <= 5 and import_rss_mb <= 50 for 10,000 leads.
 Run: `.venv/bin/python -m bench.campaign [--quick]`.
 
-`measure_import` returns its figures as a dict, and `main` prints one RESULT line from the
-dicts of every measurement, so another measurement of the campaign (the feeder's) can join
-the same line.
+Then the feeder (`bench/campaign_feed.py` `measure_feeder`): its cost per started lead with
+10,000 leads queued against 100 queued; target: constant (no more statements, about the same
+time), so a large campaign costs no more per lead than a small one.
+
+`measure_import` and `measure_feeder` return their figures as dicts, and `main` prints one
+`RESULT campaign` line from both.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.campaign_feed import measure_feeder
 from bench.common import (
     machine,
     parser,
@@ -167,7 +171,23 @@ async def main(quick: bool) -> None:
         f"targets: import <= {TARGET_IMPORT_S:.0f} s and <= {TARGET_IMPORT_RSS_MB:.0f} MB "
         f"for {LEADS:,} leads: {'met' if imported['import_met'] else 'MISSED'}"
     )
-    print_result("campaign", **result_figures(imported))
+    feeder = await measure_feeder(leads=50 if quick else 80)
+    fed = {
+        "feed_queued": feeder["queued"],
+        "feed_ms_per_lead": feeder["feed_ms_per_lead"],
+        "feed_ms_per_lead_at_100": feeder["feed_ms_per_lead_at_100"],
+        "feed_statements_per_lead": feeder["statements_per_lead"],
+        "feed_statements_per_lead_at_100": feeder["statements_per_lead_at_100"],
+        "feed_constant": feeder["constant"],
+        "feed_met": feeder["constant"],
+    }
+    print(
+        f"feeder: {fed['feed_ms_per_lead']} ms and {fed['feed_statements_per_lead']} statements "
+        f"per started lead at {fed['feed_queued']:,} queued, "
+        f"{fed['feed_ms_per_lead_at_100']} ms and {fed['feed_statements_per_lead_at_100']} at "
+        f"100: {'constant' if fed['feed_constant'] else 'GROWS'}"
+    )
+    print_result("campaign", **result_figures(imported, fed))
 
 
 if __name__ == "__main__":

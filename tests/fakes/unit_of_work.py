@@ -25,7 +25,7 @@ from types import TracebackType
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
 from salesbot.application.ports import AdminUpdate, Clock, UpdateState
 from salesbot.domain.account import Account, AccountStatus
-from salesbot.domain.campaign import Campaign, Lead
+from salesbot.domain.campaign import Campaign, Lead, LeadStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
@@ -239,6 +239,7 @@ class _Dialogs:
             if message.dialog_id == dialog_id and message.delivery is Delivery.PENDING:
                 message.account_id = account_id
 
+
 class _Messages:
     def __init__(self, store: InMemoryStore, tables: _Tables) -> None:
         self._store, self._t = store, tables
@@ -279,9 +280,7 @@ class _Messages:
         found = self._t.messages.get(message_id)
         return found.copy() if found else None
 
-    async def update(
-        self, message: Message, *, dialog_activity_at: datetime | None = None
-    ) -> None:
+    async def update(self, message: Message, *, dialog_activity_at: datetime | None = None) -> None:
         stored = self._t.messages.get(message.id)  # type: ignore[arg-type]
         if stored is None:
             raise RecordNotFound(f"no message {message.id}")
@@ -430,9 +429,7 @@ class _DoNotContact:
 
     async def newest(self, *, limit: int, offset: int = 0) -> list[DoNotContact]:
         # Reversed first: of entries added at the same moment the later one comes first.
-        entries = sorted(
-            reversed(self._t.do_not_contact), key=lambda e: e.created_at, reverse=True
-        )
+        entries = sorted(reversed(self._t.do_not_contact), key=lambda e: e.created_at, reverse=True)
         return entries[offset : offset + limit]
 
     async def count(self) -> int:
@@ -613,6 +610,61 @@ class _Leads:
         self._t.leads[old.id or 0] = replace(
             lead.copy(), campaign_id=old.campaign_id, position=old.position
         )
+
+    async def claim_next(self, campaign_ids: Sequence[int], now: datetime) -> Lead | None:
+        for campaign_id in campaign_ids:
+            queued = [
+                lead
+                for lead in self._t.leads.values()
+                if lead.campaign_id == campaign_id and lead.status is LeadStatus.QUEUED
+            ]
+            if queued:
+                first = min(queued, key=lambda x: (x.position, x.id or 0))
+                first.status, first.claimed_at = LeadStatus.STARTING, now
+                return first.copy()
+        return None
+
+    async def settle_claim(self, lead: Lead, claimed_at: datetime) -> bool:
+        old = self._t.leads.get(lead.id or 0)
+        if old is None or old.status is not LeadStatus.STARTING or old.claimed_at != claimed_at:
+            return False
+        await self.update(lead)
+        return True
+
+    async def recover_claims(self, claimed_before: datetime) -> int:
+        recovered = 0
+        for lead in self._t.leads.values():
+            if lead.status is not LeadStatus.STARTING or lead.claimed_at is None:
+                continue
+            if lead.claimed_at >= claimed_before:
+                continue
+            found = [
+                d
+                for d in self._t.dialogs.values()
+                if d.campaign_id == lead.campaign_id and d.target_username == lead.username
+            ]
+            if found:
+                dialog = max(found, key=lambda d: d.id or 0)
+                lead.status, lead.dialog_id, lead.variant = (
+                    LeadStatus.STARTED,
+                    dialog.id,
+                    dialog.variant,
+                )
+            else:
+                lead.status, lead.claimed_at = LeadStatus.QUEUED, None
+            recovered += 1
+        return recovered
+
+    async def started_per_variant(self, campaign_id: int) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for lead in self._t.leads.values():
+            if (
+                lead.campaign_id == campaign_id
+                and lead.status is LeadStatus.STARTED
+                and lead.variant is not None
+            ):
+                counts[lead.variant] = counts.get(lead.variant, 0) + 1
+        return counts
 
 
 class FakeUnitOfWork:

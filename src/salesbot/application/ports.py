@@ -356,6 +356,29 @@ class LeadRepository(Protocol):
         """Write its status, variant, dialog, reason and claim; RecordNotFound if it is gone."""
         ...
 
+    async def claim_next(self, campaign_ids: Sequence[int], now: datetime) -> Lead | None:
+        """Take the first queued lead (by position) of the first of `campaign_ids` that has
+        one: it becomes `starting`, claimed at `now`. A lead another transaction is taking
+        is passed over (FOR UPDATE SKIP LOCKED), never taken twice. None: none queued."""
+        ...
+
+    async def settle_claim(self, lead: Lead, claimed_at: datetime) -> bool:
+        """Write the lead (started, skipped, or back to queued) only if it is still
+        `starting` under the claim made at `claimed_at`; False (nothing written) when that
+        claim was given up meanwhile (`recover_claims`)."""
+        ...
+
+    async def recover_claims(self, claimed_before: datetime) -> int:
+        """Leads left `starting` by a claim made before `claimed_before` (a crash, a lost
+        process): `started` when a dialog of their campaign for their username exists
+        (with its id and variant), else `queued` again. How many were recovered."""
+        ...
+
+    async def started_per_variant(self, campaign_id: int) -> dict[int, int]:
+        """How many of the campaign's leads were started with each variant (index: count;
+        variants none has are left out)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit()` ran; repositories never commit."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from salesbot.domain.errors import IllegalTransition
 
@@ -108,3 +108,46 @@ def next_variant(variants: Sequence[str], started_per_variant: Mapping[int, int]
     if not variants:
         return None
     return min(range(len(variants)), key=lambda i: (started_per_variant.get(i, 0), i))
+
+
+MAX_LEAD_NOTES_CHARS = 2000
+"""As much of a lead's fields as the dialog's notes take (start_dialog's MAX_NOTES_CHARS)."""
+_CONTEXT_FIRST = ("context", "notes")
+
+
+def lead_notes(fields: Mapping[str, str]) -> str:
+    """A lead's fields as the dialog's notes for the model: one `name: value` line each,
+    the context (or notes) first, then the others in the file's order; empty values left
+    out; at most MAX_LEAD_NOTES_CHARS."""
+    items = [(k.strip(), " ".join(str(v).split())) for k, v in fields.items()]
+    items = [(k, v) for k, v in items if k and v]
+    first = [(k, v) for k, v in items if k.lower() in _CONTEXT_FIRST]
+    rest = [(k, v) for k, v in items if k.lower() not in _CONTEXT_FIRST]
+    return "\n".join(f"{k}: {v}" for k, v in first + rest)[:MAX_LEAD_NOTES_CHARS]
+
+
+class SkipReason:
+    """Why the feeder skipped a lead (`Lead.reason`)."""
+
+    DO_NOT_CONTACT = "do_not_contact"
+    """On the do-not-contact list (added since the import)."""
+    IN_DIALOG = "already_in_dialog"
+    """Already in an open dialog (started since the import, by hand or another campaign)."""
+    INVALID = "invalid_username"
+    # Telegram's answers to the username (RecipientUnreachable's reasons).
+    NOT_FOUND = "not_found"
+    PRIVACY = "privacy"
+    DEACTIVATED = "deactivated"
+
+
+def next_start_at(
+    remaining: int, next_slot: datetime, queued: int, min_delay: timedelta
+) -> datetime | None:
+    """The pacing rule of the feeder: when an account may take a new opener, given its
+    allowance today (`remaining` sends, the next at `next_slot`) and the `queued` messages
+    waiting to go ahead of it (each takes a slot, the minimum delay apart); None when what
+    it sent and has queued uses today's cap. An opener written at that moment is sent at
+    once, so none waits hours in the outbox."""
+    if remaining - queued <= 0:
+        return None
+    return next_slot + queued * min_delay

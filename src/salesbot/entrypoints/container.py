@@ -63,7 +63,9 @@ from salesbot.application.admin.queries import DialogViews
 from salesbot.application.admin.update_journal import AdminUpdateJournal
 from salesbot.application.admin.views import AdminViews
 from salesbot.application.campaigns.control import CampaignControl
+from salesbot.application.campaigns.feeder import Feeder
 from salesbot.application.campaigns.import_leads import ImportLeads
+from salesbot.application.campaigns.news import CampaignNews
 from salesbot.application.campaigns.reports import CampaignReports
 from salesbot.application.conversation.answer_prospect import DialogReplier
 from salesbot.application.conversation.catch_up import CatchUp
@@ -237,6 +239,7 @@ class Service:
     pool: AccountPool
     dispatcher: Dispatcher
     dispatcher_messenger: DrainingMessenger
+    feeder: Feeder
     admin_bot: AdminBot | None
     incoming_subscription: IncomingHandler
     """The intake's subscription to every account's private messages."""
@@ -376,6 +379,23 @@ class Container(containers.DeclarativeContainer):
         notifier=notifier,
         accounts_ready=first_round.provided.wait,
     )
+    # Campaigns: their leads are started as the accounts have free send slots; a campaign
+    # created or resumed (by the import, the operator) is news the feeder acts on at once.
+    campaign_news = providers.Singleton(CampaignNews)
+    feeder = providers.Singleton(
+        Feeder,
+        uow_factory,
+        telegram,
+        start_dialog,
+        quota,
+        clock,
+        working_hours=settings.provided.WORKING_HOURS,
+        notifier=notifier,
+        idle_seconds=timing.provided.feeder_idle,
+        resolve_interval=timing.provided.feeder_resolve_interval,
+        accounts_ready=first_round.provided.wait,
+        news=campaign_news,
+    )
     # The dispatcher's Telegram calls can be drained at shutdown (no send cut in half).
     dispatcher_messenger = providers.Singleton(DrainingMessenger, telegram)
     outbox = providers.Singleton(Outbox, uow_factory, notifier)
@@ -430,9 +450,9 @@ class Container(containers.DeclarativeContainer):
     exports = providers.Singleton(Exports, export_query)
     do_not_contact = providers.Singleton(DoNotContactList, uow_factory, clock)
     campaign_reports = providers.Singleton(CampaignReports, campaign_views)
-    campaign_control = providers.Singleton(CampaignControl, uow_factory)
+    campaign_control = providers.Singleton(CampaignControl, uow_factory, news=campaign_news)
     # `salesbot campaign import` and /campaign_new: the database only.
-    import_leads = providers.Singleton(ImportLeads, uow_factory)
+    import_leads = providers.Singleton(ImportLeads, uow_factory, news=campaign_news)
     admin_use_cases = providers.Singleton(
         AdminUseCases,
         accounts=accounts,
@@ -479,6 +499,7 @@ class Container(containers.DeclarativeContainer):
         pool=pool,
         dispatcher=dispatcher,
         dispatcher_messenger=dispatcher_messenger,
+        feeder=feeder,
         admin_bot=admin_bot,
         incoming_subscription=incoming_subscription,
     )

@@ -16,7 +16,10 @@ Components, in start-up order (they stop in the reverse one):
    cancels the workers: a message left `sending` is checked against the chat at the next
    start, never sent twice;
 6. `follow-ups` — nudges silent prospects;
-7. `admin bot` — long polling. It starts at once, beside the others, so a failing account
+7. `campaign feeder` — starts the active campaigns' leads as accounts have free send slots
+   within the working hours; at its start, gives back the leads a stopped process had
+   claimed but not started (application/campaigns/feeder.py);
+8. `admin bot` — long polling. It starts at once, beside the others, so a failing account
    or an unreachable model never keeps it from answering; and it stops first, so no new
    command arrives while the rest winds down.
 
@@ -89,6 +92,7 @@ def components(app: Service) -> list[Component]:
             "dispatcher", app.dispatcher.run_forever, app.dispatcher_messenger, grace=10.0
         ).component,
         Component("follow-ups", app.follow_ups.run_forever, grace=5.0),
+        Component("campaign feeder", app.feeder.run_forever, grace=5.0),
     ]
     if app.admin_bot is not None:
         start = refusing_rejected_credentials(app.admin_bot.start)

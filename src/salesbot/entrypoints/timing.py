@@ -23,6 +23,12 @@ class Timing:
     connect_timeout: float = 60.0
     """How long one account may take to connect before the pool moves on."""
     follow_up_interval: float = 300.0
+    feeder_idle: float = 60.0
+    """How often the campaign feeder looks for work when it has none (it is also woken when
+    a campaign is created or resumed, and by the earliest free slot it knows of)."""
+    feeder_resolve_interval: float = 60.0
+    """The least time between two usernames one account resolves for a campaign (Telegram
+    punishes quick resolves; application/campaigns/feeder.py RESOLVE_INTERVAL says why)."""
     database_grace: float = 300.0
     """How long the process waits out a database outage before it exits (systemd restarts
     it); also how long messages arriving meanwhile are held, unacknowledged, in memory."""

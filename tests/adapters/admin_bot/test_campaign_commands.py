@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import io
 
-from salesbot.domain.campaign import CampaignStatus
+from salesbot.adapters.admin_bot.catalogue import MESSAGES
+from salesbot.domain.campaign import CampaignStatus, SkipReason
 from salesbot.domain.dialog import DialogStatus, Outcome, Stage
 from tests.adapters.admin_bot.conftest import ADMIN
 from tests.campaign_seed import L, Started, seed_campaign
@@ -48,8 +49,8 @@ LEADS = [
         Started(1, replied=True, outcome=Outcome.OPT_OUT, status=DialogStatus.OPTED_OUT),
     ),
     L("egor_salon", {}, Started(1, status=DialogStatus.FAILED)),
-    L("ilya_salon", {"name": '=HYPERLINK("http://evil")'}, skipped="no such user"),
-    L("kira_salon", {}, skipped="no such user"),
+    L("ilya_salon", {"name": '=HYPERLINK("http://evil")'}, skipped=SkipReason.NOT_FOUND),
+    L("kira_salon", {}, skipped=SkipReason.NOT_FOUND),
     L("nina_salon", {"name": "Нина"}),
     L("oleg_salon", {}),
 ]
@@ -131,7 +132,7 @@ async def test_the_funnel_shows_every_stage_overall_and_per_variant_with_rates(w
         "передано человеку 1 · отказ 0 · отписались 1 · не удалось 1\n"
         "\n"
         "Пропущены:\n"
-        "— no such user: 2\n"
+        "— username не найден в Telegram: 2\n"
         "\n"
         f"Ответили — от начатых, цель — от начатых. Пауза: /campaign_pause {n} · "
         f"Выгрузка: /campaign_export {n}"
@@ -293,7 +294,7 @@ async def test_the_export_is_a_csv_of_every_lead_with_its_dialog(world):
     ilya = rows[6]
     assert (ilya["lead_status"], ilya["skip_reason"], ilya["name"], ilya["dialog"]) == (
         "skipped",
-        "no such user",
+        "not_found",
         '\'=HYPERLINK("http://evil")',
         "",
     )
@@ -362,3 +363,10 @@ async def test_help_and_the_menu_name_the_campaign_commands(world, api):
         "campaign_stop",
         "campaign_export",
     } <= set(names)
+
+
+def test_every_reason_the_feeder_skips_a_lead_for_is_said_in_both_languages():
+    reasons = [v for k, v in vars(SkipReason).items() if not k.startswith("_")]
+    assert reasons
+    for reason in reasons:
+        assert set(MESSAGES[f"skip_{reason}"]) == {"ru", "en"}, reason

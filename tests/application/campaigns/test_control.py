@@ -4,6 +4,7 @@ as the domain allows, a refused move changes nothing, and the leads are left as 
 import pytest
 
 from salesbot.application.campaigns.control import CampaignControl, CampaignState
+from salesbot.application.campaigns.news import CampaignNews
 from salesbot.application.errors import UnknownCampaign
 from salesbot.domain.campaign import CampaignStatus, LeadStatus
 from salesbot.domain.errors import IllegalTransition
@@ -76,3 +77,19 @@ async def test_an_unknown_campaign_is_named(new_uow):
         with pytest.raises(UnknownCampaign) as refused:
             await call(404)
         assert refused.value.campaign_id == 404
+
+
+async def test_a_resumed_campaign_is_news_for_the_feeder_and_a_pause_is_not(new_uow):
+    """The feeder goes on with a resumed campaign at once, not at its next idle wake-up."""
+    n = await _campaign(new_uow)
+    news = CampaignNews()
+    told: list[str] = []
+    news.listen(lambda: told.append("news"))
+    control = CampaignControl(new_uow, news=news)
+
+    await control.pause(n)
+    assert told == []
+    await control.resume(n)
+    assert told == ["news"]
+    await control.stop(n)
+    assert told == ["news"]

@@ -431,6 +431,22 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "campaign_skipped": {"ru": "Пропущены:", "en": "Skipped:"},
     "campaign_skip_reason": {"ru": "— {reason}: {count}", "en": "— {reason}: {count}"},
     "campaign_no_reason": {"ru": "причина не указана", "en": "no reason given"},
+    # Why the feeder skipped a lead (domain/campaign.py SkipReason), as /campaign N says it.
+    "skip_do_not_contact": {
+        "ru": "в списке «не беспокоить»",
+        "en": "on the do-not-contact list",
+    },
+    "skip_already_in_dialog": {"ru": "уже в диалоге", "en": "already in a dialog"},
+    "skip_invalid_username": {"ru": "неверный username", "en": "invalid username"},
+    "skip_not_found": {
+        "ru": "username не найден в Telegram",
+        "en": "username not found on Telegram",
+    },
+    "skip_privacy": {
+        "ru": "настройки приватности не дают написать",
+        "en": "their privacy settings forbid writing",
+    },
+    "skip_deactivated": {"ru": "аккаунт удалён", "en": "the account is deleted"},
     "campaign_hints": {
         "ru": "Ответили — от начатых, цель — от начатых. Пауза: /campaign_pause {n} · "
         "Выгрузка: /campaign_export {n}",

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from salesbot.application.campaigns.news import CampaignNews
 from salesbot.application.errors import UnknownCampaign
 from salesbot.application.ports import UnitOfWorkFactory
 from salesbot.domain.campaign import Campaign, CampaignStatus
@@ -34,8 +35,9 @@ def _state(campaign: Campaign) -> CampaignState:
 
 
 class CampaignControl:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, news: CampaignNews | None = None) -> None:
         self._uow_factory = uow_factory
+        self._news = news
 
     async def get(self, campaign_id: int) -> CampaignState:
         """The campaign's name and status; UnknownCampaign if there is none."""
@@ -68,4 +70,6 @@ class CampaignControl:
             await uow.campaigns.update(campaign)
             await uow.commit()
         log.info("campaign %d %s by the operator", campaign_id, done)
+        if campaign.feeds and self._news is not None:
+            self._news.tell()  # the feeder goes on at once, not at its next idle wake-up
         return _state(campaign)

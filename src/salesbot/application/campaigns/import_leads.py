@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from salesbot.application.campaigns.lead_file import FileRow, LeadFile, read_lead_file
+from salesbot.application.campaigns.news import CampaignNews
 from salesbot.application.conversation.sales_script import MAX_SCRIPT_CHARS
 from salesbot.application.conversation.start_dialog import MAX_NOTES_CHARS
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
@@ -233,8 +234,9 @@ def _report(file: LeadFile, plan: _Plan, campaign: Campaign | None) -> ImportRep
 
 
 class ImportLeads:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, news: CampaignNews | None = None) -> None:
         self._uow_factory = uow_factory
+        self._news = news
 
     async def preview(self, filename: str, content: bytes) -> ImportReport:
         """What `run` would do now: nothing is stored. `taken` is how many would be.
@@ -281,6 +283,8 @@ class ImportLeads:
                 ]
             )
             await uow.commit()
+        if self._news is not None:
+            self._news.tell()  # the feeder starts its first leads now, not in a minute
         return _report(file, plan, campaign)
 
 

@@ -114,7 +114,7 @@ class DialogReplier:
         if dialog is None or not dialog.ai_enabled:
             return None
         history = await load_history(uow, dialog_id, self._limit)
-        script = await self._script.read(uow)
+        script = await self._script.for_dialog(uow, dialog)
         return ReplyContext(dialog, history, script)
 
     async def reply(

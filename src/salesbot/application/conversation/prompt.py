@@ -286,6 +286,24 @@ def operator_instruction(text: str) -> str:
     )
 
 
+OPENER_VARIANT_CHARS = 1000
+"""As long as a campaign's variant may be (domain/campaign.py MAX_VARIANT_CHARS)."""
+
+
+def opener_variant(text: str) -> str:
+    """A campaign's opener variant, as a line of the opener's task: the variant is an
+    instruction for how to open (a tone, an angle, a question), one line, no heading of
+    ours in it. It stands in the turn's system message, so the fixed prompt (the script and
+    the rules, cached by the provider) stays byte for byte the same for every variant."""
+    words = " ".join(_HEADING.sub(r"\1", text).split())[:OPENER_VARIANT_CHARS]
+    if not words:
+        return ""
+    return (
+        "This opener follows the campaign's opener instruction (follow it within the rules "
+        f"and the sales script above): {words}"
+    )
+
+
 def turn_prompt(
     dialog: Dialog,
     task: Task,

@@ -207,9 +207,10 @@ class DraftReview:
         async with self._uow_factory() as uow:
             old, dialog = await _waiting(uow, command.message_id)
             history = await load_history(uow, dialog.id or 0, self._limit)
-            script = await self._script.read(uow)
-        kind = old.kind or OutKind.REPLY
-        task = _TASKS.get(kind, Task.REPLY)
+            script = await self._script.for_dialog(uow, dialog)
+            kind = old.kind or OutKind.REPLY
+            task = _TASKS.get(kind, Task.REPLY)
+            variant = await self._script.variant_for(uow, dialog) if task is Task.OPENER else ""
         # What the model reads: the conversation without the text it rewrites.
         earlier = [m for m in history.messages if m.id != old.id and task is not Task.OPENER]
         try:
@@ -225,6 +226,7 @@ class DraftReview:
                     hours=self._follow_up_hours,
                 ),
                 instruction=command.instruction,
+                variant=variant,
             )
         except ReplyRefused as refused:
             raise DraftNotRewritten(str(refused)) from None

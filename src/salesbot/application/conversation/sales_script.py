@@ -3,6 +3,9 @@
 The edited text lives in the settings table (key "sales_prompt") so it survives restarts
 and every process sees the same one; `read(uow)` lets a use-case take it inside the unit of
 work it already has open, without a second transaction.
+
+A dialog a campaign started follows the campaign's own script when it has one
+(`for_dialog`): the opener, every reply, follow-up and regenerated draft of it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import time
 from pathlib import Path
 
 from salesbot.application.ports import UnitOfWork, UnitOfWorkFactory
+from salesbot.domain.campaign import Campaign
+from salesbot.domain.dialog import Dialog
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,9 @@ class SalesScript:
         # at once.
         self._refresh = refresh_seconds
         self._stored: tuple[float, str | None] | None = None
+        # The campaigns' own scripts, re-read as rarely (a campaign's script is set when it
+        # is created; a later change is seen within `refresh_seconds`).
+        self._campaigns: dict[int, tuple[float, Campaign | None]] = {}
 
     @property
     def default_path(self) -> Path:
@@ -58,6 +66,39 @@ class SalesScript:
         if stored and stored.strip():
             return stored
         return self.default_text()
+
+    async def for_dialog(self, uow: UnitOfWork, dialog: Dialog) -> str:
+        """The script the dialog follows: its campaign's own, else the global one."""
+        campaign = await self._campaign_of(uow, dialog)
+        own = campaign.script.strip() if campaign is not None else ""
+        return own or await self.read(uow)
+
+    async def for_campaign(self, uow: UnitOfWork, campaign: Campaign) -> str:
+        """The script a campaign's dialogs follow: its own, else the global one."""
+        if campaign.id is not None:
+            self._campaigns[campaign.id] = (time.monotonic(), campaign)
+        return campaign.script.strip() or await self.read(uow)
+
+    async def variant_for(self, uow: UnitOfWork, dialog: Dialog) -> str:
+        """The opener variant (an instruction) the dialog was started with; empty when it
+        has none (a regenerated opener is written with it again)."""
+        campaign = await self._campaign_of(uow, dialog)
+        if campaign is None or dialog.variant is None:
+            return ""
+        if not 0 <= dialog.variant < len(campaign.variants):
+            return ""
+        return campaign.variants[dialog.variant]
+
+    async def _campaign_of(self, uow: UnitOfWork, dialog: Dialog) -> Campaign | None:
+        if dialog.campaign_id is None:
+            return None
+        now = time.monotonic()
+        cached = self._campaigns.get(dialog.campaign_id)
+        if cached is not None and now - cached[0] < self._refresh:
+            return cached[1]
+        campaign = await uow.campaigns.get(dialog.campaign_id)
+        self._campaigns[dialog.campaign_id] = (now, campaign)
+        return campaign
 
     async def set(self, text: str) -> None:
         """Store the operator's script; an empty text goes back to the file's."""

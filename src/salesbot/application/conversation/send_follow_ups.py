@@ -144,7 +144,7 @@ class FollowUps:
             ):
                 return 0
             history = await load_history(uow, dialog_id, self._limit)
-            script = await self._script.read(uow)
+            script = await self._script.for_dialog(uow, dialog)
         last = history.last_spoken
         if last is None or last.direction is not Direction.OUT:
             return 0

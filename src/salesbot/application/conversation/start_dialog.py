@@ -8,6 +8,12 @@ that account only when its peer cache does not know it yet. The model writes the
 work. A resolved peer is kept at once, even when the opener then fails. Only the Dispatcher
 sends the opener. In review mode the opener is stored as a draft for the admin instead
 (nothing is sent before Approve or Edit).
+
+A campaign's lead is started the same way (`start_lead`, called by the feeder with the
+account it chose and the lead it claimed): the campaign's script and the lead's opener
+variant are the model's, and the dialog, its opener and the lead's `started` (with its
+dialog and variant) are stored in the same unit of work, so a crash leaves either all of
+them or none (the lead still `starting`, which the feeder's recovery queues again).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from salesbot.application.errors import (
     LlmUnavailable,
     NoAccountAvailable,
     OnDoNotContact,
+    UseCaseError,
 )
 from salesbot.application.ports import (
     AccountConnections,
@@ -38,6 +45,7 @@ from salesbot.application.ports import (
     UnitOfWorkFactory,
 )
 from salesbot.domain.account import Account
+from salesbot.domain.campaign import Campaign, Lead, LeadStatus, lead_notes
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Message, OutKind
 from salesbot.domain.peer import Peer
@@ -71,6 +79,21 @@ MAX_NOTES_CHARS = 2000
 class StartDialog:
     username: str
     notes: str = ""
+
+
+@dataclass(frozen=True)
+class LeadStart:
+    """A claimed lead to start (`start_lead`): the lead as claimed (`starting`, its
+    `claimed_at` the claim), its campaign and the opener variant chosen for it."""
+
+    lead: Lead
+    campaign: Campaign
+    variant: int | None = None
+
+
+class LeadNotStarted(UseCaseError):
+    """The lead's claim was given up meanwhile (recovered as stale) or its campaign no
+    longer feeds (paused or stopped while the opener was written): nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +146,38 @@ class StartDialogHandler:
         `salesbot rehearse` uses a disabled stand-in account that no real process runs.
         `writing` is awaited once every check has passed, as the model begins the opener
         (which may take minutes), so that the operator hears it is under way."""
-        username = normalize_username(cmd.username)
-        notes = cmd.notes.strip()[:MAX_NOTES_CHARS]
+        return await self._start(cmd.username, cmd.notes, account_id=account_id, writing=writing)
+
+    async def start_lead(
+        self,
+        start: LeadStart,
+        *,
+        account_id: int,
+        resolving: Callable[[], Awaitable[None]] | None = None,
+    ) -> DialogStarted:
+        """Start a campaign's claimed lead from `account_id` (connected; the feeder chose
+        it for its free slot). `resolving` is awaited just before the username is resolved
+        (not when the account's peer cache knows it): the feeder counts resolves with it.
+        Refusals raise as for `/start` (OnDoNotContact, AlreadyInDialog,
+        RecipientUnreachable, InvalidUsername); LeadNotStarted when the claim or the
+        campaign changed meanwhile. The lead is written only when its dialog is."""
+        notes = lead_notes(start.lead.fields)
+        return await self._start(
+            start.lead.username, notes, account_id=account_id, lead=start, resolving=resolving
+        )
+
+    async def _start(
+        self,
+        username: str,
+        notes: str,
+        *,
+        account_id: int | None,
+        writing: Callable[[], Awaitable[None]] | None = None,
+        lead: LeadStart | None = None,
+        resolving: Callable[[], Awaitable[None]] | None = None,
+    ) -> DialogStarted:
+        username = normalize_username(username)
+        notes = notes.strip()[:MAX_NOTES_CHARS]
         if self._accounts_ready is not None:
             await self._accounts_ready()  # right after a start, the accounts may be connecting
         now = self._clock.now()
@@ -138,8 +191,13 @@ class StartDialogHandler:
             peer = await uow.peers.get(account.id, username)
             if peer is not None and await uow.do_not_contact.contains(user_id=peer.user_id):
                 raise OnDoNotContact(username)
-            script = await self._script.read(uow)
+            if lead is None:
+                script = await self._script.read(uow)
+            else:
+                script = await self._script.for_campaign(uow, lead.campaign)
         if peer is None:
+            if resolving is not None:
+                await resolving()
             try:
                 peer = await self._messenger.resolve_username(account.id, username)
             except AccountNotConnected:
@@ -161,10 +219,17 @@ class StartDialogHandler:
             created_at=now,
             last_activity_at=now,
         )
+        variant = ""
+        if lead is not None:
+            dialog.campaign_id, dialog.variant = lead.campaign.id, lead.variant
+            if lead.variant is not None:
+                variant = lead.campaign.variants[lead.variant]
         if writing is not None:
             await writing()
         try:
-            composed = await self._writer.compose(Task.OPENER, script=script, dialog=dialog)
+            composed = await self._writer.compose(
+                Task.OPENER, script=script, dialog=dialog, variant=variant
+            )
         except ReplyRefused as refused:
             raise LlmUnavailable(
                 f"{refused}: no opener was written; try again, or adjust the sales script"
@@ -183,6 +248,8 @@ class StartDialogHandler:
             message = Message.outgoing(stored.id, account.id, opener, now, OutKind.OPENER)
             drafted = needs_review(self._review, stored.review, OutKind.OPENER)
             queued = await uow.messages.add(message.as_draft() if drafted else message)
+            if lead is not None:
+                await self._settle_lead(uow, lead, stored.id)
             await uow.commit()
         if drafted and self._notifier is not None:
             await self._notifier.notify(draft_written(stored, queued))
@@ -205,6 +272,24 @@ class StartDialogHandler:
         found = await uow.dialogs.find_open_by_username(username)
         if found is not None:
             raise AlreadyInDialog(username, found.id or 0)
+
+    async def _settle_lead(self, uow: UnitOfWork, start: LeadStart, dialog_id: int) -> None:
+        """The lead `started` with its dialog and variant, in the dialog's unit of work;
+        LeadNotStarted (the unit of work rolls back) when its claim or campaign changed."""
+        claimed_at = start.lead.claimed_at
+        assert start.campaign.id is not None and claimed_at is not None
+        campaign = await uow.campaigns.get(start.campaign.id)
+        if campaign is None or not campaign.feeds:
+            raise LeadNotStarted(f"campaign {start.campaign.id} is not active any more")
+        started = start.lead.copy()
+        started.status, started.dialog_id, started.variant = (
+            LeadStatus.STARTED,
+            dialog_id,
+            start.variant,
+        )
+        started.reason = ""
+        if not await uow.leads.settle_claim(started, claimed_at):
+            raise LeadNotStarted(f"lead {start.lead.id} was given back meanwhile")
 
     async def _named_account(self, uow: UnitOfWork, account_id: int) -> Account:
         account = await uow.accounts.get(account_id)

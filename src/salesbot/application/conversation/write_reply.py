@@ -29,6 +29,7 @@ from salesbot.application.conversation.prompt import (
     FollowUpInfo,
     Task,
     build_prompt,
+    opener_variant,
     operator_instruction,
 )
 from salesbot.application.conversation.reply_checks import (
@@ -171,11 +172,15 @@ class ReplyWriter:
         opener: Message | None = None,
         follow_up: FollowUpInfo | None = None,
         instruction: str = "",
+        variant: str = "",
     ) -> Composed:
-        """`instruction`: the admin's wish for a regenerated draft (`operator_instruction`)."""
+        """`instruction`: the admin's wish for a regenerated draft (`operator_instruction`);
+        `variant`: the campaign's opener variant for an opener (`opener_variant`)."""
         detector = _detector_for(script).extended(dialog.notes, size=NOTES_RUN)
         usage = Usage()
-        wish = operator_instruction(instruction)
+        wish = "\n".join(
+            w for w in (opener_variant(variant), operator_instruction(instruction)) if w
+        )
         note = wish
         refusal = EMPTY
         for attempt in (1, 2):

@@ -11,7 +11,7 @@ from pathlib import Path
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from salesbot.adapters.admin_bot.campaign_csv import LeadsCsv, delimiter_for
-from salesbot.adapters.admin_bot.catalogue import Texts
+from salesbot.adapters.admin_bot.catalogue import MESSAGES, Texts
 from salesbot.adapters.admin_bot.formatting import Formatter
 from salesbot.adapters.admin_bot.handlers.common import (
     BadInput,
@@ -153,7 +153,7 @@ class CampaignCommands:
             lines += [
                 self.t(
                     "campaign_skip_reason",
-                    reason=self.t.reason(reason) if reason else self.t("campaign_no_reason"),
+                    reason=self._skip_reason(reason),
                     count=count,
                 )
                 for reason, count in funnel.skipped.items()
@@ -161,6 +161,13 @@ class CampaignCommands:
             blocks.append("\n".join(lines))
         blocks.append(self.t("campaign_hints", n=funnel.campaign_id))
         return "\n\n".join(blocks)
+
+    def _skip_reason(self, reason: str) -> str:
+        if not reason:
+            return self.t("campaign_no_reason")
+        if f"skip_{reason}" in MESSAGES:
+            return self.t(f"skip_{reason}")
+        return self.t.reason(reason)
 
     def _counts(self, counts: DialogCounts) -> str:
         return self.t(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -13,12 +14,13 @@ from salesbot.adapters.persistence.models import (
     campaign_leads,
     campaign_values,
     campaigns,
+    dialogs,
     lead_from_row,
     lead_values,
 )
 from salesbot.adapters.persistence.transaction import Transaction, is_missing_reference
 from salesbot.application.errors import RecordNotFound
-from salesbot.domain.campaign import Campaign, Lead
+from salesbot.domain.campaign import Campaign, Lead, LeadStatus
 
 _c = campaigns.c
 _l = campaign_leads.c
@@ -38,6 +40,69 @@ _UPDATE_LEAD = update(campaign_leads).where(_l.id == bindparam("lead_id"))
 # a lead row has nine). A `.values(rows)` statement instead is compiled anew for each call,
 # parameter by parameter: 10,000 leads took 3 s of CPU that way.
 _ADD_LEADS = postgresql.insert(campaign_leads).on_conflict_do_nothing().returning(_l.id)
+# The campaign's first queued lead, read from the partial index ix_campaign_leads_queued
+# (one index entry whatever the campaign's size), locked, or passed over if another
+# transaction holds it. The status is written into the statement, not bound: a prepared
+# statement's generic plan could not use the partial index for `status = $1`, and would
+# sort every queued lead of the campaign on each claim. Ordered by the index's own order
+# (position alone: a lead's row in its file, unique in the campaign), so no plan sorts,
+# whatever the statistics say (a campaign imported a moment ago has none yet).
+_QUEUED = text("campaign_leads.status = 'queued'")
+_FIRST_QUEUED = (
+    select(_l.id)
+    .where(_l.campaign_id == bindparam("of_campaign"), _QUEUED)
+    .order_by(_l.position)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    update(campaign_leads)
+    .where(_l.id == _FIRST_QUEUED)
+    .values(status=LeadStatus.STARTING, claimed_at=bindparam("now"))
+    .returning(*campaign_leads.c)
+)
+_SETTLE = update(campaign_leads).where(
+    _l.id == bindparam("lead_id"),
+    _l.status == LeadStatus.STARTING,
+    _l.claimed_at == bindparam("claim"),
+)
+# Leads left `starting`, found through the (campaign_id, status) index campaign by campaign.
+_STALE = (
+    _l.campaign_id.in_(select(campaigns.c.id)),
+    _l.status == LeadStatus.STARTING,
+    _l.claimed_at < bindparam("before"),
+)
+_d = dialogs.c
+_NEWEST_DIALOG = (
+    select(_d.id, _d.variant)
+    .where(_d.campaign_id == _l.campaign_id, _d.target_username == _l.username)
+    .order_by(_d.id.desc())
+    .limit(1)
+    .correlate(campaign_leads)
+)
+_ITS_DIALOG = _NEWEST_DIALOG.with_only_columns(_d.id).scalar_subquery()
+_RECOVER_STARTED = (
+    update(campaign_leads)
+    .where(*_STALE, _ITS_DIALOG.is_not(None))
+    .values(
+        status=LeadStatus.STARTED,
+        dialog_id=_ITS_DIALOG,
+        variant=_NEWEST_DIALOG.with_only_columns(_d.variant).scalar_subquery(),
+    )
+)
+_RECOVER_QUEUED = (
+    update(campaign_leads).where(*_STALE).values(status=LeadStatus.QUEUED, claimed_at=None)
+)
+_PER_VARIANT = (
+    select(_l.variant, func.count().label("n"))
+    .where(
+        _l.campaign_id == bindparam("campaign_id"),
+        _l.status == LeadStatus.STARTED,
+        _l.variant.is_not(None),
+    )
+    .group_by(_l.variant)
+)
 
 
 class SqlCampaignRepository:
@@ -100,3 +165,33 @@ class SqlLeadRepository:
             raise
         if result.rowcount == 0:
             raise RecordNotFound(f"no lead {lead.id}")
+
+    async def claim_next(self, campaign_ids: Sequence[int], now: datetime) -> Lead | None:
+        # One statement per campaign, in the given order, until one has a lead: each reads
+        # one entry of the partial index, so a claim costs the same at 100 or 100,000 leads.
+        for campaign_id in campaign_ids:
+            params = {"of_campaign": campaign_id, "now": now}
+            row = (await self._tx.execute(_CLAIM, params)).first()
+            if row is not None:
+                return lead_from_row(row)
+        return None
+
+    async def settle_claim(self, lead: Lead, claimed_at: datetime) -> bool:
+        params = {**lead_values(lead), "lead_id": lead.id, "claim": claimed_at}
+        try:
+            result = await self._tx.execute(_SETTLE, params)
+        except IntegrityError as exc:
+            if is_missing_reference(exc):
+                raise RecordNotFound(f"no dialog {lead.dialog_id} for lead {lead.id}") from exc
+            raise
+        return bool(result.rowcount)
+
+    async def recover_claims(self, claimed_before: datetime) -> int:
+        params = {"before": claimed_before}
+        started = (await self._tx.execute(_RECOVER_STARTED, params)).rowcount
+        queued = (await self._tx.execute(_RECOVER_QUEUED, params)).rowcount
+        return int(started or 0) + int(queued or 0)
+
+    async def started_per_variant(self, campaign_id: int) -> dict[int, int]:
+        result = await self._tx.execute(_PER_VARIANT, {"campaign_id": campaign_id})
+        return {int(row.variant): int(row.n) for row in result}
