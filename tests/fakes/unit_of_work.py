@@ -671,19 +671,13 @@ class _WebhookEvents:
         for event in sorted(self._t.webhook_events.values(), key=lambda e: e.id):
             if event.delivered_at is None:
                 heads.setdefault(event.dialog_id, event)
-        due = [
-            e
-            for e in heads.values()
-            if e.next_attempt_at is None or e.next_attempt_at <= now
-        ]
+        due = [e for e in heads.values() if e.next_attempt_at is None or e.next_attempt_at <= now]
         return sorted(due, key=lambda e: e.id)[:limit]
 
     async def delivered(self, event_id: int, at: datetime) -> None:
         event = self._t.webhook_events.get(event_id)
         if event is not None:
-            self._t.webhook_events[event_id] = replace(
-                event, delivered_at=at, next_attempt_at=None
-            )
+            self._t.webhook_events[event_id] = replace(event, delivered_at=at, next_attempt_at=None)
 
     async def failed(self, event_id: int, *, error: str, retry_at: datetime) -> None:
         event = self._t.webhook_events.get(event_id)

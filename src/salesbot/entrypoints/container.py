@@ -50,6 +50,7 @@ from salesbot.adapters.persistence.queries import (
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.adapters.transcription import OpenAITranscriber
+from salesbot.adapters.webhook import HttpWebhookSender
 from salesbot.application.accounts.check_account import AccountCheck
 from salesbot.application.accounts.check_sessions import SessionCheck
 from salesbot.application.accounts.manage_accounts import AccountService
@@ -85,7 +86,9 @@ from salesbot.application.ports import (
     MediaFiles,
     Transcriber,
     UnitOfWorkFactory,
+    WebhookSender,
 )
+from salesbot.application.webhooks.deliver import WebhookDeliverer
 from salesbot.domain.quota import SendQuota
 from salesbot.entrypoints.draining import DrainingMessenger
 from salesbot.entrypoints.settings import Settings
@@ -140,6 +143,33 @@ def build_transcriber(settings: Settings) -> Transcriber | None:
         api_key=key.get_secret_value() if key is not None else None,
         model=settings.TRANSCRIBE_MODEL,
     )
+
+
+async def open_webhook_sender(
+    settings: Settings, clock: Clock
+) -> AsyncIterator[HttpWebhookSender | None]:
+    """The CRM's webhook when WEBHOOK_URL is set (its HTTP client closed at shutdown);
+    None without one."""
+    if settings.WEBHOOK_URL is None:
+        yield None
+        return
+    assert settings.WEBHOOK_SECRET is not None  # the settings refuse a URL without it
+    sender = HttpWebhookSender(
+        settings.WEBHOOK_URL.get_secret_value(), settings.WEBHOOK_SECRET.get_secret_value(), clock
+    )
+    try:
+        yield sender
+    finally:
+        await sender.aclose()
+
+
+def webhook_deliverer(
+    uow_factory: UnitOfWorkFactory,
+    sender: WebhookSender | None,
+    notifier: AdminNotifier,
+    clock: Clock,
+) -> WebhookDeliverer | None:
+    return None if sender is None else WebhookDeliverer(uow_factory, sender, notifier, clock)
 
 
 def media_transcription(
@@ -236,6 +266,8 @@ class Service:
     admin_bot: AdminBot | None
     incoming_subscription: IncomingHandler
     """The intake's subscription to every account's private messages."""
+    webhook: WebhookDeliverer | None = None
+    """The CRM webhook's deliverer; None without WEBHOOK_URL."""
 
 
 class Container(containers.DeclarativeContainer):
@@ -406,6 +438,10 @@ class Container(containers.DeclarativeContainer):
         supervise_seconds=timing.provided.dispatcher_supervise,
     )
 
+    # --- the CRM webhook ---
+    webhook_sender = providers.Resource(open_webhook_sender, settings, clock)
+    webhook = providers.Singleton(webhook_deliverer, uow_factory, webhook_sender, notifier, clock)
+
     # --- the operator ---
     accounts = providers.Singleton(
         AccountService, uow_factory, dialog_views, telegram_login, clock, quota, pool=pool
@@ -469,6 +505,7 @@ class Container(containers.DeclarativeContainer):
         pool=pool,
         dispatcher=dispatcher,
         dispatcher_messenger=dispatcher_messenger,
+        webhook=webhook,
         admin_bot=admin_bot,
         incoming_subscription=incoming_subscription,
     )
