@@ -153,3 +153,14 @@ async def test_prune_forgets_delivered_events_only(new_uow):
         assert await uow.webhook_events.undelivered() == 1
         [failed] = await uow.webhook_events.due(T0, limit=10)
         assert failed.kind is EventKind.FAILED
+
+
+async def test_a_change_rolled_back_leaves_no_event_and_a_committed_one_keeps_it(new_uow):
+    await enable(new_uow)
+    _, dialog = await account_and_dialog(new_uow)
+    async with new_uow() as uow:
+        changed = await uow.dialogs.get(dialog.id)
+        changed.fail("privacy")
+        await uow.dialogs.update(changed)
+        # no commit: the change and its event go together
+    assert [kind for _, kind, _ in await drain(new_uow)] == [EventKind.DIALOG_STARTED]

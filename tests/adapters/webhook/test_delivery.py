@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from salesbot.adapters.logging.masking import secret_mask
 from salesbot.adapters.webhook import HttpWebhookSender
 from salesbot.application.webhooks.deliver import WebhookDeliverer
 from salesbot.domain.dialog import Dialog, Outcome
@@ -160,6 +161,12 @@ async def test_a_failing_receiver_gets_every_event_in_order_signed_and_spaced_by
     logged = caplog.text
     assert "not delivered" in logged
     assert WEBHOOK_SECRET not in logged and WEBHOOK_PATH not in logged
+    # httpx logs each request's URL (at INFO, when its level allows): the process's mask has
+    # the URL and the key since the sender was made.
+    assert secret_mask(f'HTTP Request: POST {receiver.url} "HTTP/1.1 200 OK"') == (
+        'HTTP Request: POST *** "HTTP/1.1 200 OK"'
+    )
+    assert secret_mask(f"key={WEBHOOK_SECRET}") == "key=***"
 
 
 async def test_a_new_deliverer_on_the_same_database_sends_what_the_last_one_did_not(
