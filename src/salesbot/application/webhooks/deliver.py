@@ -59,6 +59,7 @@ class WebhookDeliverer:
         self._prune_every = prune_every
         self._jitter = jitter
         self._failing_since: datetime | None = None
+        self._last_error = ""
         self._told = False
         self._pruned_at: datetime | None = None
 
@@ -83,7 +84,9 @@ class WebhookDeliverer:
             due = await uow.webhook_events.due(now, limit=self._batch)
         for event in due:
             if not await self._deliver(event):
+                await self._alarm(self._clock.now())
                 return False
+        await self._alarm(now)
         return bool(due)
 
     async def _deliver(self, event: WebhookEvent) -> bool:
@@ -117,13 +120,21 @@ class WebhookDeliverer:
         )
         if self._failing_since is None:
             self._failing_since = now
+        self._last_error = reason
+
+    async def _alarm(self, now: datetime) -> None:
+        """Tell the admin once the receiver has refused everything for `alarm_after` (checked
+        each round: the next try may be long after that)."""
+        if self._told or self._failing_since is None:
+            return
         failing_for = now - self._failing_since
-        if not self._told and failing_for >= self._alarm_after:
-            self._told = True
-            async with self._uow_factory() as uow:
-                waiting = await uow.webhook_events.undelivered()
-            minutes = int(failing_for.total_seconds() // 60)
-            await self._notifier.notify(WebhookFailing(reason, minutes, waiting))
+        if failing_for < self._alarm_after:
+            return
+        self._told = True
+        async with self._uow_factory() as uow:
+            waiting = await uow.webhook_events.undelivered()
+        minutes = int(failing_for.total_seconds() // 60)
+        await self._notifier.notify(WebhookFailing(self._last_error, minutes, waiting))
 
     async def _recovered(self) -> None:
         since, told = self._failing_since, self._told
