@@ -68,3 +68,18 @@ async def test_delivered_events_are_forgotten_after_a_week_and_waiting_ones_neve
     clock.advance(timedelta(days=7, minutes=1).total_seconds())
     await deliverer.run_once()
     assert [e.payload["username"] for e in store.tables.webhook_events.values()] == ["late_lead"]
+
+
+async def test_the_service_looks_every_two_seconds_and_every_ten_while_the_receiver_fails():
+    clock = FakeClock()
+    store = await store_with_dialogs(clock, 1)
+    sender = FakeWebhookSender()
+    deliverer = WebhookDeliverer(lambda: FakeUnitOfWork(store), sender, FakeNotifier(), clock)
+    assert deliverer.pause() == 2.0
+    sender.down = "HTTP 502"
+    await deliverer.run_once()
+    assert deliverer.pause() == 10.0
+    sender.down = None
+    clock.advance(10)
+    await deliverer.run_once()
+    assert len(sender.taken) == 1 and deliverer.pause() == 2.0

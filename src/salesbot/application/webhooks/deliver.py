@@ -42,6 +42,7 @@ class WebhookDeliverer:
         clock: Clock,
         *,
         poll_seconds: float = 2.0,
+        failing_poll_seconds: float = 10.0,
         batch: int = 50,
         alarm_after: timedelta = timedelta(minutes=15),
         keep_delivered: timedelta = timedelta(days=7),
@@ -53,6 +54,7 @@ class WebhookDeliverer:
         self._notifier = notifier
         self._clock = clock
         self._poll = poll_seconds
+        self._failing_poll = failing_poll_seconds
         self._batch = batch
         self._alarm_after = alarm_after
         self._keep = keep_delivered
@@ -72,7 +74,13 @@ class WebhookDeliverer:
                 logger.exception("webhook round failed; the next one runs as usual")
                 more = False
             if not more:
-                await self._clock.sleep(self._poll)
+                await self._clock.sleep(self.pause())
+
+    def pause(self) -> float:
+        """Seconds to the next round when nothing more is due now: `poll_seconds`, or
+        `failing_poll_seconds` while the receiver fails (its retries are seconds to an hour
+        apart, and a long backlog makes each look for what is due cost more)."""
+        return self._poll if self._failing_since is None else self._failing_poll
 
     async def run_once(self) -> bool:
         """One round: deliver what is due, until the first failure. Whether more may be
