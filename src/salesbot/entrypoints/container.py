@@ -145,14 +145,15 @@ def build_transcriber(settings: Settings) -> Transcriber | None:
     )
 
 
-async def open_webhook_sender(
-    settings: Settings, clock: Clock
-) -> AsyncIterator[HttpWebhookSender | None]:
-    """The CRM's webhook when WEBHOOK_URL is set (its HTTP client closed at shutdown);
-    None without one."""
-    if settings.WEBHOOK_URL is None:
-        yield None
-        return
+def webhook_mode(settings: Settings) -> str:
+    """`on` with WEBHOOK_URL, else `off`: without one no HTTP client is opened (and a
+    container whose adapters are all replaced still gives plain objects)."""
+    return "off" if settings.WEBHOOK_URL is None else "on"
+
+
+async def open_webhook_sender(settings: Settings, clock: Clock) -> AsyncIterator[HttpWebhookSender]:
+    """The CRM's webhook (its HTTP client, kept alive between events, closed at shutdown)."""
+    assert settings.WEBHOOK_URL is not None
     assert settings.WEBHOOK_SECRET is not None  # the settings refuse a URL without it
     sender = HttpWebhookSender(
         settings.WEBHOOK_URL.get_secret_value(), settings.WEBHOOK_SECRET.get_secret_value(), clock
@@ -439,7 +440,11 @@ class Container(containers.DeclarativeContainer):
     )
 
     # --- the CRM webhook ---
-    webhook_sender = providers.Resource(open_webhook_sender, settings, clock)
+    webhook_sender: providers.Provider[WebhookSender | None] = providers.Selector(
+        providers.Callable(webhook_mode, settings),
+        on=providers.Resource(open_webhook_sender, settings, clock),
+        off=providers.Object(None),
+    )
     webhook = providers.Singleton(webhook_deliverer, uow_factory, webhook_sender, notifier, clock)
 
     # --- the operator ---
