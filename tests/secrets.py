@@ -33,6 +33,9 @@ SECOND_SESSION_STRING = (
 SHORT_SESSION_STRING = "TEST-short-session-canary-7f3a9c"
 
 TWO_FA_PASSWORD = "TEST-2fa-Пароль-canary-hunter2"
+WEBHOOK_SECRET = "TEST-webhook-secret-canary-9d2Lr5"
+# A CRM webhook URL's own key (Bitrix24's hold one in the path): the URL is a secret too.
+WEBHOOK_PATH = "/rest/1/TEST-webhook-url-canary-k3y/"
 LOGIN_CODE = "12345"  # not a secret once used: Telegram expires it
 
 SECRETS: dict[str, str] = {
@@ -45,6 +48,8 @@ SECRETS: dict[str, str] = {
     "SECOND_SESSION_STRING": SECOND_SESSION_STRING,
     "SHORT_SESSION_STRING": SHORT_SESSION_STRING,
     "TWO_FA_PASSWORD": TWO_FA_PASSWORD,
+    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "WEBHOOK_PATH": WEBHOOK_PATH,
 }
 """Every value that must never be written to a log, an export or an error message."""
 

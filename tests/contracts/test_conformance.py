@@ -27,6 +27,7 @@ IMPLEMENTATIONS = {
     ports.AdminUpdateRepository: (sql.SqlAdminUpdateRepository, fake._AdminUpdates),
     ports.CampaignRepository: (sql.SqlCampaignRepository, fake._Campaigns),
     ports.LeadRepository: (sql.SqlLeadRepository, fake._Leads),
+    ports.WebhookEventRepository: (sql.SqlWebhookEventRepository, fake._WebhookEvents),
 }
 QUERIES = {
     admin_queries.DialogViews: (sql_queries.SqlDialogViews,),

@@ -216,5 +216,53 @@ def test_every_problem_is_listed_even_when_loading_fails(tmp_path, monkeypatch):
     settings, found = read_configuration(argparse.Namespace(env_file=None))
     assert settings is None
     assert [line.split(":", 1)[0] for line in found] == [
-        "API_ID", "WORKING_HOURS", "API_HASH", "BOT_TOKEN", "SALES_PROMPT_FILE"
+        "API_ID",
+        "WORKING_HOURS",
+        "API_HASH",
+        "BOT_TOKEN",
+        "SALES_PROMPT_FILE",
     ]
+
+
+WEBHOOK = "https://crm.example.com/rest/1/TESTwebhookKEY/"
+
+
+def test_a_short_webhook_secret_is_named_without_its_value(tmp_path):
+    found = problems_of(tmp_path, WEBHOOK_URL=WEBHOOK, WEBHOOK_SECRET="short-key")
+    assert len(found) == 1 and found[0].startswith("WEBHOOK_SECRET: expected at least 16")
+    assert "short-key" not in found[0]
+    assert problems_of(tmp_path, WEBHOOK_URL=WEBHOOK, WEBHOOK_SECRET="k" * 32) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"WEBHOOK_URL": WEBHOOK}, "WEBHOOK_SECRET: is required when WEBHOOK_URL is set"),
+        (
+            {
+                "WEBHOOK_URL": "http://crm.example.com/rest/1/TESTwebhookKEY/",
+                "WEBHOOK_SECRET": "k" * 32,
+            },
+            "WEBHOOK_URL: expected an https:// URL (plain http:// only to 127.0.0.1",
+        ),
+        (
+            {"WEBHOOK_URL": "crm.example.com/TESTwebhookKEY", "WEBHOOK_SECRET": "k" * 32},
+            "WEBHOOK_URL: expected an https:// URL",
+        ),
+    ],
+)
+def test_a_webhook_without_its_secret_or_over_plain_http_is_refused(tmp_path, values, expected):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env_file=None, **good(tmp_path, **values))
+    [problem] = refused.value.problems
+    assert problem.startswith(expected) and "TESTwebhookKEY" not in problem
+
+
+def test_a_webhook_to_this_machine_may_be_plain_http(tmp_path):
+    settings = load_settings(
+        env_file=None,
+        **good(tmp_path, WEBHOOK_URL="http://127.0.0.1:8080/hook", WEBHOOK_SECRET="k" * 32),
+    )
+    assert settings.WEBHOOK_URL is not None
+    assert settings.WEBHOOK_URL.get_secret_value() == "http://127.0.0.1:8080/hook"
+    assert "http://127.0.0.1:8080/hook" in settings.secret_values()  # masked in the logs

@@ -19,7 +19,7 @@ import copy
 import itertools
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from types import TracebackType
 
 from salesbot.application.errors import DialogAlreadyOpen, DuplicateAccount, RecordNotFound
@@ -31,6 +31,12 @@ from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SlotRequest
+from salesbot.domain.webhook import (
+    DialogFacts,
+    WebhookEvent,
+    dialog_payload,
+    facts_to_events,
+)
 
 
 @dataclass
@@ -51,6 +57,7 @@ class _Tables:
     admin_updates: dict[int, _AdminUpdateRow] = field(default_factory=dict)
     campaigns: dict[int, Campaign] = field(default_factory=dict)
     leads: dict[int, Lead] = field(default_factory=dict)
+    webhook_events: dict[int, WebhookEvent] = field(default_factory=dict)
 
 
 class InMemoryStore:
@@ -83,6 +90,46 @@ _CANCELLABLE = (Delivery.PENDING, Delivery.DRAFT)
 
 def _sort_key(message: Message) -> tuple[datetime, int]:
     return (message.timestamp, message.id or 0)
+
+
+WEBHOOK_ENABLED = "webhook.enabled"
+
+
+def _received(tables: _Tables, dialog_id: int | None) -> int:
+    """The dialog's `messages_received`, as the database's counters keep it."""
+    return sum(
+        1
+        for m in tables.messages.values()
+        if m.dialog_id == dialog_id and m.direction is Direction.IN
+    )
+
+
+def _facts(dialog: Dialog, received: int) -> DialogFacts:
+    return DialogFacts(dialog.status.value, dialog.outcome.value, received)
+
+
+def _queue_events(
+    store: InMemoryStore,
+    tables: _Tables,
+    before: DialogFacts | None,
+    dialog: Dialog,
+    received: int,
+) -> None:
+    """What the trigger on `dialogs` does (revision 0017): the change's events, while the
+    webhook is enabled."""
+    if WEBHOOK_ENABLED not in tables.settings:
+        return
+    assert dialog.id is not None
+    now = store.now() or datetime.now(timezone.utc)
+    for kind in facts_to_events(before, _facts(dialog, received)):
+        event_id = store.next_id()
+        tables.webhook_events[event_id] = WebhookEvent(
+            id=event_id,
+            dialog_id=dialog.id,
+            kind=kind,
+            payload=dialog_payload(dialog),
+            created_at=now,
+        )
 
 
 class _Accounts:
@@ -169,6 +216,7 @@ class _Dialogs:
         # A new dialog's activity starts with it.
         stored.last_activity_at = dialog.last_activity_at or stored.created_at
         self._t.dialogs[stored.id] = stored
+        _queue_events(self._store, self._t, None, stored, 0)
         return stored.copy()
 
     async def get(self, dialog_id: int) -> Dialog | None:
@@ -198,9 +246,11 @@ class _Dialogs:
         ):
             raise DialogAlreadyOpen(dialog.target_username)
         # The account and the creation time are a dialog's for life.
-        self._t.dialogs[stored.id] = replace(  # type: ignore[index]
+        written = self._t.dialogs[stored.id] = replace(  # type: ignore[index]
             dialog, account_id=stored.account_id, created_at=stored.created_at
         )
+        received = _received(self._t, stored.id)
+        _queue_events(self._store, self._t, _facts(stored, received), written, received)
 
     async def find_open_by_username(self, username: str) -> Dialog | None:
         for dialog in self._t.dialogs.values():
@@ -258,7 +308,11 @@ class _Messages:
         stored.id = self._store.next_id()
         if stored.account_id is None:
             stored.account_id = dialog.account_id
+        received = _received(self._t, dialog.id)
         self._t.messages[stored.id] = stored
+        if stored.direction is Direction.IN:
+            facts = _facts(dialog, received)
+            _queue_events(self._store, self._t, facts, dialog, received + 1)
         return stored.copy()
 
     async def add_incoming(
@@ -667,6 +721,53 @@ class _Leads:
         return counts
 
 
+class _WebhookEvents:
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    async def enable(self, enabled: bool) -> None:
+        if enabled:
+            self._t.settings[WEBHOOK_ENABLED] = "1"
+        else:
+            self._t.settings.pop(WEBHOOK_ENABLED, None)
+
+    async def due(self, now: datetime, *, limit: int) -> list[WebhookEvent]:
+        heads: dict[int, WebhookEvent] = {}
+        for event in sorted(self._t.webhook_events.values(), key=lambda e: e.id):
+            if event.delivered_at is None:
+                heads.setdefault(event.dialog_id, event)
+        due = [e for e in heads.values() if e.next_attempt_at is None or e.next_attempt_at <= now]
+        return sorted(due, key=lambda e: e.id)[:limit]
+
+    async def delivered(self, event_id: int, at: datetime) -> None:
+        event = self._t.webhook_events.get(event_id)
+        if event is not None:
+            self._t.webhook_events[event_id] = replace(event, delivered_at=at, next_attempt_at=None)
+
+    async def failed(self, event_id: int, *, error: str, retry_at: datetime) -> None:
+        event = self._t.webhook_events.get(event_id)
+        if event is not None and event.delivered_at is None:
+            self._t.webhook_events[event_id] = replace(
+                event,
+                attempts=event.attempts + 1,
+                last_error=error[:1000],
+                next_attempt_at=retry_at,
+            )
+
+    async def undelivered(self) -> int:
+        return sum(1 for e in self._t.webhook_events.values() if e.delivered_at is None)
+
+    async def prune(self, delivered_before: datetime) -> int:
+        gone = [
+            e.id
+            for e in self._t.webhook_events.values()
+            if e.delivered_at is not None and e.delivered_at < delivered_before
+        ]
+        for event_id in gone:
+            del self._t.webhook_events[event_id]
+        return len(gone)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
@@ -688,6 +789,7 @@ class FakeUnitOfWork:
         self.admin_updates = _AdminUpdates(tables)
         self.campaigns = _Campaigns(self.store, tables)
         self.leads = _Leads(self.store, tables)
+        self.webhook_events = _WebhookEvents(tables)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         await self.store.lock.acquire()

@@ -160,6 +160,14 @@ class TranscriptionFailed(PortError):
     """The transcription endpoint gave no words (down, refused, timed out, malformed)."""
 
 
+# --- the CRM webhook ---------------------------------------------------------------------
+
+
+class WebhookUndelivered(PortError):
+    """The CRM's webhook did not take an event (no 2xx, a timeout, no connection); the
+    message says which, never the URL or the secret."""
+
+
 # --- persistence -------------------------------------------------------------------------
 
 

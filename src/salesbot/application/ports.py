@@ -25,6 +25,7 @@ from salesbot.domain.media import Media
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import SlotRequest
+from salesbot.domain.webhook import WebhookEvent
 
 # --- time and secrets --------------------------------------------------------------------
 
@@ -380,6 +381,34 @@ class LeadRepository(Protocol):
         ...
 
 
+class WebhookEventRepository(Protocol):
+    """The CRM webhook's queue. Events are written by the store itself, with the change of
+    the dialog they tell of, while the webhook is enabled (`domain/webhook.py`'s rule)."""
+
+    async def enable(self, enabled: bool) -> None:
+        """Start (True) or stop (False) making events for the dialogs' changes."""
+        ...
+
+    async def due(self, now: datetime, *, limit: int) -> list[WebhookEvent]:
+        """Undelivered events due at `now` (never tried, or their retry time reached) that
+        are the oldest undelivered one of their dialog, oldest first, at most `limit`."""
+        ...
+
+    async def delivered(self, event_id: int, at: datetime) -> None: ...
+
+    async def failed(self, event_id: int, *, error: str, retry_at: datetime) -> None:
+        """Count a failed try, keep its error and when to try again."""
+        ...
+
+    async def undelivered(self) -> int:
+        """How many events wait to be delivered."""
+        ...
+
+    async def prune(self, delivered_before: datetime) -> int:
+        """Forget events delivered before the given time; how many went."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Rolls back on exit unless `commit()` ran; repositories never commit."""
 
@@ -412,6 +441,9 @@ class UnitOfWork(Protocol):
 
     @property
     def leads(self) -> LeadRepository: ...
+
+    @property
+    def webhook_events(self) -> WebhookEventRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -637,4 +669,14 @@ class Transcriber(Protocol):
 class AdminNotifier(Protocol):
     async def notify(self, event: Event) -> None:
         """Tell every admin; never raises (a failed notice is logged, not fatal)."""
+        ...
+
+
+# --- the CRM webhook ---------------------------------------------------------------------
+
+
+class WebhookSender(Protocol):
+    async def send(self, event: WebhookEvent) -> None:
+        """POST one event, signed; WebhookUndelivered when the receiver did not answer 2xx
+        (a timeout, a refused connection, any other status)."""
         ...

@@ -171,3 +171,19 @@ class DatabaseUnreachable(Event):
 @dataclass(frozen=True)
 class DatabaseBack(Event):
     down_seconds: float
+
+
+@dataclass(frozen=True)
+class WebhookFailing(Event):
+    """The CRM's webhook has not taken events for a while: told once per outage. Nothing is
+    dropped; the events wait in the database and are retried."""
+
+    reason: str
+    minutes: int
+    waiting: int
+    """Events waiting to be delivered."""
+
+
+@dataclass(frozen=True)
+class WebhookRecovered(Event):
+    down_minutes: int

@@ -38,6 +38,8 @@ BOT_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{35}$")
 API_HASH_SHAPE = re.compile(r"^[0-9a-f]{32}$")
 OPENROUTER_KEY_SHAPE = re.compile(r"^sk-or-v1-[0-9a-f]{64}$")
 _INLINE_COMMENT = re.compile(r"\s#")
+MIN_WEBHOOK_SECRET = 16
+"""Characters of WEBHOOK_SECRET below which `check` calls it guessable."""
 
 
 def is_openrouter(base_url: str) -> bool:
@@ -127,6 +129,12 @@ def shape_problems(settings: Settings) -> list[str]:
         problems.append(
             "OPENROUTER_API_KEY: expected an OpenRouter key: sk-or-v1- and 64 hexadecimal "
             "characters (https://openrouter.ai/keys)"
+        )
+    webhook_secret = _secret(settings.WEBHOOK_SECRET)
+    if webhook_secret is not None and len(webhook_secret) < MIN_WEBHOOK_SECRET:
+        problems.append(
+            f"WEBHOOK_SECRET: expected at least {MIN_WEBHOOK_SECRET} random characters "
+            "(e.g. the output of `openssl rand -hex 32`); a short key can be guessed"
         )
     return problems
 

@@ -51,6 +51,7 @@ from salesbot.adapters.persistence.queries import (
 from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.adapters.transcription import OpenAITranscriber
+from salesbot.adapters.webhook import HttpWebhookSender
 from salesbot.application.accounts.check_account import AccountCheck
 from salesbot.application.accounts.check_sessions import SessionCheck
 from salesbot.application.accounts.manage_accounts import AccountService
@@ -91,7 +92,9 @@ from salesbot.application.ports import (
     MediaFiles,
     Transcriber,
     UnitOfWorkFactory,
+    WebhookSender,
 )
+from salesbot.application.webhooks.deliver import WebhookDeliverer
 from salesbot.domain.quota import SendQuota
 from salesbot.entrypoints.draining import DrainingMessenger
 from salesbot.entrypoints.settings import Settings
@@ -146,6 +149,34 @@ def build_transcriber(settings: Settings) -> Transcriber | None:
         api_key=key.get_secret_value() if key is not None else None,
         model=settings.TRANSCRIBE_MODEL,
     )
+
+
+def webhook_mode(settings: Settings) -> str:
+    """`on` with WEBHOOK_URL, else `off`: without one no HTTP client is opened (and a
+    container whose adapters are all replaced still gives plain objects)."""
+    return "off" if settings.WEBHOOK_URL is None else "on"
+
+
+async def open_webhook_sender(settings: Settings, clock: Clock) -> AsyncIterator[HttpWebhookSender]:
+    """The CRM's webhook (its HTTP client, kept alive between events, closed at shutdown)."""
+    assert settings.WEBHOOK_URL is not None
+    assert settings.WEBHOOK_SECRET is not None  # the settings refuse a URL without it
+    sender = HttpWebhookSender(
+        settings.WEBHOOK_URL.get_secret_value(), settings.WEBHOOK_SECRET.get_secret_value(), clock
+    )
+    try:
+        yield sender
+    finally:
+        await sender.aclose()
+
+
+def webhook_deliverer(
+    uow_factory: UnitOfWorkFactory,
+    sender: WebhookSender | None,
+    notifier: AdminNotifier,
+    clock: Clock,
+) -> WebhookDeliverer | None:
+    return None if sender is None else WebhookDeliverer(uow_factory, sender, notifier, clock)
 
 
 def media_transcription(
@@ -243,6 +274,8 @@ class Service:
     admin_bot: AdminBot | None
     incoming_subscription: IncomingHandler
     """The intake's subscription to every account's private messages."""
+    webhook: WebhookDeliverer | None = None
+    """The CRM webhook's deliverer; None without WEBHOOK_URL."""
 
 
 class Container(containers.DeclarativeContainer):
@@ -429,6 +462,14 @@ class Container(containers.DeclarativeContainer):
         supervise_seconds=timing.provided.dispatcher_supervise,
     )
 
+    # --- the CRM webhook ---
+    webhook_sender: providers.Provider[WebhookSender | None] = providers.Selector(
+        providers.Callable(webhook_mode, settings),
+        on=providers.Resource(open_webhook_sender, settings, clock),
+        off=providers.Object(None),
+    )
+    webhook = providers.Singleton(webhook_deliverer, uow_factory, webhook_sender, notifier, clock)
+
     # --- the operator ---
     accounts = providers.Singleton(
         AccountService, uow_factory, dialog_views, telegram_login, clock, quota, pool=pool
@@ -500,6 +541,7 @@ class Container(containers.DeclarativeContainer):
         dispatcher=dispatcher,
         dispatcher_messenger=dispatcher_messenger,
         feeder=feeder,
+        webhook=webhook,
         admin_bot=admin_bot,
         incoming_subscription=incoming_subscription,
     )

@@ -19,7 +19,10 @@ Components, in start-up order (they stop in the reverse one):
 7. `campaign feeder` — starts the active campaigns' leads as accounts have free send slots
    within the working hours; at its start, gives back the leads a stopped process had
    claimed but not started (application/campaigns/feeder.py);
-8. `admin bot` — long polling. It starts at once, beside the others, so a failing account
+8. `webhook` — with WEBHOOK_URL, turns the database's event queue on and delivers the
+   events (at least once, in order per dialog, retried with back-off); without it, a
+   one-off `webhook off` turns the queue off so no event piles up;
+9. `admin bot` — long polling. It starts at once, beside the others, so a failing account
    or an unreachable model never keeps it from answering; and it stops first, so no new
    command arrives while the rest winds down.
 
@@ -36,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from salesbot.application.errors import CredentialsRejected, SessionSecretMismatch
+from salesbot.application.webhooks.deliver import enable_webhook
 from salesbot.entrypoints.commands import CONFIG_EXIT
 from salesbot.entrypoints.database_watch import DatabaseWatch
 from salesbot.entrypoints.draining import DrainedLoop
@@ -93,11 +97,24 @@ def components(app: Service) -> list[Component]:
         ).component,
         Component("follow-ups", app.follow_ups.run_forever, grace=5.0),
         Component("campaign feeder", app.feeder.run_forever, grace=5.0),
+        webhook_component(app),
     ]
     if app.admin_bot is not None:
         start = refusing_rejected_credentials(app.admin_bot.start)
         found.append(Resident("admin bot", start, app.admin_bot.stop).component)
     return found
+
+
+def webhook_component(app: Service) -> Component:
+    """The deliverer with WEBHOOK_URL (it turns the queue on first); without it, the queue
+    turned off once, so that the database makes no event nobody will take."""
+    if app.webhook is not None:
+        return Component("webhook", app.webhook.run_forever, grace=5.0)
+
+    async def turn_off() -> None:
+        await enable_webhook(app.uow_factory, False)
+
+    return Component("webhook off", turn_off, once=True)
 
 
 def refusing_rejected_credentials(

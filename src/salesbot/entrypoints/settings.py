@@ -12,12 +12,14 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,8 +36,18 @@ DEFAULT_BOT_API_BASE_URL = "https://api.telegram.org"
 DEFAULT_PROMPT_FILE = Path(__file__).resolve().parent.parent / "data" / "sales_prompt.ru.md"
 
 SECRET_FIELDS = frozenset(
-    {"API_HASH", "BOT_TOKEN", "OPENROUTER_API_KEY", "SESSION_SECRET", "DATABASE_URL"}
+    {
+        "API_HASH",
+        "BOT_TOKEN",
+        "OPENROUTER_API_KEY",
+        "SESSION_SECRET",
+        "DATABASE_URL",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+    }
 )
+# Hosts a webhook may be sent to over plain http: the machine itself.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 # What `salesbot run` cannot work without; other commands ask for less.
 RUN_REQUIRED = ("API_ID", "API_HASH", "BOT_TOKEN", "ADMIN_TELEGRAM_ID", "OPENROUTER_API_KEY")
 TELEGRAM_REQUIRED = ("API_ID", "API_HASH")
@@ -105,6 +117,11 @@ class Settings(BaseSettings):
     # Voice notes, audio and video notes transcribed (optional): an OpenAI-compatible
     # `/audio/transcriptions` endpoint; unset, they are kept as their description.
     TRANSCRIBE_BASE_URL: str | None = None
+    # The CRM webhook (optional): every dialog's events POSTed as signed JSON. The URL is
+    # a secret too: CRM webhook URLs often hold their own key.
+    WEBHOOK_URL: SecretStr | None = None
+    WEBHOOK_SECRET: SecretStr | None = None
+    """The HMAC-SHA256 key of the X-Salesbot-Signature header; required with WEBHOOK_URL."""
     TRANSCRIBE_API_KEY: SecretStr | None = None
     TRANSCRIBE_MODEL: str = "whisper-1"
 
@@ -187,6 +204,33 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return cls._http_url(value.strip())
+
+    @field_validator("WEBHOOK_URL")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        parts = urlsplit(url)
+        plain_to_self = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+        if not parts.hostname or not (parts.scheme == "https" or plain_to_self):
+            raise ValueError(
+                "expected an https:// URL (plain http:// only to 127.0.0.1 or localhost: "
+                "the events carry the leads' names and summaries)"
+            )
+        return SecretStr(url)
+
+    @field_validator("WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            value = None
+        if value is None and info.data.get("WEBHOOK_URL") is not None:
+            raise ValueError(
+                "is required when WEBHOOK_URL is set: the key the receiver checks each "
+                "request's signature with"
+            )
+        return value
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -149,6 +149,8 @@ ALL_EVENTS = [
     ev.LlmFailing(reason="401 invalid key"),
     ev.LlmRecovered(),
     ev.WaitingForQuota(dialog_id=11, username="lead_y", next_at=NOW + timedelta(hours=1)),
+    ev.WebhookFailing(reason="HTTP 503", minutes=15, waiting=42),
+    ev.WebhookRecovered(down_minutes=20),
 ]
 
 

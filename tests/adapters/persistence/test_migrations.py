@@ -24,6 +24,7 @@ TABLES = {
     "admin_updates",
     "campaigns",
     "campaign_leads",
+    "webhook_events",
 }
 
 

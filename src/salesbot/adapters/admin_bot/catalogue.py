@@ -973,6 +973,20 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "✅ The database answers again (it was gone ~{minutes} min). What arrived "
         "meanwhile is being stored and answered.",
     },
+    "event_webhook_failing": {
+        "ru": "🔌 Вебхук CRM не принимает события уже {minutes} мин: {reason}. Ни одно не "
+        "потеряно: {waiting} ждут в базе и уйдут, как только он ответит 2xx. Проверьте "
+        "WEBHOOK_URL и сервер CRM.",
+        "en": "🔌 The CRM webhook has refused events for {minutes} min: {reason}. None is "
+        "lost: {waiting} wait in the database and go as soon as it answers 2xx. Check "
+        "WEBHOOK_URL and the CRM's server.",
+    },
+    "event_webhook_recovered": {
+        "ru": "✅ Вебхук CRM снова принимает события (не принимал ~{minutes} мин); "
+        "накопившиеся уходят по порядку.",
+        "en": "✅ The CRM webhook takes events again (it refused them ~{minutes} min); the "
+        "waiting ones go in order.",
+    },
     "event_other": {"ru": "ℹ️ {event}", "en": "ℹ️ {event}"},
     # --- /campaign_new: a lead list becomes a campaign ----------------------------------
     "campaign_new_ask_name": {

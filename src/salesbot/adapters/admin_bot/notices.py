@@ -127,6 +127,15 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
         return t("event_database_unreachable", reason=_preview(event.reason))
     if isinstance(event, ev.DatabaseBack):
         return t("event_database_back", minutes=max(1, round(event.down_seconds / 60)))
+    if isinstance(event, ev.WebhookFailing):
+        return t(
+            "event_webhook_failing",
+            minutes=event.minutes,
+            reason=_preview(event.reason),
+            waiting=event.waiting,
+        )
+    if isinstance(event, ev.WebhookRecovered):
+        return t("event_webhook_recovered", minutes=event.down_minutes)
     return t("event_other", event=event)
 
 

@@ -50,6 +50,7 @@ from salesbot.domain.do_not_contact import DoNotContact
 from salesbot.domain.media import Media, MediaKind
 from salesbot.domain.message import Delivery, Direction, Message, OutKind
 from salesbot.domain.peer import Peer
+from salesbot.domain.webhook import EventKind, WebhookEvent
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -408,6 +409,39 @@ class SettingRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class WebhookEventRow(Base):
+    """The CRM webhook's queue (revision 0017): written by the trigger on `dialogs` while
+    the `settings` row `webhook.enabled` exists, read and marked by the deliverer."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    dialog_id: Mapped[int] = mapped_column(Id, ForeignKey("dialogs.id"))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "webhook_event_kind"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(Text, server_default=EMPTY)
+
+    __table_args__ = (
+        # The deliverer's "no earlier undelivered event of this dialog", and its scan.
+        Index(
+            "ix_webhook_events_undelivered",
+            "dialog_id",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+        # The pruning of delivered events.
+        Index(
+            "ix_webhook_events_delivered_at",
+            "delivered_at",
+            postgresql_where=text("delivered_at IS NOT NULL"),
+        ),
+    )
+
+
 # The tables the repositories' Core statements run on (a mapped class's `__table__` is typed
 # as any FromClause).
 accounts = cast(Table, AccountRow.__table__)
@@ -420,6 +454,7 @@ update_states = cast(Table, UpdateStateRow.__table__)
 admin_updates = cast(Table, AdminUpdateRow.__table__)
 campaigns = cast(Table, CampaignRow.__table__)
 campaign_leads = cast(Table, CampaignLeadRow.__table__)
+webhook_events = cast(Table, WebhookEventRow.__table__)
 
 OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 
@@ -637,3 +672,17 @@ def lead_values(lead: Lead) -> dict[str, Any]:
         "reason": lead.reason,
         "claimed_at": lead.claimed_at,
     }
+
+
+def webhook_event_from_row(row: Any) -> WebhookEvent:
+    return WebhookEvent(
+        id=row.id,
+        dialog_id=row.dialog_id,
+        kind=row.kind,
+        payload=dict(row.payload),
+        created_at=row.created_at,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        delivered_at=row.delivered_at,
+        last_error=row.last_error,
+    )

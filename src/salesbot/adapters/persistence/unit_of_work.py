@@ -18,6 +18,7 @@ from salesbot.adapters.persistence.repositories import (
     SqlPeerRepository,
     SqlSettingRepository,
     SqlUpdateStateRepository,
+    SqlWebhookEventRepository,
 )
 from salesbot.adapters.persistence.transaction import Transaction
 from salesbot.application.ports import SessionCipher
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     admin_updates: SqlAdminUpdateRepository
     campaigns: SqlCampaignRepository
     leads: SqlLeadRepository
+    webhook_events: SqlWebhookEventRepository
 
     def __init__(
         self, transaction_factory: Callable[[], Transaction], cipher: SessionCipher
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.admin_updates = SqlAdminUpdateRepository(tx)
         self.campaigns = SqlCampaignRepository(tx)
         self.leads = SqlLeadRepository(tx)
+        self.webhook_events = SqlWebhookEventRepository(tx)
         return self
 
     async def __aexit__(

@@ -14,6 +14,7 @@ from salesbot.adapters.persistence.repositories.small import (
     SqlSettingRepository,
     SqlUpdateStateRepository,
 )
+from salesbot.adapters.persistence.repositories.webhook_events import SqlWebhookEventRepository
 
 __all__ = [
     "SqlAccountRepository",
@@ -26,4 +27,5 @@ __all__ = [
     "SqlPeerRepository",
     "SqlSettingRepository",
     "SqlUpdateStateRepository",
+    "SqlWebhookEventRepository",
 ]
