@@ -110,7 +110,8 @@ async def child(dsn: str, accounts: int) -> dict[str, float]:
     async with engine.begin() as tx:
         await tx.execute(
             text(
-                "UPDATE accounts SET status = CASE WHEN id <= :n THEN 'active' ELSE 'disabled' END"
+                "UPDATE accounts SET status = "
+                "CASE WHEN id <= :n THEN 'active' ELSE 'disabled' END"
             ),
             {"n": accounts},
         )

@@ -80,7 +80,9 @@ def slow_telegram() -> Any:
             finally:
                 self.in_flight -= 1
 
-        async def connect(self, account: Account, peers: Sequence[Peer], state: Any = None) -> None:
+        async def connect(
+            self, account: Account, peers: Sequence[Peer], state: Any = None
+        ) -> None:
             await asyncio.sleep(CONNECT_LATENCY)
             await super().connect(account, peers, state)
 

@@ -166,7 +166,9 @@ async def main(quick: bool) -> None:
         assert seeded.big_dialog_id is not None
         engine = create_engine(db.sqlalchemy_url)
         # The export as the service's container builds it: Exports(SqlExportQuery(engine)).
-        container = container_for(settings_for_tests(SESSION_SECRET=SESSION_SECRET), engine=engine)
+        container = container_for(
+            settings_for_tests(SESSION_SECRET=SESSION_SECRET), engine=engine
+        )
         exports: Exports = container.exports()
         try:
             copy_all_s, copy_all_bytes = await copy_out(db.dsn, COPY_ALL)
@@ -175,7 +177,9 @@ async def main(quick: bool) -> None:
             rows_s = await export_rows_only(container.export_query(), dialogs)
             print(f"rss before the exports: {rss_mb():.0f} MB")
             with tempfile.TemporaryDirectory(prefix="salesbot-bench-") as tmp:
-                all_s, all_cpu, all_rss, exported, zip_bytes = await export_all(exports, Path(tmp))
+                all_s, all_cpu, all_rss, exported, zip_bytes = await export_all(
+                    exports, Path(tmp)
+                )
                 one_s, one_cpu, one_rss, one_bytes = await export_one(
                     exports, seeded.big_dialog_id, Path(tmp) / "one.txt"
                 )

@@ -319,6 +319,9 @@ async def run_mode(
     }
 
 
+
+
+
 async def main(quick: bool, profile: bool) -> None:
     quiet_logging()
     accounts, dialogs = (8, 400) if quick else (16, 2_000)
@@ -338,7 +341,9 @@ async def main(quick: bool, profile: bool) -> None:
     for mode, total in (("durable", durable_total), ("fast", fast_total)):
         # A fresh database per mode: Telegram's message numbering starts again with it.
         async with throwaway_database("pipeline") as db:
-            workers, commit_ms = await _prepare(db, accounts, dialogs, durable=mode == "durable")
+            workers, commit_ms = await _prepare(
+                db, accounts, dialogs, durable=mode == "durable"
+            )
             if mode == "durable":
                 print(f"one durable commit on this machine's disk takes {commit_ms:.1f} ms")
                 print(f"-- durable commits (synchronous_commit=on), {total:,} messages")

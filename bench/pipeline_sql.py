@@ -107,7 +107,9 @@ class StatementCounter:
         return sum(n for q, n in self.statements.items() if q.upper().startswith(starts))
 
 
-async def _pass(pipeline: Pipeline | RawBaseline, workers: list[_Worker], per_worker: int) -> float:
+async def _pass(
+    pipeline: Pipeline | RawBaseline, workers: list[_Worker], per_worker: int
+) -> float:
     """Every worker's first `per_worker` dialogs get one message, one at a time; the CPU
     this process spent per message, in ms."""
     done = 0

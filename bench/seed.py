@@ -124,15 +124,7 @@ def _message_rows(
             else:
                 kind = "opener" if index == 0 else "reply"
                 yield (
-                    dialog_id,
-                    account,
-                    "out",
-                    text,
-                    moment,
-                    telegram_id,
-                    "sent",
-                    kind,
-                    moment,
+                    dialog_id, account, "out", text, moment, telegram_id, "sent", kind, moment,
                     moment,
                 )
 

@@ -9,7 +9,7 @@ Language = Literal["ru", "en"]
 
 
 def script_language(text: str) -> Language:
-    """ "ru" when Cyrillic letters are at least as many as Latin ones, else "en"."""
+    """"ru" when Cyrillic letters are at least as many as Latin ones, else "en"."""
     cyrillic = latin = 0
     for char in text:
         if not char.isalpha():

@@ -21,6 +21,7 @@ _LINK = re.compile(
 _ALLOWED = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+
 def normalize_username(raw: str) -> str:
     """Return the canonical username for `@Name`, `name`, `t.me/name` or `https://t.me/name`.
 

@@ -77,7 +77,9 @@ class DrainingMessenger:
     async def recent_messages(
         self, account_id: int, peer: Peer, *, limit: int = 50
     ) -> list[ChatHistoryItem]:
-        return await self._call(lambda: self._inner.recent_messages(account_id, peer, limit=limit))
+        return await self._call(
+            lambda: self._inner.recent_messages(account_id, peer, limit=limit)
+        )
 
 
 class DrainedLoop:

@@ -59,5 +59,6 @@ async def check_database(
     if current != head:
         state = "empty" if current is None else f"at revision {current}"
         raise StartupRefused(
-            f"The database is not migrated ({state}, salesbot needs {head}): run `salesbot migrate`"
+            f"The database is not migrated ({state}, salesbot needs {head}): "
+            "run `salesbot migrate`"
         )

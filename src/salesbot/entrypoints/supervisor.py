@@ -232,9 +232,8 @@ class Supervisor:
                 component.trouble = str(error) or type(error).__name__
                 delay = self._backoff.delay(failures)
                 self.restarts[component.name] += 1
-                log.warning(
-                    "%s is not up: %s; retrying in %.0f s", component.name, component.trouble, delay
-                )
+                log.warning("%s is not up: %s; retrying in %.0f s", component.name,
+                            component.trouble, delay)
                 log.debug("%s: the failure", component.name, exc_info=error)
                 await self._pause(delay)
                 continue
@@ -245,9 +244,8 @@ class Supervisor:
                 if failures == 0:
                     log.exception("%s crashed", component.name)
                 else:  # its traceback was logged at the first failure in this row
-                    log.error(
-                        "%s crashed again: %s: %s", component.name, type(error).__name__, error
-                    )
+                    log.error("%s crashed again: %s: %s", component.name,
+                              type(error).__name__, error)
             else:
                 if component.once:
                     component.ready.set()
@@ -258,9 +256,8 @@ class Supervisor:
             failures = 1 if self._healthy(started) else failures + 1
             delay = self._backoff.delay(failures)
             self.restarts[component.name] += 1
-            log.warning(
-                "%s: restarting in %.0f s (failure %d in a row)", component.name, delay, failures
-            )
+            log.warning("%s: restarting in %.0f s (failure %d in a row)", component.name, delay,
+                        failures)
             await self._pause(delay)
 
     def _healthy(self, started: datetime) -> bool:
@@ -296,9 +293,8 @@ class Supervisor:
                 await asyncio.wait({task}, timeout=until(own_deadline))
                 if task.done():
                     continue
-                log.warning(
-                    "%s did not stop within %.1f s: cancelling it", component.name, component.grace
-                )
+                log.warning("%s did not stop within %.1f s: cancelling it",
+                            component.name, component.grace)
                 own_deadline = min(deadline, loop.time() + 1.0)
             # Without a stop(), cancelling is how it stops: its finally blocks clean up.
             task.cancel()

@@ -44,7 +44,8 @@ async def probe_model(
     missing = [m for m in models if m not in ids and m.split(":", 1)[0] not in ids]
     if missing:
         raise ProbeFailed(
-            f"OPENROUTER_MODEL: {', '.join(missing)} not among the endpoint's {len(ids)} models"
+            f"OPENROUTER_MODEL: {', '.join(missing)} not among the endpoint's "
+            f"{len(ids)} models"
         )
     verb = "exists" if len(models) == 1 else "exist"
     found.insert(0, f"the key is accepted, {', '.join(models)} {verb}")

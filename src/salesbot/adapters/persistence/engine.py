@@ -22,7 +22,9 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername="postgresql+asyncpg")
 
 
-def create_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, pool_size: int = 10, max_overflow: int = 5
+) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,

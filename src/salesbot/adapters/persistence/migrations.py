@@ -141,7 +141,6 @@ def head_revision() -> str | None:
 
 def current_revision(url: str) -> str | None:
     """The revision the database at `url` is at (None: never migrated)."""
-
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 

@@ -190,11 +190,7 @@ class PyrogramAccounts:
                     raise
                 log.warning(
                     "account %s: cannot reach Telegram (%s); retry %d/%d in %.0f s",
-                    account.id,
-                    exc,
-                    attempt,
-                    self._connect_attempts - 1,
-                    delay,
+                    account.id, exc, attempt, self._connect_attempts - 1, delay,
                 )
                 await self._sleep(delay)
                 delay *= 2
@@ -274,9 +270,7 @@ class PyrogramAccounts:
             except Exception:
                 log.exception(
                     "account %s: handling message %s from user %s failed",
-                    incoming.account_id,
-                    incoming.telegram_message_id,
-                    incoming.user_id,
+                    incoming.account_id, incoming.telegram_message_id, incoming.user_id,
                 )
 
     # --- TelegramMessenger ---------------------------------------------------------------

@@ -35,7 +35,9 @@ class SessionVerdict(str, enum.Enum):
         return self in _FAILED
 
 
-_FAILED = frozenset({SessionVerdict.NEEDS_LOGIN, SessionVerdict.BANNED, SessionVerdict.UNREACHABLE})
+_FAILED = frozenset(
+    {SessionVerdict.NEEDS_LOGIN, SessionVerdict.BANNED, SessionVerdict.UNREACHABLE}
+)
 
 
 @dataclass(frozen=True)

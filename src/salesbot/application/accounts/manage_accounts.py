@@ -210,7 +210,9 @@ class AccountService:
         async with self._uow() as uow:
             for account in await uow.accounts.every():
                 assert account.id is not None
-                allowance = quota.allowance(account.quota_state, now, created_at=account.created_at)
+                allowance = quota.allowance(
+                    account.quota_state, now, created_at=account.created_at
+                )
                 if account.status is AccountStatus.ACTIVE:
                     next_free: datetime | None = allowance.next_slot
                 elif account.status is AccountStatus.LIMITED and account.limited_until:

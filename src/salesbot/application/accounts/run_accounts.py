@@ -191,14 +191,11 @@ class AccountPool:
             except TelegramError as error:
                 log.warning(
                     "account %s: the chats could not be checked for missed messages (%s); "
-                    "they are checked again when it reconnects",
-                    account_id,
-                    error,
+                    "they are checked again when it reconnects", account_id, error,
                 )
             except Exception:
-                log.exception(
-                    "account %s: checking the chats for missed messages failed", account_id
-                )
+                log.exception("account %s: checking the chats for missed messages failed",
+                              account_id)
             finally:
                 self._catching_up.pop(account_id, None)
 

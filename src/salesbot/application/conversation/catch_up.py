@@ -74,9 +74,7 @@ class CatchUp:
         if found:
             log.info(
                 "account %s: %d message(s) missed in %d chat(s) were found in their history",
-                account_id,
-                found,
-                len(behind),
+                account_id, found, len(behind),
             )
         return CaughtUp(len(chats), len(behind), found)
 

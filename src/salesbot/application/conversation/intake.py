@@ -78,8 +78,7 @@ class Intake:
                         self.waiting += 1
                         log.debug(
                             "account %s: message %s waits for the database",
-                            message.account_id,
-                            message.telegram_message_id,
+                            message.account_id, message.telegram_message_id,
                         )
                     await self._health.down(error)
                     await self._clock.sleep(self._backoff.delay(attempt))

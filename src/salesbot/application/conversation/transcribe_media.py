@@ -61,19 +61,14 @@ class MediaTranscription:
         except Exception as error:  # never lose the message for a transcript
             log.warning(
                 "account %s: message %s (%s) kept untranscribed: %s: %s",
-                message.account_id,
-                message.telegram_message_id,
-                kind,
-                type(error).__name__,
-                error,
+                message.account_id, message.telegram_message_id, kind,
+                type(error).__name__, error,
             )
             return message
         if not text.strip():
             log.info(
                 "account %s: message %s (%s): no words in it",
-                message.account_id,
-                message.telegram_message_id,
-                kind,
+                message.account_id, message.telegram_message_id, kind,
             )
             return message
         return replace(message, media=media.transcribed(text))

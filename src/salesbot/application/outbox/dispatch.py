@@ -303,9 +303,7 @@ class Dispatcher:
             next_at = self._hours.next_opening(next_at)
         log.info(
             "account %s is out of quota for today; message %s waits until %s",
-            account_id,
-            message.id,
-            next_at.isoformat(),
+            account_id, message.id, next_at.isoformat(),
         )
         await self._outbox.tell(
             WaitingForQuota(

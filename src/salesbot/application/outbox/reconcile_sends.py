@@ -77,9 +77,7 @@ class InterruptedSends:
                 log.warning(
                     "account %s: cannot check message %s against the chat (%s); "
                     "it stays `sending` until it can",
-                    account_id,
-                    message.id,
-                    exc,
+                    account_id, message.id, exc,
                 )
                 left += 1
                 continue

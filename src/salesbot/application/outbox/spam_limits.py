@@ -83,8 +83,7 @@ class SpamLimits:
         if not targets:
             log.warning(
                 "account %s: %d openers wait for its cool-down: no other account can take them",
-                account_id,
-                len(movable),
+                account_id, len(movable),
             )
             return
         moved = 0

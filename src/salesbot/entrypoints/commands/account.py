@@ -171,20 +171,14 @@ async def login_interactively(
             file=out,
         )
         result = await _repeat(
-            ask,
-            "Code: ",
-            lambda code: service.submit_code(phone, code),
-            (CodeInvalid, CodeExpired, TelegramUnavailable),
-            out,
+            ask, "Code: ", lambda code: service.submit_code(phone, code),
+            (CodeInvalid, CodeExpired, TelegramUnavailable), out,
         )
         if result is not None and result.password_required:
             result = await _repeat(
-                ask_secret,
-                "Two-step verification password: ",
+                ask_secret, "Two-step verification password: ",
                 lambda password: service.submit_password(phone, password),
-                (PasswordInvalid, TelegramUnavailable),
-                out,
-                secret=True,
+                (PasswordInvalid, TelegramUnavailable), out, secret=True,
             )
     except Exception as error:
         if _refusal(error) is None:

@@ -166,17 +166,13 @@ async def _accounts(container: Any, settings: Settings, timeout: float) -> Async
     from salesbot.entrypoints.container import resolve
 
     secret = settings.SESSION_SECRET
-    if (
-        not (secret and secret.get_secret_value())
-        and not (settings.DATA_DIR / "session_secret").exists()
-    ):
+    if not (secret and secret.get_secret_value()) and not (
+        settings.DATA_DIR / "session_secret"
+    ).exists():
         # Reading the accounts would generate the secret here, as whoever runs the check.
-        yield (
-            True,
-            (
-                "accounts: none yet (no session secret: SESSION_SECRET is unset and DATA_DIR "
-                "holds none)"
-            ),
+        yield True, (
+            "accounts: none yet (no session secret: SESSION_SECRET is unset and DATA_DIR "
+            "holds none)"
         )
         return
     try:

@@ -359,7 +359,9 @@ class Rehearsal:
         self._t = Texts(settings.ADMIN_LANGUAGE)
         self._telegram = RehearsalTelegram()
         self._watch = ModelWatch()
-        self._notifier = PrintingNotifier(self._out, Formatter(self._t, settings.zone), self._watch)
+        self._notifier = PrintingNotifier(
+            self._out, Formatter(self._t, settings.zone), self._watch
+        )
         self._dialog_id: int | None = None
 
     async def run(self, lines: list[str] | None) -> int:

@@ -357,3 +357,4 @@ class AccountCommands:
     async def enable(self, update: Update, context: Context) -> None:
         """/enable_account <phone>: the account writes again."""
         await self._switch(update, context, "enable_account", "enable")
+

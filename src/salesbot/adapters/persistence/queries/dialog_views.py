@@ -55,7 +55,9 @@ _ONE = _ROW.add_columns(
     _d.completion_tokens,
     _d.cached_tokens,
     _d.cost_usd,
-).where(_d.id == bindparam("dialog_id"))
+).where(
+    _d.id == bindparam("dialog_id")
+)
 _SAID = (
     select(messages)
     .where(_m.dialog_id == bindparam("dialog_id"), _m.delivery.is_distinct_from(Delivery.CANCELLED))

@@ -102,7 +102,9 @@ def parse_rows(text: str) -> list[ExportRow]:
             last_dialog, dialog_id = dialog, int(dialog)
         if "\\" in content:
             content = _unescape(content)
-        moment = fromisoformat(timestamp + "+00:00") if len(timestamp) == 19 else utc(timestamp)
+        moment = (
+            fromisoformat(timestamp + "+00:00") if len(timestamp) == 19 else utc(timestamp)
+        )
         if sent_at == timestamp:
             sent = moment
         elif sent_at == _NULL:

@@ -32,7 +32,9 @@ _HEADER = select(
     _d.outcome,
 ).select_from(dialogs.outerjoin(accounts, accounts.c.id == _d.account_id))
 _ONE = _HEADER.where(_d.id == bindparam("dialog_id"))
-_PAGE = _HEADER.where(_d.id > bindparam("after_id")).order_by(_d.id).limit(bindparam("page_size"))
+_PAGE = (
+    _HEADER.where(_d.id > bindparam("after_id")).order_by(_d.id).limit(bindparam("page_size"))
+)
 _COUNT = select(func.count()).select_from(dialogs)
 # COPY writes timestamps in the session's DateStyle: the rows are read as ISO.
 _ISO_DATES = text("SET LOCAL DateStyle = ISO")

@@ -189,8 +189,6 @@ def _period_row(account_id: int, phone: str, *counts: Any) -> AccountStats:
         rejected=rejected,
         not_qualified=not_qualified,
     )
-
-
 _NO_JIT = text("SET LOCAL jit = off")
 _ACCOUNTS = select(accounts.c.id, accounts.c.phone).order_by(accounts.c.id)
 

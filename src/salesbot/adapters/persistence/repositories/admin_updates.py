@@ -25,7 +25,9 @@ _START = (
     .returning(_u.update_id)
 )
 _FINISH = (
-    update(admin_updates).where(_u.update_id == bindparam("id")).values(state="done", payload=None)
+    update(admin_updates)
+    .where(_u.update_id == bindparam("id"))
+    .values(state="done", payload=None)
 )
 _AGAIN = (
     update(admin_updates)
@@ -34,9 +36,13 @@ _AGAIN = (
     .returning(_u.update_id)
 )
 _UNFINISHED = (
-    select(_u.update_id, _u.state, _u.payload).where(_u.state != "done").order_by(_u.update_id)
+    select(_u.update_id, _u.state, _u.payload)
+    .where(_u.state != "done")
+    .order_by(_u.update_id)
 )
-_PRUNE = delete(admin_updates).where(_u.state == "done", _u.received_at < bindparam("before"))
+_PRUNE = delete(admin_updates).where(
+    _u.state == "done", _u.received_at < bindparam("before")
+)
 
 
 class SqlAdminUpdateRepository:

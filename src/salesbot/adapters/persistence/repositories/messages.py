@@ -278,7 +278,9 @@ class SqlMessageRepository:
         row = (await self._tx.execute(_GET, {"message_id": message_id})).first()
         return message_from_row(row) if row else None
 
-    async def update(self, message: Message, *, dialog_activity_at: datetime | None = None) -> None:
+    async def update(
+        self, message: Message, *, dialog_activity_at: datetime | None = None
+    ) -> None:
         values = message_values(message)
         if dialog_activity_at is None:
             statement, params = _UPDATE, {**values, "message_id": message.id}
