@@ -139,6 +139,12 @@ class LlmUnavailable(LlmError):
         self.retry_after = retry_after
 
 
+class OpenerRefused(LlmUnavailable):
+    """The model answered, but what it wrote for this opener failed the output guard twice
+    (`ReplyRefused`): not an outage, a problem of this lead or of the script. `/start` tells
+    it as the model not writing; the feeder skips the lead."""
+
+
 class LlmRejected(LlmError):
     """The provider refuses our requests until a human acts: bad key, no credits, forbidden."""
 

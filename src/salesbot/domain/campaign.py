@@ -138,6 +138,8 @@ class SkipReason:
     NOT_FOUND = "not_found"
     PRIVACY = "privacy"
     DEACTIVATED = "deactivated"
+    OPENER_REFUSED = "opener_refused"
+    """The model's opener failed the output guard twice (the writer's own retry included)."""
 
 
 def next_start_at(

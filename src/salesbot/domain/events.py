@@ -174,6 +174,18 @@ class DatabaseBack(Event):
 
 
 @dataclass(frozen=True)
+class CampaignPaused(Event):
+    """The feeder paused a campaign: the model's openers for its leads kept failing the
+    output guard (the script or the variants likely ask for what the guard refuses)."""
+
+    campaign_id: int
+    name: str
+    refused: int
+    """Leads in a row whose opener was refused (each skipped)."""
+    reason: str
+
+
+@dataclass(frozen=True)
 class WebhookFailing(Event):
     """The CRM's webhook has not taken events for a while: told once per outage. Nothing is
     dropped; the events wait in the database and are retried."""

@@ -150,6 +150,7 @@ ALL_EVENTS = [
     ev.LlmRecovered(),
     ev.WaitingForQuota(dialog_id=11, username="lead_y", next_at=NOW + timedelta(hours=1)),
     ev.WebhookFailing(reason="HTTP 503", minutes=15, waiting=42),
+    ev.CampaignPaused(campaign_id=3, name="Весна", refused=3, reason="claims to be human"),
     ev.WebhookRecovered(down_minutes=20),
 ]
 

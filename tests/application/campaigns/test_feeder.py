@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from salesbot.adapters.persistence.models import dialog_from_row
 from salesbot.adapters.persistence.models import dialogs as dialog_table
-from salesbot.application.campaigns.feeder import Feeder
+from salesbot.application.campaigns.feeder import REFUSALS_TO_PAUSE, Feeder
 from salesbot.application.conversation.review_drafts import RegenerateDraft
 from salesbot.application.errors import LlmUnavailable, RateLimited
 from salesbot.domain.account import Account
-from salesbot.domain.campaign import Campaign, Lead, LeadStatus
+from salesbot.domain.campaign import Campaign, CampaignStatus, Lead, LeadStatus
 from salesbot.domain.dialog import Dialog, DialogStatus
 from salesbot.domain.do_not_contact import DoNotContact
+from salesbot.domain.events import CampaignPaused
 from salesbot.domain.message import Delivery, OutKind
 from tests.application.conversation_support import World, answer, settle
 
@@ -375,6 +376,52 @@ async def test_an_unknown_username_is_skipped_as_not_found(world):
     [lead] = await leads(world, campaign)
     assert (lead.status, lead.reason) == (LeadStatus.SKIPPED, "not_found")
     assert world.llm.requests == []
+
+
+HUMAN_CLAIM = "Здравствуйте! Я живой человек, не бот, честно."
+
+
+async def test_an_opener_the_guard_refuses_skips_its_lead_and_the_next_goes_on(world):
+    """Not an outage: the model answered, but for this lead it twice wrote what may not go
+    (a human claim). The lead is skipped; the campaign's next lead is started."""
+    feeder = await ready(world)
+    campaign = await add_campaign(world, ["anna_flowers", "carol_w"])
+    world.llm.queue(answer(HUMAN_CLAIM))
+    world.llm.queue(answer(HUMAN_CLAIM))  # the writer's one retry, with a correction
+
+    fed = await feeder.feed_once()
+    assert (fed.skipped, fed.started, fed.wake_at) == (1, 0, None)  # no model back-off
+    await world.clock.advance(PACE)  # the account's next resolve
+    assert (await feeder.feed_once()).started == 1
+    first, second = await leads(world, campaign)
+    assert (first.status, first.reason) == (LeadStatus.SKIPPED, "opener_refused")
+    assert second.status is LeadStatus.STARTED
+    assert world.notifier.of_type(CampaignPaused) == []
+    [dialog] = await dialogs(world)
+    assert HUMAN_CLAIM not in str(world.messages(dialog.id))
+
+
+async def test_openers_refused_for_leads_in_a_row_pause_the_campaign_and_tell_the_admin(world):
+    """A script that makes the model claim to be human would otherwise cost two model
+    calls for every lead of the list: after REFUSALS_TO_PAUSE in a row it is paused."""
+    feeder = await ready(world)
+    campaign = await add_campaign(world, [f"lead_{i}" for i in range(6)])
+    world.llm.default = answer(HUMAN_CLAIM)
+
+    for _ in range(REFUSALS_TO_PAUSE):
+        assert (await feeder.feed_once()).skipped == 1
+        await world.clock.advance(PACE)
+    calls = len(world.llm.requests)
+    assert (await feeder.feed_once()).started == 0
+    assert len(world.llm.requests) == calls  # paused: nothing more is asked
+
+    async with world.uow() as uow:
+        paused = await uow.campaigns.get(campaign.id)
+    assert paused.status is CampaignStatus.PAUSED
+    statuses = [lead.status for lead in await leads(world, campaign)]
+    assert statuses == [LeadStatus.SKIPPED] * REFUSALS_TO_PAUSE + [LeadStatus.QUEUED] * 3
+    [told] = world.notifier.of_type(CampaignPaused)
+    assert (told.campaign_id, told.refused) == (campaign.id, REFUSALS_TO_PAUSE)
 
 
 async def test_the_model_down_puts_the_lead_back_and_the_feeder_backs_off(world):

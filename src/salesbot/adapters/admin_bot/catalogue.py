@@ -446,6 +446,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "настройки приватности не дают написать",
         "en": "their privacy settings forbid writing",
     },
+    "skip_opener_refused": {
+        "ru": "первое сообщение не прошло проверку",
+        "en": "the opener failed the check",
+    },
     "skip_deactivated": {"ru": "аккаунт удалён", "en": "the account is deleted"},
     "campaign_hints": {
         "ru": "Ответили — от начатых, цель — от начатых. Пауза: /campaign_pause {n} · "
@@ -972,6 +976,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "за это время, сохраняется и получит ответ.",
         "en": "✅ The database answers again (it was gone ~{minutes} min). What arrived "
         "meanwhile is being stored and answered.",
+    },
+    "event_campaign_paused": {
+        "ru": "⏸ Кампания {n} «{name}» приостановлена: первые сообщения {refused} лидов подряд "
+        "не прошли проверку ({reason}); эти лиды пропущены. Проверьте сценарий и варианты "
+        "кампании, затем /campaign_resume {n}",
+        "en": "⏸ Campaign {n} “{name}” is paused: the openers of {refused} leads in a row "
+        "failed the check ({reason}); those leads are skipped. Check the campaign's script "
+        "and variants, then /campaign_resume {n}",
     },
     "event_webhook_failing": {
         "ru": "🔌 Вебхук CRM не принимает события уже {minutes} мин: {reason}. Ни одно не "

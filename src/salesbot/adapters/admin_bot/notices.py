@@ -127,6 +127,14 @@ def describe_event(event: ev.Event, f: Formatter) -> str:
         return t("event_database_unreachable", reason=_preview(event.reason))
     if isinstance(event, ev.DatabaseBack):
         return t("event_database_back", minutes=max(1, round(event.down_seconds / 60)))
+    if isinstance(event, ev.CampaignPaused):
+        return t(
+            "event_campaign_paused",
+            n=event.campaign_id,
+            name=event.name,
+            refused=event.refused,
+            reason=_preview(event.reason),
+        )
     if isinstance(event, ev.WebhookFailing):
         return t(
             "event_webhook_failing",

@@ -51,6 +51,7 @@ from salesbot.application.errors import (
     LlmError,
     LlmUnavailable,
     OnDoNotContact,
+    OpenerRefused,
     RateLimited,
     RecipientUnreachable,
 )
@@ -70,7 +71,7 @@ from salesbot.domain.campaign import (
     next_variant,
 )
 from salesbot.domain.errors import InvalidUsername
-from salesbot.domain.events import FloodWaitStarted
+from salesbot.domain.events import CampaignPaused, FloodWaitStarted
 from salesbot.domain.quota import SendQuota
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
@@ -89,6 +90,11 @@ LEASE = timedelta(minutes=15)
 """A claim older than this is taken as lost (its process died) and given back; writing an
 opener takes the model seconds, a minute or two at worst."""
 RECOVER_EVERY = timedelta(minutes=5)
+# A lead whose opener the output guard refuses (twice: the writer retries once with a
+# correction) is skipped; so many in a row say the campaign's script or variants ask for
+# what the guard refuses, and the campaign is paused rather than spend the model on every
+# lead of the list.
+REFUSALS_TO_PAUSE = 3
 
 
 class ResolvePace:
@@ -184,6 +190,8 @@ class Feeder:
         self._variants: dict[int, dict[int, int]] = {}
         """Per campaign, the leads started (or being started) with each variant."""
         self._recovered_at: datetime | None = None
+        self._refused: dict[int, int] = {}
+        """Per campaign, the leads in a row whose opener the guard refused."""
         if news is not None:
             news.listen(self.wake)
 
@@ -348,6 +356,10 @@ class Feeder:
             return await self._skip(lead, campaign, variant, SkipReason.INVALID)
         except RecipientUnreachable as refused:
             return await self._skip(lead, campaign, variant, refused.reason)
+        except OpenerRefused as refused:
+            skipped = await self._skip(lead, campaign, variant, SkipReason.OPENER_REFUSED)
+            await self._count_refusal(campaign, str(refused))
+            return skipped
         except LeadNotStarted as gone:
             log.info("feeder: lead %s not started: %s", lead.id, gone)
             return await self._requeue(lead, campaign, variant, str(gone))
@@ -363,6 +375,7 @@ class Feeder:
             log.warning("feeder: lead %s from account %s: %s", lead.id, account_id, error)
             self._resting[account_id] = self._clock.now() + self._backoff
             return await self._requeue(lead, campaign, variant, repr(error))
+        self._refused.pop(campaign.id or 0, None)
         log.info(
             "feeder: campaign %s lead %s started as dialog %s (variant %s)",
             campaign.id,
@@ -397,6 +410,32 @@ class Feeder:
         async with self._uow() as uow:
             if await uow.leads.settle_claim(lead, claimed.claimed_at):
                 await uow.commit()
+
+    async def _count_refusal(self, campaign: Campaign, reason: str) -> None:
+        """One more lead in a row whose opener was refused; at REFUSALS_TO_PAUSE the
+        campaign is paused and the admin told (resuming starts the count afresh)."""
+        assert campaign.id is not None
+        refused = self._refused[campaign.id] = self._refused.get(campaign.id, 0) + 1
+        if refused < REFUSALS_TO_PAUSE:
+            return
+        self._refused.pop(campaign.id)
+        async with self._uow() as uow:
+            current = await uow.campaigns.get(campaign.id)
+            if current is None or not current.feeds:
+                return
+            current.pause()
+            await uow.campaigns.update(current)
+            await uow.commit()
+        log.warning(
+            "feeder: campaign %s paused: %d openers in a row refused (%s)",
+            campaign.id,
+            refused,
+            reason,
+        )
+        if self._notifier is not None:
+            await self._notifier.notify(
+                CampaignPaused(campaign.id, campaign.name, refused=refused, reason=reason)
+            )
 
     async def _flood_wait(self, account_id: int, error: RateLimited) -> None:
         """The account's FloodWait, stored (the dispatcher and a restart keep it); the

@@ -31,9 +31,9 @@ from salesbot.application.errors import (
     AccountNotConnected,
     AlreadyInDialog,
     DialogAlreadyOpen,
-    LlmUnavailable,
     NoAccountAvailable,
     OnDoNotContact,
+    OpenerRefused,
     UseCaseError,
 )
 from salesbot.application.ports import (
@@ -231,7 +231,7 @@ class StartDialogHandler:
                 Task.OPENER, script=script, dialog=dialog, variant=variant
             )
         except ReplyRefused as refused:
-            raise LlmUnavailable(
+            raise OpenerRefused(
                 f"{refused}: no opener was written; try again, or adjust the sales script"
             ) from None
         opener = with_disclosure(composed.text, script) if self._disclose else composed.text
