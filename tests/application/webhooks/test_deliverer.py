@@ -54,6 +54,33 @@ async def test_the_admin_hears_once_that_it_fails_and_once_that_it_is_back():
     assert [e.payload["username"] for e in sender.taken] == ["lead_0", "lead_1", "lead_2"]
 
 
+async def test_one_event_refused_for_15_minutes_is_told_though_the_others_go():
+    """A receiver that refuses one payload (a 400 for a field it cannot map) while taking the
+    rest holds that dialog's later events back: the admin hears of it all the same."""
+    clock = FakeClock()
+    store = await store_with_dialogs(clock, 3)
+    sender, notifier = FakeWebhookSender(), FakeNotifier()
+    deliverer = WebhookDeliverer(
+        lambda: FakeUnitOfWork(store), sender, notifier, clock, jitter=lambda: 0.0
+    )
+    sender.refused["lead_1"] = "HTTP 400: unknown field"
+    await run_for(deliverer, clock, 10)
+    assert [e.payload["username"] for e in sender.taken] == ["lead_0", "lead_2"]
+    for minute in range(16):  # other dialogs' events keep going while it is refused
+        async with FakeUnitOfWork(store) as uow:
+            await uow.dialogs.add(Dialog(1, f"later_{minute}"))
+            await uow.commit()
+        await run_for(deliverer, clock, 60)
+    [failing] = notifier.events
+    assert (failing.reason, failing.minutes, failing.waiting) == ("HTTP 400: unknown field", 15, 1)
+    assert [e.payload["username"] for e in sender.taken][-1] == "later_15"
+
+    del sender.refused["lead_1"]
+    await run_for(deliverer, clock, 3600)
+    assert [type(e) for e in notifier.events] == [WebhookFailing, WebhookRecovered]
+    assert len(sender.taken) == 3 + 16 and "lead_1" in [e.payload["username"] for e in sender.taken]
+
+
 async def test_delivered_events_are_forgotten_after_a_week_and_waiting_ones_never():
     clock = FakeClock()
     store = await store_with_dialogs(clock, 2)

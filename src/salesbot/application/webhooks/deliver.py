@@ -7,8 +7,9 @@ while its earlier event is retried, and other dialogs go on. A failed try sets t
 own `next_attempt_at` (`retry_delay`: exponential, capped at an hour, jittered), stored in
 the database so a restart keeps the back-off; no event is ever dropped. A round stops at
 its first failure: when the receiver is down, each poll costs one request, not one per
-waiting dialog. The admin hears once when it has been failing for `alarm_after`, and once
-when it takes events again.
+waiting dialog. The admin hears once when an event has been refused for `alarm_after`
+(whether the receiver is down or refuses that one event while taking the others: its
+dialog's later events wait behind it), and once when every refused event has gone.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class WebhookDeliverer:
         self._keep = keep_delivered
         self._prune_every = prune_every
         self._jitter = jitter
-        self._failing_since: datetime | None = None
+        self._refused: dict[int, datetime] = {}
+        """The events refused and not delivered since, with their first refusal."""
         self._last_error = ""
         self._told = False
         self._pruned_at: datetime | None = None
@@ -80,7 +82,7 @@ class WebhookDeliverer:
         """Seconds to the next round when nothing more is due now: `poll_seconds`, or
         `failing_poll_seconds` while the receiver fails (its retries are seconds to an hour
         apart, and a long backlog makes each look for what is due cost more)."""
-        return self._poll if self._failing_since is None else self._failing_poll
+        return self._failing_poll if self._refused else self._poll
 
     async def run_once(self) -> bool:
         """One round: deliver what is due, until the first failure. Whether more may be
@@ -106,7 +108,7 @@ class WebhookDeliverer:
         async with self._uow_factory() as uow:
             await uow.webhook_events.delivered(event.id, self._clock.now())
             await uow.commit()
-        await self._recovered()
+        await self._recovered(event.id)
         return True
 
     async def _failed(self, event: WebhookEvent, reason: str) -> None:
@@ -126,16 +128,15 @@ class WebhookDeliverer:
             reason,
             delay,
         )
-        if self._failing_since is None:
-            self._failing_since = now
+        self._refused.setdefault(event.id, now)
         self._last_error = reason
 
     async def _alarm(self, now: datetime) -> None:
-        """Tell the admin once the receiver has refused everything for `alarm_after` (checked
-        each round: the next try may be long after that)."""
-        if self._told or self._failing_since is None:
+        """Tell the admin once an event has been refused for `alarm_after` (checked each
+        round: the next try may be long after that)."""
+        if self._told or not self._refused:
             return
-        failing_for = now - self._failing_since
+        failing_for = now - min(self._refused.values())
         if failing_for < self._alarm_after:
             return
         self._told = True
@@ -144,10 +145,15 @@ class WebhookDeliverer:
         minutes = int(failing_for.total_seconds() // 60)
         await self._notifier.notify(WebhookFailing(self._last_error, minutes, waiting))
 
-    async def _recovered(self) -> None:
-        since, told = self._failing_since, self._told
-        self._failing_since, self._told = None, False
-        if told and since is not None:
+    async def _recovered(self, event_id: int) -> None:
+        if event_id not in self._refused:
+            return
+        since = min(self._refused.values())
+        del self._refused[event_id]
+        if self._refused:
+            return  # another refused event still waits
+        told, self._told = self._told, False
+        if told:
             down = self._clock.now() - since
             await self._notifier.notify(WebhookRecovered(max(1, round(down.total_seconds() / 60))))
 
