@@ -151,6 +151,31 @@ async def test_the_minimum_delay_is_measured_from_the_last_send(new_uow):
         assert await reserve(uow, account.id, now=T0 + delay, min_delay=delay)
 
 
+async def test_the_minimum_delay_counts_from_the_send_not_from_its_claim(new_uow):
+    """A slot claimed at T0 whose message went 12 s later (the typing pause): the next slot
+    waits the delay from the send, whoever asks for it."""
+    delay = timedelta(seconds=30)
+    sent = T0 + timedelta(seconds=12)
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert await reserve(uow, account.id, now=T0, min_delay=delay)
+        await uow.accounts.mark_sent(account.id, sent)
+        assert not await reserve(uow, account.id, now=T0 + delay, min_delay=delay)
+        assert await reserve(uow, account.id, now=sent + delay, min_delay=delay)
+
+
+async def test_marking_a_send_never_moves_the_last_send_back(new_uow):
+    """A send found in the chat after a crash may be older than a later claim."""
+    async with new_uow() as uow:
+        account = await add_account(uow)
+        assert await reserve(uow, account.id, now=at(5))
+        await uow.accounts.mark_sent(account.id, at(1))
+        assert (await uow.accounts.get(account.id)).last_used == at(5)
+        await uow.accounts.mark_sent(account.id + 1000, at(9))  # gone: nothing happens
+        await uow.accounts.mark_sent(account.id, at(7))
+        assert (await uow.accounts.get(account.id)).last_used == at(7)
+
+
 @pytest.mark.parametrize(
     "status",
     [AccountStatus.DISABLED, AccountStatus.LIMITED, AccountStatus.BANNED, AccountStatus.LOGGED_OUT],

@@ -188,6 +188,11 @@ class _Accounts:
         account.last_used = request.at
         return True
 
+    async def mark_sent(self, account_id: int, at: datetime) -> None:
+        account = self._t.accounts.get(account_id)
+        if account is not None and (account.last_used is None or account.last_used < at):
+            account.last_used = at
+
     async def release_send_slot(self, account_id: int, *, today: date) -> bool:
         account = self._t.accounts.get(account_id)
         if account is None or account.quota_day != today or account.daily_messages <= 0:

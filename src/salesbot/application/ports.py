@@ -83,6 +83,14 @@ class AccountRepository(Protocol):
         """
         ...
 
+    async def mark_sent(self, account_id: int, at: datetime) -> None:
+        """A message of the account was handed to Telegram at `at`: its last send becomes
+        `at` unless it is later already. The reservation stamps the claim's moment, seconds
+        before the typing pause ends and the message goes; stamping the send itself keeps
+        `MIN_MESSAGE_DELAY` between two sends whoever claims the next one (another worker, a
+        process that took the account over). Nothing when the account is gone."""
+        ...
+
     async def release_send_slot(self, account_id: int, *, today: date) -> bool:
         """Give back one slot of `today` that was taken for a message Telegram certainly
         did not take (it refused before anything was sent); False, changing nothing, when

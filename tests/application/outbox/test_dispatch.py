@@ -149,6 +149,32 @@ async def test_two_sends_of_one_account_are_never_closer_than_the_minimum_delay(
     assert world.dispatcher.next_wake(account) == world.clock.now() + timedelta(seconds=30)
 
 
+async def test_the_minimum_delay_counts_from_the_send_for_whoever_claims_next():
+    """The slot is taken when the message is claimed, the message goes after the typing
+    pause (here 12 s). A dispatcher that takes the account over (a restart, another
+    process) must still wait the delay from the send itself, not from the claim."""
+    typing = TypingPace(base_seconds=12, chars_per_second=1e9, jitter=0, max_seconds=15)
+    world = World(min_delay=30, typing=typing)
+    account = await world.add_account()
+    dialog_id, _ = await world.open_dialog(account, "prospect_one", 501, opener=None)
+    for n in range(2):
+        await world.enqueue(dialog_id, f"message {n}")
+    await started(world, account)
+    claimed = world.clock.now()
+    assert await world.dispatcher.dispatch_once(account)
+    [first] = await world.sent_messages()
+    assert first.sent_at == claimed + timedelta(seconds=12)
+
+    taker = await world.restart()
+    await taker.pool.start_all()
+    world.clock.set(claimed + timedelta(seconds=31))  # the delay since the claim, not the send
+    assert not await taker.dispatcher.dispatch_once(account)
+    world.clock.set(first.sent_at + timedelta(seconds=30))
+    assert await taker.dispatcher.dispatch_once(account)
+    moments = sorted(m.sent_at for m in await world.sent_messages() if m.sent_at)
+    assert moments[1] - moments[0] >= timedelta(seconds=30)
+
+
 async def test_the_running_loop_keeps_the_minimum_delay_between_many_sends():
     world = World(min_delay=45, typing=TypingPace())
     account = await world.add_account()

@@ -19,13 +19,16 @@ class Outbox:
         self._notifier = notifier
 
     async def record_sent(self, message: Message, telegram_id: int, at: datetime) -> None:
-        """`sent`, with its Telegram id; the dialog's activity moves to `at`."""
+        """`sent`, with its Telegram id; the dialog's activity and the account's last send
+        move to `at` (the minimum delay counts from the send, not from its claim)."""
         message.delivery = Delivery.SENT
         message.telegram_message_id = telegram_id
         message.sent_at = at
         message.error = ""
         async with self._uow() as uow:
             await uow.messages.update(message, dialog_activity_at=at)
+            if message.account_id is not None:
+                await uow.accounts.mark_sent(message.account_id, at)
             await uow.commit()
 
     async def back_to_pending(self, message: Message, send_after: datetime, error: str) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from salesbot.adapters.persistence.models import (
@@ -51,6 +51,13 @@ _RESERVE_PAST_CAP = (
     .returning(_c.id)
 )
 _RESERVE = _RESERVE_PAST_CAP.where(bindparam("daily_limit") > _COUNTS_TODAY)
+# The send's own moment, never moving the last send back (a reconciled send found in the
+# chat may be older than a later claim).
+_MARK_SENT = (
+    update(accounts)
+    .where(_c.id == bindparam("account_id"))
+    .values(last_used=func.greatest(func.coalesce(_c.last_used, bindparam("at")), bindparam("at")))
+)
 # Only a count still for that day, never below zero; last_used stays (see the port).
 _RELEASE = (
     update(accounts)
@@ -119,6 +126,9 @@ class SqlAccountRepository:
         else:
             result = await self._tx.execute(_RESERVE, {**params, "daily_limit": request.limit})
         return result.first() is not None
+
+    async def mark_sent(self, account_id: int, at: datetime) -> None:
+        await self._tx.execute(_MARK_SENT, {"account_id": account_id, "at": at})
 
     async def release_send_slot(self, account_id: int, *, today: date) -> bool:
         params = {"account_id": account_id, "today": today}
