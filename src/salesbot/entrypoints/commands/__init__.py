@@ -6,10 +6,14 @@ Modules import their heavy dependencies inside `main`, so building the parser st
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from salesbot.entrypoints.settings import ConfigError
+from salesbot.entrypoints.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from salesbot.entrypoints.container import Container
 
 CONFIG_EXIT = 2
 
@@ -38,3 +42,29 @@ def start_logging(level: str, log_file: Path | None, secrets: Any, **options: An
         )
         return CONFIG_EXIT
     return None
+
+
+async def with_database(settings: Settings, body: Callable[[Container], Awaitable[int]]) -> int:
+    """Run a command that needs the database only (no Telegram, no model): the database
+    opened (the embedded server when DATABASE_URL is unset), checked at once, and a container
+    on it handed to `body`; a refusal is one line and its exit code."""
+    from dependency_injector import providers
+
+    from salesbot.entrypoints.container import Container
+    from salesbot.entrypoints.database import DatabaseNotStarted, open_database
+    from salesbot.entrypoints.startup import StartupRefused, check_database
+
+    try:
+        async with open_database(settings) as url:
+            container = Container(
+                settings=providers.Object(settings), database_url=providers.Object(url)
+            )
+            try:
+                await check_database(url, container.clock(), wait=0)
+            except StartupRefused as refusal:
+                print(refusal, file=sys.stderr)
+                return refusal.exit_code
+            return await body(container)
+    except DatabaseNotStarted as error:
+        print(f"The embedded PostgreSQL could not start: {error}", file=sys.stderr)
+        return 1

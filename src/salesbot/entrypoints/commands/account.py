@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from salesbot.entrypoints import event_loop
-from salesbot.entrypoints.commands import report_config_error, start_logging
+from salesbot.entrypoints.commands import report_config_error, start_logging, with_database
 from salesbot.entrypoints.settings import TELEGRAM_REQUIRED, ConfigError, Settings, load_settings
 
 Ask = Callable[[str], Awaitable[str]]
@@ -85,29 +85,12 @@ async def run(
 ) -> int:
     """The command with its dependencies; tests pass a container with fakes and scripted
     answers in place of the terminal."""
-    from dependency_injector import providers
-
-    from salesbot.entrypoints.container import Container
-    from salesbot.entrypoints.database import DatabaseNotStarted, open_database
-    from salesbot.entrypoints.startup import StartupRefused, check_database
-
-    out = out or sys.stdout
+    shown = out or sys.stdout
     if container is not None:
-        return await _run(args, settings, container, ask, ask_secret, out)
-    try:
-        async with open_database(settings) as url:
-            container = Container(
-                settings=providers.Object(settings), database_url=providers.Object(url)
-            )
-            try:
-                await check_database(url, container.clock(), wait=0)
-            except StartupRefused as refusal:
-                print(refusal, file=sys.stderr)
-                return refusal.exit_code
-            return await _run(args, settings, container, ask, ask_secret, out)
-    except DatabaseNotStarted as error:
-        print(f"The embedded PostgreSQL could not start: {error}", file=sys.stderr)
-        return 1
+        return await _run(args, settings, container, ask, ask_secret, shown)
+    return await with_database(
+        settings, lambda opened: _run(args, settings, opened, ask, ask_secret, shown)
+    )
 
 
 async def _run(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from salesbot.entrypoints import event_loop
-from salesbot.entrypoints.commands import report_config_error, start_logging
+from salesbot.entrypoints.commands import report_config_error, start_logging, with_database
 from salesbot.entrypoints.settings import ConfigError, Settings, load_settings
 
 REFUSED_EXIT = 2
@@ -86,13 +86,7 @@ async def run(
     container: Any = None,
     out: TextIO | None = None,
 ) -> int:
-    from dependency_injector import providers
-
-    from salesbot.entrypoints.container import Container
-    from salesbot.entrypoints.database import DatabaseNotStarted, open_database
-    from salesbot.entrypoints.startup import StartupRefused, check_database
-
-    out = out or sys.stdout
+    shown = out or sys.stdout
     try:
         path = Path(args.file)
         content = _read(path, "FILE")
@@ -103,21 +97,10 @@ async def run(
         print(f"Refused: {refusal}", file=sys.stderr)
         return REFUSED_EXIT
     if container is not None:
-        return await _import(args, container, path, content, script, out)
-    try:
-        async with open_database(settings) as url:
-            container = Container(
-                settings=providers.Object(settings), database_url=providers.Object(url)
-            )
-            try:
-                await check_database(url, container.clock(), wait=0)
-            except StartupRefused as refusal:
-                print(refusal, file=sys.stderr)
-                return refusal.exit_code
-            return await _import(args, container, path, content, script, out)
-    except DatabaseNotStarted as error:
-        print(f"The embedded PostgreSQL could not start: {error}", file=sys.stderr)
-        return 1
+        return await _import(args, container, path, content, script, shown)
+    return await with_database(
+        settings, lambda opened: _import(args, opened, path, content, script, shown)
+    )
 
 
 def _decode_script(content: bytes, name: str) -> str:
