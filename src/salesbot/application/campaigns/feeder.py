@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from salesbot.application.accounts.flood_wait import store_flood_wait
 from salesbot.application.campaigns.news import CampaignNews
 from salesbot.application.conversation.sales_script import SalesScriptUnavailable
 from salesbot.application.conversation.start_dialog import (
@@ -61,7 +62,7 @@ from salesbot.application.ports import (
     Clock,
     UnitOfWorkFactory,
 )
-from salesbot.domain.account import LONG_FLOOD_WAIT, Account
+from salesbot.domain.account import Account
 from salesbot.domain.campaign import (
     Campaign,
     Lead,
@@ -71,7 +72,7 @@ from salesbot.domain.campaign import (
     next_variant,
 )
 from salesbot.domain.errors import InvalidUsername
-from salesbot.domain.events import CampaignPaused, FloodWaitStarted
+from salesbot.domain.events import CampaignPaused
 from salesbot.domain.quota import SendQuota
 from salesbot.domain.working_hours import ALWAYS, WorkingHours
 
@@ -441,20 +442,10 @@ class Feeder:
         """The account's FloodWait, stored (the dispatcher and a restart keep it); the
         admin is told of a long one when it begins."""
         now = self._clock.now()
-        until = now + timedelta(seconds=error.retry_after)
-        async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-            if account is None:
-                return
-            began = account.wait_flood(until, now)
-            await uow.accounts.update(account)
-            await uow.commit()
+        _, told = await store_flood_wait(self._uow, account_id, now, error.retry_after)
         log.warning("feeder: account %s: %s on resolving a username", account_id, error)
-        until = account.flood_wait_until or until
-        if began and until - now >= LONG_FLOOD_WAIT and self._notifier is not None:
-            await self._notifier.notify(
-                FloodWaitStarted(account_id=account_id, phone=account.phone, until=until)
-            )
+        if told is not None and self._notifier is not None:
+            await self._notifier.notify(told)
 
     async def _sleep(self, seconds: float) -> None:
         """`seconds` on the clock, or less when `wake()` is called."""

@@ -24,6 +24,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from salesbot.application.accounts.flood_wait import store_flood_wait
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.errors import (
     AccountDeactivated,
@@ -44,9 +45,9 @@ from salesbot.application.ports import (
     TelegramMessenger,
     UnitOfWorkFactory,
 )
-from salesbot.domain.account import LONG_FLOOD_WAIT, AccountStatus
+from salesbot.domain.account import AccountStatus
 from salesbot.domain.dialog import Dialog
-from salesbot.domain.events import FloodWaitStarted, WaitingForQuota
+from salesbot.domain.events import WaitingForQuota
 from salesbot.domain.message import Delivery, Message, OutKind
 from salesbot.domain.peer import Peer
 from salesbot.domain.quota import OVER_CAP_KINDS, SendQuota, passes_cap
@@ -433,18 +434,7 @@ class Dispatcher:
     async def _flood_wait(self, account_id: int, now: datetime, error: RateLimited) -> datetime:
         """Store the account's FloodWait; tell the admin when a long one begins. Returns
         when the account may send again."""
-        until = now + timedelta(seconds=error.retry_after)
-        async with self._uow() as uow:
-            account = await uow.accounts.get(account_id)
-            if account is None:
-                return until
-            began = account.wait_flood(until, now)
-            await uow.accounts.update(account)
-            await uow.commit()
-        assert account.flood_wait_until is not None
-        until = account.flood_wait_until
-        if began and until - now >= LONG_FLOOD_WAIT:
-            await self._outbox.tell(
-                FloodWaitStarted(account_id=account_id, phone=account.phone, until=until)
-            )
+        until, told = await store_flood_wait(self._uow, account_id, now, error.retry_after)
+        if told is not None:
+            await self._outbox.tell(told)
         return until
