@@ -4,7 +4,8 @@ It speaks the HTTP the library speaks (`/bot<token>/<method>`, form-encoded or m
 parameters, `{"ok": ..., "result": ...}` answers, `/file/bot<token>/<path>` downloads) and
 implements what the admin bot uses: getMe (with a username, which CommandHandler needs),
 deleteWebhook, getUpdates long polling, sendMessage, sendDocument, sendPhoto, getFile,
-deleteMessage, answerCallbackQuery, editMessageText, setMyCommands. Every call is recorded;
+deleteMessage, answerCallbackQuery, editMessageText, setMyCommands. Two pollers of one token
+get Telegram's 409 Conflict (`conflicts` counts them). Every call is recorded;
 tests feed updates (messages, documents, button presses from any user) and wait on
 conditions.
 """
@@ -33,6 +34,14 @@ BOT_ID = 7012345678
 BOT_USERNAME = "salesbot_admin_test_bot"
 MAX_HOLD = 5.0  # a long poll is never held longer than this, whatever timeout it asks
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+
+
+class _Conflict(Exception):
+    """This long poll was ended by a newer getUpdates of the same token."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,9 @@ class FakeBotApi(LoopbackServer):
         self._message_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
+        self.conflicts = 0
+        """getUpdates calls ended by 409 Conflict because another one came meanwhile."""
+        self._poll_generation = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -340,7 +352,12 @@ class FakeBotApi(LoopbackServer):
             return _error(404, "Not Found: method not found")
         if method == "getUpdates":  # seen when asked, answered when updates arrive
             await self._record(call)
-            call.result = await handler(params, files)
+            try:
+                call.result = await handler(params, files)
+            except _Conflict:
+                call.ok = False
+                self.conflicts += 1
+                return _error(409, CONFLICT)
         else:
             call.result = await handler(params, files)
             await self._record(call)
@@ -416,19 +433,30 @@ class FakeBotApi(LoopbackServer):
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         timeout = min(float(params.get("timeout", 0)), MAX_HOLD)
         limit = int(params.get("limit", 100))
+        # Like Telegram: a getUpdates arriving while another one waits ends the waiting one
+        # with 409 Conflict (two bots polling one token).
+        self._poll_generation += 1
+        generation = self._poll_generation
+        async with self._changed:
+            self._changed.notify_all()
 
         def pending() -> list[dict[str, Any]]:
             return [u for u in self.updates if u["update_id"] >= offset][:limit]
+
+        def superseded() -> bool:
+            return self._poll_generation != generation
 
         if not pending() and timeout > 0 and not self._closing.is_set():
 
             async def arrival() -> None:
                 async with self._changed:
-                    while not pending() and not self._closing.is_set():
+                    while not pending() and not self._closing.is_set() and not superseded():
                         await self._changed.wait()
 
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(arrival(), timeout)
+        if superseded():
+            raise _Conflict
         return pending()
 
     async def _send_message_method(self, params: Params, files: Files) -> Any:

@@ -15,6 +15,11 @@ returned it (whether or not the receiver lived to handle it). Afterwards only th
 difference (a client connecting from an earlier state is given every update after it) or
 the chat's history brings it back. `forget_updates` makes a difference from before
 impossible (Telegram's DifferenceTooLong): a client then skips to now.
+
+A session is live while its client polls (a killed process's poll is cut with its TCP
+connection, as Telegram sees it): an account connected from a second session while the
+first is still live is what Telegram answers with AUTH_KEY_DUPLICATED, and is recorded in
+`doubles` so that a test can show it never happens.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ from aiohttp import web
 from tests.fakes.loopback import LoopbackServer
 
 LOGIN_CODE = "12345"
+LIVE_BETWEEN_POLLS = 1.0
+"""A session not polling counts as live this long after its last poll ended."""
+POLL_CHECK = 0.05
+"""How often a waiting poll looks whether its connection was cut."""
+
+
+def _cut(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class Sent:
     username: str
     text: str
     telegram_message_id: int
+    at: float = 0.0
+    """When Telegram took it (time.monotonic())."""
 
 
 class Refusal(Exception):
@@ -68,6 +84,12 @@ class TelegramStandin(LoopbackServer):
         self.sessions: dict[int, str] = {}
         """The session each connected account's updates are pushed to."""
         self.pushed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.doubles: list[tuple[int, str, str]] = []
+        """(account, live session, second session) for each connect made while the account
+        was live in another session."""
+        self.connects_by_session: list[tuple[int, str]] = []
+        self._polling: dict[str, int] = defaultdict(int)
+        self._last_poll: dict[str, float] = {}
         self.calls: dict[int, list[str]] = defaultdict(list)
         """Per account, the calls for its chats: "difference", "dialogs", "history"."""
         self.hold_sends: str | None = None  # "before" or "after" Telegram takes the message
@@ -164,7 +186,10 @@ class TelegramStandin(LoopbackServer):
         if handler is None:
             return web.json_response({"error": "NotFound", "args": {"method": method}}, status=404)
         try:
-            result = await handler(**body)
+            if method == "updates":
+                result = await self._do_updates(**body, request=request)
+            else:
+                result = await handler(**body)
         except Refusal as refusal:
             return web.json_response({"error": refusal.error, "args": refusal.args_}, status=400)
         return web.json_response({"result": result})
@@ -184,9 +209,13 @@ class TelegramStandin(LoopbackServer):
     ) -> dict[str, Any]:
         if session_string != f"standin-session:{phone}":
             raise Refusal("SessionInvalid", message="unknown session")
+        live = self.sessions.get(account_id)
+        if live is not None and live != session and self.is_live(live):
+            self.doubles.append((account_id, live, session))
         self.connected[account_id] = phone
         self.sessions[account_id] = session
         self.connects.append(account_id)
+        self.connects_by_session.append((account_id, session))
         await self._touch()
         if state is None:  # a new client starts from now
             return {"state": self._state(account_id)}
@@ -200,15 +229,37 @@ class TelegramStandin(LoopbackServer):
             del self.sessions[account_id]
         return True
 
-    async def _do_updates(self, session: str, timeout: float) -> list[dict[str, Any]]:
-        """What was pushed to the session since its last poll, each update once."""
-        async with self._changed:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: bool(self.pushed[session])), timeout
-                )
-            updates, self.pushed[session] = self.pushed[session], []
-            return updates
+    def is_live(self, session: str) -> bool:
+        """Polling now, or between two polls (a client polls again at once)."""
+        if self._polling[session]:
+            return True
+        last = self._last_poll.get(session)
+        return last is not None and time.monotonic() - last < LIVE_BETWEEN_POLLS
+
+    async def _do_updates(
+        self, session: str, timeout: float, request: web.Request | None = None
+    ) -> list[dict[str, Any]]:
+        """What was pushed to the session since its last poll, each update once. A poll
+        whose connection closes (the process was killed) ends the session's life at once."""
+        self._polling[session] += 1
+        cut = False
+        try:
+            deadline = time.monotonic() + timeout
+            async with self._changed:
+                while not self.pushed[session] and time.monotonic() < deadline:
+                    if request is not None and _cut(request):
+                        cut = True
+                        return []
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), POLL_CHECK)
+                updates, self.pushed[session] = self.pushed[session], []
+                return updates
+        finally:
+            self._polling[session] -= 1
+            if cut:
+                self._last_poll.pop(session, None)
+            else:
+                self._last_poll[session] = time.monotonic()
 
     async def _do_resolve_username(self, account_id: int, username: str) -> dict[str, Any]:
         self._require(account_id)
@@ -231,7 +282,9 @@ class TelegramStandin(LoopbackServer):
             {"telegram_message_id": message_id, "outgoing": True, "text": text, "date": now}
         )
         async with self._changed:
-            self.sent.append(Sent(account_id, user_id, peer["username"], text, message_id))
+            self.sent.append(
+                Sent(account_id, user_id, peer["username"], text, message_id, time.monotonic())
+            )
             # In the difference, not pushed: the sending session has its answer.
             self._advance(
                 account_id,
