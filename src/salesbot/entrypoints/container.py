@@ -427,7 +427,7 @@ class Container(containers.DeclarativeContainer):
     other_processes = providers.Singleton(OtherProcesses, account_locks)
     account_calls = providers.Singleton(
         AccountCalls,
-        pool,
+        telegram,
         telegram,
         telegram,
         account_call_queue,

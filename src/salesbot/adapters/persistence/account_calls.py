@@ -21,7 +21,9 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Text, bindparam, cast, delete, func, literal, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from salesbot.adapters.persistence.models import account_calls
@@ -204,8 +206,14 @@ class _Listener:
             if self._driver is not None and not self._driver.is_closed():
                 return
             await self._drop()
-            with translated_errors():
-                connection = await self._engine.connect()
+            try:
+                connection = await self._connect()
+            except DatabaseUnavailable as error:
+                if not _invalidated(error):
+                    raise
+                # A pooled connection a server restart killed (the pool now replaces the
+                # others too): once more, on a fresh one.
+                connection = await self._connect()
             try:
                 with translated_errors():
                     pooled = await connection.get_raw_connection()
@@ -214,6 +222,9 @@ class _Listener:
                     await driver.add_listener(CALLS_CHANNEL, self._heard)
                     await driver.add_listener(DONE_CHANNEL, self._heard)
                     driver.add_termination_listener(self._lost)
+            except asyncpg.InterfaceError as error:
+                await _throw_away(connection)
+                raise DatabaseUnavailable(str(error)) from error
             except BaseException:
                 await _throw_away(connection)
                 raise
@@ -223,6 +234,20 @@ class _Listener:
             self._calls.set()
             for event in self._waiting.values():
                 event.set()
+
+    async def _connect(self) -> AsyncConnection:
+        """A connection of its own, checked with one statement, never in a transaction
+        (notifications are delivered between transactions only)."""
+        with translated_errors():
+            connection = await self._engine.connect()
+        try:
+            with translated_errors():
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.exec_driver_sql("SELECT 1")
+        except BaseException:
+            await _throw_away(connection)
+            raise
+        return connection
 
     async def wait_for_calls(self, timeout: float) -> None:
         if not await self._ready():
@@ -295,6 +320,11 @@ class _Listener:
         connection, self._connection, self._driver = self._connection, None, None
         if connection is not None:
             await _throw_away(connection)
+
+
+def _invalidated(error: DatabaseUnavailable) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, DBAPIError) and bool(cause.connection_invalidated)
 
 
 async def _throw_away(connection: AsyncConnection) -> None:

@@ -33,6 +33,7 @@ from salesbot.application.ports import (
     AccountCallQueue,
     AccountLocks,
     Clock,
+    ConnectedAccounts,
     SpamBot,
     UsernameResolver,
 )
@@ -73,11 +74,12 @@ class OtherProcesses:
 
 class AccountCalls:
     """The accounts' clients as one process sees every process's: `connected()` and the
-    two calls, local or through the queue."""
+    two calls, local or through the queue. `local` is this process's clients (the pool
+    connects an account only under its lock, so a client here is the account's owner)."""
 
     def __init__(
         self,
-        pool: RunningAccounts,
+        local: ConnectedAccounts,
         messenger: UsernameResolver,
         spam_bot: SpamBot,
         queue: AccountCallQueue,
@@ -87,7 +89,7 @@ class AccountCalls:
         timeout: float = 60.0,
         poll: float = 5.0,
     ) -> None:
-        self._pool = pool
+        self._local = local
         self._messenger = messenger
         self._spam_bot = spam_bot
         self._queue = queue
@@ -97,18 +99,18 @@ class AccountCalls:
         self._poll = poll
 
     def connected(self) -> frozenset[int]:
-        """This process's running accounts and those another process holds (connected, or
-        about to be once its takeover wait is over)."""
-        return self._pool.owned() | self._others.held()
+        """The accounts whose client runs here (the pool's) and those another process
+        holds (connected, or about to be once its takeover wait is over)."""
+        return self._local.connected() | self._others.held()
 
     async def resolve_username(self, account_id: int, username: str) -> Peer:
-        if self._pool.is_running(account_id):
+        if account_id in self._local.connected():
             return await self._messenger.resolve_username(account_id, username)
         answer = await self._remote(account_id, RESOLVE_USERNAME, {"username": username})
         return decode_peer(answer)
 
     async def ask_spam_bot(self, account_id: int) -> str:
-        if self._pool.is_running(account_id):
+        if account_id in self._local.connected():
             return await self._spam_bot.ask_spam_bot(account_id)
         answer = await self._remote(account_id, ASK_SPAM_BOT, {})
         return str(answer.get("text", ""))
