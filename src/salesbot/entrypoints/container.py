@@ -20,7 +20,7 @@ import inspect
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -96,7 +96,9 @@ from salesbot.application.outbox.spam_limits import SpamLimits
 from salesbot.application.ports import (
     AccountCallQueue,
     AccountConnections,
+    AccountLocks,
     AdminNotifier,
+    Census,
     Clock,
     IncomingHandler,
     MediaFiles,
@@ -129,6 +131,16 @@ async def open_account_locks(engine: AsyncEngine) -> AsyncIterator[PgAccountLock
         yield locks
     finally:
         await locks.close()
+
+
+def census_of(locks: providers.Provider[AccountLocks]) -> Callable[[], Awaitable[Census]]:
+    """The locks' census, the locks opened only when it is first asked for."""
+
+    async def census() -> Census:
+        opened = await resolve(locks())
+        return await opened.census()
+
+    return census
 
 
 def process_name() -> str:
@@ -424,7 +436,9 @@ class Container(containers.DeclarativeContainer):
     account_call_queue: providers.Provider[AccountCallQueue] = providers.Singleton(
         PgAccountCalls, engine
     )
-    other_processes = providers.Singleton(OtherProcesses, account_locks)
+    other_processes = providers.Singleton(
+        OtherProcesses, providers.Callable(census_of, account_locks.provider)
+    )
     account_calls = providers.Singleton(
         AccountCalls,
         telegram,

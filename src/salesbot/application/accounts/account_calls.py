@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -31,7 +32,7 @@ from salesbot.application.errors import AccountNotConnected, PortError, Telegram
 from salesbot.application.ports import (
     AccountCall,
     AccountCallQueue,
-    AccountLocks,
+    Census,
     Clock,
     ConnectedAccounts,
     SpamBot,
@@ -59,13 +60,15 @@ class OtherProcesses:
     """The accounts some process runs, as the last census saw them: refreshed by the
     runner every few seconds, read by the router without a round trip."""
 
-    def __init__(self, locks: AccountLocks) -> None:
-        self._locks = locks
+    def __init__(self, census: Callable[[], Awaitable[Census]]) -> None:
+        """`census`: `AccountLocks.census` (asked for only when refreshed, so nothing that
+        merely routes a call opens the locks' connection)."""
+        self._census = census
         self._held: frozenset[int] = frozenset()
         self.processes = 1
 
     async def refresh(self) -> None:
-        census = await self._locks.census()
+        census = await self._census()
         self._held, self.processes = census.held, census.processes
 
     def held(self) -> frozenset[int]:
