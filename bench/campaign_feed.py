@@ -127,7 +127,7 @@ async def _campaign(stack: AsyncExitStack, queued: int, accounts: int) -> _Bench
     feeder = Feeder(
         uow_factory,
         telegram,
-        container.start_dialog(),
+        container.feeder_start_dialog(),
         quota,
         clock,
         pace=ResolvePace(quota, interval=timedelta(0), daily=10**9),

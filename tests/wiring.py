@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from salesbot.entrypoints.container import Container
 from salesbot.entrypoints.settings import Settings, load_settings
 from tests import secrets
+from tests.fakes.account_calls import FakeAccountCalls
 
 NO_DATABASE = "postgresql://no-database-in-this-test@127.0.0.1:1/none"
 
@@ -52,6 +53,7 @@ def container_for(
     locks: Any = None,
     timing: Any = None,
     transcriber: Any = None,
+    calls: Any = None,
 ) -> Container:
     """The container with the given stand-ins in place of the real adapters."""
     container = Container(
@@ -68,6 +70,11 @@ def container_for(
             container.conversation_queries,
         ):
             query.override(no_queries)
+        # The account calls between processes: in memory, like the unit of work.
+        if calls is None:
+            container.account_call_queue.override(
+                providers.Singleton(FakeAccountCalls, container.clock)
+            )
         # Catch-up asks which chats are open: a question for SQL. Without a database the
         # pool connects without it (tests/application/conversation/test_catch_up.py has it).
         container.catch_up.override(providers.Object(None))
@@ -89,4 +96,6 @@ def container_for(
         container.timing.override(providers.Object(timing))
     if transcriber is not None:
         container.transcriber.override(providers.Object(transcriber))
+    if calls is not None:
+        container.account_call_queue.override(providers.Object(calls))
     return container

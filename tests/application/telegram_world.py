@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from salesbot.adapters.persistence import FernetSessionCipher, sql_uow_factory
 from salesbot.application.accounts.run_accounts import AccountPool
 from salesbot.application.outbox.dispatch import NO_TYPING, Dispatcher, TypingPace
+from salesbot.application.ports import Census
 from salesbot.domain.account import Account, AccountStatus
 from salesbot.domain.dialog import Dialog
 from salesbot.domain.message import Delivery, Message, OutKind
@@ -62,6 +63,10 @@ class FakeLocks:
     def held(self) -> set[int]:
         return {a for a, holder in self.registry.items() if holder is self}
 
+    async def census(self) -> Census:
+        holders = {id(holder) for holder in self.registry.values()} | {id(self)}
+        return Census(processes=len(holders), held=frozenset(self.registry))
+
 
 class CountingUow:
     """The unit-of-work factory (in memory, or a real one), counting those opened."""
@@ -98,6 +103,8 @@ class World:
     """PostgreSQL for the unit of work and the queries (the `engine` fixture's)."""
     transcriber: Any = None
     """A transcription endpoint for voice notes (none: they keep their description)."""
+    calls: Any = None
+    """The account calls' queue (none: one of this world's own, in memory)."""
 
     def __post_init__(self) -> None:
         if self.telegram is None:
@@ -126,6 +133,7 @@ class World:
             llm=self.llm,
             timing=Timing(typing=self.typing, send_gap_jitter=0.0, connect_timeout=1.0),
             transcriber=self.transcriber,
+            calls=self.calls,
         )
         self.quota: SendQuota = self.container.quota()
         self.pool: AccountPool = self.container.pool()

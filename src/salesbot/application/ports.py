@@ -486,6 +486,106 @@ class AccountLocks(Protocol):
 
     async def release(self, account_id: int) -> None: ...
 
+    async def census(self) -> Census:
+        """The live processes and every account whose lock some process (this one
+        included) holds, read from the database in one query."""
+        ...
+
+
+@dataclass(frozen=True)
+class Census:
+    """Who runs what across the processes sharing the database (issue 19)."""
+
+    processes: int
+    held: frozenset[int]
+
+
+# --- calls to another process's accounts (issue 19) ---------------------------------------
+
+AccountCallStatus = Literal["queued", "running", "done", "failed", "abandoned"]
+
+
+@dataclass(frozen=True)
+class AccountCall:
+    """A call of one account's Telegram client, asked by any process, run by its owner."""
+
+    id: int
+    account_id: int
+    call: str
+    args: dict[str, object]
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """Where a call stands: `result` is the answer when `done`, the error (its type and
+    fields) when `failed`, None otherwise."""
+
+    status: AccountCallStatus
+    result: dict[str, object] | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status in ("done", "failed", "abandoned")
+
+
+class AccountCallQueue(Protocol):
+    """The durable queue of account calls between processes (PostgreSQL: a table, woken by
+    LISTEN/NOTIFY, with a poll as the fallback: a lost notification costs a wait, never the
+    call). DatabaseUnavailable when the database cannot be reached."""
+
+    async def put(
+        self, account_id: int, call: str, args: dict[str, object], *, at: datetime
+    ) -> int:
+        """Queue a call (created `at`) and wake the processes; its id."""
+        ...
+
+    async def claim(
+        self, account_ids: Collection[int], taker: str, *, queued_since: datetime
+    ) -> list[AccountCall]:
+        """Take, for `taker`, the calls of `account_ids` created at or after `queued_since`
+        (older ones have no caller waiting any more) that are queued, or `running` under
+        another taker (who lost the account: a call is run again, they are reads). A call
+        another claimer is taking is passed over (FOR UPDATE SKIP LOCKED)."""
+        ...
+
+    async def finish(
+        self,
+        call_id: int,
+        *,
+        result: dict[str, object] | None = None,
+        error: dict[str, object] | None = None,
+    ) -> bool:
+        """Store the answer (`done`) or the error (`failed`) of a running call and wake its
+        caller; False (nothing written) when it is not running any more (abandoned, or
+        finished by a taker who ran it too)."""
+        ...
+
+    async def abandon(self, call_id: int) -> bool:
+        """The caller gave up: the call is never run (again); False when it was settled
+        first (its outcome may then be read)."""
+        ...
+
+    async def outcome(self, call_id: int) -> CallOutcome | None:
+        """None when there is no such call (pruned)."""
+        ...
+
+    async def wait_for_calls(self, timeout: float) -> None:
+        """Return when a call may have been queued (a notification), at the latest after
+        `timeout` seconds."""
+        ...
+
+    async def wait_for_outcome(self, call_id: int, timeout: float) -> None:
+        """Return when the call may have been settled, at the latest after `timeout`."""
+        ...
+
+    async def prune(self, created_before: datetime) -> int:
+        """Forget every call created before the given time; how many went."""
+        ...
+
+    async def close(self) -> None:
+        """Stop listening (the process stops); a later wait would listen again."""
+        ...
+
 
 # --- Telegram user accounts --------------------------------------------------------------
 
@@ -542,6 +642,17 @@ the message as handled only then."""
 
 StateKeeper = Callable[[int, UpdateState], None]
 """Told (account id, state) once every update up to the state was handled; never blocks."""
+
+
+class ConnectedAccounts(Protocol):
+    """Which accounts have a client running now (in this process, or through the account
+    calls, in any)."""
+
+    def connected(self) -> frozenset[int]: ...
+
+
+class UsernameResolver(Protocol):
+    async def resolve_username(self, account_id: int, username: str) -> Peer: ...
 
 
 class AccountConnections(Protocol):

@@ -17,7 +17,10 @@ tests all build from here; tests replace an adapter with `container.x.override(.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Iterator
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -41,6 +44,7 @@ from salesbot.adapters.persistence import (
     load_or_create_session_secret,
     sql_uow_factory,
 )
+from salesbot.adapters.persistence.account_calls import PgAccountCalls
 from salesbot.adapters.persistence.queries import (
     SqlCampaignViews,
     SqlConversationQueries,
@@ -52,6 +56,11 @@ from salesbot.adapters.system_clock import SystemClock
 from salesbot.adapters.telegram import PyrogramAccounts, PyrogramLogin
 from salesbot.adapters.transcription import OpenAITranscriber
 from salesbot.adapters.webhook import HttpWebhookSender
+from salesbot.application.accounts.account_calls import (
+    AccountCallRunner,
+    AccountCalls,
+    OtherProcesses,
+)
 from salesbot.application.accounts.check_account import AccountCheck
 from salesbot.application.accounts.check_sessions import SessionCheck
 from salesbot.application.accounts.manage_accounts import AccountService
@@ -85,8 +94,11 @@ from salesbot.application.outbox.dispatch import Dispatcher
 from salesbot.application.outbox.reconcile_sends import InterruptedSends
 from salesbot.application.outbox.spam_limits import SpamLimits
 from salesbot.application.ports import (
+    AccountCallQueue,
     AccountConnections,
+    AccountLocks,
     AdminNotifier,
+    Census,
     Clock,
     IncomingHandler,
     MediaFiles,
@@ -119,6 +131,22 @@ async def open_account_locks(engine: AsyncEngine) -> AsyncIterator[PgAccountLock
         yield locks
     finally:
         await locks.close()
+
+
+def census_of(locks: providers.Provider[AccountLocks]) -> Callable[[], Awaitable[Census]]:
+    """The locks' census, the locks opened only when it is first asked for."""
+
+    async def census() -> Census:
+        opened = await resolve(locks())
+        return await opened.census()
+
+    return census
+
+
+def process_name() -> str:
+    """This process among those sharing the database (host, pid and a random part: a pid
+    comes back after a restart), as the account calls it takes are marked."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 async def open_language_model(settings: Settings, clock: Clock) -> AsyncIterator[OpenRouterModel]:
@@ -271,6 +299,8 @@ class Service:
     dispatcher: Dispatcher
     dispatcher_messenger: DrainingMessenger
     feeder: Feeder
+    account_call_runner: AccountCallRunner
+    account_call_queue: AccountCallQueue
     admin_bot: AdminBot | None
     incoming_subscription: IncomingHandler
     """The intake's subscription to every account's private messages."""
@@ -398,7 +428,61 @@ class Container(containers.DeclarativeContainer):
         connect_timeout=timing.provided.connect_timeout,
         first_round=first_round,
     )
+    # Account calls (issue 19): the admin's commands reach every process's accounts, those
+    # of other processes through the database's queue, which the runner here answers for
+    # the accounts this process runs.
+    process_id = providers.Singleton(process_name)
+    # Its listening connection opens at the first use; the runner's component closes it.
+    account_call_queue: providers.Provider[AccountCallQueue] = providers.Singleton(
+        PgAccountCalls, engine
+    )
+    other_processes = providers.Singleton(
+        OtherProcesses, providers.Callable(census_of, account_locks.provider)
+    )
+    account_calls = providers.Singleton(
+        AccountCalls,
+        telegram,
+        telegram,
+        telegram,
+        account_call_queue,
+        other_processes,
+        clock,
+        timeout=timing.provided.account_call_timeout,
+        poll=timing.provided.account_call_poll,
+    )
+    account_call_runner = providers.Singleton(
+        AccountCallRunner,
+        account_call_queue,
+        pool,
+        telegram,
+        telegram,
+        other_processes,
+        clock,
+        taker=process_id,
+        max_age=timing.provided.account_call_timeout,
+        poll=timing.provided.account_call_poll,
+        census_interval=timing.provided.census_interval,
+    )
+    # The admin's /start: any process's account, through the account calls.
     start_dialog = providers.Singleton(
+        StartDialogHandler,
+        uow_factory,
+        account_calls,
+        account_calls,
+        writer,
+        sales_script,
+        clock,
+        quota,
+        disclose=providers.Callable(disclosure, settings),
+        review=settings.provided.REVIEW_MODE,
+        notifier=notifier,
+        accounts_ready=first_round.provided.wait,
+    )
+    # Campaigns: their leads are started as the accounts have free send slots; a campaign
+    # created or resumed (by the import, the operator) is news the feeder acts on at once.
+    campaign_news = providers.Singleton(CampaignNews)
+    # Each process feeds its own accounts, on its own clients (lead claims are SKIP LOCKED).
+    feeder_start_dialog = providers.Singleton(
         StartDialogHandler,
         uow_factory,
         telegram,
@@ -412,14 +496,11 @@ class Container(containers.DeclarativeContainer):
         notifier=notifier,
         accounts_ready=first_round.provided.wait,
     )
-    # Campaigns: their leads are started as the accounts have free send slots; a campaign
-    # created or resumed (by the import, the operator) is news the feeder acts on at once.
-    campaign_news = providers.Singleton(CampaignNews)
     feeder = providers.Singleton(
         Feeder,
         uow_factory,
         telegram,
-        start_dialog,
+        feeder_start_dialog,
         quota,
         clock,
         working_hours=settings.provided.WORKING_HOURS,
@@ -479,8 +560,9 @@ class Container(containers.DeclarativeContainer):
     offline_accounts = providers.Singleton(
         AccountService, uow_factory, dialog_views, telegram_login, clock, quota
     )
-    # /check_account asks @SpamBot through the account's client (read-only).
-    account_check = providers.Singleton(AccountCheck, uow_factory, telegram, telegram)
+    # /check_account asks @SpamBot through the account's client (read-only), in whichever
+    # process runs it.
+    account_check = providers.Singleton(AccountCheck, uow_factory, account_calls, account_calls)
     # `salesbot check --online`: each session connected once, under its lock.
     session_check = providers.Singleton(SessionCheck, uow_factory, telegram, account_locks)
     # Resuming a dialog answers what the prospect wrote while it was paused.
@@ -541,6 +623,8 @@ class Container(containers.DeclarativeContainer):
         dispatcher=dispatcher,
         dispatcher_messenger=dispatcher_messenger,
         feeder=feeder,
+        account_call_runner=account_call_runner,
+        account_call_queue=account_call_queue,
         webhook=webhook,
         admin_bot=admin_bot,
         incoming_subscription=incoming_subscription,

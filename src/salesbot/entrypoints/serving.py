@@ -19,12 +19,15 @@ Components, in start-up order (they stop in the reverse one):
 7. `campaign feeder` — starts the active campaigns' leads as accounts have free send slots
    within the working hours; at its start, gives back the leads a stopped process had
    claimed but not started (application/campaigns/feeder.py);
-8. `webhook` — with WEBHOOK_URL, turns the database's event queue on and delivers the
+8. `account calls` — runs what commands of any process ask of the accounts this one runs
+   (a username resolved, @SpamBot asked: application/accounts/account_calls.py), and
+   keeps the census of which accounts the other processes run;
+9. `webhook` — with WEBHOOK_URL, turns the database's event queue on and delivers the
    events (at least once, in order per dialog, retried with back-off); without it, a
    one-off `webhook off` turns the queue off so no event piles up;
-9. `admin bot` — long polling. It starts at once, beside the others, so a failing account
-   or an unreachable model never keeps it from answering; and it stops first, so no new
-   command arrives while the rest winds down.
+10. `admin bot` — long polling. It starts at once, beside the others, so a failing
+    account or an unreachable model never keeps it from answering; and it stops first, so
+    no new command arrives while the rest winds down.
 
 "salesbot ready" is logged once every component is up; until then, after the timing's
 `ready_wait`, "salesbot degraded" names those that are not and why. A BOT_TOKEN or
@@ -97,6 +100,7 @@ def components(app: Service) -> list[Component]:
         ).component,
         Component("follow-ups", app.follow_ups.run_forever, grace=5.0),
         Component("campaign feeder", app.feeder.run_forever, grace=5.0),
+        Component("account calls", lambda: run_account_calls(app), grace=5.0),
         webhook_component(app),
     ]
     if app.admin_bot is not None:
@@ -130,6 +134,15 @@ def refusing_rejected_credentials(
             raise Unrecoverable(str(error), exit_code=CONFIG_EXIT) from None
 
     return guarded
+
+
+async def run_account_calls(app: Service) -> None:
+    """The runner of account calls; when it stops, the queue stops listening (its
+    connection is this process's only LISTEN)."""
+    try:
+        await app.account_call_runner.run_forever()
+    finally:
+        await asyncio.shield(app.account_call_queue.close())
 
 
 class PoolRunner:

@@ -40,3 +40,12 @@ class Timing:
     ready_wait: float = 30.0
     """How long the ready line waits for every component before the degraded line names
     those not up (the ready line follows once they are)."""
+    account_call_timeout: float = 60.0
+    """How long a command waits for the process that runs an account to run its call (a
+    username resolved, @SpamBot asked; issue 19): longer than an account's move to a new
+    owner takes, so a call queued meanwhile is run by the next one."""
+    account_call_poll: float = 5.0
+    """How often the account calls are looked at when no notification came (a lost one
+    costs at most this)."""
+    census_interval: float = 5.0
+    """How often the runner of account calls reads which accounts other processes run."""

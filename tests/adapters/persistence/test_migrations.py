@@ -25,6 +25,7 @@ TABLES = {
     "campaigns",
     "campaign_leads",
     "webhook_events",
+    "account_calls",
 }
 
 

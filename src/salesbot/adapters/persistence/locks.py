@@ -19,8 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import TextClause
 
+from salesbot.adapters.persistence.census_stand_in import read_census
 from salesbot.adapters.persistence.transaction import translated_errors
 from salesbot.application.errors import DatabaseUnavailable
+from salesbot.application.ports import Census
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,10 @@ class PgAccountLocks:
                     await self._ask(_UNLOCK, key)
                 except DatabaseUnavailable:
                     log.warning("account %s: lock released with its dead connection", account_id)
+
+    # --- STAND-IN until part B of issue 19 (census_stand_in.py); B replaces it ---
+    async def census(self) -> Census:
+        return await read_census(self._engine, LOCK_NAMESPACE)
 
     async def close(self) -> None:
         """Release every lock: closing the connection does it."""

@@ -40,6 +40,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -442,6 +443,47 @@ class WebhookEventRow(Base):
     )
 
 
+ACCOUNT_CALL_STATUSES = ("queued", "running", "done", "failed", "abandoned")
+
+
+class AccountCallRow(Base):
+    """Calls one process asks of another's Telegram client (revision 0018): written by the
+    caller, claimed and answered by the account's owner (`adapters/persistence/
+    account_calls.py`)."""
+
+    __tablename__ = "account_calls"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id", ondelete="CASCADE"))
+    call: Mapped[str] = mapped_column(Text)
+    args: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(
+        Enum(
+            *ACCOUNT_CALL_STATUSES,
+            name="account_call_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+        ),
+        server_default="queued",
+    )
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    taken_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        # The owner's claim: the open calls of the accounts it runs, oldest first.
+        Index(
+            "ix_account_calls_open",
+            "account_id",
+            "id",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+
 # The tables the repositories' Core statements run on (a mapped class's `__table__` is typed
 # as any FromClause).
 accounts = cast(Table, AccountRow.__table__)
@@ -455,6 +497,7 @@ admin_updates = cast(Table, AdminUpdateRow.__table__)
 campaigns = cast(Table, CampaignRow.__table__)
 campaign_leads = cast(Table, CampaignLeadRow.__table__)
 webhook_events = cast(Table, WebhookEventRow.__table__)
+account_calls = cast(Table, AccountCallRow.__table__)
 
 OPEN_DIALOG_STATUSES = tuple(sorted(s.value for s in OPEN_STATUSES))
 

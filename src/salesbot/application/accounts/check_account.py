@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from salesbot.application.errors import AccountNotConnected, UnknownAccount
-from salesbot.application.ports import AccountConnections, SpamBot, UnitOfWorkFactory
+from salesbot.application.ports import ConnectedAccounts, SpamBot, UnitOfWorkFactory
 from salesbot.domain.phone import normalize_phone
 from salesbot.domain.spam_bot import SpamBotAnswer, read_spam_bot
 
@@ -26,7 +26,7 @@ class AccountChecked:
 
 class AccountCheck:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, connections: AccountConnections, spam_bot: SpamBot
+        self, uow_factory: UnitOfWorkFactory, connections: ConnectedAccounts, spam_bot: SpamBot
     ) -> None:
         self._uow = uow_factory
         self._connections = connections
@@ -34,7 +34,8 @@ class AccountCheck:
 
     async def check(self, phone: str) -> AccountChecked:
         """UnknownAccount for a phone we do not have; AccountNotConnected when its client
-        is not running in this process; the port's errors when SpamBot cannot be asked."""
+        is not running (in this process, or in any through the account calls); the port's
+        errors when SpamBot cannot be asked."""
         phone = normalize_phone(phone)
         async with self._uow() as uow:
             account = await uow.accounts.get_by_phone(phone)

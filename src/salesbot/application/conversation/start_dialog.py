@@ -37,12 +37,12 @@ from salesbot.application.errors import (
     UseCaseError,
 )
 from salesbot.application.ports import (
-    AccountConnections,
     AdminNotifier,
     Clock,
-    TelegramMessenger,
+    ConnectedAccounts,
     UnitOfWork,
     UnitOfWorkFactory,
+    UsernameResolver,
 )
 from salesbot.domain.account import Account
 from salesbot.domain.campaign import Campaign, Lead, LeadStatus, lead_notes
@@ -110,8 +110,8 @@ class StartDialogHandler:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        connections: AccountConnections,
-        messenger: TelegramMessenger,
+        connections: ConnectedAccounts,
+        messenger: UsernameResolver,
         writer: ReplyWriter,
         script: SalesScript,
         clock: Clock,
