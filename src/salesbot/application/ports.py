@@ -505,7 +505,9 @@ class Leadership(Protocol):
         """Let the lead go, so another process may take it at its next try."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Let the lead go and hold nothing open (a later `try_lead` starts afresh)."""
+        ...
 
 
 # --- Telegram user accounts --------------------------------------------------------------

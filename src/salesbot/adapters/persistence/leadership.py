@@ -104,7 +104,8 @@ class PgLeadership:
                 await self._drop_connection()
 
     async def close(self) -> None:
-        """Let the lead go (closing the connection does) and keep no connection."""
+        """Let the lead go (closing the connection does) and keep no connection; a later
+        `try_lead` connects again."""
         async with self._mutex:
             self._leading = False
             await self._drop_connection()
