@@ -29,6 +29,7 @@ FAST = Timing(
     notifier_window=0.1,
     update_state_flush=0.2,
     ready_wait=3.0,
+    election_interval=0.3,
 )
 
 

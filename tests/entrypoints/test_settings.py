@@ -67,7 +67,7 @@ def test_every_problem_is_reported_at_once(env):
         ("ADMIN_TELEGRAM_ID", "@boss", "ADMIN_TELEGRAM_ID: expected a Telegram user id"),
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE: expected an IANA time zone"),
         ("ADMIN_LANGUAGE", "de", "ADMIN_LANGUAGE: expected one of 'ru' or 'en', got \"de\""),
-        ("WORKING_HOURS", "9 to 5", "WORKING_HOURS: expected \"always\" or HH:MM-HH:MM"),
+        ("WORKING_HOURS", "9 to 5", 'WORKING_HOURS: expected "always" or HH:MM-HH:MM'),
         ("WORKING_DAYS", "weekdays", "WORKING_DAYS: expected weekdays like mon-fri"),
         ("OPENROUTER_BASE_URL", "localhost:8080", "OPENROUTER_BASE_URL: expected an http(s)://"),
         ("LLM_TIMEOUT_SECONDS", "0", 'LLM_TIMEOUT_SECONDS: expected a number > 0, got "0"'),
@@ -77,6 +77,11 @@ def test_every_problem_is_reported_at_once(env):
         ("LLM_ATTEMPTS", "2.5", 'LLM_ATTEMPTS: expected an integer, got "2.5"'),
         ("LLM_ATTEMPTS", "11", 'LLM_ATTEMPTS: expected a number <= 10, got "11"'),
         ("REVIEW_MODE", "replies", 'REVIEW_MODE: expected off, openers or all, got "replies"'),
+        (
+            "SALESBOT_ROLE",
+            "leader",
+            "SALESBOT_ROLE: expected one of 'all' or 'worker', got \"leader\"",
+        ),
     ],
 )
 def test_malformed_values_name_the_variable_and_the_expectation(env, name, value, line):

@@ -587,6 +587,29 @@ class AccountCallQueue(Protocol):
         ...
 
 
+class Leadership(Protocol):
+    """Which one of the processes on the database holds the admin bot (one Bot API token
+    has one poller, or Telegram answers 409 Conflict). Held by this process for as long as
+    its claim lives; a process that dies lets it go by itself."""
+
+    async def try_lead(self) -> bool:
+        """Take the lead if nobody holds it (True when this process holds it now)."""
+        ...
+
+    async def still_leading(self) -> bool:
+        """Whether this process still holds the lead, asked within a bounded time: a claim
+        that cannot be confirmed counts as lost (a later `try_lead` may win it back)."""
+        ...
+
+    async def resign(self) -> None:
+        """Let the lead go, so another process may take it at its next try."""
+        ...
+
+    async def close(self) -> None:
+        """Let the lead go and hold nothing open (a later `try_lead` starts afresh)."""
+        ...
+
+
 # --- Telegram user accounts --------------------------------------------------------------
 
 

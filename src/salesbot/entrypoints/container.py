@@ -27,13 +27,16 @@ from typing import TypeVar
 
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import ExtBot
 
 from salesbot.adapters.admin_bot import (
     AdminUseCases,
     BotNotifier,
+    SendingBot,
     build_admin_bot,
     build_bot,
     build_notifier,
+    shared_rate_limiter,
 )
 from salesbot.adapters.admin_bot.bot import AdminBot
 from salesbot.adapters.llm import OpenRouterModel
@@ -45,6 +48,7 @@ from salesbot.adapters.persistence import (
     sql_uow_factory,
 )
 from salesbot.adapters.persistence.account_calls import PgAccountCalls
+from salesbot.adapters.persistence.leadership import PgLeadership
 from salesbot.adapters.persistence.queries import (
     SqlCampaignViews,
     SqlConversationQueries,
@@ -101,6 +105,7 @@ from salesbot.application.ports import (
     Census,
     Clock,
     IncomingHandler,
+    Leadership,
     MediaFiles,
     Transcriber,
     UnitOfWorkFactory,
@@ -279,6 +284,14 @@ def batching_notifier(notifier: AdminNotifier) -> BotNotifier | None:
     return notifier if isinstance(notifier, BotNotifier) else None
 
 
+def notices_bot(bot: ExtBot[int], notifier: AdminNotifier) -> SendingBot | None:
+    """The notifier's client, kept open by the `notices` component; none when a stand-in
+    takes the notices (a rehearsal, a test without a Bot API)."""
+    if not isinstance(notifier, BotNotifier):
+        return None
+    return SendingBot(bot, notifier)
+
+
 @dataclass(frozen=True)
 class Service:
     """What `salesbot run` runs (entrypoints/serving.py), assembled by the container."""
@@ -306,6 +319,11 @@ class Service:
     """The intake's subscription to every account's private messages."""
     webhook: WebhookDeliverer | None = None
     """The CRM webhook's deliverer; None without WEBHOOK_URL."""
+    leadership: Leadership | None = None
+    """Who of the processes on the database holds the admin bot (entrypoints/election.py);
+    None: this one does, unasked."""
+    sending_bot: SendingBot | None = None
+    """The notifier's Bot API client, open in every process; None with a stand-in notifier."""
 
 
 class Container(containers.DeclarativeContainer):
@@ -322,6 +340,9 @@ class Container(containers.DeclarativeContainer):
         sql_uow_factory, engine, cipher
     )
     account_locks = providers.Resource(open_account_locks, engine)
+    # The admin bot's election: its connection opens at the first try and is closed by the
+    # election when it stops (entrypoints/election.py).
+    leadership = providers.Singleton(PgLeadership, engine)
     dialog_views = providers.Singleton(SqlDialogViews, engine)
     stats = providers.Singleton(SqlStatsQuery, engine)
     export_query = providers.Singleton(SqlExportQuery, engine)
@@ -332,8 +353,20 @@ class Container(containers.DeclarativeContainer):
     llm = providers.Resource(open_language_model, settings, clock)
     telegram = providers.Resource(open_telegram_accounts, settings)
     telegram_login = providers.Resource(open_telegram_login, settings)
+    # Two clients on one rate limiter: the notifier's (`bot`, open in every process) and the
+    # polling Application's, which the election starts and stops with each lead.
+    bot_rate_limiter = providers.Singleton(shared_rate_limiter)
     bot = providers.Singleton(
-        build_bot, providers.Callable(bot_token, settings), settings.provided.BOT_API_BASE_URL
+        build_bot,
+        providers.Callable(bot_token, settings),
+        settings.provided.BOT_API_BASE_URL,
+        rate_limiter=bot_rate_limiter,
+    )
+    polling_bot = providers.Singleton(
+        build_bot,
+        providers.Callable(bot_token, settings),
+        settings.provided.BOT_API_BASE_URL,
+        rate_limiter=bot_rate_limiter,
     )
     notifier: providers.Provider[AdminNotifier] = providers.Singleton(
         build_notifier,
@@ -595,7 +628,7 @@ class Container(containers.DeclarativeContainer):
     admin_update_journal = providers.Singleton(AdminUpdateJournal, uow_factory, clock)
     admin_bot: providers.Provider[AdminBot | None] = providers.Singleton(
         build_admin_bot,
-        bot,
+        polling_bot,
         admin_ids=settings.provided.ADMIN_TELEGRAM_ID,
         use_cases=admin_use_cases,
         clock=clock,
@@ -628,6 +661,8 @@ class Container(containers.DeclarativeContainer):
         webhook=webhook,
         admin_bot=admin_bot,
         incoming_subscription=incoming_subscription,
+        leadership=leadership,
+        sending_bot=providers.Callable(notices_bot, bot, notifier),
     )
 
 

@@ -25,9 +25,14 @@ Components, in start-up order (they stop in the reverse one):
 9. `webhook` — with WEBHOOK_URL, turns the database's event queue on and delivers the
    events (at least once, in order per dialog, retried with back-off); without it, a
    one-off `webhook off` turns the queue off so no event piles up;
-10. `admin bot` — long polling. It starts at once, beside the others, so a failing
-    account or an unreachable model never keeps it from answering; and it stops first, so
-    no new command arrives while the rest winds down.
+10. `admin bot` — long polling, in the one process the election picks among those with
+    `SALESBOT_ROLE=all` (entrypoints/election.py; a worker has no such component). It
+    starts at once, beside the others, so a failing account or an unreachable model never
+    keeps it from answering; and it stops first, so no new command arrives while the rest
+    winds down.
+
+Before them all, `notices` opens the notifier's Bot API client, which every process sends
+through (a worker and a follower too); it stops last, sending what is still queued.
 
 "salesbot ready" is logged once every component is up; until then, after the timing's
 `ready_wait`, "salesbot degraded" names those that are not and why. A BOT_TOKEN or
@@ -46,6 +51,8 @@ from salesbot.application.webhooks.deliver import enable_webhook
 from salesbot.entrypoints.commands import CONFIG_EXIT
 from salesbot.entrypoints.database_watch import DatabaseWatch
 from salesbot.entrypoints.draining import DrainedLoop
+from salesbot.entrypoints.election import NAME as ELECTED
+from salesbot.entrypoints.election import Election
 from salesbot.entrypoints.startup import StartupRefused
 from salesbot.entrypoints.supervisor import Component, Resident, Supervisor, Unrecoverable
 
@@ -91,6 +98,7 @@ def components(app: Service) -> list[Component]:
         await incoming.answer_unanswered()
 
     found = [
+        *notices_component(app),
         watch.component(),
         Resident("replies", answer_unanswered, incoming.aclose).component,
         Component("update states", app.update_states.run_forever, grace=5.0),
@@ -103,10 +111,37 @@ def components(app: Service) -> list[Component]:
         Component("account calls", lambda: run_account_calls(app), grace=5.0),
         webhook_component(app),
     ]
-    if app.admin_bot is not None:
-        start = refusing_rejected_credentials(app.admin_bot.start)
-        found.append(Resident("admin bot", start, app.admin_bot.stop).component)
+    found += admin_bot_component(app)
     return found
+
+
+def notices_component(app: Service) -> list[Component]:
+    """The notifier's Bot API client opened at start and closed at the very end (none when
+    the notifier is a stand-in)."""
+    if app.sending_bot is None:
+        return []
+    opening = refusing_rejected_credentials(app.sending_bot.open)
+    return [Resident("notices", opening, app.sending_bot.close).component]
+
+
+def admin_bot_component(app: Service) -> list[Component]:
+    """The election for the admin bot; nothing in a worker, which only runs accounts."""
+    if app.settings.SALESBOT_ROLE == "worker":
+        log.info("admin bot: SALESBOT_ROLE=worker, this process only runs accounts")
+        return []
+    if app.admin_bot is None:
+        return []
+    if app.leadership is None:  # nobody else on the database to share the bot with
+        start = refusing_rejected_credentials(app.admin_bot.start)
+        return [Resident(ELECTED, start, app.admin_bot.stop).component]
+    election = Election(
+        app.leadership,
+        refusing_rejected_credentials(app.admin_bot.start),
+        app.admin_bot.stop,
+        app.clock,
+        interval=app.timing.election_interval,
+    )
+    return [election.component]
 
 
 def webhook_component(app: Service) -> Component:

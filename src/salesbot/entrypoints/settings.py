@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     """The HMAC-SHA256 key of the X-Salesbot-Signature header; required with WEBHOOK_URL."""
     TRANSCRIBE_API_KEY: SecretStr | None = None
     TRANSCRIBE_MODEL: str = "whisper-1"
+    SALESBOT_ROLE: Literal["all", "worker"] = "all"
+    """`all`: this process may hold the admin bot (one of all such processes on the database
+    is elected) and runs accounts; `worker`: it only runs accounts, never polls the bot."""
 
     @field_validator("ADMIN_TELEGRAM_ID", mode="before")
     @classmethod
@@ -185,6 +188,11 @@ class Settings(BaseSettings):
             if value not in {mode.value for mode in ReviewMode}:
                 raise ValueError(f'expected off, openers or all, got "{value}"')
         return value
+
+    @field_validator("SALESBOT_ROLE", mode="before")
+    @classmethod
+    def _lower_role(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

@@ -37,6 +37,9 @@ class Timing:
     this much; what is stored already is not stored twice)."""
     database_ping_interval: float = 15.0
     notifier_window: float | None = None  # the notifier's own default
+    election_interval: float = 5.0
+    """How often a follower tries to take the admin bot's lead and the leader confirms it
+    (a killed leader is replaced within about this much, plus the bot's start)."""
     ready_wait: float = 30.0
     """How long the ready line waits for every component before the degraded line names
     those not up (the ready line follows once they are)."""

@@ -1,9 +1,15 @@
 """Assembling the admin bot: the Bot API client, the handlers, and start/stop under our loop.
 
-`build_bot` makes the one Bot API client (the admin bot and the notifier share it, and so
-its rate limiter); `build_admin_bot` wires every command to its use-case. Our main owns the
-event loop, so the bot is started by hand (initialize, start, updater.start_polling) and
-stopped in reverse; `run_polling()` is never used.
+`build_bot` makes a Bot API client: one for the notifier, which sends in every process
+(`SendingBot` keeps it open for the process's whole life), and one for the polling
+Application, which the election starts and stops as this process leads and follows
+(shutting an Application down shuts its bot's HTTP clients down, so the notifier must not
+be sending through that one). Both share one rate limiter (`shared_rate_limiter`).
+`build_admin_bot` wires every command to its use-case. Our main owns the event loop, so the
+bot is started by hand (initialize, start, updater.start_polling) and stopped in reverse;
+`run_polling()` is never used. The same AdminBot starts again after a stop (the library's
+Application and Bot initialize anew after a shutdown): a process that wins the lead back
+takes up its own bot again.
 """
 
 from __future__ import annotations
@@ -90,18 +96,26 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def shared_rate_limiter(retries: int = RATE_LIMIT_RETRIES) -> AIORateLimiter:
+    """One limiter for every Bot API client of the process: the notifier's sends and the
+    commands' answers count against the same limits, and a 429 holds both back. (Its
+    initialize and shutdown do nothing, so bots may share it.)"""
+    return AIORateLimiter(max_retries=retries)
+
+
 def build_bot(
     token: str,
     base_url: str = "https://api.telegram.org",
     *,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
     read_timeout: float = 30.0,
+    rate_limiter: AIORateLimiter | None = None,
 ) -> JournaledBot:
-    """The Bot API client. `base_url` is the server's root (as for a self-hosted Bot API
+    """A Bot API client. `base_url` is the server's root (as for a self-hosted Bot API
     server): requests go to `<root>/bot<token>/<method>`, files come from
     `<root>/file/bot<token>/<path>`. A 429 from the Bot API is retried by the library's
-    rate limiter after the wait Telegram asks for. The admin bot gives it the journal its
-    updates are recorded in (journal.py)."""
+    rate limiter after the wait Telegram asks for (`rate_limiter`, else one of its own). The
+    admin bot gives it the journal its updates are recorded in (journal.py)."""
     root = base_url.rstrip("/")
     return JournaledBot(
         token,
@@ -116,8 +130,46 @@ def build_bot(
         get_updates_request=HTTPXRequest(
             connection_pool_size=1, read_timeout=10.0, httpx_kwargs={"verify": _tls_context()}
         ),
-        rate_limiter=AIORateLimiter(max_retries=rate_limit_retries),
+        rate_limiter=rate_limiter or shared_rate_limiter(rate_limit_retries),
     )
+
+
+class SendingBot:
+    """The notifier's Bot API client, open for the whole life of the process, whatever its
+    role: a worker and a follower never start the polling Application, yet tell the admins
+    what happens to their accounts and dialogs.
+
+    `open` initializes it (getMe, as the library wants a bot initialized before use: it
+    checks the token too); `close` sends what the notifier still holds and shuts it down.
+    The polling Application has a client of its own, so a leader that steps down does not
+    shut this one down with it."""
+
+    def __init__(self, bot: ExtBot[int], notifier: BotNotifier | None = None) -> None:
+        self._bot = bot
+        self._notifier = notifier
+
+    @property
+    def host(self) -> str:
+        return bot_api_host(self._bot.base_url)
+
+    async def open(self) -> None:
+        """CredentialsRejected when the Bot API refuses the token, TelegramUnavailable when
+        it cannot be reached (naming where it was looked for)."""
+        try:
+            await self._bot.initialize()
+        except InvalidToken as error:
+            raise CredentialsRejected(
+                "BOT_TOKEN", f"the Bot API at {self.host} does not know that token"
+            ) from error
+        except NetworkError as error:  # TimedOut included
+            raise TelegramUnavailable(
+                f"cannot reach the Bot API at {self.host}: {error.message}"
+            ) from error
+
+    async def close(self) -> None:
+        if self._notifier is not None:
+            await self._notifier.aclose()
+        await self._bot.shutdown()
 
 
 @dataclass(frozen=True)
@@ -363,9 +415,7 @@ def build_admin_bot(
     )
     views = ViewCommands(texts, formatter, use_cases.views)
     do_not_contact = DoNotContactCommands(texts, formatter, use_cases.do_not_contact)
-    campaigns = CampaignCommands(
-        texts, formatter, use_cases.campaigns, use_cases.campaign_control
-    )
+    campaigns = CampaignCommands(texts, formatter, use_cases.campaigns, use_cases.campaign_control)
     pages = PageTurner(
         texts,
         {LIST_PAGES: views.page, DNC_PAGES: do_not_contact.page, CAMPAIGN_PAGES: campaigns.page},
