@@ -470,6 +470,16 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+@dataclass(frozen=True)
+class Census:
+    """Who is running accounts right now: the live processes (this one included) and the
+    accounts whose lock some process holds. Read from the locks themselves, not from a
+    heartbeat: a killed process's connection closes and it leaves the census with it."""
+
+    processes: int
+    held: frozenset[int]
+
+
 class AccountLocks(Protocol):
     """One owner per Telegram session across processes (PostgreSQL advisory locks).
 
@@ -485,6 +495,10 @@ class AccountLocks(Protocol):
         ...
 
     async def release(self, account_id: int) -> None: ...
+
+    async def census(self) -> Census:
+        """The live processes and every held account lock (one round trip)."""
+        ...
 
 
 # --- Telegram user accounts --------------------------------------------------------------
