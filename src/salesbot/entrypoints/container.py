@@ -397,6 +397,9 @@ class Container(containers.DeclarativeContainer):
         catch_up=catch_up,
         connect_timeout=timing.provided.connect_timeout,
         first_round=first_round,
+        lock_check=timing.provided.lock_check,
+        lock_lease=timing.provided.lock_lease,
+        takeover_wait=timing.provided.takeover_wait,
     )
     start_dialog = providers.Singleton(
         StartDialogHandler,
