@@ -179,7 +179,9 @@ class World:
             notifier=self.notifier,
             clock=self.clock,
             locks=FakeLocks(),
-            timing=Timing(typing=NO_TYPING),
+            # Accounts are connected at once here: the takeover wait (a sleep nobody
+            # advances) is tests/application/accounts/test_fencing.py's subject.
+            timing=Timing(typing=NO_TYPING, takeover_wait=0.0),
         )
         container = self.container
         self.quota: SendQuota = container.quota()

@@ -42,30 +42,80 @@ SESSIONS = [SESSION_STRING, SECOND_SESSION_STRING, SHORT_SESSION_STRING]
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
 
+class LockRegistry(dict[int, "FakeLocks"]):
+    """The database's side of the fake locks: which FakeLocks holds each account, and the
+    live processes (FakeLocks not closed), as pg_locks shows them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processes: list[FakeLocks] = []
+
+
 class FakeLocks:
     """AccountLocks as PostgreSQL's advisory locks behave: one owner per account among
-    every FakeLocks sharing `registry` (one per process); the owner may take it again."""
+    every FakeLocks sharing `registry` (one per process); the owner may take it again.
+
+    `cut_off()` plays this process losing its database connection: every call hangs until
+    `reconnect()`, and (`drop=True`, the server ended its session) its locks and its
+    presence go at once, free for the others."""
 
     def __init__(self, registry: dict[int, FakeLocks] | None = None) -> None:
-        self.registry: dict[int, FakeLocks] = {} if registry is None else registry
+        self.registry: dict[int, FakeLocks] = LockRegistry() if registry is None else registry
+        self._answering = asyncio.Event()
+        self._answering.set()
+        self.closed = False
+        self._present()
+
+    def _present(self) -> None:
+        processes = getattr(self.registry, "processes", None)
+        if processes is not None and self not in processes:
+            processes.append(self)
+
+    async def _answer(self) -> None:
+        await self._answering.wait()
 
     async def try_acquire(self, account_id: int) -> bool:
+        await self._answer()
         holder = self.registry.setdefault(account_id, self)
         return holder is self
 
     async def still_held(self, account_ids: Collection[int]) -> set[int]:
+        await self._answer()
         return {a for a in account_ids if self.registry.get(a) is self}
 
     async def release(self, account_id: int) -> None:
+        await self._answer()
         if self.registry.get(account_id) is self:
             del self.registry[account_id]
+
+    async def census(self) -> Census:
+        await self._answer()
+        processes = getattr(self.registry, "processes", [self])
+        return Census(processes=len(processes), held=frozenset(self.registry))
 
     def held(self) -> set[int]:
         return {a for a, holder in self.registry.items() if holder is self}
 
-    async def census(self) -> Census:
-        holders = {id(holder) for holder in self.registry.values()} | {id(self)}
-        return Census(processes=len(holders), held=frozenset(self.registry))
+    def cut_off(self, *, drop: bool = True) -> None:
+        self._answering.clear()
+        if drop:
+            self._vanish()
+
+    def reconnect(self) -> None:
+        self._present()
+        self._answering.set()
+
+    async def close(self) -> None:
+        """The process ends (or dies): its locks and its presence vanish."""
+        self.closed = True
+        self._vanish()
+
+    def _vanish(self) -> None:
+        for account_id in self.held():
+            del self.registry[account_id]
+        processes = getattr(self.registry, "processes", None)
+        if processes is not None and self in processes:
+            processes.remove(self)
 
 
 class CountingUow:
@@ -105,6 +155,10 @@ class World:
     """A transcription endpoint for voice notes (none: they keep their description)."""
     calls: Any = None
     """The account calls' queue (none: one of this world's own, in memory)."""
+    takeover_wait: float = 0.0
+    """The pool's wait between taking a lock and connecting: none here, so that starting
+    an account does not move the fake clock; tests/application/accounts/test_fencing.py
+    runs the production one."""
 
     def __post_init__(self) -> None:
         if self.telegram is None:
@@ -131,7 +185,12 @@ class World:
             clock=self.clock,
             locks=self.locks,
             llm=self.llm,
-            timing=Timing(typing=self.typing, send_gap_jitter=0.0, connect_timeout=1.0),
+            timing=Timing(
+                typing=self.typing,
+                send_gap_jitter=0.0,
+                connect_timeout=1.0,
+                takeover_wait=self.takeover_wait,
+            ),
             transcriber=self.transcriber,
             calls=self.calls,
         )
@@ -317,3 +376,43 @@ class World:
             await asyncio.gather(task, return_exceptions=True)
         if task.done() and not task.cancelled() and task.exception():
             raise task.exception()  # type: ignore[misc]
+
+
+class SessionLedger:
+    """What Telegram would see of several processes' clients: for each account, the
+    processes whose client is connected now, and every moment one was live in two."""
+
+    def __init__(self) -> None:
+        self.live: dict[int, set[str]] = {}
+        self.connects: list[tuple[str, int]] = []
+        self.overlaps: list[tuple[int, frozenset[str]]] = []
+
+    def connected(self, process: str, account_id: int) -> None:
+        self.connects.append((process, account_id))
+        holders = self.live.setdefault(account_id, set())
+        holders.add(process)
+        if len(holders) > 1:
+            self.overlaps.append((account_id, frozenset(holders)))
+
+    def disconnected(self, process: str, account_id: int) -> None:
+        self.live.get(account_id, set()).discard(process)
+
+    def running(self, process: str) -> set[int]:
+        return {a for a, holders in self.live.items() if process in holders}
+
+
+class RecordingTelegram(FakeTelegram):
+    """One process's FakeTelegram whose connects and disconnects go to a shared ledger."""
+
+    def __init__(self, clock: Any, ledger: SessionLedger, process: str) -> None:
+        super().__init__(clock)
+        self.ledger, self.process = ledger, process
+
+    async def connect(self, account: Account, peers: Any, state: Any = None) -> None:
+        await super().connect(account, peers, state)
+        assert account.id is not None
+        self.ledger.connected(self.process, account.id)
+
+    async def disconnect(self, account_id: int) -> None:
+        await super().disconnect(account_id)
+        self.ledger.disconnected(self.process, account_id)

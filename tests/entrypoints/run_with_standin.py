@@ -19,6 +19,9 @@ from tests.fakes.standin_client import StandinTelegram
 
 FAST = Timing(
     pool_refresh=0.5,
+    lock_check=0.2,
+    lock_lease=1.0,
+    takeover_wait=1.5,
     dispatcher_idle=0.1,
     dispatcher_supervise=0.1,
     typing=NO_TYPING,

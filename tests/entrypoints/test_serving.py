@@ -32,6 +32,9 @@ QUICK = Timing(
     typing=NO_TYPING,
     follow_up_interval=0.05,
     database_ping_interval=0.05,
+    lock_check=0.005,
+    lock_lease=0.02,
+    takeover_wait=0.04,
 )
 
 

@@ -470,6 +470,16 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+@dataclass(frozen=True)
+class Census:
+    """Who is running accounts right now: the live processes (this one included) and the
+    accounts whose lock some process holds. Read from the locks themselves, not from a
+    heartbeat: a killed process's connection closes and it leaves the census with it."""
+
+    processes: int
+    held: frozenset[int]
+
+
 class AccountLocks(Protocol):
     """One owner per Telegram session across processes (PostgreSQL advisory locks).
 
@@ -490,14 +500,6 @@ class AccountLocks(Protocol):
         """The live processes and every account whose lock some process (this one
         included) holds, read from the database in one query."""
         ...
-
-
-@dataclass(frozen=True)
-class Census:
-    """Who runs what across the processes sharing the database (issue 19)."""
-
-    processes: int
-    held: frozenset[int]
 
 
 # --- calls to another process's accounts (issue 19) ---------------------------------------

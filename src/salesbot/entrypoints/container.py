@@ -460,6 +460,9 @@ class Container(containers.DeclarativeContainer):
         catch_up=catch_up,
         connect_timeout=timing.provided.connect_timeout,
         first_round=first_round,
+        lock_check=timing.provided.lock_check,
+        lock_lease=timing.provided.lock_lease,
+        takeover_wait=timing.provided.takeover_wait,
     )
     # Account calls (issue 19): the admin's commands reach every process's accounts, those
     # of other processes through the database's queue, which the runner here answers for

@@ -11,6 +11,8 @@ Components, in start-up order (they stop in the reverse one):
    (Telegram replays what came meanwhile), checks the open chats for what that could not
    bring back, then keeps the pool in line with the database; at stop, disconnects them
    all;
+   `account fence` — confirms the accounts' locks every few seconds and disconnects every
+   account when they stay unconfirmed for the lease (application/accounts/run_accounts.py);
 5. `dispatcher` — the only sender; each account's worker first reconciles sends a crash
    interrupted. Stopping it lets a send already on its way to Telegram finish, then
    cancels the workers: a message left `sending` is checked against the chat at the next
@@ -103,6 +105,7 @@ def components(app: Service) -> list[Component]:
         Resident("replies", answer_unanswered, incoming.aclose).component,
         Component("update states", app.update_states.run_forever, grace=5.0),
         PoolRunner(app).component,
+        Component("account fence", app.pool.fence_forever, grace=1.0),
         DrainedLoop(
             "dispatcher", app.dispatcher.run_forever, app.dispatcher_messenger, grace=10.0
         ).component,

@@ -14,7 +14,18 @@ from salesbot.application.outbox.typing_pace import TypingPace
 
 @dataclass(frozen=True)
 class Timing:
-    pool_refresh: float = 60.0
+    pool_refresh: float = 15.0
+    """How often the pool follows the database and rebalances: a killed worker's accounts
+    resume elsewhere within a minute (this + takeover_wait + the connect)."""
+    lock_check: float = 2.0
+    """How often the pool confirms its account locks with one ping (also the ping's bound)."""
+    lock_lease: float = 10.0
+    """How long the pool keeps running its accounts without a confirmed ping (counted from
+    the ping's sending): past it, it disconnects them all, since its locks may be gone."""
+    takeover_wait: float = 15.0
+    """How long a process waits between taking an account's lock and connecting it. It
+    must exceed lock_lease + lock_check + a disconnect: an old owner cut off from the
+    database has stopped the session by then, so it is never live twice."""
     dispatcher_idle: float = 5.0
     dispatcher_supervise: float = 1.0
     typing: TypingPace = field(default_factory=TypingPace)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 from sqlalchemy import event
 
@@ -9,7 +12,10 @@ from salesbot.adapters.persistence import (
     PgAccountLocks,
     create_engine,
 )
+from salesbot.adapters.persistence.locks import PROCESS_NAMESPACE
+from salesbot.application.ports import Census
 from tests.adapters.persistence.test_reconnect import terminate_backends
+from tests.conftest import pg_url
 
 
 @pytest.fixture
@@ -105,3 +111,56 @@ async def test_still_held_asks_the_database_once_however_many_locks(engine, mine
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert len(statements) == 1
+
+
+async def end_lock_session(locks: PgAccountLocks) -> None:
+    """pg_terminate_backend on the lock connection (found by its presence lock), from an
+    admin connection: what a server or a firewall cutting that one session does."""
+    assert locks.presence_key is not None
+    admin = await asyncpg.connect(pg_url("postgres"))
+    try:
+        pid = await admin.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            " AND classid::bigint = $1 AND objid::bigint = $2",
+            PROCESS_NAMESPACE,
+            locks.presence_key,
+        )
+        assert pid is not None
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        for _ in range(500):
+            if not await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+            ):
+                return
+            await asyncio.sleep(0.002)
+    finally:
+        await admin.close()
+
+
+async def test_the_census_counts_each_live_process_and_sees_every_held_account(mine, theirs):
+    assert await mine.try_acquire(1) and await mine.try_acquire(2)
+    assert await theirs.try_acquire(3)
+
+    for locks in (mine, theirs):
+        assert await locks.census() == Census(processes=2, held=frozenset({1, 2, 3}))
+
+    await mine.release(2)
+    assert (await theirs.census()).held == {1, 3}
+
+
+async def test_a_closed_process_leaves_the_census_with_its_accounts(mine, theirs):
+    assert await mine.try_acquire(1)
+    assert await theirs.try_acquire(2)
+    await mine.close()
+    assert await theirs.census() == Census(processes=1, held=frozenset({2}))
+
+
+async def test_an_ended_lock_session_frees_its_locks_for_the_other_process(mine, theirs):
+    assert await mine.try_acquire(4)
+    assert await theirs.census() == Census(processes=2, held=frozenset({4}))
+
+    await end_lock_session(mine)
+    assert await theirs.census() == Census(processes=1, held=frozenset())
+    assert await theirs.try_acquire(4)
+    assert await mine.still_held({4}) == set(), "the process that was cut off learns it lost it"
+    assert await theirs.census() == Census(processes=2, held=frozenset({4})), "back, present"

@@ -4,6 +4,11 @@ Two clients running one session string make Telegram revoke it, so an account is
 only by the process holding its lock. On PostgreSQL that is a session-level advisory lock
 held on a dedicated connection: it lasts exactly as long as that connection, so a crashed
 process releases its accounts by itself.
+
+The same connection holds a *presence* lock (PROCESS_NAMESPACE, a random key per
+process): `census()` counts those to know how many processes share the accounts, and
+reads which accounts are locked, straight from pg_locks. No heartbeat table to go stale:
+a process that dies leaves the census when its connection closes.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Collection
 from typing import Any
 
@@ -19,7 +25,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import TextClause
 
-from salesbot.adapters.persistence.census_stand_in import read_census
 from salesbot.adapters.persistence.transaction import translated_errors
 from salesbot.application.errors import DatabaseUnavailable
 from salesbot.application.ports import Census
@@ -29,12 +34,23 @@ log = logging.getLogger(__name__)
 # The first key of the two-key advisory lock keeps ours apart from other users of
 # advisory locks in the same database (the bytes of "sbot").
 LOCK_NAMESPACE = 0x73626F74
+PROCESS_NAMESPACE = 0x73627072
+"""The presence locks' namespace (the bytes of "sbpr"): one lock per live process."""
 _INT4_MAX = 2**31 - 1
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:namespace, :account_id)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :account_id)")
 _UNLOCK_ALL = text("SELECT pg_advisory_unlock_all()")
 _PING = text("SELECT true")
+_CENSUS = text(
+    """
+    SELECT classid::bigint AS namespace, objid::bigint AS key
+    FROM pg_locks
+    WHERE locktype = 'advisory' AND objsubid = 2 AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid::bigint IN (:process_namespace, :account_namespace)
+    """
+)
 
 
 def _key(account_id: int) -> dict[str, int]:
@@ -57,6 +73,8 @@ class PgAccountLocks:
         self._connection: AsyncConnection | None = None
         self._held: set[int] = set()
         self._mutex = asyncio.Lock()
+        self.presence_key: int | None = None
+        """This process's presence lock key while its lock connection is open."""
 
     async def _connect(self) -> AsyncConnection:
         if self._connection is not None:
@@ -67,6 +85,7 @@ class PgAccountLocks:
             with translated_errors():
                 # Autocommit: the connection never sits "idle in transaction" for hours.
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
+                self.presence_key = await _take_presence(connection)
                 lost = set()
                 for account_id in sorted(self._held):
                     result = await connection.execute(_TRY_LOCK, _key(account_id))
@@ -91,6 +110,7 @@ class PgAccountLocks:
         """Close the lock connection for real: back in the pool, a connection would keep
         its session's locks and lend them to whoever used it next."""
         connection, self._connection = self._connection, None
+        self.presence_key = None
         if connection is None:
             return
         try:
@@ -103,15 +123,26 @@ class PgAccountLocks:
 
     async def _ask(self, statement: TextClause, params: dict[str, Any]) -> bool:
         """Run a one-value query on the lock connection, reconnecting once if it died."""
+        rows = await self._rows(statement, params)
+        return bool(rows[0][0])
+
+    async def _rows(self, statement: TextClause, params: dict[str, Any]) -> list[Any]:
+        """Run a query on the lock connection, reconnecting once if it died. A query cut
+        short (a timeout cancelling it) leaves the connection in an unknown state: it is
+        dropped, and the next call reconnects and takes the locks back."""
         for attempt in (1, 2):
             connection = await self._connect()
             try:
                 with translated_errors():
-                    return bool((await connection.execute(statement, params)).scalar_one())
+                    return list((await connection.execute(statement, params)).all())
             except DatabaseUnavailable:
                 await self._drop_connection()
                 if attempt == 2:
                     raise
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._drop_connection()
+                raise
         raise AssertionError("unreachable")
 
     async def try_acquire(self, account_id: int) -> bool:
@@ -147,12 +178,29 @@ class PgAccountLocks:
                 except DatabaseUnavailable:
                     log.warning("account %s: lock released with its dead connection", account_id)
 
-    # --- STAND-IN until part B of issue 19 (census_stand_in.py); B replaces it ---
     async def census(self) -> Census:
-        return await read_census(self._engine, LOCK_NAMESPACE)
+        async with self._mutex:
+            rows = await self._rows(
+                _CENSUS,
+                {"process_namespace": PROCESS_NAMESPACE, "account_namespace": LOCK_NAMESPACE},
+            )
+        processes = {key for namespace, key in rows if namespace == PROCESS_NAMESPACE}
+        held = frozenset(key for namespace, key in rows if namespace == LOCK_NAMESPACE)
+        return Census(processes=len(processes), held=held)
 
     async def close(self) -> None:
         """Release every lock: closing the connection does it."""
         async with self._mutex:
             self._held.clear()
             await self._drop_connection(unlock=True)
+
+
+async def _take_presence(connection: AsyncConnection) -> int:
+    """A random presence key no other live process holds (a clash is retried)."""
+    while True:
+        key = secrets.randbelow(_INT4_MAX) + 1
+        taken = await connection.execute(
+            _TRY_LOCK, {"namespace": PROCESS_NAMESPACE, "account_id": key}
+        )
+        if taken.scalar_one():
+            return key

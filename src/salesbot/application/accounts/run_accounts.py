@@ -10,14 +10,25 @@ A client starts from the account's stored update state, so Telegram replays what
 while it was away; once it runs, `catch_up` (the conversation's history check) looks for
 whatever that could not bring back. When an account stops, its latest update state is
 written before its lock is let go: the next owner resumes from there.
+
+Several processes share the accounts. Each one's share is the runnable accounts divided
+by the live processes (`AccountLocks.census`), rounded up: on each refresh a process
+above it hands its highest ids over, one below it takes free ones. A lock alone cannot
+keep a session from running twice when the owner is cut off from the database (its
+locks die with its connection, another process takes them while its clients still run),
+so the pool *fences* itself: it confirms its locks every `lock_check`, stops every
+client once `lock_lease` passed without a confirmation, and a taker waits
+`takeover_wait` (longer than lease + check + a disconnect) before connecting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from salesbot.application.accounts.update_states import UpdateStateKeeper
 from salesbot.application.errors import (
@@ -45,6 +56,11 @@ RUNNABLE = frozenset({AccountStatus.ACTIVE, AccountStatus.LIMITED})
 """Statuses whose client runs: a limited account may not send, but still hears replies."""
 
 CatchUp = Callable[[int], Awaitable[object]]
+T = TypeVar("T")
+
+BALANCE_REST = 2
+"""Refreshes during which an account this process handed over is not taken back by it:
+the process that should get it has that long to see it free."""
 
 
 class FirstRound:
@@ -84,6 +100,9 @@ class AccountPool:
         retry_first: float = 30.0,
         retry_max: float = 15 * 60.0,
         first_round: FirstRound | None = None,
+        lock_check: float = 2.0,
+        lock_lease: float = 10.0,
+        takeover_wait: float = 15.0,
     ) -> None:
         self._uow = uow_factory
         self._connections = connections
@@ -101,6 +120,16 @@ class AccountPool:
         self._held_elsewhere: set[int] = set()
         self._guards: dict[int, asyncio.Lock] = {}
         self._first_round = first_round or FirstRound()
+        self._lock_check = lock_check
+        self._lock_lease = lock_lease
+        self._takeover_wait = takeover_wait
+        self._locked: set[int] = set()
+        """Accounts whose lock this pool holds: those running and those being started."""
+        self._confirmed_at: datetime | None = None
+        self._fences = 0
+        self._unconfirmed = False
+        self._resting: dict[int, int] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     def owned(self) -> frozenset[int]:
         """Accounts this process holds the lock of and has connected."""
@@ -124,7 +153,8 @@ class AccountPool:
             await self.lift_cooldowns()
             async with self._uow() as uow:
                 accounts = await uow.accounts.every(statuses=RUNNABLE)
-            await self._start_many([a.id for a in accounts if a.id is not None])
+            wanted = sorted(a.id for a in accounts if a.id is not None)
+            await self._start_many(await self._balance(wanted))
         finally:
             self._first_round.done()
         log.info("account pool: %d of %d accounts running", len(self._owned), len(accounts))
@@ -143,7 +173,13 @@ class AccountPool:
                 self._schedule_retry(account_id)
 
     async def start(self, account_id: int) -> bool:
-        """Connect one account (added or enabled while running); False when it did not."""
+        """Connect one account (added or enabled while running); False when it did not.
+
+        Every acquisition of the lock waits `takeover_wait` before connecting: the pool
+        cannot tell a lock its last owner released cleanly from one that died with the
+        owner's database connection while the owner's client may still be running. By
+        the end of the wait that owner has fenced itself (its lease ran out) and stopped.
+        A fence of this pool during the wait or the connect gives the account up too."""
         async with self._guard(account_id):
             if account_id in self._owned:
                 return True
@@ -152,17 +188,40 @@ class AccountPool:
                 peers = await uow.peers.list_for_account(account_id) if account else []
             if account is None or account.status not in RUNNABLE:
                 return False
+            asked = self._clock.now()
             if not await self._locks.try_acquire(account_id):
                 self._log_held_elsewhere(account)
                 return False
+            if not self._locked:  # the acquisition is this pool's only lock's confirmation
+                self._confirmed_at = asked
+            self._locked.add(account_id)
             self._held_elsewhere.discard(account_id)
+            fences = self._fences
             try:
+                await self._clock.sleep(self._takeover_wait)
+                if fences != self._fences or account_id not in await self._locks.still_held(
+                    [account_id]
+                ):
+                    raise _Fenced
                 state = await self._states.state_for(account_id)
                 await asyncio.wait_for(
                     self._connections.connect(account, peers, state), self._connect_timeout
                 )
+                if fences != self._fences:
+                    raise _Fenced
+            except _Fenced:
+                await self._connections.disconnect(account_id)
+                self._locked.discard(account_id)
+                await self._locks.release(account_id)
+                log.warning(
+                    "account %s: its lock could not be confirmed while it was being "
+                    "connected; left for a later refresh",
+                    account_id,
+                )
+                return False
             except BaseException as exc:
                 await self._connections.disconnect(account_id)
+                self._locked.discard(account_id)
                 await self._locks.release(account_id)
                 if not isinstance(exc, Exception):
                     raise
@@ -191,11 +250,14 @@ class AccountPool:
             except TelegramError as error:
                 log.warning(
                     "account %s: the chats could not be checked for missed messages (%s); "
-                    "they are checked again when it reconnects", account_id, error,
+                    "they are checked again when it reconnects",
+                    account_id,
+                    error,
                 )
             except Exception:
-                log.exception("account %s: checking the chats for missed messages failed",
-                              account_id)
+                log.exception(
+                    "account %s: checking the chats for missed messages failed", account_id
+                )
             finally:
                 self._catching_up.pop(account_id, None)
 
@@ -211,8 +273,9 @@ class AccountPool:
     async def stop(self, account_id: int) -> None:
         """Disconnect the account and let other processes have it."""
         async with self._guard(account_id):
-            was_owned = account_id in self._owned
+            was_owned = account_id in self._owned or account_id in self._locked
             self._owned.discard(account_id)
+            self._locked.discard(account_id)
             self._retry_at.pop(account_id, None)
             catching_up = self._catching_up.pop(account_id, None)
             if catching_up is not None:
@@ -327,14 +390,61 @@ class AccountPool:
         for account_id in self._owned - live:
             log.warning("account %s lost its connection; reconnecting", account_id)
             await self.stop(account_id)
-        now = self._clock.now()
-        due = [
-            a
-            for a in sorted(a for a in wanted if a is not None)
-            if a not in self._owned and self._retry_at.get(a, (now, 0.0))[0] <= now
-        ]
+        due = await self._balance(sorted(a for a in wanted if a is not None))
         if due:
             await self._start_many(due)
+
+    async def _balance(self, wanted: list[int]) -> list[int]:
+        """Hand over what is above this process's share; the free accounts to take up to it.
+
+        The share is ceil(runnable / live processes), so the processes together always
+        cover every account; an account handed over rests BALANCE_REST refreshes here so
+        the process short of its share takes it, not this one again."""
+        census = await self._locks.census()
+        # Locks held here that the pool does not count (a release after a fence still on
+        # its way) are this process's to take: no round trip unless there are such.
+        ours = await self._locks.still_held(census.held - self._locked)
+        share = math.ceil(len(wanted) / max(1, census.processes))
+        mine = sorted(self._locked.intersection(wanted))
+        resting = set(self._resting)
+        for account_id in list(self._resting):
+            self._resting[account_id] -= 1
+            if self._resting[account_id] <= 0:
+                del self._resting[account_id]
+        if len(mine) > share:
+            for account_id in sorted(mine, reverse=True)[: len(mine) - share]:
+                log.info(
+                    "account %s: handed over to another process (%d processes share %d "
+                    "accounts, %d here at most)",
+                    account_id,
+                    census.processes,
+                    len(wanted),
+                    share,
+                )
+                self._resting[account_id] = BALANCE_REST
+                await self.stop(account_id)
+            return []
+        now = self._clock.now()
+        free = [
+            a
+            for a in wanted
+            if (a not in census.held or a in ours)
+            and a not in self._locked
+            and a not in resting
+            and self._retry_at.get(a, (now, 0.0))[0] <= now
+        ]
+        taken = free[: share - len(mine)]
+        if census.processes > 1:
+            for account_id in taken:
+                log.info(
+                    "account %s: free, taken by this process (%d processes share %d "
+                    "accounts, %d here at most)",
+                    account_id,
+                    census.processes,
+                    len(wanted),
+                    share,
+                )
+        return taken
 
     async def _give_up_lost_locks(self) -> None:
         """Stop running accounts whose lock this process no longer holds.
@@ -347,11 +457,15 @@ class AccountPool:
         owned = set(self._owned)
         if not owned:
             return
-        for account_id in sorted(owned - await self._locks.still_held(owned)):
+        await self._give_up(owned - await self._locks.still_held(owned))
+
+    async def _give_up(self, lost: set[int]) -> None:
+        for account_id in sorted(lost):
             async with self._guard(account_id):
                 if account_id not in self._owned:
                     continue
                 self._owned.discard(account_id)
+                self._locked.discard(account_id)
                 self._held_elsewhere.add(account_id)
                 await self._connections.disconnect(account_id)
             log.error(
@@ -359,6 +473,113 @@ class AccountPool:
                 "the database; its client here is stopped so the session never runs twice",
                 account_id,
             )
+
+    # --- fencing -------------------------------------------------------------------------
+
+    async def fence_forever(self) -> None:
+        """Confirm the locks every `lock_check` (see `confirm_locks`)."""
+        while True:
+            began = self._clock.now()
+            try:
+                await self.confirm_locks()
+            except Exception:
+                log.exception("confirming the account locks failed")
+            spent = (self._clock.now() - began).total_seconds()
+            await self._clock.sleep(max(0.0, self._lock_check - spent))
+
+    async def confirm_locks(self) -> None:
+        """One ping for every lock held, bounded by `lock_check`; a confirmation counts
+        from the ping's *sending* (the locks were there then, not necessarily at the
+        answer). Locks another process took are given up at once; when `lock_lease`
+        passed since the last confirmation, every account is fenced."""
+        locked = set(self._locked)
+        sent = self._clock.now()
+        if not locked:
+            self._confirmed_at = sent
+            return
+        try:
+            held = await self._bounded(self._locks.still_held(locked))
+        except (asyncio.TimeoutError, PortError) as error:
+            if not self._unconfirmed:  # once per outage, not every check
+                log.warning(
+                    "the account locks could not be confirmed (%s); the accounts stop "
+                    "if that lasts %.0f s",
+                    error or f"no answer within {self._lock_check:.0f} s",
+                    self._lock_lease,
+                )
+            self._unconfirmed = True
+            if self._lease_over():
+                await self.fence()
+            return
+        if self._unconfirmed:
+            log.info("the account locks are confirmed again")
+        self._unconfirmed = False
+        self._confirmed_at = sent
+        await self._give_up(locked - held)
+
+    def _lease_over(self) -> bool:
+        if self._confirmed_at is None:
+            return True
+        unconfirmed = (self._clock.now() - self._confirmed_at).total_seconds()
+        return unconfirmed >= self._lock_lease
+
+    async def fence(self) -> None:
+        """Disconnect every account at once and let go of their locks: this process can
+        no longer show it holds them, and by the end of the lease another may have taken
+        them. They come back through `refresh` (after the takeover wait) once the
+        database answers. Nothing here waits on the database: the releases (and the
+        update states' last write) go on in the background."""
+        self._fences += 1
+        fenced = sorted(self._locked | self._owned)
+        if not fenced:
+            return
+        self._owned.difference_update(fenced)
+        self._locked.difference_update(fenced)
+        for account_id in fenced:
+            catching_up = self._catching_up.pop(account_id, None)
+            if catching_up is not None:
+                catching_up.cancel()
+        await asyncio.gather(
+            *(self._connections.disconnect(a) for a in fenced), return_exceptions=True
+        )
+        log.error(
+            "account locks unconfirmed for %.0f s: %d account(s) disconnected so that no "
+            "session runs twice; they are taken again once the database answers",
+            self._lock_lease,
+            len(fenced),
+        )
+        task = asyncio.ensure_future(self._let_go(fenced))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _let_go(self, account_ids: list[int]) -> None:
+        try:
+            await self._states.flush(account_ids)
+        except Exception as error:
+            log.warning("fenced accounts: their update states were not written (%s)", error)
+        for account_id in account_ids:
+            if account_id in self._locked:  # taken again meanwhile
+                continue
+            try:
+                await self._locks.release(account_id)
+            except Exception as error:
+                log.warning("account %s: releasing its lock failed (%s)", account_id, error)
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """`call`'s result, or asyncio.TimeoutError once `lock_check` passed (on the
+        Clock) without one; the call is then cancelled."""
+        task = asyncio.ensure_future(call)
+        timer = asyncio.ensure_future(self._clock.sleep(self._lock_check))
+        try:
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task.cancelled():
+            raise asyncio.TimeoutError
+        return task.result()
 
     async def run_forever(self, interval: float = 60.0) -> None:
         while True:
@@ -371,6 +592,10 @@ class AccountPool:
                 log.warning("refreshing the account pool failed: %s", error)
             except Exception:
                 log.exception("refreshing the account pool failed")
+
+
+class _Fenced(Exception):
+    """The account's lock could not be confirmed before it was connected."""
 
 
 async def _tell(notifier: AdminNotifier, event: Event) -> None:
